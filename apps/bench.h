@@ -1,0 +1,21 @@
+/* asvk bench: shared pieces of the sub-benchmarks. */
+#ifndef ASVK_APPS_BENCH_H
+#define ASVK_APPS_BENCH_H
+
+#include <cjson/cJSON.h>
+
+#include "apps/cli.h"
+#include "apps/stats.h"
+
+/* {asvk_version, git_commit, device: {name, vendor, driver, vulkan, ...}, switches} */
+cJSON *bench_stamp(const asvk_context *ctx);
+
+/* Runs a recorded stream whose timestamps 0 and 1 bracket the measured work:
+ * `warmup` runs, then `repeat` timed ones; fills *out (nanoseconds). */
+asvk_status bench_time_stream(asvk_stream *s, int warmup, int repeat, asvk_summary *out);
+
+cJSON *bench_summary_json(const asvk_summary *s, double flops);
+
+int bench_gemm(cli_args *a);
+
+#endif

@@ -1,0 +1,117 @@
+#include "apps/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int find_opt(const cli_command *cmd, const char *name, size_t len) {
+    for (int i = 0; cmd->opts && cmd->opts[i].name; i++)
+        if (strlen(cmd->opts[i].name) == len && strncmp(cmd->opts[i].name, name, len) == 0) return i;
+    return -1;
+}
+
+int cli_usage_error(const cli_args *a, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "asvk %s: ", a->cmd->name);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "; see 'asvk help %s'\n", a->cmd->name);
+    return 2;
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *out) {
+    memset(out, 0, sizeof *out);
+    out->cmd = cmd;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (strncmp(s, "--", 2) != 0 || strcmp(s, "--") == 0) {
+            if (strcmp(s, "--") == 0) { i++; for (; i < argc; i++) { if (out->npos == CLI_MAX_POS) return cli_usage_error(out, "too many arguments"); out->pos[out->npos++] = argv[i]; } break; }
+            if (out->npos == CLI_MAX_POS) return cli_usage_error(out, "too many arguments");
+            out->pos[out->npos++] = s;
+            continue;
+        }
+        const char *eq = strchr(s, '=');
+        size_t len = eq ? (size_t)(eq - s) : strlen(s);
+        int k = find_opt(cmd, s, len);
+        if (k < 0) return cli_usage_error(out, "unknown option '%.*s'", (int)len, s);
+        const cli_opt *o = &cmd->opts[k];
+        if (o->arg) {
+            if (eq) out->value[k] = eq + 1;
+            else if (i + 1 < argc) out->value[k] = argv[++i];
+            else return cli_usage_error(out, "option %s needs a value (%s)", o->name, o->arg);
+        } else if (eq) {
+            return cli_usage_error(out, "option %s takes no value", o->name);
+        }
+        out->set[k] = true;
+    }
+    return 0;
+}
+
+bool cli_flag(const cli_args *a, const char *name) {
+    int k = find_opt(a->cmd, name, strlen(name));
+    return k >= 0 && a->set[k];
+}
+
+const char *cli_str(const cli_args *a, const char *name, const char *fallback) {
+    int k = find_opt(a->cmd, name, strlen(name));
+    return k >= 0 && a->set[k] ? a->value[k] : fallback;
+}
+
+bool cli_int(const cli_args *a, const char *name, long fallback, long lo, long hi, long *out) {
+    const char *s = cli_str(a, name, NULL);
+    if (!s) { *out = fallback; return true; }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        cli_usage_error(a, "%s must be an integer from %ld to %ld, not '%s'", name, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+void cli_print_help(FILE *f, const cli_command *cmd) {
+    fprintf(f, "asvk %s — %s\n\nusage: %s\n", cmd->name, cmd->summary, cmd->usage);
+    if (cmd->opts && cmd->opts[0].name) {
+        fprintf(f, "\noptions:\n");
+        for (int i = 0; cmd->opts[i].name; i++) {
+            char left[64];
+            snprintf(left, sizeof left, "%s%s%s", cmd->opts[i].name, cmd->opts[i].arg ? " " : "",
+                     cmd->opts[i].arg ? cmd->opts[i].arg : "");
+            fprintf(f, "  %-24s %s\n", left, cmd->opts[i].help);
+        }
+    }
+    if (cmd->details) fprintf(f, "\n%s\n", cmd->details);
+}
+
+int cli_fail(asvk_status st) {
+    fprintf(stderr, "asvk: %s\n", asvk_error_message());
+    return asvk_status_exit_code(st);
+}
+
+static void log_stderr(void *user, asvk_log_level level, const char *msg) {
+    (void)user;
+    if (level == ASVK_LOG_INFO && !getenv("ASVK_VERBOSE")) return;
+    fprintf(stderr, "asvk: %s%s\n", level == ASVK_LOG_WARNING ? "warning: " : "", msg);
+}
+
+asvk_status cli_context(const cli_args *a, asvk_context **ctx) {
+    asvk_context_options o = {.device = cli_str(a, "--device", NULL), .log = log_stderr};
+    return asvk_context_create(&o, ctx);
+}
+
+int cli_context_done(asvk_context *ctx, int rc) {
+    if (!ctx) return rc;
+    uint32_t n = asvk_context_destroy(ctx);
+    if (n) {
+        fprintf(stderr, "asvk: the Vulkan validation layer reported %u message%s (see above)\n", n, n == 1 ? "" : "s");
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
+bool cli_tty(void) { return isatty(STDERR_FILENO); }

@@ -1,0 +1,60 @@
+/* Command-line plumbing shared by the commands: a per-command option table
+ * drives both parsing and `asvk help <command>`, so every option is explained. */
+#ifndef ASVK_APPS_CLI_H
+#define ASVK_APPS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "engine/engine.h"
+
+#define CLI_MAX_OPTS 32
+#define CLI_MAX_POS 8
+
+typedef struct {
+    const char *name; /* "--json" */
+    const char *arg;  /* value placeholder ("N"), NULL for a flag */
+    const char *help;
+} cli_opt;
+
+typedef struct cli_args cli_args;
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    const char *details; /* paragraphs after the options, may be NULL */
+    const cli_opt *opts; /* terminated by {0} */
+    int (*run)(cli_args *a);
+} cli_command;
+
+struct cli_args {
+    const cli_command *cmd;
+    const char *value[CLI_MAX_OPTS];
+    bool set[CLI_MAX_OPTS];
+    const char *pos[CLI_MAX_POS];
+    int npos;
+};
+
+/* Parses argv (after the command name); prints an error and returns 2 on bad usage. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *out);
+bool cli_flag(const cli_args *a, const char *name);
+const char *cli_str(const cli_args *a, const char *name, const char *fallback);
+/* Integer / float options with range checks; print an error and return false on bad input. */
+bool cli_int(const cli_args *a, const char *name, long fallback, long lo, long hi, long *out);
+
+void cli_print_help(FILE *f, const cli_command *cmd);
+
+/* Prints "asvk: <message>" for a failed status and returns its exit code. */
+int cli_fail(asvk_status st);
+int cli_usage_error(const cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Creates the context for --device, printing warnings and validation messages to stderr. */
+asvk_status cli_context(const cli_args *a, asvk_context **ctx);
+/* Destroys it; returns 1 if the validation layer spoke (so tests fail), else `rc`. */
+int cli_context_done(asvk_context *ctx, int rc);
+
+/* True when stderr is a terminal (progress lines are drawn there only). */
+bool cli_tty(void);
+
+#endif

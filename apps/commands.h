@@ -1,0 +1,7 @@
+/* The commands of the asvk program. */
+#ifndef ASVK_APPS_COMMANDS_H
+#define ASVK_APPS_COMMANDS_H
+#include "apps/cli.h"
+extern const cli_command cmd_devices;
+extern const cli_command cmd_bench;
+#endif

@@ -1,0 +1,63 @@
+/* asvk: AutoSpace on Vulkan. */
+#include <stdio.h>
+#include <string.h>
+
+#include "apps/commands.h"
+#include "engine/version.h"
+
+static const cli_command *const commands[] = {&cmd_devices, &cmd_bench};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void overview(FILE *f) {
+    fprintf(f, "asvk %s — AutoSpace on Vulkan: learn a NAS search space, search and train on any Vulkan GPU\n\n"
+               "usage: asvk <command> [options]\n\ncommands:\n", ASVK_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "  %-10s %s\n  %-10s %s\n", "help", "explain a command: asvk help <command>", "version",
+            "print the version and git commit");
+    fprintf(f, "\nEnvironment: ASVK_DEVICE (device choice), ASVK_VALIDATION=1 (Vulkan validation layer),\n"
+               "ASVK_DISABLE / ASVK_ENABLE (path switches: push_descriptors, texel, host_map, fp16,\n"
+               "subgroup, timestamps), ASVK_MEMORY_BUDGET (e.g. 512M), ASVK_GEMM (GEMM tuning),\n"
+               "ASVK_CACHE_DIR (pipeline cache; 'off' disables), ASVK_VULKAN_LIBRARY (loader path).\n"
+               "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
+static const cli_command *find(const char *name) {
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i]->name, name) == 0) return commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        overview(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc < 3) { overview(stdout); return 0; }
+        const cli_command *c = find(argv[2]);
+        if (!c) {
+            fprintf(stderr, "asvk: no command '%s'; 'asvk help' lists them\n", argv[2]);
+            return 2;
+        }
+        cli_print_help(stdout, c);
+        return 0;
+    }
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        printf("asvk %s (git %s)\n", ASVK_VERSION, ASVK_GIT_COMMIT);
+        return 0;
+    }
+    const cli_command *c = find(name);
+    if (!c) {
+        fprintf(stderr, "asvk: no command '%s'; 'asvk help' lists them\n", name);
+        return 2;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cli_print_help(stdout, c);
+            return 0;
+        }
+    cli_args a;
+    int rc = cli_parse(c, argc - 2, argv + 2, &a);
+    return rc ? rc : c->run(&a);
+}

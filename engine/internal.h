@@ -1,0 +1,140 @@
+/* Engine-private structures shared by the engine's .c files. */
+#ifndef ASVK_ENGINE_INTERNAL_H
+#define ASVK_ENGINE_INTERNAL_H
+
+#include <volk.h>
+
+#include "engine/device.h"
+#include "engine/kernel.h"
+#include "engine/memory.h"
+#include "engine/stream.h"
+
+#define ASVK_MAX_BINDINGS 16
+#define ASVK_MAX_SPEC 24
+
+typedef struct { uint64_t offset, size; } asvk_range;
+
+struct asvk_block {
+    VkDeviceMemory memory;
+    VkBuffer buffer; /* one buffer over the whole block: every sub-range is bindable */
+    uint64_t size;
+    uint8_t *mapped; /* non-NULL when the memory is host-visible and coherent */
+    uint32_t id;
+    bool dedicated;  /* made for one large allocation; released when it is freed */
+    asvk_range *free_list; /* sorted by offset, coalesced */
+    uint32_t free_count, free_cap;
+    uint32_t live;   /* allocations in use */
+};
+
+typedef enum { ASVK_BIND_TEXEL, ASVK_BIND_STORAGE } asvk_bind_type;
+enum { ASVK_ACCESS_READ = 1, ASVK_ACCESS_WRITE = 2 };
+
+typedef struct {
+    uint32_t binding_count;
+    asvk_bind_type type[ASVK_MAX_BINDINGS];
+    uint8_t access[ASVK_MAX_BINDINGS];
+    uint32_t push_size;
+    uint32_t spec_count; /* SpecIds are 0..spec_count-1 */
+} asvk_reflection;
+
+typedef struct {
+    bool ready;
+    asvk_reflection refl;
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout layout;
+    VkPipeline pipeline;
+} asvk_pipeline_variant;
+
+struct asvk_kernel {
+    char name[64];
+    uint32_t spec[ASVK_MAX_SPEC];
+    uint32_t spec_count;
+    uint64_t hash;
+    const void *code; /* asvk_shader_code */
+    asvk_pipeline_variant variant[2];
+};
+
+struct asvk_context {
+    void *loader; /* dlopen handle of libvulkan */
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    VkPhysicalDevice physical;
+    VkDevice device;
+    struct VolkDeviceTable vk;
+    VkQueue queue;
+    uint32_t queue_family;
+    asvk_device_info info;
+    asvk_switches sw;
+    asvk_log_fn log;
+    void *log_user;
+    uint32_t validation_count;
+
+    /* memory */
+    uint32_t memory_type;  /* for tensors */
+    uint32_t staging_type; /* host-visible, for the staging path */
+    uint64_t budget;       /* bytes the engine may take from the device */
+    uint64_t reserved;     /* bytes held in blocks */
+    uint64_t used, peak_used;
+    uint32_t allocate_calls;
+    struct asvk_block **blocks;
+    uint32_t block_count, block_cap, next_block_id;
+    uint64_t alignment;
+    VkBuffer staging;
+    VkDeviceMemory staging_memory;
+    uint8_t *staging_mapped;
+    uint64_t staging_size;
+    VkCommandPool transfer_pool;
+    VkFence transfer_fence;
+    bool maybe_busy; /* work was submitted and not yet waited for */
+
+    /* kernels */
+    VkPipelineCache pipeline_cache;
+    bool cache_dirty;
+    char cache_path[1024];
+    struct asvk_kernel **kernels;
+    uint32_t kernel_count, kernel_cap;
+    uint32_t pipelines_created;
+};
+
+/* Turns a failed VkResult into a status with a message naming the call and device. */
+asvk_status asvk_vk_fail(const asvk_context *ctx, VkResult r, const char *call);
+#define ASVK_VK(ctx, call)                                                       \
+    do {                                                                         \
+        VkResult asvk_r_ = (call);                                               \
+        if (asvk_r_ != VK_SUCCESS) return asvk_vk_fail((ctx), asvk_r_, #call);   \
+    } while (0)
+
+const char *asvk_vk_result_name(VkResult r);
+void asvk_log(const asvk_context *ctx, asvk_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* loader.c */
+asvk_status asvk_loader_open(void **handle);
+void asvk_loader_close(void *handle);
+asvk_status asvk_instance_create(bool validation, asvk_context *ctx_for_messages, VkInstance *out,
+                                 VkDebugUtilsMessengerEXT *messenger);
+
+/* probe.c */
+void asvk_probe(VkPhysicalDevice pd, uint32_t index, uint32_t queue_family, asvk_device_info *info);
+bool asvk_pick_queue_family(VkPhysicalDevice pd, uint32_t *family);
+
+/* quirks.c */
+void asvk_switches_resolve(const asvk_device_info *info, asvk_switches *sw, asvk_context *ctx);
+
+/* reflect.c */
+asvk_status asvk_reflect(const uint32_t *words, size_t count, asvk_reflection *out);
+
+/* memory.c */
+void asvk_memory_destroy_all(asvk_context *ctx);
+asvk_status asvk_memory_init(asvk_context *ctx);
+
+/* pipeline_cache.c */
+void asvk_pipeline_cache_open(asvk_context *ctx);
+void asvk_pipeline_cache_save(asvk_context *ctx);
+
+/* kernel.c */
+void asvk_kernels_destroy_all(asvk_context *ctx);
+asvk_status asvk_kernel_variant(asvk_context *ctx, struct asvk_kernel *k, int variant,
+                                asvk_pipeline_variant **out);
+
+#endif

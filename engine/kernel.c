@@ -1,0 +1,138 @@
+/* Kernels: pipelines per (shader, specialization constants, binding variant),
+ * created lazily and kept for the context's life. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+#include "shaders/registry.h"
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h) {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+asvk_status asvk_kernel_get(asvk_context *ctx, const char *shader, const uint32_t *spec, uint32_t spec_count,
+                            asvk_kernel **out) {
+    if (spec_count > ASVK_MAX_SPEC)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s: %u specialization constants, at most %d", shader,
+                              spec_count, ASVK_MAX_SPEC);
+    uint64_t h = fnv(shader, strlen(shader), 1469598103934665603ull);
+    h = fnv(spec, spec_count * sizeof *spec, h);
+    for (uint32_t i = 0; i < ctx->kernel_count; i++) {
+        asvk_kernel *k = ctx->kernels[i];
+        if (k->hash == h && k->spec_count == spec_count && strcmp(k->name, shader) == 0 &&
+            memcmp(k->spec, spec, spec_count * sizeof *spec) == 0) {
+            *out = k;
+            return ASVK_OK;
+        }
+    }
+    const asvk_shader_code *code = asvk_shader_find(shader);
+    if (!code) return asvk_error_set(ASVK_ERR_INTERNAL, "no shader named '%s' is embedded in this build", shader);
+    if (ctx->kernel_count == ctx->kernel_cap) {
+        uint32_t cap = ctx->kernel_cap ? ctx->kernel_cap * 2 : 64;
+        void *p = realloc(ctx->kernels, cap * sizeof *ctx->kernels);
+        if (!p) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        ctx->kernels = p;
+        ctx->kernel_cap = cap;
+    }
+    asvk_kernel *k = calloc(1, sizeof *k);
+    if (!k) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    snprintf(k->name, sizeof k->name, "%s", shader);
+    memcpy(k->spec, spec, spec_count * sizeof *spec);
+    k->spec_count = spec_count;
+    k->hash = h;
+    k->code = code;
+    /* Reflect the storage-buffer variant now: it gives the binding count. */
+    asvk_status st = asvk_reflect(code->words[ASVK_SHADER_SSBO], code->word_count[ASVK_SHADER_SSBO],
+                                  &k->variant[ASVK_SHADER_SSBO].refl);
+    if (!st && spec_count > k->variant[ASVK_SHADER_SSBO].refl.spec_count)
+        st = asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s takes %u specialization constants, %u given", shader,
+                            k->variant[ASVK_SHADER_SSBO].refl.spec_count, spec_count);
+    if (st) {
+        free(k);
+        return asvk_error_prefix(st, "shader %s: ", shader);
+    }
+    ctx->kernels[ctx->kernel_count++] = k;
+    *out = k;
+    return ASVK_OK;
+}
+
+uint32_t asvk_kernel_binding_count(asvk_kernel *k) { return k->variant[ASVK_SHADER_SSBO].refl.binding_count; }
+
+uint32_t asvk_context_pipeline_count(const asvk_context *ctx) { return ctx->pipelines_created; }
+
+asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, asvk_pipeline_variant **out) {
+    asvk_pipeline_variant *v = &k->variant[variant];
+    *out = v;
+    if (v->ready) return ASVK_OK;
+    const asvk_shader_code *code = k->code;
+    asvk_status st = asvk_reflect(code->words[variant], code->word_count[variant], &v->refl);
+    if (st) return asvk_error_prefix(st, "shader %s: ", k->name);
+    if (v->refl.push_size > ctx->info.max_push_constants)
+        return asvk_error_set(ASVK_ERR_LIMIT, "kernel %s needs %u bytes of push constants; %s allows %u", k->name,
+                              v->refl.push_size, ctx->info.name, ctx->info.max_push_constants);
+
+    VkDescriptorSetLayoutBinding lb[ASVK_MAX_BINDINGS];
+    for (uint32_t b = 0; b < v->refl.binding_count; b++)
+        lb[b] = (VkDescriptorSetLayoutBinding){
+            .binding = b,
+            .descriptorType = v->refl.type[b] == ASVK_BIND_TEXEL ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                                 : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorCount = 1,
+            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+    VkDescriptorSetLayoutCreateInfo dl = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+        .flags = ctx->sw.push_descriptors ? VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR : 0,
+        .bindingCount = v->refl.binding_count,
+        .pBindings = lb};
+    ASVK_VK(ctx, ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &dl, NULL, &v->set_layout));
+    VkPushConstantRange pr = {VK_SHADER_STAGE_COMPUTE_BIT, 0, v->refl.push_size};
+    VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                                     .setLayoutCount = 1,
+                                     .pSetLayouts = &v->set_layout,
+                                     .pushConstantRangeCount = v->refl.push_size ? 1 : 0,
+                                     .pPushConstantRanges = &pr};
+    ASVK_VK(ctx, ctx->vk.vkCreatePipelineLayout(ctx->device, &pl, NULL, &v->layout));
+
+    VkShaderModuleCreateInfo smi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                    .codeSize = code->word_count[variant] * 4,
+                                    .pCode = code->words[variant]};
+    VkShaderModule module;
+    ASVK_VK(ctx, ctx->vk.vkCreateShaderModule(ctx->device, &smi, NULL, &module));
+    VkSpecializationMapEntry entries[ASVK_MAX_SPEC];
+    for (uint32_t i = 0; i < k->spec_count; i++) entries[i] = (VkSpecializationMapEntry){i, i * 4, 4};
+    VkSpecializationInfo si = {k->spec_count, entries, k->spec_count * 4, k->spec};
+    VkComputePipelineCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                  .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                  .module = module,
+                  .pName = "main",
+                  .pSpecializationInfo = k->spec_count ? &si : NULL},
+        .layout = v->layout};
+    VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &v->pipeline);
+    ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
+    if (r != VK_SUCCESS) return asvk_vk_fail(ctx, r, "vkCreateComputePipelines");
+    ctx->pipelines_created++;
+    ctx->cache_dirty = true;
+    v->ready = true;
+    return ASVK_OK;
+}
+
+void asvk_kernels_destroy_all(asvk_context *ctx) {
+    for (uint32_t i = 0; i < ctx->kernel_count; i++) {
+        asvk_kernel *k = ctx->kernels[i];
+        for (int v = 0; v < 2; v++) {
+            asvk_pipeline_variant *p = &k->variant[v];
+            if (p->pipeline) ctx->vk.vkDestroyPipeline(ctx->device, p->pipeline, NULL);
+            if (p->layout) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, NULL);
+            if (p->set_layout) ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layout, NULL);
+        }
+        free(k);
+    }
+    free(ctx->kernels);
+    ctx->kernels = NULL;
+    ctx->kernel_count = 0;
+}

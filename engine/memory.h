@@ -1,0 +1,50 @@
+/* Device memory: a few large blocks, sub-allocated. Never one vkAllocateMemory
+ * per tensor; every allocation lies within one VkBuffer no larger than
+ * maxStorageBufferRange, so any allocation can be bound whole. */
+#ifndef ASVK_ENGINE_MEMORY_H
+#define ASVK_ENGINE_MEMORY_H
+
+#include <stdint.h>
+
+#include "engine/device.h"
+
+struct asvk_block;
+
+/* A range of device memory. A value type: copy it freely; sub-ranges are
+ * made with asvk_buffer_sub. offset and size are in bytes. */
+typedef struct asvk_buffer {
+    struct asvk_block *block;
+    uint64_t offset;
+    uint64_t size;
+} asvk_buffer;
+
+typedef struct asvk_memory_stats {
+    uint32_t allocate_calls; /* vkAllocateMemory calls so far */
+    uint32_t blocks;         /* blocks held now */
+    uint64_t reserved;       /* bytes held in blocks */
+    uint64_t used;           /* bytes in live allocations */
+    uint64_t peak_used;
+    uint64_t budget;
+} asvk_memory_stats;
+
+/* Allocates `bytes` (rounded up to 16) aligned for any binding. Contents undefined. */
+asvk_status asvk_buffer_alloc(asvk_context *ctx, uint64_t bytes, asvk_buffer *out);
+void asvk_buffer_free(asvk_context *ctx, asvk_buffer *buf);
+
+/* A sub-range of `buf` (bytes). */
+asvk_buffer asvk_buffer_sub(asvk_buffer buf, uint64_t offset, uint64_t size);
+
+/* Splits a view at any 4-byte offset into a range that can be bound on this
+ * device (offset aligned down to the device's alignment) and the element
+ * offset of the view inside it, which kernels take as a push constant. */
+void asvk_buffer_bindable(const asvk_context *ctx, asvk_buffer view, asvk_buffer *bind, uint32_t *elem_offset);
+
+/* Synchronous host <-> device copies; they wait for submitted work first. */
+asvk_status asvk_buffer_upload(asvk_context *ctx, asvk_buffer dst, uint64_t offset, const void *src,
+                               uint64_t bytes);
+asvk_status asvk_buffer_download(asvk_context *ctx, asvk_buffer src, uint64_t offset, void *dst,
+                                 uint64_t bytes);
+
+void asvk_memory_stats_get(const asvk_context *ctx, asvk_memory_stats *out);
+
+#endif

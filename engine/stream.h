@@ -1,0 +1,63 @@
+/* Command streams: record many dispatches and copies into one command
+ * buffer, with the barriers their buffer hazards need (read-after-write,
+ * write-after-read, write-after-write; callers never place barriers), submit
+ * once, and replay the recording as often as wanted. Timestamp queries time
+ * regions of a stream. */
+#ifndef ASVK_ENGINE_STREAM_H
+#define ASVK_ENGINE_STREAM_H
+
+#include <stdint.h>
+
+#include "engine/kernel.h"
+#include "engine/memory.h"
+
+typedef struct asvk_stream asvk_stream;
+
+typedef struct asvk_stream_stats {
+    uint32_t dispatches;
+    uint32_t transfers;
+    uint32_t barriers;
+    uint32_t timestamps;
+    uint32_t submits;
+} asvk_stream_stats;
+
+asvk_status asvk_stream_create(asvk_context *ctx, asvk_stream **out);
+void asvk_stream_destroy(asvk_stream *s);
+
+/* Records a dispatch of `groups` workgroups. bindings[i] is bound at binding i;
+ * push holds push_bytes of push constants (the size the shader declares). */
+asvk_status asvk_stream_dispatch(asvk_stream *s, asvk_kernel *k, const asvk_buffer *bindings,
+                                 uint32_t binding_count, const void *push, uint32_t push_bytes,
+                                 uint32_t gx, uint32_t gy, uint32_t gz);
+
+/* Dispatches `groups` workgroups of a 1-D grid, folded into x and y when it
+ * exceeds maxComputeWorkGroupCount[0]; shaders index it with LINEAR_GROUP
+ * (shaders/include/io.glsl) and bounds-check, since the fold may overshoot. */
+asvk_status asvk_stream_dispatch_linear(asvk_stream *s, asvk_kernel *k, const asvk_buffer *bindings,
+                                        uint32_t binding_count, const void *push, uint32_t push_bytes,
+                                        uint64_t groups);
+
+asvk_context *asvk_stream_context(const asvk_stream *s);
+
+/* Transfer-engine copy and 32-bit pattern fill (offsets/sizes multiples of 4). */
+asvk_status asvk_stream_copy(asvk_stream *s, asvk_buffer dst, asvk_buffer src);
+asvk_status asvk_stream_fill_u32(asvk_stream *s, asvk_buffer dst, uint32_t pattern);
+
+/* Records a timestamp after all previously recorded work; *index names it. */
+asvk_status asvk_stream_timestamp(asvk_stream *s, uint32_t *index);
+
+/* Ends recording (implicit in submit). */
+asvk_status asvk_stream_end(asvk_stream *s);
+/* Submits the recording (again, for a replay) and returns without waiting. */
+asvk_status asvk_stream_submit(asvk_stream *s);
+/* Waits for the last submit. */
+asvk_status asvk_stream_wait(asvk_stream *s);
+/* submit + wait */
+asvk_status asvk_stream_run(asvk_stream *s);
+
+/* Nanoseconds between two timestamps of the last completed run. */
+asvk_status asvk_stream_elapsed_ns(asvk_stream *s, uint32_t from, uint32_t to, double *ns);
+
+void asvk_stream_stats_get(const asvk_stream *s, asvk_stream_stats *out);
+
+#endif

@@ -1,0 +1,308 @@
+/* Launchers for the BLAS-like kernels in shaders/blas/. */
+#include "runtime/blas.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ELT_WG 64u   /* element-wise workgroup size; 4 floats per invocation */
+#define SUM_WG 64u   /* reduce_sum workgroup size (power of two) */
+#define SUM_ITEMS 8u /* vec4 loads per invocation: a chunk is 2048 floats */
+#define SUM_CHUNK (SUM_WG * 4u * SUM_ITEMS)
+
+static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+static asvk_status need(asvk_buffer b, uint64_t floats, const char *what) {
+    if (!b.block) return asvk_error_set(ASVK_ERR_INTERNAL, "%s: buffer not allocated", what);
+    if (floats * 4 > b.size)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: needs %llu floats, buffer holds %llu", what,
+                              (unsigned long long)floats, (unsigned long long)(b.size / 4));
+    return ASVK_OK;
+}
+
+/* ---- tuning ---- */
+
+typedef struct {
+    int type;        /* asvk_device_type, -1 any */
+    uint32_t vendor; /* 0 any */
+    asvk_gemm_tuning t;
+} tuning_row;
+
+/* Later rows win. CPU: register blocking through texel loads, no barriers
+ * (measured with `asvk bench gemm --tune` on lavapipe; see docs/perf.md).
+ * GPUs: shared-memory tiles of 64x64. Mobile GPUs: small register blocks. */
+static const tuning_row tunings[] = {
+    {-1, 0, {ASVK_GEMM_SMEM, 16, 16, 4, 4, 16}},
+    {ASVK_DEVICE_CPU, 0, {ASVK_GEMM_REG, 8, 1, 8, 8, 0}},
+    {-1, 0x13B5, {ASVK_GEMM_REG, 16, 4, 4, 4, 0}},
+    {-1, 0x5143, {ASVK_GEMM_REG, 16, 4, 4, 4, 0}},
+};
+
+asvk_status asvk_gemm_tuning_parse(const char *text, asvk_gemm_tuning *out) {
+    asvk_gemm_tuning t = {0};
+    unsigned tm = 0, tn = 0, wx = 0, wy = 0, bk = 16;
+    if (strcmp(text, "naive") == 0) {
+        t = (asvk_gemm_tuning){ASVK_GEMM_NAIVE, 16, 16, 1, 1, 0};
+    } else if (sscanf(text, "reg:%ux%u:%ux%u", &tm, &tn, &wx, &wy) == 4) {
+        t = (asvk_gemm_tuning){ASVK_GEMM_REG, wx, wy, tm, tn, 0};
+        if (tm % 4 || tn % 4 || !tm || !tn || tm > 32 || tn > 32)
+            return asvk_error_set(ASVK_ERR_USAGE, "GEMM tuning '%s': reg tiles must be multiples of 4 up to 32", text);
+    } else if (sscanf(text, "smem:%ux%u:%ux%u:%u", &tm, &tn, &wx, &wy, &bk) >= 4) {
+        t = (asvk_gemm_tuning){ASVK_GEMM_SMEM, wx, wy, tm, tn, bk};
+        if (!tm || !tn || tm > 16 || tn > 16 || !bk || bk > 64)
+            return asvk_error_set(ASVK_ERR_USAGE, "GEMM tuning '%s': smem tiles up to 16x16, BK up to 64", text);
+    } else {
+        return asvk_error_set(ASVK_ERR_USAGE, "GEMM tuning '%s' not understood; write naive, reg:TMxTN:WXxWY "
+                              "or smem:TMxTN:WXxWY:BK (e.g. reg:8x8:8x1)", text);
+    }
+    if (!t.wg_x || !t.wg_y || t.wg_x * t.wg_y > 1024)
+        return asvk_error_set(ASVK_ERR_USAGE, "GEMM tuning '%s': workgroup must have 1 to 1024 invocations", text);
+    *out = t;
+    return ASVK_OK;
+}
+
+void asvk_gemm_tuning_format(const asvk_gemm_tuning *t, char *out, size_t n) {
+    switch (t->kernel) {
+    case ASVK_GEMM_NAIVE: snprintf(out, n, "naive"); break;
+    case ASVK_GEMM_REG: snprintf(out, n, "reg:%ux%u:%ux%u", t->tm, t->tn, t->wg_x, t->wg_y); break;
+    case ASVK_GEMM_SMEM: snprintf(out, n, "smem:%ux%u:%ux%u:%u", t->tm, t->tn, t->wg_x, t->wg_y, t->bk); break;
+    default: snprintf(out, n, "auto");
+    }
+}
+
+asvk_status asvk_gemm_tuning_default(const asvk_context *ctx, asvk_gemm_tuning *out) {
+    const char *env = getenv("ASVK_GEMM");
+    if (env && *env) {
+        asvk_status st = asvk_gemm_tuning_parse(env, out);
+        return st ? asvk_error_prefix(st, "ASVK_GEMM: ") : ASVK_OK;
+    }
+    const asvk_device_info *d = asvk_context_device(ctx);
+    for (size_t i = 0; i < sizeof tunings / sizeof tunings[0]; i++) {
+        if (tunings[i].type >= 0 && (asvk_device_type)tunings[i].type != d->type) continue;
+        if (tunings[i].vendor && tunings[i].vendor != d->vendor_id) continue;
+        *out = tunings[i].t;
+    }
+    return ASVK_OK;
+}
+
+/* ---- GEMM ---- */
+
+static asvk_status check_tuning(const asvk_context *ctx, const asvk_gemm_tuning *t) {
+    const asvk_device_info *d = asvk_context_device(ctx);
+    if (t->wg_x * t->wg_y > d->max_workgroup_invocations || t->wg_x > d->max_workgroup_size[0] ||
+        t->wg_y > d->max_workgroup_size[1])
+        return asvk_error_set(ASVK_ERR_LIMIT, "GEMM workgroup %ux%u exceeds %s's limits", t->wg_x, t->wg_y, d->name);
+    if (t->kernel == ASVK_GEMM_SMEM && 4ull * t->bk * (t->wg_y * t->tm + t->wg_x * t->tn) > d->max_shared_memory)
+        return asvk_error_set(ASVK_ERR_LIMIT, "GEMM shared tiles need more than %s's %u bytes of shared memory",
+                              d->name, d->max_shared_memory);
+    return ASVK_OK;
+}
+
+asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, const asvk_gemm_desc *d0,
+                                 asvk_buffer a, asvk_buffer b, asvk_buffer c) {
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_gemm_desc d = *d0;
+    if (d.batch == 0) d.batch = 1;
+    if (!d.lda) d.lda = d.trans_a ? d.m : d.k;
+    if (!d.ldb) d.ldb = d.trans_b ? d.k : d.n;
+    if (!d.ldc) d.ldc = d.n;
+    if (d.m == 0 || d.n == 0) return ASVK_OK;
+    if (d.lda < (d.trans_a ? d.m : d.k) || d.ldb < (d.trans_b ? d.k : d.n) || d.ldc < d.n)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: a leading dimension is smaller than its row");
+    asvk_status st = check_tuning(ctx, t);
+    if (st) return st;
+
+    /* Floats each operand spans: last batch, last row, full row. */
+    uint64_t rows_a = d.trans_a ? d.k : d.m, cols_a = d.trans_a ? d.m : d.k;
+    uint64_t rows_b = d.trans_b ? d.n : d.k, cols_b = d.trans_b ? d.k : d.n;
+    uint64_t span_a = rows_a ? (d.batch - 1) * d.stride_a + (rows_a - 1) * d.lda + cols_a : 0;
+    uint64_t span_b = rows_b ? (d.batch - 1) * d.stride_b + (rows_b - 1) * d.ldb + cols_b : 0;
+    uint64_t span_c = (d.batch - 1) * d.stride_c + (uint64_t)(d.m - 1) * d.ldc + d.n;
+    if (d.k && ((st = need(a, span_a, "gemm A")) || (st = need(b, span_b, "gemm B")))) return st;
+    if ((st = need(c, span_c, "gemm C"))) return st;
+
+    asvk_buffer bind[3];
+    uint32_t off[3];
+    asvk_buffer_bindable(ctx, d.k ? a : c, &bind[0], &off[0]);
+    asvk_buffer_bindable(ctx, d.k ? b : c, &bind[1], &off[1]);
+    asvk_buffer_bindable(ctx, c, &bind[2], &off[2]);
+
+    uint32_t spec[9], nspec;
+    uint32_t rows_per_group, cols_per_group;
+    const char *shader;
+    bool va = off[0] % 4 == 0 && d.lda % 4 == 0 && (d.batch == 1 || d.stride_a % 4 == 0);
+    bool vb = off[1] % 4 == 0 && d.ldb % 4 == 0 && (d.batch == 1 || d.stride_b % 4 == 0);
+    bool vc = off[2] % 4 == 0 && d.ldc % 4 == 0 && (d.batch == 1 || d.stride_c % 4 == 0);
+    switch (t->kernel) {
+    case ASVK_GEMM_NAIVE:
+        shader = "gemm_naive";
+        spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = d.trans_a, spec[3] = d.trans_b, nspec = 4;
+        rows_per_group = t->wg_y, cols_per_group = t->wg_x;
+        break;
+    case ASVK_GEMM_REG:
+        shader = "gemm_reg";
+        spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
+        spec[5] = d.trans_b, spec[6] = va, spec[7] = vb, spec[8] = vc, nspec = 9;
+        rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
+        break;
+    case ASVK_GEMM_SMEM:
+        shader = "gemm_smem";
+        spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
+        spec[5] = d.trans_b, spec[6] = t->bk, nspec = 7;
+        rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
+        break;
+    default: return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: no kernel chosen");
+    }
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, shader, spec, nspec, &k))) return st;
+
+    struct {
+        uint32_t m, n, k, lda, ldb, ldc, offa, offb, offc, stra, strb, strc, row_base;
+        float alpha, beta;
+    } push = {d.m, d.n, d.k, d.lda, d.ldb, d.ldc, off[0], off[1], off[2],
+              (uint32_t)d.stride_a, (uint32_t)d.stride_b, (uint32_t)d.stride_c, 0, d.alpha, d.beta};
+    const asvk_device_info *dev = asvk_context_device(ctx);
+    if (d.batch > dev->max_workgroup_count[2])
+        return asvk_error_set(ASVK_ERR_LIMIT, "gemm: batch %u exceeds %s's %u", d.batch, dev->name,
+                              dev->max_workgroup_count[2]);
+    uint64_t gx = ceil_div(d.n, cols_per_group), gy = ceil_div(d.m, rows_per_group);
+    if (gx > dev->max_workgroup_count[0])
+        return asvk_error_set(ASVK_ERR_LIMIT, "gemm: N=%u is too wide for %s", d.n, dev->name);
+    /* Tall matrices run as several dispatches, each shifted by row_base. */
+    for (uint64_t y0 = 0; y0 < gy; y0 += dev->max_workgroup_count[1]) {
+        uint64_t ny = gy - y0 < dev->max_workgroup_count[1] ? gy - y0 : dev->max_workgroup_count[1];
+        push.row_base = (uint32_t)(y0 * rows_per_group);
+        if ((st = asvk_stream_dispatch(s, k, bind, 3, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
+            return st;
+    }
+    return ASVK_OK;
+}
+
+asvk_status asvk_blas_gemm(asvk_stream *s, const asvk_gemm_desc *d, asvk_buffer a, asvk_buffer b, asvk_buffer c) {
+    asvk_gemm_tuning t;
+    asvk_status st = asvk_gemm_tuning_default(asvk_stream_context(s), &t);
+    return st ? st : asvk_blas_gemm_tuned(s, &t, d, a, b, c);
+}
+
+/* ---- element-wise ---- */
+
+asvk_status asvk_blas_fill(asvk_stream *s, asvk_buffer y, uint64_t n, float value) {
+    asvk_status st = need(y, n, "fill");
+    if (st || n == 0) return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer bind;
+    uint32_t off;
+    asvk_buffer_bindable(ctx, y, &bind, &off);
+    uint32_t spec[2] = {ELT_WG, off % 4 == 0};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "fill", spec, 2, &k))) return st;
+    struct { uint32_t n, off; float value; } push = {(uint32_t)n, off, value};
+    return asvk_stream_dispatch_linear(s, k, &bind, 1, &push, sizeof push, ceil_div(n, 4 * ELT_WG));
+}
+
+asvk_status asvk_blas_copy2d(asvk_stream *s, asvk_buffer y, uint32_t yld, asvk_buffer x, uint32_t xld, uint32_t rows,
+                             uint32_t cols) {
+    if (rows == 0 || cols == 0) return ASVK_OK;
+    uint64_t span_x = (uint64_t)(rows - 1) * xld + cols, span_y = (uint64_t)(rows - 1) * yld + cols;
+    asvk_status st;
+    if ((st = need(x, span_x, "copy2d source")) || (st = need(y, span_y, "copy2d destination"))) return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer bind[2];
+    uint32_t off[2];
+    asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
+    asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
+    bool aligned = off[0] % 4 == 0 && off[1] % 4 == 0 && xld % 4 == 0 && yld % 4 == 0;
+    uint32_t spec[2] = {ELT_WG, aligned};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "copy2d", spec, 2, &k))) return st;
+    uint32_t quads = (cols + 3) / 4;
+    struct { uint32_t rows, cols, xld, yld, xoff, yoff, quads; } push = {rows, cols, xld, yld, off[0], off[1], quads};
+    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, ceil_div((uint64_t)rows * quads, ELT_WG));
+}
+
+asvk_status asvk_blas_copy(asvk_stream *s, asvk_buffer y, asvk_buffer x, uint64_t n) {
+    asvk_status st;
+    if ((st = need(x, n, "copy source")) || (st = need(y, n, "copy destination"))) return st;
+    if (n == 0) return ASVK_OK;
+    /* The transfer engine is fastest (11.8 GB/s vs 0.8-2.2 through shaders
+     * on lavapipe); it needs 4-byte offsets, which every view has. */
+    return asvk_stream_copy(s, asvk_buffer_sub(y, 0, n * 4), asvk_buffer_sub(x, 0, n * 4));
+}
+
+asvk_status asvk_blas_binary(asvk_stream *s, asvk_binary_op op, asvk_buffer a, asvk_buffer b, asvk_buffer c,
+                             uint64_t n) {
+    asvk_status st;
+    if ((st = need(a, n, "binary a")) || (st = need(b, n, "binary b")) || (st = need(c, n, "binary c")))
+        return st;
+    if (n == 0) return ASVK_OK;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer bind[3];
+    uint32_t off[3];
+    asvk_buffer_bindable(ctx, a, &bind[0], &off[0]);
+    asvk_buffer_bindable(ctx, b, &bind[1], &off[1]);
+    asvk_buffer_bindable(ctx, c, &bind[2], &off[2]);
+    uint32_t spec[3] = {ELT_WG, (uint32_t)op, off[0] % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "binary", spec, 3, &k))) return st;
+    struct { uint32_t n, aoff, boff, coff; } push = {(uint32_t)n, off[0], off[1], off[2]};
+    return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push, ceil_div(n, 4 * ELT_WG));
+}
+
+asvk_status asvk_blas_axpy(asvk_stream *s, float alpha, asvk_buffer x, asvk_buffer y, uint64_t n) {
+    asvk_status st;
+    if ((st = need(x, n, "axpy x")) || (st = need(y, n, "axpy y"))) return st;
+    if (n == 0) return ASVK_OK;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer bind[2];
+    uint32_t off[2];
+    asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
+    asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
+    uint32_t spec[2] = {ELT_WG, off[0] % 4 == 0 && off[1] % 4 == 0};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "axpy", spec, 2, &k))) return st;
+    struct { uint32_t n, xoff, yoff; float alpha; } push = {(uint32_t)n, off[0], off[1], alpha};
+    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, ceil_div(n, 4 * ELT_WG));
+}
+
+/* ---- reductions ---- */
+
+uint64_t asvk_blas_sum_workspace(uint32_t rows, uint32_t cols) {
+    uint64_t chunks = ceil_div(cols, SUM_CHUNK);
+    return chunks > 1 ? (uint64_t)rows * chunks * 4 : 0;
+}
+
+static asvk_status sum_pass(asvk_stream *s, asvk_buffer x, uint32_t rows, uint32_t cols, uint32_t ld, asvk_buffer y,
+                            uint32_t chunks) {
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer bind[2];
+    uint32_t off[2];
+    asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
+    asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
+    uint32_t spec[3] = {SUM_WG, SUM_ITEMS, off[0] % 4 == 0 && ld % 4 == 0};
+    asvk_kernel *k;
+    asvk_status st = asvk_kernel_get(ctx, asvk_context_switches(ctx)->subgroup ? "reduce_sum_subgroup" : "reduce_sum",
+                                     spec, 3, &k);
+    if (st) return st;
+    struct { uint32_t rows, cols, ld, xoff, yoff, chunks; } push = {rows, cols, ld, off[0], off[1], chunks};
+    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, (uint64_t)rows * chunks);
+}
+
+asvk_status asvk_blas_sum_rows(asvk_stream *s, asvk_buffer x, uint32_t rows, uint32_t cols, uint32_t ld,
+                               asvk_buffer y, asvk_buffer workspace) {
+    if (rows == 0) return ASVK_OK;
+    if (ld < cols) return asvk_error_set(ASVK_ERR_INTERNAL, "sum_rows: ld %u < cols %u", ld, cols);
+    asvk_status st;
+    if ((st = need(x, (uint64_t)(rows - 1) * ld + cols, "sum_rows x")) || (st = need(y, rows, "sum_rows y")))
+        return st;
+    uint32_t chunks = (uint32_t)ceil_div(cols ? cols : 1, SUM_CHUNK);
+    if (chunks == 1) return sum_pass(s, x, rows, cols, ld, y, 1);
+    uint64_t ws = asvk_blas_sum_workspace(rows, cols);
+    if (!workspace.block || workspace.size < ws)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "sum_rows: rows of %u floats need a %llu-byte workspace", cols,
+                              (unsigned long long)ws);
+    if ((st = sum_pass(s, x, rows, cols, ld, workspace, chunks))) return st;
+    /* Partials are summed by the same kernel; long rows of partials recurse. */
+    if (chunks <= SUM_CHUNK) return sum_pass(s, workspace, rows, chunks, chunks, y, 1);
+    return asvk_error_set(ASVK_ERR_LIMIT, "sum_rows: rows of %u floats are longer than supported (%u)", cols,
+                          SUM_CHUNK * SUM_CHUNK);
+}

@@ -1,0 +1,97 @@
+#version 450
+// gemm_reg: register-blocked GEMM without shared memory. Each invocation
+// computes a TM x TN block of C (TM, TN multiples of 4) as QM x QN quads;
+// quads are interleaved across the workgroup so that neighbouring
+// invocations load and store neighbouring vec4s (coalesced on GPUs, one
+// cache line per gather on CPUs). K advances 4 at a time: one vec4 load
+// brings four k values of a row of A (or four rows of B) where VA/VB say the
+// contiguous dimension is 4-aligned; scalar loads otherwise and for the K tail.
+// Loads clamp to the matrix so only stores need bounds checks.
+// This is the fast kernel on lavapipe (no barriers; texel loads); see
+// shared/notes/lavapipe-performance.md. Grid: x over N/(WG_X*TN), y over
+// M/(WG_Y*TM), z batch. Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA,
+// 5 TB, 6 VA, 7 VB, 8 VC (vec4 stores to C).
+#extension GL_GOOGLE_include_directive : require
+
+layout(local_size_x_id = 0, local_size_y_id = 1) in;
+layout(constant_id = 2) const uint TM = 8u;
+layout(constant_id = 3) const uint TN = 8u;
+layout(constant_id = 4) const bool TA = false;
+layout(constant_id = 5) const bool TB = false;
+layout(constant_id = 6) const bool VA = false;
+layout(constant_id = 7) const bool VB = false;
+layout(constant_id = 8) const bool VC = false;
+#include "gemm.glsl"
+
+const uint QM = TM / 4u;
+const uint QN = TN / 4u;
+
+uint row_quad(uint q) { return ((gl_WorkGroupID.y * QM + q) * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * 4u + p.row_base; }
+uint col_quad(uint q) { return ((gl_WorkGroupID.x * QN + q) * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * 4u; }
+
+void main() {
+    uint z = gl_WorkGroupID.z;
+    uint ba = p.offa + z * p.stra, bb = p.offb + z * p.strb, bc = p.offc + z * p.strc;
+    uint mlast = p.M - 1u, nlast = p.N - 1u;
+    // Quad starts clamped into the matrix: a quad wholly outside loads the
+    // last quad instead (its results are never stored).
+    uint mq[QM], nq[QN];
+    [[unroll]] for (uint q = 0u; q < QM; q++) mq[q] = min(row_quad(q), mlast & ~3u);
+    [[unroll]] for (uint q = 0u; q < QN; q++) nq[q] = min(col_quad(q), nlast & ~3u);
+
+    float acc[TM][TN];
+    [[unroll]] for (uint i = 0u; i < TM; i++)
+        [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] = 0.0;
+
+    uint k4 = p.K & ~3u;
+    for (uint k0 = 0u; k0 < k4; k0 += 4u) {
+        float a[TM][4], b[4][TN];
+        [[unroll]] for (uint q = 0u; q < QM; q++)
+            [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
+                uint i = q * 4u + ii, m = min(mq[q] + ii, mlast);
+                if (!TA && VA) {
+                    vec4 v = LD4(A, a_index(ba, m, k0) >> 2);
+                    a[i][0] = v.x; a[i][1] = v.y; a[i][2] = v.z; a[i][3] = v.w;
+                } else if (TA && VA) {
+                    vec4 v = LD4(A, a_index(ba, mq[q], k0 + ii) >> 2);
+                    a[q * 4u + 0u][ii] = v.x; a[q * 4u + 1u][ii] = v.y;
+                    a[q * 4u + 2u][ii] = v.z; a[q * 4u + 3u][ii] = v.w;
+                } else {
+                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) a[i][kk] = LD1(A, a_index(ba, m, k0 + kk));
+                }
+            }
+        [[unroll]] for (uint q = 0u; q < QN; q++)
+            [[unroll]] for (uint jj = 0u; jj < 4u; jj++) {
+                uint j = q * 4u + jj, n = min(nq[q] + jj, nlast);
+                if (TB && VB) {
+                    vec4 v = LD4(B, b_index(bb, k0, n) >> 2);
+                    b[0][j] = v.x; b[1][j] = v.y; b[2][j] = v.z; b[3][j] = v.w;
+                } else if (!TB && VB) {
+                    vec4 v = LD4(B, b_index(bb, k0 + jj, nq[q]) >> 2);
+                    b[jj][q * 4u + 0u] = v.x; b[jj][q * 4u + 1u] = v.y;
+                    b[jj][q * 4u + 2u] = v.z; b[jj][q * 4u + 3u] = v.w;
+                } else {
+                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) b[kk][j] = LD1(B, b_index(bb, k0 + kk, n));
+                }
+            }
+        [[unroll]] for (uint kk = 0u; kk < 4u; kk++)
+            [[unroll]] for (uint i = 0u; i < TM; i++)
+                [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] += a[i][kk] * b[kk][j];
+    }
+    for (uint k = k4; k < p.K; k++) {
+        float a[TM], b[TN];
+        [[unroll]] for (uint i = 0u; i < TM; i++) a[i] = LD1(A, a_index(ba, min(mq[i / 4u] + i % 4u, mlast), k));
+        [[unroll]] for (uint j = 0u; j < TN; j++) b[j] = LD1(B, b_index(bb, k, min(nq[j / 4u] + j % 4u, nlast)));
+        [[unroll]] for (uint i = 0u; i < TM; i++)
+            [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] += a[i] * b[j];
+    }
+
+    [[unroll]] for (uint qi = 0u; qi < QM; qi++)
+        [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
+            uint i = qi * 4u + ii, m = row_quad(qi) + ii;
+            [[unroll]] for (uint qj = 0u; qj < QN; qj++) {
+                uint j = qj * 4u;
+                store_c4(bc, m, col_quad(qj), vec4(acc[i][j], acc[i][j + 1u], acc[i][j + 2u], acc[i][j + 3u]), VC);
+            }
+        }
+}

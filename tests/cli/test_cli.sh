@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The asvk command line: help, devices, bench, and every error a user can
+# provoke here giving one clear sentence and the right exit code (0 ok,
+# 1 runtime failure, 2 bad usage or input) — never a crash or a hang.
+# Runs with the validation layer on; any validation message fails a case.
+set -u
+ASVK=${1:?usage: test_cli.sh path/to/asvk}
+export ASVK_VALIDATION=1
+failures=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect CODE REGEX -- command...: exit code CODE and stdout+stderr matching REGEX,
+# no validation message, no sanitizer report, at most one 'asvk:' error line.
+expect() {
+  local code=$1 pattern=$2; shift 3
+  local out rc
+  out=$(timeout 300 "$@" 2>&1); rc=$?
+  if [ "$rc" != "$code" ]; then fail "'$*' exited $rc, expected $code"; echo "$out" | tail -20; return; fi
+  if ! grep -Eq -- "$pattern" <<<"$out"; then fail "'$*' output lacks /$pattern/"; echo "$out" | tail -20; return; fi
+  if grep -Eq 'validation (error|warning):|validation layer reported|AddressSanitizer|LeakSanitizer|runtime error:' <<<"$out"; then
+    fail "'$*' produced a validation or sanitizer message"; echo "$out" | tail -20; return; fi
+  if [ "$code" != 0 ] && [ "$(grep -c '^asvk' <<<"$out")" -gt 1 ]; then
+    fail "'$*' printed more than one error line"; echo "$out"; return; fi
+  echo "ok: $*"
+}
+
+# help explains every command and option
+expect 0 'commands:' -- "$ASVK" help
+expect 0 'bench gemm.*--quick' -- "$ASVK" help bench
+for opt in --device --json --quick --shapes --kernel --tune --repeat --warmup --no-baseline --no-cpu; do
+  "$ASVK" help bench | grep -q -- "$opt" || fail "asvk help bench does not explain $opt"
+done
+expect 0 '--json' -- "$ASVK" help devices
+expect 0 'asvk .*git' -- "$ASVK" version
+expect 2 "no command 'frobnicate'" -- "$ASVK" frobnicate
+expect 2 "no command 'nope'" -- "$ASVK" help nope
+expect 2 'usage: asvk <command>' -- "$ASVK"
+
+# devices: a table and valid JSON
+expect 0 'llvmpipe|NVIDIA|AMD|Intel|Mali|Adreno' -- "$ASVK" devices
+"$ASVK" devices --json >"$tmp/devices.json" 2>"$tmp/err" || fail "devices --json failed: $(cat "$tmp/err")"
+python3 - "$tmp/devices.json" <<'PY' || fail "devices --json is not the documented JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert isinstance(d, list) and d, d
+for k in ("name", "vendor", "type", "driver", "vulkan", "subgroup_size", "fp16_arithmetic", "memory_bytes"):
+    assert k in d[0], k
+PY
+
+# bench gemm on tiny shapes: table, then JSON with the stamp and sane numbers
+expect 0 'x naive' -- "$ASVK" bench gemm --shapes 40x24x16,9x7x5:tn --no-cpu
+"$ASVK" bench gemm --shapes 48x32x16:nt,17x5x3:tt --json >"$tmp/gemm.json" 2>"$tmp/err" || fail "bench --json failed: $(cat "$tmp/err")"
+python3 - "$tmp/gemm.json" <<'PY' || fail "bench gemm --json is wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("asvk_version", "git_commit", "device", "kernel", "results"):
+    assert k in d, k
+for k in ("name", "vendor", "driver", "vulkan"):
+    assert d["device"][k], k
+assert len(d["results"]) == 2
+for r in d["results"]:
+    for kind in ("naive", "tuned"):
+        s = r[kind]
+        assert s["runs"] >= 5 and 0 < s["min_ms"] <= s["median_ms"] <= s["max_ms"], s
+        assert s["gflops"] > 0
+    assert r["tuned_vs_naive_max_rel_diff"] < 1e-5, r
+PY
+
+# bad usage: exit 2 with a pointer to help
+expect 2 "unknown option '--frob'" -- "$ASVK" bench gemm --frob
+expect 2 "bad gemm shape" -- "$ASVK" bench gemm --shapes 10x10
+expect 2 "--repeat must be" -- "$ASVK" bench gemm --repeat 2
+expect 2 "needs a value" -- "$ASVK" bench gemm --shapes
+expect 2 "GEMM tuning 'fast'" -- "$ASVK" bench gemm --kernel fast --shapes 8x8x8
+expect 2 "name a benchmark" -- "$ASVK" bench
+expect 2 "no benchmark 'fft'" -- "$ASVK" bench fft
+expect 2 "unexpected argument" -- "$ASVK" devices extra
+
+# device selection errors
+expect 2 "no Vulkan device number 99 \(from ASVK_DEVICE\).*asvk devices" -- env ASVK_DEVICE=99 "$ASVK" bench gemm --shapes 8x8x8
+expect 2 "no Vulkan device name contains 'quantum'" -- "$ASVK" bench gemm --device quantum --shapes 8x8x8
+expect 0 "x naive" -- "$ASVK" bench gemm --device 0 --shapes 8x8x8 --no-cpu
+
+# no loader, no driver, a missing feature, out of memory: exit 1, one sentence with a fix
+expect 1 "Vulkan loader .* could not be opened; install it" -- env ASVK_VULKAN_LIBRARY=/nonexistent/libvulkan.so.1 "$ASVK" devices
+expect 1 "no Vulkan (device|driver).*mesa-vulkan-drivers" -- env VK_ICD_FILENAMES=/nonexistent.json VK_DRIVER_FILES=/nonexistent.json "$ASVK" devices
+expect 1 "timestamp queries.*switched off" -- env ASVK_DISABLE=timestamps "$ASVK" bench gemm --shapes 8x8x8
+expect 1 "out of device memory on .*lower --batch" -- env ASVK_MEMORY_BUDGET=2M "$ASVK" bench gemm --shapes 1024x1024x1024 --no-cpu
+expect 2 "ASVK_MEMORY_BUDGET='plenty' is not a size" -- env ASVK_MEMORY_BUDGET=plenty "$ASVK" bench gemm --shapes 8x8x8
+expect 1 "maxStorageBufferRange" -- "$ASVK" bench gemm --shapes 8192x8192x8:nn --no-cpu --no-baseline
+
+if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all cli cases passed"
