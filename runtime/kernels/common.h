@@ -1,0 +1,47 @@
+/* Conventions shared by every operator-kernel family (docs/kernels.md). */
+#ifndef ASVK_RUNTIME_KERNELS_COMMON_H
+#define ASVK_RUNTIME_KERNELS_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+/* Geometry of an activation tensor. Logical shape (N, C, H, W) as in
+ * PyTorch; stored channels-last (NHWC): element (n, c, y, x) lives at
+ * ((n*H + y)*W + x)*C + c. A 2-D tensor (N, F) is the case H = W = 1. */
+typedef struct asvk_nhwc {
+    uint32_t n, h, w, c;
+} asvk_nhwc;
+
+static inline uint64_t asvk_nhwc_count(asvk_nhwc s) { return (uint64_t)s.n * s.h * s.w * s.c; }
+static inline uint64_t asvk_nhwc_pixels(asvk_nhwc s) { return (uint64_t)s.n * s.h * s.w; }
+
+/* Activation functions; kernels take one as a specialization constant. */
+typedef enum {
+    ASVK_ACT_NONE = 0,
+    ASVK_ACT_RELU = 1,
+    ASVK_ACT_RELU6 = 2,
+    ASVK_ACT_HSWISH = 3,  /* x * relu6(x + 3) / 6 */
+    ASVK_ACT_SWISH = 4,   /* x * sigmoid(x) */
+    ASVK_ACT_SIGMOID = 5,
+} asvk_act;
+
+/* Per-step scalars the host rewrites between replays of a recorded training
+ * step, so that the command buffer never changes: a small device buffer of
+ * ASVK_STEP_FLOATS floats, bound to kernels as a read-only tensor. */
+enum {
+    ASVK_STEP_LR = 0,     /* learning rate of this step */
+    ASVK_STEP_T = 1,      /* 1-based optimizer step count, as a float */
+    ASVK_STEP_SEED = 2,   /* random seed of this step (uint32 bits, read with floatBitsToUint) */
+    ASVK_STEP_LR_ARCH = 3,/* learning rate of architecture parameters */
+    ASVK_STEP_FLOATS = 16
+};
+
+/* Fails with ASVK_ERR_INTERNAL when `buf` holds fewer than `floats` floats. */
+asvk_status asvk_check_floats(asvk_buffer buf, uint64_t floats, const char *what);
+
+/* ceil(a / b) */
+static inline uint64_t asvk_ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+#endif
