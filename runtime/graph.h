@@ -1,0 +1,108 @@
+/* The graph runtime: a model builds a forward graph of nodes over values;
+ * autograd appends the backward nodes; the planner gives every temporary
+ * value (activation, activation gradient, workspace) memory by liveness,
+ * sharing buffers between values whose lifetimes do not overlap; the whole
+ * step is recorded once into one command stream and replayed while shapes
+ * stay the same.
+ *
+ * Values are referred to by index (asvk_val). Persistent values (parameters,
+ * their gradients, running statistics, optimizer state) live in a parameter
+ * store shared by every graph of a model (training and evaluation). */
+#ifndef ASVK_RUNTIME_GRAPH_H
+#define ASVK_RUNTIME_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "runtime/kernels/common.h"
+
+typedef int32_t asvk_val;
+#define ASVK_NO_VAL (-1)
+#define ASVK_NODE_MAX_IN 10
+#define ASVK_NODE_MAX_OUT 4
+#define ASVK_ATTR_BYTES 160
+
+typedef enum {
+    ASVK_VAL_TEMP,   /* activations, their gradients, workspaces: planned by liveness */
+    ASVK_VAL_INPUT,  /* written by the host before each replay (images, labels) */
+    ASVK_VAL_OUTPUT, /* small results the host reads after a replay (loss, correct count) */
+    ASVK_VAL_PARAM,  /* trainable, in the parameter store */
+    ASVK_VAL_STATE,  /* persistent but not trained (BN running stats): in the store */
+    ASVK_VAL_GRAD,   /* gradient of a parameter: in the store, beside its parameter */
+    ASVK_VAL_STEP,   /* the step-scalar buffer (ASVK_STEP_*) */
+} asvk_val_kind;
+
+typedef struct asvk_value {
+    char name[96];
+    asvk_val_kind kind;
+    uint32_t ndim;
+    uint32_t dims[4]; /* logical shape; activations are (N, C, H, W), stored NHWC */
+    uint64_t floats;
+    bool requires_grad;
+    asvk_val grad;     /* its gradient value, or ASVK_NO_VAL */
+    bool grad_started; /* while autograd runs: a contribution was already written */
+    int32_t producer;  /* node that writes it, -1 for persistent/input values */
+    int32_t first_use, last_use; /* node indices, for the planner */
+    asvk_buffer buf;   /* bound at plan time */
+} asvk_value;
+
+typedef struct asvk_node {
+    uint16_t op;   /* asvk_op_id */
+    uint8_t nin, nout;
+    asvk_val in[ASVK_NODE_MAX_IN];
+    asvk_val out[ASVK_NODE_MAX_OUT];
+    asvk_val ws;   /* workspace (a TEMP value) or ASVK_NO_VAL */
+    bool backward; /* appended by autograd (or an optimizer node) */
+    _Alignas(8) uint8_t attr[ASVK_ATTR_BYTES]; /* op-specific attributes, see runtime/ops/ */
+} asvk_node;
+
+typedef struct asvk_graph asvk_graph;
+typedef struct asvk_param_store asvk_param_store;
+
+/* Attributes are plain structs copied into the node. */
+#define ASVK_ATTR(node, type) ((type *)(void *)(node)->attr)
+#define ASVK_CATTR(node, type) ((const type *)(const void *)(node)->attr)
+
+asvk_graph *asvk_graph_create(asvk_param_store *store);
+void asvk_graph_destroy(asvk_context *ctx, asvk_graph *g);
+
+/* Values. Persistent kinds bind to the store entry of the same name at plan time. */
+asvk_val asvk_graph_value(asvk_graph *g, const char *name, asvk_val_kind kind, uint32_t ndim, const uint32_t *dims);
+asvk_val asvk_graph_act(asvk_graph *g, const char *name, asvk_nhwc shape); /* a TEMP activation (N,C,H,W) */
+asvk_val asvk_graph_param(asvk_graph *g, const char *name); /* a PARAM or STATE from the store */
+asvk_value *asvk_graph_val(asvk_graph *g, asvk_val v);
+const asvk_value *asvk_graph_cval(const asvk_graph *g, asvk_val v);
+asvk_nhwc asvk_graph_shape(const asvk_graph *g, asvk_val v); /* (N,C,H,W) dims as NHWC geometry */
+uint32_t asvk_graph_value_count(const asvk_graph *g);
+
+/* Appends a node; returns its index or -1 (see asvk_error_message). */
+int asvk_graph_node(asvk_graph *g, uint16_t op, const asvk_val *in, uint32_t nin, const asvk_val *out,
+                    uint32_t nout, const void *attr, uint32_t attr_bytes);
+asvk_node *asvk_graph_nodes(asvk_graph *g, uint32_t *count);
+/* The step-scalar value (created on first use). */
+asvk_val asvk_graph_step(asvk_graph *g);
+
+/* Autograd: appends backward nodes from a scalar loss value; gradients of
+ * parameters land in the store's gradient buffers, written (not added) by
+ * the first contribution of each step. */
+asvk_status asvk_graph_backward(asvk_graph *g, asvk_val loss);
+/* The gradient value of v for a backward rule: created on first use. The
+ * returned flag says whether the rule must accumulate into it. */
+asvk_val asvk_graph_grad(asvk_graph *g, asvk_val v, bool *accumulate);
+
+typedef struct asvk_plan_report {
+    uint32_t nodes, dispatches, barriers, submits_per_step;
+    uint64_t temp_values;
+    uint64_t planned_bytes;   /* peak temporary memory after liveness sharing */
+    uint64_t unplanned_bytes; /* what one buffer per temporary would take */
+    uint64_t persistent_bytes;
+} asvk_plan_report;
+
+/* Gives every value its memory: temporaries by liveness in shared arenas,
+ * persistent values from the store, inputs/outputs their own buffers. */
+asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *report);
+/* Records every node into `s` (not ended); fills dispatch/barrier counts. */
+asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *report);
+
+#endif

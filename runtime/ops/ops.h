@@ -1,0 +1,43 @@
+/* Operators of the graph runtime: one definition per op id. Each op file
+ * (runtime/ops/<family>.c) defines its attribute struct, how a node records
+ * its kernels, and its backward rule, which appends backward nodes. */
+#ifndef ASVK_RUNTIME_OPS_H
+#define ASVK_RUNTIME_OPS_H
+
+#include "runtime/graph.h"
+
+typedef enum {
+    ASVK_OP_MATMUL = 1, /* y[M][N] = x[M][K] . w[N][K]^T (a linear layer without bias) */
+    ASVK_OP_MATMUL_BWD_DATA,
+    ASVK_OP_MATMUL_BWD_WEIGHT,
+    ASVK_OP_ADD,        /* c = a + b */
+    ASVK_OP_GRAD_COPY,  /* dst = src, or dst += src (routing a gradient) */
+    ASVK_OP_DOT_LOSS,   /* L = sum(x * r): the finite-difference test loss */
+    ASVK_OP_COUNT_ = 64
+} asvk_op_id;
+
+typedef struct asvk_exec {
+    asvk_context *ctx;
+    asvk_stream *stream;
+    asvk_graph *graph;
+} asvk_exec;
+
+typedef struct asvk_op_def {
+    const char *name;
+    /* Records the node's kernels into ex->stream. */
+    asvk_status (*record)(asvk_exec *ex, const asvk_node *n);
+    /* Appends backward nodes for node index `node`; NULL: not differentiable. */
+    asvk_status (*backward)(asvk_graph *g, int node);
+    /* Workspace bytes the node needs (NULL: none); given to record as n->ws. */
+    uint64_t (*workspace)(const asvk_graph *g, const asvk_node *n);
+    bool is_loss; /* its backward seeds the gradient (dL/dL = 1) */
+} asvk_op_def;
+
+const asvk_op_def *asvk_op_def_get(uint16_t op);
+
+/* Buffer of a value inside record(). */
+static inline asvk_buffer asvk_exec_buf(const asvk_exec *ex, asvk_val v) {
+    return asvk_graph_cval(ex->graph, v)->buf;
+}
+
+#endif

@@ -1,0 +1,188 @@
+/* The graph runtime: autograd (including a value used twice), the liveness
+ * planner (no two live temporaries share bytes, and sharing happens), one
+ * recorded step replayed with the same results, parameter store layout. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/graph.h"
+#include "runtime/ops/basic.h"
+#include "runtime/params.h"
+#include "tests/harness.h"
+
+/* y = (2 * x W1^T) W2^T ; L = sum(y * r): gradients against a double reference. */
+static void autograd_matches_reference(void) {
+    asvk_context *ctx = test_context();
+    enum { M = 7, K = 13, H = 10, N = 5 };
+    asvk_param_store *ps = asvk_params_create();
+    int i1 = asvk_params_add(ps, "w1", 2, (uint32_t[]){H, K}, ASVK_GROUP_DECAY);
+    int i2 = asvk_params_add(ps, "w2", 2, (uint32_t[]){N, H}, ASVK_GROUP_NO_DECAY);
+    CHECK(i1 == 0 && i2 == 1, "indices %d %d", i1, i2);
+    OK(asvk_params_alloc(ctx, ps, 0));
+    float w1[H * K], w2[N * H], x[M * K], r[M * N];
+    test_fill_uniform(w1, H * K, -1, 1);
+    test_fill_uniform(w2, N * H, -1, 1);
+    test_fill_uniform(x, M * K, -1, 1);
+    test_fill_uniform(r, M * N, -1, 1);
+    OK(asvk_params_upload(ctx, ps, i1, w1));
+    OK(asvk_params_upload(ctx, ps, i2, w2));
+
+    asvk_graph *g = asvk_graph_create(ps);
+    asvk_val vx = asvk_graph_value(g, "x", ASVK_VAL_INPUT, 2, (uint32_t[]){M, K});
+    asvk_val vr = asvk_graph_value(g, "r", ASVK_VAL_INPUT, 2, (uint32_t[]){M, N});
+    asvk_val vw1 = asvk_graph_param(g, "w1"), vw2 = asvk_graph_param(g, "w2");
+    asvk_val h = asvk_op_matmul(g, "h", vx, vw1, M, H, K);
+    asvk_val h2 = asvk_op_add(g, "h2", h, h); /* h used twice: its gradient accumulates */
+    asvk_val y = asvk_op_matmul(g, "y", h2, vw2, M, N, H);
+    asvk_val loss = asvk_op_dot_loss(g, "loss", y, vr);
+    CHECK(loss != ASVK_NO_VAL, "graph building failed: %s", asvk_error_message());
+    OK(asvk_graph_backward(g, loss));
+    asvk_plan_report rep;
+    OK(asvk_graph_plan(ctx, g, &rep));
+    CHECK(rep.planned_bytes < rep.unplanned_bytes, "planning shared nothing: %llu of %llu",
+          (unsigned long long)rep.planned_bytes, (unsigned long long)rep.unplanned_bytes);
+    OK(asvk_buffer_upload(ctx, asvk_graph_val(g, vx)->buf, 0, x, sizeof x));
+    OK(asvk_buffer_upload(ctx, asvk_graph_val(g, vr)->buf, 0, r, sizeof r));
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    OK(asvk_graph_record(g, s, &rep));
+    CHECK(rep.dispatches >= 7, "%u dispatches", rep.dispatches);
+
+    /* reference */
+    double hh[M * H], dh2[M * H], dw1[H * K] = {0}, dw2[N * H] = {0}, L = 0;
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t j = 0; j < H; j++) {
+            double t = 0;
+            for (uint32_t k = 0; k < K; k++) t += (double)x[m * K + k] * w1[j * K + k];
+            hh[m * H + j] = 2 * t;
+        }
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < N; n++) {
+            double t = 0;
+            for (uint32_t j = 0; j < H; j++) t += hh[m * H + j] * w2[n * H + j];
+            L += t * r[m * N + n];
+        }
+    for (uint32_t n = 0; n < N; n++)
+        for (uint32_t j = 0; j < H; j++)
+            for (uint32_t m = 0; m < M; m++) dw2[n * H + j] += r[m * N + n] * hh[m * H + j];
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t j = 0; j < H; j++) {
+            double t = 0;
+            for (uint32_t n = 0; n < N; n++) t += r[m * N + n] * w2[n * H + j];
+            dh2[m * H + j] = t;
+        }
+    for (uint32_t j = 0; j < H; j++)
+        for (uint32_t k = 0; k < K; k++)
+            for (uint32_t m = 0; m < M; m++) dw1[j * K + k] += 2 * dh2[m * H + j] * x[m * K + k];
+
+    for (int rep_i = 0; rep_i < 2; rep_i++) { /* a replay gives the same values: gradients are written, not summed */
+        OK(asvk_stream_run(s));
+        float gl, g1[H * K], g2[N * H];
+        OK(asvk_buffer_download(ctx, asvk_graph_val(g, loss)->buf, 0, &gl, 4));
+        OK(asvk_buffer_download(ctx, asvk_params_grad(ps, i1), 0, g1, sizeof g1));
+        OK(asvk_buffer_download(ctx, asvk_params_grad(ps, i2), 0, g2, sizeof g2));
+        /* A few fp32 GEMMs of K <= 13 terms of size <= ~10: 1e-4 relative to each
+         * tensor's largest entry is ~100x the expected rounding, and far below
+         * what a missing factor 2 (the accumulated use of h) or a wrong
+         * transpose would produce. */
+        double m1 = 0, m2 = 0, e1 = 0, e2 = 0;
+        for (uint32_t i = 0; i < H * K; i++) m1 = fmax(m1, fabs(dw1[i])), e1 = fmax(e1, fabs(g1[i] - dw1[i]));
+        for (uint32_t i = 0; i < N * H; i++) m2 = fmax(m2, fabs(dw2[i])), e2 = fmax(e2, fabs(g2[i] - dw2[i]));
+        CHECK(fabs(gl - L) <= 1e-4 * fabs(L) + 1e-4, "loss %g, reference %g", gl, L);
+        CHECK(e1 <= 1e-4 * m1, "dW1 error %g (max %g), replay %d", e1, m1, rep_i);
+        CHECK(e2 <= 1e-4 * m2, "dW2 error %g (max %g), replay %d", e2, m2, rep_i);
+    }
+    asvk_stream_destroy(s);
+    asvk_graph_destroy(ctx, g);
+    asvk_params_destroy(ctx, ps);
+}
+
+/* Random DAGs of adds: no two temporaries alive at the same node share
+ * bytes, reuse does happen, and the computed values are right. */
+static void planner_never_overlaps_live_values(void) {
+    asvk_context *ctx = test_context();
+    for (int trial = 0; trial < 6; trial++) {
+        asvk_graph *g = asvk_graph_create(NULL);
+        uint32_t n = test_rand_range(40, 400);
+        asvk_val x = asvk_graph_value(g, "x", ASVK_VAL_INPUT, 1, &n);
+        enum { V = 60 };
+        asvk_val vals[V];
+        double ref[V];
+        vals[0] = x, ref[0] = 1.0;
+        int count = 1;
+        for (int i = 1; i < V; i++) {
+            /* mostly recent values, sometimes old ones: long and short lives */
+            int a = test_rand_range(0, 3) ? count - 1 - (int)test_rand_range(0, count > 3 ? 3 : count - 1)
+                                          : (int)test_rand_range(0, count - 1);
+            int b = (int)test_rand_range(0, count - 1);
+            char name[16];
+            snprintf(name, sizeof name, "v%d", i);
+            vals[i] = asvk_op_add(g, name, vals[a], vals[b]);
+            ref[i] = ref[a] + ref[b];
+            count++;
+        }
+        /* keep the last value alive to the end by making it an output's input */
+        asvk_val r = asvk_graph_value(g, "r", ASVK_VAL_INPUT, 1, &n);
+        asvk_val loss = asvk_op_dot_loss(g, "loss", vals[V - 1], r);
+        CHECK(loss != ASVK_NO_VAL, "%s", asvk_error_message());
+        asvk_plan_report rep;
+        OK(asvk_graph_plan(ctx, g, &rep));
+        CHECK(rep.planned_bytes < rep.unplanned_bytes / 2, "little reuse: %llu of %llu",
+              (unsigned long long)rep.planned_bytes, (unsigned long long)rep.unplanned_bytes);
+        uint32_t nv = asvk_graph_value_count(g);
+        for (uint32_t i = 0; i < nv; i++)
+            for (uint32_t j = i + 1; j < nv; j++) {
+                const asvk_value *p = asvk_graph_cval(g, (asvk_val)i), *q = asvk_graph_cval(g, (asvk_val)j);
+                if (p->kind != ASVK_VAL_TEMP || q->kind != ASVK_VAL_TEMP || p->first_use < 0 || q->first_use < 0) continue;
+                bool time = p->first_use <= q->last_use && q->first_use <= p->last_use;
+                bool space = p->buf.block == q->buf.block && p->buf.offset < q->buf.offset + q->buf.size &&
+                             q->buf.offset < p->buf.offset + p->buf.size;
+                CHECK(!(time && space), "%s [%d,%d] and %s [%d,%d] overlap", p->name, p->first_use, p->last_use,
+                      q->name, q->first_use, q->last_use);
+            }
+        float *h = malloc(n * 4), *ones = malloc(n * 4);
+        for (uint32_t i = 0; i < n; i++) ones[i] = 1.0f, h[i] = 0.5f;
+        OK(asvk_buffer_upload(ctx, asvk_graph_val(g, x)->buf, 0, ones, n * 4));
+        OK(asvk_buffer_upload(ctx, asvk_graph_val(g, r)->buf, 0, h, n * 4));
+        asvk_stream *s;
+        OK(asvk_stream_create(ctx, &s));
+        OK(asvk_graph_record(g, s, NULL));
+        OK(asvk_stream_run(s));
+        asvk_stream_destroy(s);
+        float got;
+        OK(asvk_buffer_download(ctx, asvk_graph_val(g, loss)->buf, 0, &got, 4));
+        /* values are sums of powers of two: exact in fp32 while below 2^24 */
+        double want = ref[V - 1] * 0.5 * n;
+        CHECK(fabs(got - want) <= 1e-6 * want, "trial %d: got %g, want %g", trial, got, want);
+        free(h), free(ones);
+        asvk_graph_destroy(ctx, g);
+    }
+}
+
+static void params_are_grouped_and_aligned(void) {
+    asvk_param_store *ps = asvk_params_create();
+    CHECK(asvk_params_add(ps, "a", 1, (uint32_t[]){5}, ASVK_GROUP_DECAY) == 0, "a");
+    CHECK(asvk_params_add(ps, "b", 2, (uint32_t[]){3, 3}, ASVK_GROUP_DECAY) == 1, "b");
+    CHECK(asvk_params_add(ps, "c", 1, (uint32_t[]){7}, ASVK_GROUP_STATE) == 2, "c");
+    CHECK(asvk_params_add(ps, "a", 1, (uint32_t[]){5}, ASVK_GROUP_DECAY) == 0, "re-declaring the same shape");
+    CHECK(asvk_params_add(ps, "a", 1, (uint32_t[]){6}, ASVK_GROUP_DECAY) == -1, "a different shape was accepted");
+    CHECK(ps->items[1].offset == 8 && ps->group_floats[ASVK_GROUP_DECAY] == 20, "offsets %llu, group %llu",
+          (unsigned long long)ps->items[1].offset, (unsigned long long)ps->group_floats[0]);
+    CHECK(asvk_params_trainable(ps) == 14, "trainable %llu", (unsigned long long)asvk_params_trainable(ps));
+    asvk_context *ctx = test_context();
+    OK(asvk_params_alloc(ctx, ps, 2));
+    float z[20] = {1};
+    OK(asvk_buffer_download(ctx, ps->opt[0][1], 0, z, sizeof z));
+    bool zero = true;
+    for (int i = 0; i < 20; i++) zero &= z[i] == 0;
+    CHECK(zero, "optimizer state is not zeroed");
+    asvk_params_destroy(ctx, ps);
+}
+
+int main(int argc, char **argv) {
+    static const test_case cases[] = {
+        {"autograd_matches_reference", autograd_matches_reference},
+        {"planner_never_overlaps_live_values", planner_never_overlaps_live_values},
+        {"params_are_grouped_and_aligned", params_are_grouped_and_aligned},
+    };
+    return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
