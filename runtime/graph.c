@@ -64,7 +64,7 @@ asvk_val asvk_graph_param(asvk_graph *g, const char *name) {
         asvk_error_set(ASVK_ERR_INTERNAL, "no parameter named %s in the store", name);
         return ASVK_NO_VAL;
     }
-    const asvk_param *p = &g->store->items[i];
+    const asvk_store_item *p = &g->store->items[i];
     return asvk_graph_value(g, name, p->group == ASVK_GROUP_STATE ? ASVK_VAL_STATE : ASVK_VAL_PARAM, p->ndim, p->dims);
 }
 

@@ -28,7 +28,7 @@ int asvk_params_add(asvk_param_store *s, const char *name, uint32_t ndim, const 
     for (uint32_t i = 0; i < ndim; i++) floats *= dims[i];
     int found = asvk_params_find(s, name);
     if (found >= 0) {
-        const asvk_param *p = &s->items[found];
+        const asvk_store_item *p = &s->items[found];
         bool same = p->ndim == ndim && p->group == group;
         for (uint32_t i = 0; same && i < ndim; i++) same = p->dims[i] == dims[i];
         if (!same) {
@@ -48,7 +48,7 @@ int asvk_params_add(asvk_param_store *s, const char *name, uint32_t ndim, const 
         s->items = p;
         s->cap = cap;
     }
-    asvk_param *p = &s->items[s->count];
+    asvk_store_item *p = &s->items[s->count];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
     p->ndim = ndim;
@@ -88,12 +88,12 @@ asvk_status asvk_params_alloc(asvk_context *ctx, asvk_param_store *s, uint32_t o
 }
 
 asvk_buffer asvk_params_buffer(const asvk_param_store *s, int i) {
-    const asvk_param *p = &s->items[i];
+    const asvk_store_item *p = &s->items[i];
     return asvk_buffer_sub(s->data[p->group], p->offset * 4, p->floats * 4);
 }
 
 asvk_buffer asvk_params_grad(const asvk_param_store *s, int i) {
-    const asvk_param *p = &s->items[i];
+    const asvk_store_item *p = &s->items[i];
     asvk_buffer none = {0};
     if (p->group == ASVK_GROUP_STATE) return none;
     return asvk_buffer_sub(s->grad[p->group], p->offset * 4, p->floats * 4);

@@ -14,17 +14,17 @@
 enum { ASVK_GROUP_DECAY = 0, ASVK_GROUP_NO_DECAY = 1, ASVK_GROUP_STATE = 2, ASVK_GROUPS = 3 };
 #define ASVK_OPT_SLOTS 2 /* optimizer state tensors per parameter (momentum; Adam's m and v) */
 
-typedef struct asvk_param {
+typedef struct asvk_store_item {
     char name[96];
     uint32_t ndim;
     uint32_t dims[4]; /* storage shape (see docs/architecture.md for layouts) */
     uint64_t floats;
     int group;        /* ASVK_GROUP_* */
     uint64_t offset;  /* in floats, within its group; a multiple of 4 */
-} asvk_param;
+} asvk_store_item;
 
 typedef struct asvk_param_store {
-    asvk_param *items;
+    asvk_store_item *items;
     uint32_t count, cap;
     uint64_t group_floats[ASVK_GROUPS];
     asvk_buffer data[ASVK_GROUPS]; /* parameters (and state for ASVK_GROUP_STATE) */
