@@ -1,0 +1,108 @@
+/* Launchers for shaders/pool/ (see pool.h). Global average pooling runs the
+ * same kernels with the window set to the whole image: one dispatch either
+ * way, and two fewer pipelines to build. */
+#include "runtime/kernels/pool.h"
+
+#define POOL_WG 64u
+
+asvk_status asvk_pool2d_output(asvk_nhwc x, const asvk_pool2d *p, asvk_nhwc *y) {
+    if (!p->kh || !p->kw || !p->sh || !p->sw)
+        return asvk_error_set(ASVK_ERR_USAGE, "pooling: window %ux%u and stride %ux%u must be at least 1", p->kh, p->kw,
+                              p->sh, p->sw);
+    if (2 * p->ph > p->kh || 2 * p->pw > p->kw)
+        return asvk_error_set(ASVK_ERR_USAGE, "pooling: padding %ux%u exceeds half the %ux%u window", p->ph, p->pw,
+                              p->kh, p->kw);
+    if (!x.n || !x.h || !x.w || !x.c)
+        return asvk_error_set(ASVK_ERR_USAGE, "pooling: empty input %ux%ux%ux%u (NHWC)", x.n, x.h, x.w, x.c);
+    if ((uint64_t)x.h + 2 * p->ph < p->kh || (uint64_t)x.w + 2 * p->pw < p->kw)
+        return asvk_error_set(ASVK_ERR_USAGE, "pooling: window %ux%u is larger than the padded %ux%u input", p->kh,
+                              p->kw, x.h + 2 * p->ph, x.w + 2 * p->pw);
+    *y = (asvk_nhwc){x.n, (x.h + 2 * p->ph - p->kh) / p->sh + 1, (x.w + 2 * p->pw - p->kw) / p->sw + 1, x.c};
+    return ASVK_OK;
+}
+
+/* The pooling push constants shared by the three kernels (pool_max_bwd has
+ * one more offset). */
+typedef struct {
+    uint32_t n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw;
+} pool_geom;
+
+static asvk_status prepare(const asvk_pool2d *p, asvk_nhwc xs, pool_geom *g, asvk_nhwc *ys) {
+    asvk_status st = asvk_pool2d_output(xs, p, ys);
+    if (st) return st;
+    /* Kernels index with 32-bit integers. */
+    if (asvk_nhwc_count(xs) + 4 > UINT32_MAX || asvk_nhwc_count(*ys) + 4 > UINT32_MAX)
+        return asvk_error_set(ASVK_ERR_LIMIT, "pooling: a tensor of more than 2^32 floats");
+    *g = (pool_geom){xs.n, xs.h, xs.w, xs.c, ys->h, ys->w, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw};
+    return ASVK_OK;
+}
+
+asvk_status asvk_pool2d_forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
+                                asvk_buffer x, asvk_buffer y) {
+    pool_geom g;
+    asvk_nhwc ys;
+    asvk_status st = prepare(p, xs, &g, &ys);
+    if (st || (st = asvk_check_floats(x, asvk_nhwc_count(xs), "pooling x")) ||
+        (st = asvk_check_floats(y, asvk_nhwc_count(ys), "pooling y")))
+        return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer bind[2];
+    uint32_t off[2];
+    asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
+    asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
+    uint32_t quads = (xs.c + 3) / 4;
+    uint32_t spec[3] = {POOL_WG, kind == ASVK_POOL_MAX, xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 3, &k))) return st;
+    struct { pool_geom g; uint32_t xoff, yoff, quads; } push = {g, off[0], off[1], quads};
+    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push,
+                                       asvk_ceil_div(asvk_nhwc_pixels(ys) * quads, POOL_WG));
+}
+
+asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
+                                 asvk_buffer x, asvk_buffer dy, asvk_buffer dx, bool accumulate) {
+    pool_geom g;
+    asvk_nhwc ys;
+    asvk_status st = prepare(p, xs, &g, &ys);
+    if (st || (st = asvk_check_floats(dy, asvk_nhwc_count(ys), "pooling dy")) ||
+        (st = asvk_check_floats(dx, asvk_nhwc_count(xs), "pooling dx")))
+        return st;
+    if (kind == ASVK_POOL_MAX && (st = asvk_check_floats(x, asvk_nhwc_count(xs), "max pooling x"))) return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    uint32_t quads = (xs.c + 3) / 4;
+    uint64_t groups = asvk_ceil_div(asvk_nhwc_pixels(xs) * quads, POOL_WG);
+    asvk_kernel *k;
+    if (kind == ASVK_POOL_MAX) {
+        asvk_buffer bind[3];
+        uint32_t off[3];
+        asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
+        asvk_buffer_bindable(ctx, dy, &bind[1], &off[1]);
+        asvk_buffer_bindable(ctx, dx, &bind[2], &off[2]);
+        uint32_t spec[3] = {POOL_WG, accumulate,
+                            xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0};
+        if ((st = asvk_kernel_get(ctx, "pool_max_bwd", spec, 3, &k))) return st;
+        struct { pool_geom g; uint32_t xoff, dyoff, dxoff, quads; } push = {g, off[0], off[1], off[2], quads};
+        return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push, groups);
+    }
+    asvk_buffer bind[2];
+    uint32_t off[2];
+    asvk_buffer_bindable(ctx, dy, &bind[0], &off[0]);
+    asvk_buffer_bindable(ctx, dx, &bind[1], &off[1]);
+    uint32_t spec[3] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0};
+    if ((st = asvk_kernel_get(ctx, "pool_avg_bwd", spec, 3, &k))) return st;
+    struct { pool_geom g; uint32_t dxoff, dyoff, quads; } push = {g, off[1], off[0], quads};
+    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, groups);
+}
+
+static asvk_pool2d whole_image(asvk_nhwc xs) { return (asvk_pool2d){xs.h, xs.w, 1, 1, 0, 0}; }
+
+asvk_status asvk_pool_global_avg_forward(asvk_stream *s, asvk_nhwc xs, asvk_buffer x, asvk_buffer y) {
+    asvk_pool2d p = whole_image(xs);
+    return asvk_pool2d_forward(s, ASVK_POOL_AVG, &p, xs, x, y);
+}
+
+asvk_status asvk_pool_global_avg_backward(asvk_stream *s, asvk_nhwc xs, asvk_buffer dy, asvk_buffer dx,
+                                          bool accumulate) {
+    asvk_pool2d p = whole_image(xs);
+    return asvk_pool2d_backward(s, ASVK_POOL_AVG, &p, xs, (asvk_buffer){0}, dy, dx, accumulate);
+}

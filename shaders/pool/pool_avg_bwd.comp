@@ -1,0 +1,70 @@
+#version 450
+// pool_avg_bwd: gradient of average pooling (count_include_pad = false),
+// as a gather: dx[n,iy,ix,c] (+)= sum over the windows (oy, ox) that contain
+// (iy, ix) of dy[n,oy,ox,c] / count(oy, ox), count being the window's number
+// of in-image elements (see pool_fwd). Windows in order oy, then ox.
+// Bindings: 0 dy (in, N x OH x OW x C), 1 dx (in/out, N x H x W x C).
+// Push: as pool_fwd with xoff/yoff the offsets of dx/dy.
+// One invocation per (n, iy, ix, quad of 4 channels), quads fastest, folded
+// linear grid. Spec constants: 0 workgroup size, 1 ACCUM (dx += instead of
+// dx =), 2 VEC (C % 4 == 0, offsets 4-aligned).
+#extension GL_GOOGLE_include_directive : require
+#include "io.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const bool ACCUM = false;
+layout(constant_id = 2) const bool VEC = false;
+
+IN_TENSOR(0, dy);
+INOUT_TENSOR(1, dx);
+layout(push_constant) uniform P { uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads; } p;
+
+vec4 load_dy(uint i, uint nv) {
+    if (VEC) return LD4(dy, i >> 2);
+    vec4 v = vec4(0.0);
+    [[unroll]] for (uint j = 0u; j < 4u; j++)
+        if (j < nv) v[j] = LD1(dy, i + j);
+    return v;
+}
+
+// First output index o along one axis whose window [o*s - pad, o*s - pad + k) contains i.
+uint first_window(uint i, uint k, uint s, uint pad) {
+    int a = int(i + pad) - int(k) + 1;
+    return a <= 0 ? 0u : (uint(a) + s - 1u) / s;
+}
+
+// Number of in-image elements of the window of output o along one axis.
+uint window_len(uint o, uint k, uint s, uint pad, uint size) {
+    int b = int(o * s) - int(pad);
+    return uint(min(b + int(k), int(size)) - max(b, 0));
+}
+
+void main() {
+    uint id = LINEAR_ID;
+    uint q = id % p.quads, pix = id / p.quads;
+    if (pix >= p.n * p.h * p.w) return;
+    uint ix = pix % p.w, t = pix / p.w;
+    uint iy = t % p.h, n = t / p.h;
+    uint c = q * 4u, nv = min(4u, p.c - c);
+    uint oy0 = first_window(iy, p.kh, p.sh, p.ph), oy1 = min((iy + p.ph) / p.sh + 1u, p.oh);
+    uint ox0 = first_window(ix, p.kw, p.sw, p.pw), ox1 = min((ix + p.pw) / p.sw + 1u, p.ow);
+    uint img = p.yoff + n * p.oh * p.ow * p.c + c;
+
+    vec4 g = vec4(0.0);
+    for (uint oy = oy0; oy < oy1; oy++) {
+        uint ly = window_len(oy, p.kh, p.sh, p.ph, p.h);
+        for (uint ox = ox0; ox < ox1; ox++) {
+            float cnt = float(ly * window_len(ox, p.kw, p.sw, p.pw, p.w));
+            g += load_dy(img + (oy * p.ow + ox) * p.c, nv) / cnt;
+        }
+    }
+
+    uint o = p.xoff + pix * p.c + c;
+    if (VEC) {
+        if (ACCUM) g += RD4(dx, o >> 2);
+        ST4(dx, o >> 2, g);
+    } else {
+        [[unroll]] for (uint j = 0u; j < 4u; j++)
+            if (j < nv) ST1(dx, o + j, ACCUM ? RD1(dx, o + j) + g[j] : g[j]);
+    }
+}
