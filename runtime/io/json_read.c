@@ -1,0 +1,163 @@
+#include "runtime/io/json_read.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+asvk_status asvk_json_parse(const char *text, size_t len, const char *source, cJSON **out) {
+    *out = NULL;
+    const char *src = source ? source : "input";
+    size_t start = 0;
+    while (start < len && (text[start] == ' ' || text[start] == '\n' || text[start] == '\r' || text[start] == '\t'))
+        start++;
+    if (start == len) return asvk_error_set(ASVK_ERR_USAGE, "%s: empty file, expected a JSON object", src);
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (j && end) { /* only whitespace may follow the value: "{...} x" is a broken file, not a config */
+        const char *p = end;
+        while (p < text + len && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+        if (p < text + len) {
+            cJSON_Delete(j);
+            j = NULL;
+            end = p;
+        }
+    }
+    if (!j) {
+        size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+        unsigned line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            if (text[i] == '\n') line++, col = 1;
+            else col++;
+        }
+        char near[24];
+        size_t k = 0;
+        for (size_t i = off; i < len && k < 16 && text[i] != '\n'; i++) near[k++] = text[i] >= 32 && text[i] < 127 ? text[i] : '?';
+        near[k] = 0;
+        if (off >= len)
+            return asvk_error_set(ASVK_ERR_USAGE, "%s: not valid JSON: it ends early (line %u, column %u)", src, line, col);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: not valid JSON at line %u, column %u (byte %zu, near '%s')", src,
+                              line, col, off, near);
+    }
+    *out = j;
+    return ASVK_OK;
+}
+
+static const char *dot(const char *ctx) { return ctx && *ctx ? "." : ""; }
+static const char *nz(const char *ctx) { return ctx ? ctx : ""; }
+
+asvk_status asvk_json_check_keys(const cJSON *obj, const char *ctx, const char *const *known) {
+    if (!cJSON_IsObject(obj)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be a JSON object", *nz(ctx) ? ctx : "the file");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        bool ok = false;
+        for (size_t i = 0; known[i]; i++) ok |= strcmp(it->string, known[i]) == 0;
+        if (!ok) {
+            char list[512];
+            size_t n = 0;
+            list[0] = 0;
+            for (size_t i = 0; known[i] && n < sizeof list - 1; i++)
+                n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", known[i]);
+            return asvk_error_set(ASVK_ERR_USAGE, "%s%sunknown key '%s' (known keys: %s)", nz(ctx), *nz(ctx) ? ": " : "",
+                                  it->string, list);
+        }
+        for (const cJSON *o = obj->child; o != it; o = o->next)
+            if (strcmp(o->string, it->string) == 0)
+                return asvk_error_set(ASVK_ERR_USAGE, "%s%skey '%s' is given twice", nz(ctx), *nz(ctx) ? ": " : "",
+                                      it->string);
+    }
+    return ASVK_OK;
+}
+
+const cJSON *asvk_json_get(const cJSON *obj, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+static asvk_status missing(const char *ctx, const char *key) {
+    return asvk_error_set(ASVK_ERR_USAGE, "%s%s%s is missing", nz(ctx), dot(ctx), key);
+}
+
+/* A short rendering of a JSON value for messages. */
+static void show(const cJSON *v, char *buf, size_t n) {
+    char *s = cJSON_PrintUnformatted(v);
+    snprintf(buf, n, "%s", s ? s : "?");
+    if (s && strlen(s) >= n && n > 4) strcpy(buf + n - 4, "...");
+    free(s);
+}
+
+asvk_status asvk_json_uint(const cJSON *obj, const char *ctx, const char *key, bool required, uint32_t def,
+                           uint32_t lo, uint32_t hi, uint32_t *out) {
+    const cJSON *v = asvk_json_get(obj, key);
+    if (!v) {
+        if (required) return missing(ctx, key);
+        *out = def;
+        return ASVK_OK;
+    }
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!cJSON_IsNumber(v) || d != floor(d) || d < lo || d > hi) {
+        char s[64];
+        show(v, s, sizeof s);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s%s%s must be an integer from %u to %u, not %s", nz(ctx), dot(ctx), key,
+                              lo, hi, s);
+    }
+    *out = (uint32_t)d;
+    return ASVK_OK;
+}
+
+asvk_status asvk_json_number(const cJSON *obj, const char *ctx, const char *key, bool required, double def,
+                             double lo, double hi, double *out) {
+    const cJSON *v = asvk_json_get(obj, key);
+    if (!v) {
+        if (required) return missing(ctx, key);
+        *out = def;
+        return ASVK_OK;
+    }
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi)) {
+        char s[64];
+        show(v, s, sizeof s);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s%s%s must be a number from %g to %g, not %s", nz(ctx), dot(ctx), key,
+                              lo, hi, s);
+    }
+    *out = v->valuedouble;
+    return ASVK_OK;
+}
+
+asvk_status asvk_json_bool(const cJSON *obj, const char *ctx, const char *key, bool required, bool def, bool *out) {
+    const cJSON *v = asvk_json_get(obj, key);
+    if (!v) {
+        if (required) return missing(ctx, key);
+        *out = def;
+        return ASVK_OK;
+    }
+    if (!cJSON_IsBool(v)) {
+        char s[64];
+        show(v, s, sizeof s);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s%s%s must be true or false, not %s", nz(ctx), dot(ctx), key, s);
+    }
+    *out = cJSON_IsTrue(v);
+    return ASVK_OK;
+}
+
+asvk_status asvk_json_string(const cJSON *obj, const char *ctx, const char *key, bool required, const char *def,
+                             const char **out) {
+    const cJSON *v = asvk_json_get(obj, key);
+    if (!v) {
+        if (required) return missing(ctx, key);
+        *out = def;
+        return ASVK_OK;
+    }
+    if (!cJSON_IsString(v)) {
+        char s[64];
+        show(v, s, sizeof s);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s%s%s must be a string, not %s", nz(ctx), dot(ctx), key, s);
+    }
+    *out = v->valuestring;
+    return ASVK_OK;
+}
+
+void asvk_json_format_double(double v, char *buf, size_t n) {
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}

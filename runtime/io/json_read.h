@@ -1,0 +1,38 @@
+/* Strict reading of JSON input files: every value's type and range is checked
+ * and every failure names the key path ("layers[3].kernel"), so a typo or a
+ * wrong value never passes silently. JSON null reads as absent. Shared by the
+ * architecture, net.config, checkpoint-header and (later) search-space readers. */
+#ifndef ASVK_RUNTIME_IO_JSON_READ_H
+#define ASVK_RUNTIME_IO_JSON_READ_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/status.h"
+
+/* Parses text (not necessarily NUL-terminated) into *out; a syntax error is
+ * ASVK_ERR_USAGE "<source>: not valid JSON at line L, column C (near '...')". */
+asvk_status asvk_json_parse(const char *text, size_t len, const char *source, cJSON **out);
+
+/* Fails on a key of `obj` not in the NULL-terminated `known` list, or on a key
+ * given twice; `ctx` names the object ("layers[3]"; "" for the top level). */
+asvk_status asvk_json_check_keys(const cJSON *obj, const char *ctx, const char *const *known);
+
+/* The member `key` of `obj`, or NULL when absent or null. */
+const cJSON *asvk_json_get(const cJSON *obj, const char *key);
+
+/* Typed members. `required` absent -> error; otherwise absent -> `def`. */
+asvk_status asvk_json_uint(const cJSON *obj, const char *ctx, const char *key, bool required, uint32_t def,
+                           uint32_t lo, uint32_t hi, uint32_t *out);
+asvk_status asvk_json_number(const cJSON *obj, const char *ctx, const char *key, bool required, double def,
+                             double lo, double hi, double *out);
+asvk_status asvk_json_bool(const cJSON *obj, const char *ctx, const char *key, bool required, bool def, bool *out);
+asvk_status asvk_json_string(const cJSON *obj, const char *ctx, const char *key, bool required, const char *def,
+                             const char **out);
+
+/* Formats a double so that strtod gives it back exactly, as short as possible. */
+void asvk_json_format_double(double v, char *buf, size_t n);
+
+#endif

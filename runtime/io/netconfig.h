@@ -1,0 +1,14 @@
+/* ProxylessNAS net.config import, used by asvk_arch_parse once it has told the
+ * format apart (export is asvk_arch_to_netconfig in arch.h). */
+#ifndef ASVK_RUNTIME_IO_NETCONFIG_H
+#define ASVK_RUNTIME_IO_NETCONFIG_H
+
+#include <cjson/cJSON.h>
+
+#include "runtime/io/arch.h"
+
+/* Fills *out (initialised here) from a parsed net.config; `name` becomes the
+ * architecture's name. Messages name the JSON path ("blocks[4].shortcut"). */
+asvk_status asvk_arch_from_netconfig(const cJSON *root, const char *name, asvk_arch *out);
+
+#endif
