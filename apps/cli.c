@@ -74,6 +74,20 @@ bool cli_int(const cli_args *a, const char *name, long fallback, long lo, long h
     return true;
 }
 
+bool cli_double(const cli_args *a, const char *name, double fallback, double lo, double hi, double *out) {
+    const char *s = cli_str(a, name, NULL);
+    if (!s) { *out = fallback; return true; }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        cli_usage_error(a, "%s must be a number from %g to %g, not '%s'", name, lo, hi, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 void cli_print_help(FILE *f, const cli_command *cmd) {
     fprintf(f, "asvk %s — %s\n\nusage: %s\n", cmd->name, cmd->summary, cmd->usage);
     if (cmd->opts && cmd->opts[0].name) {

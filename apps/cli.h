@@ -42,6 +42,7 @@ bool cli_flag(const cli_args *a, const char *name);
 const char *cli_str(const cli_args *a, const char *name, const char *fallback);
 /* Integer / float options with range checks; print an error and return false on bad input. */
 bool cli_int(const cli_args *a, const char *name, long fallback, long lo, long hi, long *out);
+bool cli_double(const cli_args *a, const char *name, double fallback, double lo, double hi, double *out);
 
 void cli_print_help(FILE *f, const cli_command *cmd);
 

@@ -4,4 +4,7 @@
 #include "apps/cli.h"
 extern const cli_command cmd_devices;
 extern const cli_command cmd_bench;
+extern const cli_command cmd_cost;
+extern const cli_command cmd_train;
+extern const cli_command cmd_eval;
 #endif

@@ -25,6 +25,7 @@ typedef enum {
     ASVK_ACT_HSWISH = 3,  /* x * relu6(x + 3) / 6 */
     ASVK_ACT_SWISH = 4,   /* x * sigmoid(x) */
     ASVK_ACT_SIGMOID = 5,
+    ASVK_ACT_HSIGMOID = 6, /* relu6(x + 3) / 6: the gate of ProxylessNAS/MobileNetV3 squeeze-excitation */
 } asvk_act;
 
 /* Per-step scalars the host rewrites between replays of a recorded training
@@ -35,6 +36,7 @@ enum {
     ASVK_STEP_T = 1,      /* 1-based optimizer step count, as a float */
     ASVK_STEP_SEED = 2,   /* random seed of this step (uint32 bits, read with floatBitsToUint) */
     ASVK_STEP_LR_ARCH = 3,/* learning rate of architecture parameters */
+    ASVK_STEP_LOSS_SCALE = 4, /* dL/dloss seeded into the loss backward (1.0) */
     ASVK_STEP_FLOATS = 16
 };
 

@@ -92,5 +92,50 @@ expect 1 "out of device memory on .*lower --batch" -- env ASVK_MEMORY_BUDGET=2M 
 expect 2 "ASVK_MEMORY_BUDGET='plenty' is not a size" -- env ASVK_MEMORY_BUDGET=plenty "$ASVK" bench gemm --shapes 8x8x8
 expect 1 "maxStorageBufferRange" -- "$ASVK" bench gemm --shapes 8192x8192x8:nn --no-cpu --no-baseline
 
+# cost: the reference figures (DESIGN.md), text and JSON, and every bad input
+# giving one sentence and exit 2. The published reference files sit beside
+# the repository (shared/reference) unless ASVK_REFERENCE_DIR points elsewhere.
+ref=${ASVK_REFERENCE_DIR:-$(cd "$(dirname "$0")/../../../shared/reference" 2>/dev/null && pwd)}
+expect 0 'MAdds +300\.774 M' -- "$ASVK" cost mbv2
+expect 0 'params +3\.505 M' -- "$ASVK" cost mbv2
+expect 0 'MAdds +320\.428 M' -- "$ASVK" cost proxyless_mobile
+expect 0 'MAdds +154\.083 M +\(154083200\) at 160x160' -- "$ASVK" cost mbv2 --resolution 160
+expect 0 '23 +conv +320x7x7 +1280x7x7 +k1 s1 relu6 +412160 +20070400' -- "$ASVK" cost proxyless_mobile --per-layer
+expect 0 'fmnist: input 1x28x28, 10 classes' -- "$ASVK" cost fmnist
+expect 0 'mbv2:w=0.5:classes=10: input 3x224x224, 10 classes' -- "$ASVK" cost mbv2:w=0.5:classes=10
+if [ -f "$ref/proxylessnas/proxyless_mobile.config" ]; then
+  expect 0 'MAdds +320\.428 M' -- "$ASVK" cost "$ref/proxylessnas/proxyless_mobile.config"
+  expect 0 'params +4\.081 M' -- "$ASVK" cost "$ref/proxylessnas/proxyless_mobile.config"
+  expect 2 'blocks\[1\]\.mobile_inverted_conv is an AutoSpace Motif cell; Motif blocks are not supported yet' -- \
+    "$ASVK" cost "$ref/autospace/net_340M.config"
+else
+  echo "skip: reference files not found under '$ref' (set ASVK_REFERENCE_DIR)"
+fi
+"$ASVK" cost proxyless_mobile --json >"$tmp/cost.json" 2>"$tmp/err" || fail "cost --json failed: $(cat "$tmp/err")"
+python3 - "$tmp/cost.json" <<'PY' || fail "cost --json is not the documented JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert abs(d["madds"] / 1e6 - 320.4) < 0.1 and abs(d["params"] / 1e6 - 4.08) < 0.01, d
+assert d["resolution"] == 224 and d["num_classes"] == 1000 and len(d["layers"]) == d["layers_count"] == 26
+assert sum(l["params"] for l in d["layers"]) == d["params"] and sum(l["madds"] for l in d["layers"]) == d["madds"]
+assert d["layers"][0]["out"] == [32, 112, 112] and d["layers"][-1]["type"] == "linear"
+PY
+# --save writes asvk JSON and net.config that read back to the same cost
+expect 0 'MAdds' -- "$ASVK" cost mbv2:w=0.75 --save "$tmp/m.json" --save-netconfig "$tmp/m.config"
+expect 0 'MAdds +209\.070 M' -- "$ASVK" cost "$tmp/m.json"
+expect 0 'MAdds +209\.070 M' -- "$ASVK" cost "$tmp/m.config"
+printf '{\n  "format": "asvk-arch/1",\n  "name": "x"\n  "layers": []\n}\n' >"$tmp/broken.json"
+expect 2 'broken\.json: not valid JSON at line 4, column 3' -- "$ASVK" cost "$tmp/broken.json"
+sed 's/"kernel": 3, "stride": 1, "expand": 6/"kernel": 4, "stride": 1, "expand": 6/' "$tmp/m.json" >"$tmp/even.json"
+expect 2 'even\.json: layer 3 \(mbconv\): kernel must be odd' -- "$ASVK" cost "$tmp/even.json"
+sed 's/"kernel": 3, "stride": 2/"kernal": 3, "stride": 2/' "$tmp/m.json" >"$tmp/typo.json"
+expect 2 "typo\.json: layers\[0\]: unknown key 'kernal'" -- "$ASVK" cost "$tmp/typo.json"
+expect 2 "cannot open '.*/missing\.json': No such file" -- "$ASVK" cost "$tmp/missing.json"
+expect 2 "no architecture file or built-in named 'mbv3' \(built-ins: mbv2" -- "$ASVK" cost mbv3
+expect 2 "built-in 'mbv2:w=big': w must be a number" -- "$ASVK" cost mbv2:w=big
+expect 2 "--resolution must be an integer" -- "$ASVK" cost mbv2 --resolution 0
+expect 2 "name an architecture" -- "$ASVK" cost
+expect 0 'cost <arch>.*--resolution' -- "$ASVK" help cost
+
 if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all cli cases passed"

@@ -1,0 +1,333 @@
+/* asvk train: train an architecture, with a run folder that --resume continues. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/data_spec.h"
+#include "apps/run_folder.h"
+#include "runtime/data/split.h"
+#include "runtime/io/atomic_file.h"
+#include "runtime/trainer.h"
+
+static const cli_opt opts[] = {
+    {"--arch", "A", "architecture: a .json or net.config file, or a built-in (fmnist, mbv2[:w=..:r=..])"},
+    {"--data", "SPEC", "training data: fashion-mnist[:DIR] (default), cifar10:DIR, folder:DIR[:RES[:C]]"},
+    {"--test-data", "SPEC", "test data for folder datasets (fashion-mnist and cifar10 bring their own)"},
+    {"--epochs", "N", "epochs (default 10)"},
+    {"--batch", "N", "batch size (default 128)"},
+    {"--lr", "X", "peak learning rate (default 0.1 for SGD, 0.002 for AdamW)"},
+    {"--optimizer", "NAME", "sgd (momentum, Nesterov) or adamw (default sgd)"},
+    {"--momentum", "X", "SGD momentum (default 0.9)"},
+    {"--no-nesterov", NULL, "plain momentum instead of Nesterov's"},
+    {"--wd", "X", "weight decay of conv and linear weights (default 5e-5; BN and biases never decay)"},
+    {"--schedule", "NAME", "cosine (default), step (x0.1 every 30 epochs) or constant"},
+    {"--warmup", "E", "linear warm-up epochs (default 0)"},
+    {"--smoothing", "X", "label smoothing (default 0.1)"},
+    {"--crop-pad", "P", "random crop with P pixels of zero padding (default 2; 0: off)"},
+    {"--no-flip", NULL, "no random horizontal flips"},
+    {"--val", "N", "hold out N training images for validation (default 0)"},
+    {"--limit", "N", "train on the first N images only (quick experiments and tests)"},
+    {"--seed", "N", "seed of initialisation, shuffling, augmentation and dropout (default 1)"},
+    {"--run", "DIR", "run folder (default runs/<arch>-<date>-<time>)"},
+    {"--resume", NULL, "continue the run in --run from its last checkpoint (options come from its config.json)"},
+    {"--save-every", "N", "also checkpoint every N steps inside an epoch (default: at epoch ends)"},
+    {"--plan", NULL, "print the training step's plan (dispatches, submits, memory) and exit"},
+    {"--quiet", NULL, "no progress line"},
+    {"--device", "D", "device number or name substring (see 'asvk devices')"},
+    {0},
+};
+
+typedef struct {
+    char arch[1024], data[1024], test_data[1024];
+    asvk_train_config cfg;
+    uint32_t val, limit, save_every;
+} train_options;
+
+static int parse_options(cli_args *a, train_options *o) {
+    memset(o, 0, sizeof *o);
+    asvk_train_config_default(&o->cfg);
+    snprintf(o->arch, sizeof o->arch, "%s", cli_str(a, "--arch", "fmnist"));
+    snprintf(o->data, sizeof o->data, "%s", cli_str(a, "--data", "fashion-mnist"));
+    snprintf(o->test_data, sizeof o->test_data, "%s", cli_str(a, "--test-data", ""));
+    long v;
+    if (!cli_int(a, "--epochs", 10, 1, 100000, &v)) return 2;
+    o->cfg.epochs = (uint32_t)v;
+    if (!cli_int(a, "--batch", 128, 1, 65536, &v)) return 2;
+    o->cfg.batch = (uint32_t)v;
+    if (!cli_int(a, "--crop-pad", 2, 0, 64, &v)) return 2;
+    o->cfg.crop_pad = (uint32_t)v;
+    if (!cli_int(a, "--seed", 1, 0, 0x7fffffff, &v)) return 2;
+    o->cfg.seed = (uint64_t)v;
+    if (!cli_int(a, "--val", 0, 0, 100000000, &v)) return 2;
+    o->val = (uint32_t)v;
+    if (!cli_int(a, "--limit", 0, 0, 100000000, &v)) return 2;
+    o->limit = (uint32_t)v;
+    if (!cli_int(a, "--save-every", 0, 0, 100000000, &v)) return 2;
+    o->save_every = (uint32_t)v;
+    const char *opt = cli_str(a, "--optimizer", "sgd");
+    if (strcmp(opt, "sgd") == 0) o->cfg.optimizer = ASVK_OPTIMIZER_SGD;
+    else if (strcmp(opt, "adamw") == 0) o->cfg.optimizer = ASVK_OPTIMIZER_ADAMW, o->cfg.lr = 0.002, o->cfg.weight_decay = 0.05;
+    else return cli_usage_error(a, "--optimizer must be sgd or adamw, not '%s'", opt);
+    if (!cli_double(a, "--lr", o->cfg.lr, 1e-9, 100, &o->cfg.lr) ||
+        !cli_double(a, "--momentum", o->cfg.momentum, 0, 0.9999, &o->cfg.momentum) ||
+        !cli_double(a, "--wd", o->cfg.weight_decay, 0, 10, &o->cfg.weight_decay) ||
+        !cli_double(a, "--warmup", 0, 0, 1000, &o->cfg.warmup_epochs) ||
+        !cli_double(a, "--smoothing", o->cfg.label_smoothing, 0, 0.99, &o->cfg.label_smoothing))
+        return 2;
+    o->cfg.nesterov = !cli_flag(a, "--no-nesterov") && o->cfg.momentum > 0;
+    o->cfg.flip = !cli_flag(a, "--no-flip");
+    asvk_status st = asvk_schedule_parse_kind(cli_str(a, "--schedule", "cosine"), &o->cfg.schedule);
+    if (st) return cli_usage_error(a, "%s", asvk_error_message());
+    return 0;
+}
+
+static cJSON *options_json(const train_options *o) {
+    const asvk_train_config *c = &o->cfg;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "arch", o->arch);
+    cJSON_AddStringToObject(j, "data", o->data);
+    cJSON_AddStringToObject(j, "test_data", o->test_data);
+    cJSON_AddNumberToObject(j, "epochs", c->epochs);
+    cJSON_AddNumberToObject(j, "batch", c->batch);
+    cJSON_AddStringToObject(j, "optimizer", c->optimizer == ASVK_OPTIMIZER_ADAMW ? "adamw" : "sgd");
+    cJSON_AddNumberToObject(j, "lr", c->lr);
+    cJSON_AddNumberToObject(j, "momentum", c->momentum);
+    cJSON_AddBoolToObject(j, "nesterov", c->nesterov);
+    cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
+    cJSON_AddStringToObject(j, "schedule", asvk_schedule_kind_name(c->schedule));
+    cJSON_AddNumberToObject(j, "warmup_epochs", c->warmup_epochs);
+    cJSON_AddNumberToObject(j, "label_smoothing", c->label_smoothing);
+    cJSON_AddNumberToObject(j, "crop_pad", c->crop_pad);
+    cJSON_AddBoolToObject(j, "flip", c->flip);
+    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(j, "val", o->val);
+    cJSON_AddNumberToObject(j, "limit", o->limit);
+    cJSON_AddNumberToObject(j, "save_every", o->save_every);
+    return j;
+}
+
+static asvk_status options_from_json(const char *path, train_options *o) {
+    cJSON *j;
+    asvk_status st = run_read_json(path, &j);
+    if (st) return st;
+    asvk_train_config_default(&o->cfg);
+    const char *e = NULL;
+#define STR(k, dst) do { cJSON *x = cJSON_GetObjectItemCaseSensitive(j, k); if (!cJSON_IsString(x)) e = k; else snprintf(dst, sizeof dst, "%s", x->valuestring); } while (0)
+#define NUM(k, dst) do { cJSON *x = cJSON_GetObjectItemCaseSensitive(j, k); if (!cJSON_IsNumber(x)) e = k; else dst = x->valuedouble; } while (0)
+#define BOOL(k, dst) do { cJSON *x = cJSON_GetObjectItemCaseSensitive(j, k); if (!cJSON_IsBool(x)) e = k; else dst = cJSON_IsTrue(x); } while (0)
+    double d = 0;
+    STR("arch", o->arch);
+    STR("data", o->data);
+    STR("test_data", o->test_data);
+    NUM("epochs", d); o->cfg.epochs = (uint32_t)d;
+    NUM("batch", d); o->cfg.batch = (uint32_t)d;
+    char opt[16] = "sgd";
+    STR("optimizer", opt);
+    o->cfg.optimizer = strcmp(opt, "adamw") == 0 ? ASVK_OPTIMIZER_ADAMW : ASVK_OPTIMIZER_SGD;
+    NUM("lr", o->cfg.lr);
+    NUM("momentum", o->cfg.momentum);
+    BOOL("nesterov", o->cfg.nesterov);
+    NUM("weight_decay", o->cfg.weight_decay);
+    char sched[16] = "cosine";
+    STR("schedule", sched);
+    if (asvk_schedule_parse_kind(sched, &o->cfg.schedule)) e = "schedule";
+    NUM("warmup_epochs", o->cfg.warmup_epochs);
+    NUM("label_smoothing", o->cfg.label_smoothing);
+    NUM("crop_pad", d); o->cfg.crop_pad = (uint32_t)d;
+    BOOL("flip", o->cfg.flip);
+    NUM("seed", d); o->cfg.seed = (uint64_t)d;
+    NUM("val", d); o->val = (uint32_t)d;
+    NUM("limit", d); o->limit = (uint32_t)d;
+    NUM("save_every", d); o->save_every = (uint32_t)d;
+#undef STR
+#undef NUM
+#undef BOOL
+    cJSON_Delete(j);
+    if (e) return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' is missing or of the wrong type", path, e);
+    return ASVK_OK;
+}
+
+typedef struct {
+    bool tty, quiet;
+    uint32_t epochs;
+    double last_draw, start;
+    run_log *log;
+    uint64_t steps_done, steps_total;
+    asvk_trainer *t;
+    const char *run;
+    uint32_t save_every;
+    asvk_status save_status;
+} progress_state;
+
+static double wall(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void on_progress(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss, double acc, double ips) {
+    progress_state *p = user;
+    p->steps_done++;
+    double now = wall();
+    if (p->save_every && step % p->save_every == 0 && step < steps && !p->save_status) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/last.safetensors", p->run);
+        p->save_status = asvk_trainer_save(p->t, path, epoch, step, NULL, 0);
+    }
+    if (p->quiet || !p->tty || (now - p->last_draw < 0.25 && step != steps)) return;
+    p->last_draw = now;
+    double rate = (now - p->start) / (double)p->steps_done;
+    double eta = rate * (double)(p->steps_total - p->steps_done);
+    fprintf(stderr, "\r\033[Kepoch %u/%u  step %u/%u  loss %.4f  acc %.2f%%  %.0f img/s  ETA %02d:%02d:%02d", epoch + 1,
+            p->epochs, step, steps, loss, 100 * acc, ips, (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+    fflush(stderr);
+}
+
+static int run(cli_args *a) {
+    if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
+    train_options o;
+    int rc = parse_options(a, &o);
+    if (rc) return rc;
+    bool resume = cli_flag(a, "--resume");
+    const char *run_opt = cli_str(a, "--run", NULL);
+    if (resume && !run_opt) return cli_usage_error(a, "--resume needs --run DIR (the run to continue)");
+    char run_dir[1024];
+    asvk_status st;
+    if (resume) {
+        snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        char path[1100];
+        snprintf(path, sizeof path, "%s/config.json", run_dir);
+        uint32_t epochs_override = o.cfg.epochs;
+        bool epochs_given = cli_str(a, "--epochs", NULL) != NULL;
+        if ((st = options_from_json(path, &o))) return cli_fail(st);
+        if (epochs_given) o.cfg.epochs = epochs_override;
+    }
+
+    asvk_arch arch;
+    if ((st = asvk_arch_open(o.arch, &arch))) return cli_fail(st);
+    if ((st = asvk_arch_validate(&arch, 0))) { asvk_arch_free(&arch); return cli_fail(st); }
+    data_sets data;
+    if ((st = data_open(o.data, o.test_data[0] ? o.test_data : NULL, arch.resolution, arch.in_channels, true, &data))) {
+        asvk_arch_free(&arch);
+        return cli_fail(st);
+    }
+    o.cfg.norm = data.norm;
+    asvk_split split = {0};
+    asvk_split_options so = {.count = o.val, .seed = o.cfg.seed, .stratified = true};
+    if ((st = asvk_split_create(data.train, &so, &split))) goto fail_data;
+    if (o.limit && o.limit < split.n_train) split.n_train = o.limit;
+    if (split.n_train < o.cfg.batch) {
+        st = asvk_error_set(ASVK_ERR_USAGE, "%u training images do not fill one batch of %u; lower --batch", split.n_train,
+                            o.cfg.batch);
+        goto fail_split;
+    }
+    uint32_t steps = split.n_train / o.cfg.batch;
+
+    asvk_context *ctx;
+    if ((st = cli_context(a, &ctx))) goto fail_split;
+    asvk_trainer *t;
+    if ((st = asvk_trainer_create(ctx, &arch, &o.cfg, steps, &t))) goto fail_ctx;
+
+    const asvk_plan_report *plan = asvk_trainer_plan(t);
+    if (cli_flag(a, "--plan")) {
+        printf("training step of %s, batch %u, on %s:\n", arch.name, o.cfg.batch, asvk_context_device(ctx)->name);
+        printf("  nodes                 %u\n", plan->nodes);
+        printf("  dispatches per step   %u (transfers included)\n", plan->dispatches);
+        printf("  barriers per step     %u\n", plan->barriers);
+        printf("  submits per step      %u\n", plan->submits_per_step);
+        printf("  temporaries           %llu values\n", (unsigned long long)plan->temp_values);
+        printf("  activation memory     %.2f MiB planned (liveness), %.2f MiB unplanned (one buffer each): %.1fx less\n",
+               plan->planned_bytes / 1048576.0, plan->unplanned_bytes / 1048576.0,
+               plan->planned_bytes ? (double)plan->unplanned_bytes / plan->planned_bytes : 0);
+        printf("  parameters and state  %.2f MiB\n", plan->persistent_bytes / 1048576.0);
+        asvk_trainer_destroy(t);
+        asvk_split_destroy(&split);
+        data_close(&data);
+        asvk_arch_free(&arch);
+        return cli_context_done(ctx, 0);
+    }
+
+    uint32_t epoch = 0, step = 0;
+    if (resume) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/last.safetensors", run_dir);
+        if ((st = asvk_trainer_load(t, path, &epoch, &step))) goto fail_trainer;
+        if (step >= steps) epoch++, step = 0;
+    } else {
+        if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        else run_default_dir(run_dir, sizeof run_dir, arch.name);
+        cJSON *cj = options_json(&o);
+        st = run_create(run_dir, cj);
+        cJSON_Delete(cj);
+        if (st) goto fail_trainer;
+    }
+    run_log *log;
+    if ((st = run_log_open(run_dir, &log))) goto fail_trainer;
+    if (!cli_flag(a, "--quiet"))
+        fprintf(stderr, "%s %s on %s: %u training images, %u steps per epoch, run folder %s\n",
+                resume ? "resuming" : "training", arch.name, asvk_context_device(ctx)->name, split.n_train, steps, run_dir);
+
+    progress_state ps = {cli_tty(), cli_flag(a, "--quiet"), o.cfg.epochs, 0, wall(), log, 0,
+                         (uint64_t)(o.cfg.epochs - (epoch < o.cfg.epochs ? epoch : o.cfg.epochs)) * steps - step,
+                         t, run_dir, o.save_every, ASVK_OK};
+    for (; epoch < o.cfg.epochs && !st; epoch++, step = 0) {
+        asvk_epoch_stats es;
+        if ((st = asvk_trainer_epoch(t, data.train, split.train, split.n_train, epoch, step, on_progress, &ps, &es))) break;
+        if ((st = ps.save_status)) break;
+        double val_loss = NAN, val_acc = NAN, test_loss = NAN, test_acc = NAN;
+        if (split.n_val && (st = asvk_trainer_evaluate(t, data.train, split.val, split.n_val, &val_loss, &val_acc))) break;
+        if (data.test && (st = asvk_trainer_evaluate(t, data.test, NULL, 0, &test_loss, &test_acc))) break;
+        char path[1100];
+        snprintf(path, sizeof path, "%s/last.safetensors", run_dir);
+        if ((st = asvk_trainer_save(t, path, epoch + 1, 0, NULL, 0))) break;
+        run_log_epoch(log, epoch + 1, &es, val_loss, val_acc, test_loss, test_acc);
+        if (!ps.quiet) {
+            if (ps.tty) fprintf(stderr, "\r\033[K");
+            fprintf(stderr, "epoch %u/%u  loss %.4f  acc %.2f%%", epoch + 1, o.cfg.epochs, es.loss, 100 * es.accuracy);
+            if (split.n_val) fprintf(stderr, "  val %.2f%%", 100 * val_acc);
+            if (data.test) fprintf(stderr, "  test loss %.4f acc %.2f%%", test_loss, 100 * test_acc);
+            fprintf(stderr, "  %.0f img/s  %.1f s\n", es.images_per_s, es.seconds);
+        }
+    }
+    if (!st) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/model.safetensors", run_dir);
+        st = asvk_trainer_save(t, path, o.cfg.epochs, 0, NULL, 0);
+    }
+    run_log_close(log);
+fail_trainer:
+    asvk_trainer_destroy(t);
+fail_ctx:
+    rc = cli_context_done(ctx, st ? cli_fail(st) : 0);
+    asvk_split_destroy(&split);
+    data_close(&data);
+    asvk_arch_free(&arch);
+    return rc;
+fail_split:
+    asvk_split_destroy(&split);
+fail_data:
+    data_close(&data);
+    asvk_arch_free(&arch);
+    return cli_fail(st);
+}
+
+const cli_command cmd_train = {
+    "train",
+    "train a network and keep its run folder (log, checkpoints)",
+    "asvk train [--arch A] [--data SPEC] [--epochs N] [--batch N] [--lr X] [--run DIR] [--resume] ...",
+    "The run folder holds config.json (every option), log.jsonl (one JSON line per\n"
+    "epoch: losses, accuracies, learning rate, images/s), last.safetensors (the\n"
+    "checkpoint after each epoch, and every --save-every steps) and model.safetensors\n"
+    "at the end. --resume --run DIR continues from last.safetensors exactly where\n"
+    "it stopped (same batches, same augmentation); --epochs may extend the run.\n"
+    "The same --seed on the same device gives the same loss curve.",
+    opts,
+    run,
+};

@@ -1,0 +1,106 @@
+#include "apps/run_folder.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/io/atomic_file.h"
+
+void run_default_dir(char *out, size_t n, const char *name) {
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(out, n, "runs/%s-%s", name, stamp);
+}
+
+static asvk_status mkdirs(const char *path) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) && errno != EEXIST)
+                return asvk_error_set(ASVK_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) && errno != EEXIST) return asvk_error_set(ASVK_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    return ASVK_OK;
+}
+
+asvk_status run_create(const char *dir, const cJSON *config) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (access(path, F_OK) == 0)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s already holds a run; continue it with --resume --run %s, or choose "
+                              "another --run", dir, dir);
+    asvk_status st = mkdirs(dir);
+    if (st) return st;
+    char *text = cJSON_Print(config);
+    if (!text) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    st = asvk_file_write_atomic(path, text, strlen(text));
+    free(text);
+    return st;
+}
+
+asvk_status run_read_json(const char *path, cJSON **out) {
+    char *text;
+    size_t size;
+    asvk_status st = asvk_file_read_all(path, 1 << 24, &text, &size);
+    if (st) return st;
+    *out = cJSON_ParseWithLength(text, size);
+    free(text);
+    if (!*out) return asvk_error_set(ASVK_ERR_USAGE, "%s is not valid JSON", path);
+    return ASVK_OK;
+}
+
+struct run_log {
+    FILE *f;
+};
+
+asvk_status run_log_open(const char *dir, run_log **out) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/log.jsonl", dir);
+    run_log *l = calloc(1, sizeof *l);
+    if (!l) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    l->f = fopen(path, "a");
+    if (!l->f) {
+        free(l);
+        return asvk_error_set(ASVK_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    *out = l;
+    return ASVK_OK;
+}
+
+static void num(FILE *f, const char *key, double v, bool comma) {
+    if (isfinite(v)) fprintf(f, "\"%s\":%.9g%s", key, v, comma ? "," : "");
+    else fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+}
+
+void run_log_epoch(run_log *l, uint32_t epoch, const asvk_epoch_stats *s, double val_loss, double val_acc,
+                   double test_loss, double test_acc) {
+    fprintf(l->f, "{\"event\":\"epoch\",\"epoch\":%u,", epoch);
+    num(l->f, "train_loss", s->loss, true);
+    num(l->f, "train_acc", s->accuracy, true);
+    num(l->f, "val_loss", val_loss, true);
+    num(l->f, "val_acc", val_acc, true);
+    num(l->f, "test_loss", test_loss, true);
+    num(l->f, "test_acc", test_acc, true);
+    num(l->f, "images_per_s", s->images_per_s, true);
+    num(l->f, "seconds", s->seconds, true);
+    fprintf(l->f, "\"steps\":%u}\n", s->steps);
+    fflush(l->f);
+    fsync(fileno(l->f));
+}
+
+void run_log_close(run_log *l) {
+    if (!l) return;
+    fclose(l->f);
+    free(l);
+}

@@ -1,0 +1,23 @@
+/* Run folders: config.json, log.jsonl, checkpoints. */
+#ifndef ASVK_APPS_RUN_FOLDER_H
+#define ASVK_APPS_RUN_FOLDER_H
+
+#include <cjson/cJSON.h>
+
+#include "runtime/trainer.h"
+
+/* runs/<name>-YYYYmmdd-HHMMSS */
+void run_default_dir(char *out, size_t n, const char *name);
+/* Creates the folder (and parents) and writes config.json atomically; fails
+ * if the folder already holds a run (use --resume, or another --run). */
+asvk_status run_create(const char *dir, const cJSON *config);
+asvk_status run_read_json(const char *path, cJSON **out);
+
+typedef struct run_log run_log;
+asvk_status run_log_open(const char *dir, run_log **out);
+/* One JSON line per epoch, flushed to disk. NaN values are written as null. */
+void run_log_epoch(run_log *l, uint32_t epoch, const asvk_epoch_stats *s, double val_loss, double val_acc,
+                   double test_loss, double test_acc);
+void run_log_close(run_log *l);
+
+#endif

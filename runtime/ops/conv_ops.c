@@ -1,0 +1,163 @@
+/* Convolution and batch-norm graph ops. */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/graph_internal.h"
+#include "runtime/ops/basic.h"
+#include "runtime/ops/nn.h"
+
+typedef struct { asvk_conv_desc d; bool has_bias, accumulate; } conv_attr;
+
+static asvk_node node_copy(asvk_graph *g, int i) {
+    uint32_t n;
+    return asvk_graph_nodes(g, &n)[i];
+}
+
+static asvk_buffer none(void) { return (asvk_buffer){0}; }
+
+static asvk_status conv_record(asvk_exec *ex, const asvk_node *n) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    return asvk_conv_forward(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
+                             a->has_bias ? asvk_exec_buf(ex, n->in[2]) : none(), asvk_exec_buf(ex, n->out[0]));
+}
+static asvk_status conv_bwd_data_record(asvk_exec *ex, const asvk_node *n) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    return asvk_conv_backward_data(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
+                                   asvk_exec_buf(ex, n->out[0]), a->accumulate);
+}
+static asvk_status conv_bwd_weight_record(asvk_exec *ex, const asvk_node *n) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    return asvk_conv_backward_weight(ex->stream, &a->d, asvk_exec_buf(ex, n->in[1]), asvk_exec_buf(ex, n->in[0]),
+                                     asvk_exec_buf(ex, n->out[0]), a->accumulate,
+                                     n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
+}
+static uint64_t conv_bwd_weight_ws(const asvk_graph *g, const asvk_node *n) {
+    (void)g;
+    return asvk_conv_backward_weight_workspace(&ASVK_CATTR(n, conv_attr)->d);
+}
+static asvk_status conv_bwd_bias_record(asvk_exec *ex, const asvk_node *n) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    return asvk_conv_backward_bias(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->out[0]),
+                                   a->accumulate, n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
+}
+static uint64_t conv_bwd_bias_ws(const asvk_graph *g, const asvk_node *n) {
+    (void)g;
+    return asvk_conv_backward_bias_workspace(&ASVK_CATTR(n, conv_attr)->d);
+}
+
+static asvk_status add_bwd(asvk_graph *g, uint16_t op, const asvk_val *in, uint32_t nin, asvk_val out,
+                           const void *attr, uint32_t bytes) {
+    return asvk_graph_node(g, op, in, nin, &out, 1, attr, bytes) < 0 ? ASVK_ERR_INTERNAL : ASVK_OK;
+}
+
+static asvk_status conv_backward(asvk_graph *g, int i) {
+    asvk_node n = node_copy(g, i);
+    conv_attr a = *ASVK_CATTR(&n, conv_attr);
+    asvk_val dy = asvk_graph_val(g, n.out[0])->grad;
+    asvk_status st = ASVK_OK;
+    if (asvk_graph_val(g, n.in[0])->requires_grad) {
+        asvk_val dx = asvk_graph_grad(g, n.in[0], &a.accumulate);
+        st = add_bwd(g, ASVK_OP_CONV_BWD_DATA, (asvk_val[]){dy, n.in[1]}, 2, dx, &a, sizeof a);
+    }
+    if (!st && asvk_graph_val(g, n.in[1])->requires_grad) {
+        asvk_val dw = asvk_graph_grad(g, n.in[1], &a.accumulate);
+        st = add_bwd(g, ASVK_OP_CONV_BWD_WEIGHT, (asvk_val[]){dy, n.in[0]}, 2, dw, &a, sizeof a);
+    }
+    if (!st && a.has_bias && asvk_graph_val(g, n.in[2])->requires_grad) {
+        asvk_val db = asvk_graph_grad(g, n.in[2], &a.accumulate);
+        st = add_bwd(g, ASVK_OP_CONV_BWD_BIAS, &dy, 1, db, &a, sizeof a);
+    }
+    return st;
+}
+
+asvk_val asvk_op_conv(asvk_graph *g, const char *name, asvk_val x, asvk_val w, asvk_val bias, uint32_t cout,
+                      uint32_t k, uint32_t stride, uint32_t pad, uint32_t groups) {
+    conv_attr a = {{asvk_graph_shape(g, x), cout, k, k, stride, stride, pad, pad, groups}, bias != ASVK_NO_VAL, false};
+    if (asvk_conv_check(&a.d)) return ASVK_NO_VAL;
+    asvk_val y = asvk_graph_act(g, name, asvk_conv_out(&a.d));
+    asvk_val in[3] = {x, w, bias};
+    if (y == ASVK_NO_VAL || asvk_graph_node(g, ASVK_OP_CONV, in, a.has_bias ? 3 : 2, &y, 1, &a, sizeof a) < 0)
+        return ASVK_NO_VAL;
+    return y;
+}
+
+/* ---- batch norm ---- */
+
+typedef struct {
+    asvk_bn_desc d;
+    bool training;
+    bool want_dx, acc_dx, acc_dgamma, acc_dbeta;
+} bn_attr;
+
+/* forward inputs: x, gamma, beta, running_mean, running_var;
+ * training outputs: y, save_mean, save_invstd; inference output: y */
+static asvk_status bn_record(asvk_exec *ex, const asvk_node *n) {
+    const bn_attr *a = ASVK_CATTR(n, bn_attr);
+    asvk_buffer b[5];
+    for (int k = 0; k < 5; k++) b[k] = asvk_exec_buf(ex, n->in[k]);
+    if (!a->training)
+        return asvk_bn_forward_infer(ex->stream, &a->d, b[0], b[1], b[2], b[3], b[4], asvk_exec_buf(ex, n->out[0]));
+    return asvk_bn_forward_train(ex->stream, &a->d, b[0], b[1], b[2], b[3], b[4], asvk_exec_buf(ex, n->out[0]),
+                                 asvk_exec_buf(ex, n->out[1]), asvk_exec_buf(ex, n->out[2]),
+                                 n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
+}
+static uint64_t bn_ws(const asvk_graph *g, const asvk_node *n) {
+    (void)g;
+    const bn_attr *a = ASVK_CATTR(n, bn_attr);
+    return a->training ? asvk_bn_workspace(a->d.shape) : 0;
+}
+
+/* backward inputs: x, dy, gamma, beta, save_mean, save_invstd; outputs: dgamma, dbeta[, dx] */
+static asvk_status bn_bwd_record(asvk_exec *ex, const asvk_node *n) {
+    const bn_attr *a = ASVK_CATTR(n, bn_attr);
+    asvk_bn_grads gr = {a->want_dx ? asvk_exec_buf(ex, n->out[2]) : none(), a->acc_dx, asvk_exec_buf(ex, n->out[0]),
+                        a->acc_dgamma, asvk_exec_buf(ex, n->out[1]), a->acc_dbeta};
+    return asvk_bn_backward(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
+                            asvk_exec_buf(ex, n->in[2]), asvk_exec_buf(ex, n->in[3]), asvk_exec_buf(ex, n->in[4]),
+                            asvk_exec_buf(ex, n->in[5]), &gr, n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
+}
+static uint64_t bn_bwd_ws(const asvk_graph *g, const asvk_node *n) {
+    (void)g;
+    return asvk_bn_workspace(ASVK_CATTR(n, bn_attr)->d.shape);
+}
+
+static asvk_status bn_backward(asvk_graph *g, int i) {
+    asvk_node n = node_copy(g, i);
+    bn_attr a = *ASVK_CATTR(&n, bn_attr);
+    if (!a.training) return asvk_error_set(ASVK_ERR_INTERNAL, "backward through an inference-mode batch norm");
+    asvk_val dy = asvk_graph_val(g, n.out[0])->grad;
+    asvk_val dgamma = asvk_graph_grad(g, n.in[1], &a.acc_dgamma);
+    asvk_val dbeta = asvk_graph_grad(g, n.in[2], &a.acc_dbeta);
+    a.want_dx = asvk_graph_val(g, n.in[0])->requires_grad;
+    asvk_val outs[3] = {dgamma, dbeta, ASVK_NO_VAL};
+    if (a.want_dx) outs[2] = asvk_graph_grad(g, n.in[0], &a.acc_dx);
+    asvk_val in[6] = {n.in[0], dy, n.in[1], n.in[2], n.out[1], n.out[2]};
+    return asvk_graph_node(g, ASVK_OP_BN_BWD, in, 6, outs, a.want_dx ? 3 : 2, &a, sizeof a) < 0 ? ASVK_ERR_INTERNAL
+                                                                                                : ASVK_OK;
+}
+
+asvk_val asvk_op_bn(asvk_graph *g, const char *name, asvk_val x, asvk_val gamma, asvk_val beta, asvk_val rmean,
+                    asvk_val rvar, asvk_act act, float eps, float momentum, bool training) {
+    asvk_nhwc s = asvk_graph_shape(g, x);
+    bn_attr a = {{s, act, eps, momentum}, training, false, false, false, false};
+    asvk_val y = asvk_graph_act(g, name, s);
+    asvk_val outs[3] = {y, ASVK_NO_VAL, ASVK_NO_VAL};
+    if (training) {
+        char nm[128];
+        snprintf(nm, sizeof nm, "%s.mean", name);
+        outs[1] = asvk_graph_value(g, nm, ASVK_VAL_TEMP, 1, &s.c);
+        snprintf(nm, sizeof nm, "%s.invstd", name);
+        outs[2] = asvk_graph_value(g, nm, ASVK_VAL_TEMP, 1, &s.c);
+    }
+    asvk_val in[5] = {x, gamma, beta, rmean, rvar};
+    if (y == ASVK_NO_VAL || asvk_graph_node(g, ASVK_OP_BN, in, 5, outs, training ? 3 : 1, &a, sizeof a) < 0)
+        return ASVK_NO_VAL;
+    return y;
+}
+
+const asvk_op_def asvk_op_conv_def = {"conv", conv_record, conv_backward, NULL, false};
+const asvk_op_def asvk_op_conv_bwd_data_def = {"conv_bwd_data", conv_bwd_data_record, NULL, NULL, false};
+const asvk_op_def asvk_op_conv_bwd_weight_def = {"conv_bwd_weight", conv_bwd_weight_record, NULL, conv_bwd_weight_ws, false};
+const asvk_op_def asvk_op_conv_bwd_bias_def = {"conv_bwd_bias", conv_bwd_bias_record, NULL, conv_bwd_bias_ws, false};
+const asvk_op_def asvk_op_bn_def = {"batchnorm", bn_record, bn_backward, bn_ws, false};
+const asvk_op_def asvk_op_bn_bwd_def = {"batchnorm_bwd", bn_bwd_record, NULL, bn_bwd_ws, false};

@@ -1,0 +1,414 @@
+/* The training loop's device side; see trainer.h. */
+#include "runtime/trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/version.h"
+#include "runtime/data/loader.h"
+#include "runtime/io/safetensors.h"
+#include "runtime/ops/nn.h"
+
+#define EVAL_SLOTS 4
+
+typedef struct {
+    uint32_t batch;
+    asvk_model m;
+    asvk_stream *s;
+} eval_graph;
+
+struct asvk_trainer {
+    asvk_context *ctx;
+    asvk_arch arch;
+    asvk_train_config cfg;
+    asvk_param_store *ps;
+    asvk_model train;
+    asvk_stream *stream;
+    asvk_plan_report plan;
+    eval_graph eval[EVAL_SLOTS];
+    asvk_schedule sched;
+    uint64_t steps_per_epoch;
+    uint32_t opt_slots;
+};
+
+void asvk_train_config_default(asvk_train_config *c) {
+    memset(c, 0, sizeof *c);
+    c->epochs = 10;
+    c->batch = 128;
+    c->optimizer = ASVK_OPTIMIZER_SGD;
+    c->lr = 0.1;
+    c->momentum = 0.9;
+    c->nesterov = true;
+    c->weight_decay = 5e-5;
+    c->beta1 = 0.9;
+    c->beta2 = 0.999;
+    c->eps = 1e-8;
+    c->schedule = ASVK_SCHEDULE_COSINE;
+    c->warmup_epochs = 0;
+    c->label_smoothing = 0.1;
+    c->seed = 1;
+    c->norm = asvk_norm_fashion_mnist;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static uint32_t mix32(uint64_t a, uint64_t b) {
+    uint64_t z = a * 0x9e3779b97f4a7c15ull + b + 0x632be59bd9b4e019ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+static asvk_status build_train(asvk_trainer *t) {
+    const asvk_train_config *c = &t->cfg;
+    asvk_status st = asvk_model_build(&t->arch, t->ps, c->batch, c->resolution, true, (float)c->label_smoothing, &t->train);
+    if (st) return st;
+    asvk_graph *g = t->train.graph;
+    if ((st = asvk_graph_backward(g, t->train.loss))) return st;
+    for (int group = 0; group < 2; group++) {
+        double wd = group == ASVK_GROUP_DECAY ? c->weight_decay : 0;
+        if (c->optimizer == ASVK_OPTIMIZER_SGD) {
+            asvk_sgd_config s = {(float)c->momentum, (float)wd, c->nesterov, ASVK_STEP_LR};
+            st = asvk_op_sgd(g, group, &s);
+        } else {
+            asvk_adamw_config a = {(float)c->beta1, (float)c->beta2, (float)c->eps, (float)wd, ASVK_STEP_LR};
+            st = asvk_op_adamw(g, group, &a);
+        }
+        if (st) return st;
+    }
+    asvk_graph_step(g);
+    if ((st = asvk_graph_plan(t->ctx, g, &t->plan))) return st;
+    if ((st = asvk_stream_create(t->ctx, &t->stream))) return st;
+    if ((st = asvk_graph_record(g, t->stream, &t->plan))) return st;
+    return asvk_stream_end(t->stream);
+}
+
+asvk_status asvk_trainer_create(asvk_context *ctx, const asvk_arch *a, const asvk_train_config *cfg,
+                                uint32_t steps_per_epoch, asvk_trainer **out) {
+    *out = NULL;
+    if (!cfg->batch || !cfg->epochs) return asvk_error_set(ASVK_ERR_USAGE, "--batch and --epochs must be at least 1");
+    if (cfg->nesterov && cfg->optimizer == ASVK_OPTIMIZER_SGD && cfg->momentum <= 0)
+        return asvk_error_set(ASVK_ERR_USAGE, "Nesterov momentum needs --momentum > 0");
+    asvk_trainer *t = calloc(1, sizeof *t);
+    if (!t) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    t->ctx = ctx;
+    t->cfg = *cfg;
+    asvk_status st = asvk_arch_copy(&t->arch, a);
+    if (!st) st = asvk_arch_validate(&t->arch, cfg->resolution);
+    t->ps = asvk_params_create();
+    if (!st && !t->ps) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    t->opt_slots = cfg->optimizer == ASVK_OPTIMIZER_ADAMW ? 2 : cfg->momentum > 0 ? 1 : 0;
+    if (!st) st = asvk_model_declare(&t->arch, t->ps);
+    if (!st) st = asvk_params_alloc(ctx, t->ps, t->opt_slots);
+    if (!st) st = asvk_model_init(ctx, &t->arch, t->ps, cfg->seed);
+    if (!st) st = build_train(t);
+    if (st) {
+        asvk_trainer_destroy(t);
+        return st;
+    }
+    t->steps_per_epoch = steps_per_epoch;
+    t->sched = (asvk_schedule){cfg->schedule, cfg->lr, cfg->warmup_epochs * steps_per_epoch,
+                               (uint64_t)cfg->epochs * steps_per_epoch, cfg->final_lr, steps_per_epoch * 30ull, 0.1};
+    *out = t;
+    return ASVK_OK;
+}
+
+void asvk_trainer_destroy(asvk_trainer *t) {
+    if (!t) return;
+    asvk_stream_destroy(t->stream);
+    asvk_graph_destroy(t->ctx, t->train.graph);
+    for (int i = 0; i < EVAL_SLOTS; i++) {
+        asvk_stream_destroy(t->eval[i].s);
+        asvk_graph_destroy(t->ctx, t->eval[i].m.graph);
+    }
+    asvk_params_destroy(t->ctx, t->ps);
+    asvk_arch_free(&t->arch);
+    free(t);
+}
+
+const asvk_plan_report *asvk_trainer_plan(const asvk_trainer *t) { return &t->plan; }
+const asvk_param_store *asvk_trainer_store(const asvk_trainer *t) { return t->ps; }
+
+static asvk_status upload_batch(asvk_context *ctx, const asvk_model *m, const asvk_batch *b) {
+    uint64_t floats = (uint64_t)b->n * b->h * b->w * b->c;
+    asvk_status st = asvk_buffer_upload(ctx, asvk_graph_cval(m->graph, m->input)->buf, 0, b->x, floats * 4);
+    return st ? st : asvk_buffer_upload(ctx, asvk_graph_cval(m->graph, m->labels)->buf, 0, b->y, b->n * 4ull);
+}
+
+static asvk_status read_outputs(asvk_context *ctx, const asvk_model *m, float *loss, float *correct) {
+    asvk_status st = asvk_buffer_download(ctx, asvk_graph_cval(m->graph, m->loss)->buf, 0, loss, 4);
+    return st ? st : asvk_buffer_download(ctx, asvk_graph_cval(m->graph, m->correct)->buf, 0, correct, 4);
+}
+
+static asvk_status set_step(asvk_trainer *t, uint64_t global_step) {
+    float step[ASVK_STEP_FLOATS] = {0};
+    step[ASVK_STEP_LR] = (float)asvk_schedule_lr(&t->sched, global_step);
+    step[ASVK_STEP_T] = (float)(global_step + 1);
+    uint32_t seed = mix32(t->cfg.seed, global_step);
+    memcpy(&step[ASVK_STEP_SEED], &seed, 4);
+    step[ASVK_STEP_LOSS_SCALE] = 1.0f;
+    asvk_val sv = asvk_graph_step(t->train.graph);
+    return asvk_buffer_upload(t->ctx, asvk_graph_cval(t->train.graph, sv)->buf, 0, step, sizeof step);
+}
+
+asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uint32_t *idx, uint32_t n, uint32_t epoch,
+                               uint32_t start_step, asvk_progress_fn progress, void *user, asvk_epoch_stats *out) {
+    memset(out, 0, sizeof *out);
+    uint32_t res = t->train.resolution;
+    if (d->h != res || d->w != res || d->c != t->arch.in_channels)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s has %ux%ux%u images; %s takes %ux%ux%u", d->source ? d->source : "the dataset",
+                              d->h, d->w, d->c, t->arch.name, res, res, t->arch.in_channels);
+    asvk_loader_options o = {.shuffle = true, .drop_last = true, .seed = t->cfg.seed, .norm = t->cfg.norm,
+                             .augment = {.pad = t->cfg.crop_pad, .flip = t->cfg.flip},
+                             .epochs = epoch + 1, .start_epoch = epoch, .start_step = start_step};
+    asvk_loader *l;
+    asvk_status st = asvk_loader_create(d, idx, n, t->cfg.batch, &o, &l);
+    if (st) return st;
+    uint32_t steps = asvk_loader_steps(l);
+    double t0 = now_s(), sum_loss = 0, sum_acc = 0;
+    uint32_t done = 0;
+    for (;;) {
+        const asvk_batch *b;
+        if ((st = asvk_loader_next(l, &b)) || !b) break;
+        uint64_t gs = (uint64_t)b->epoch * t->steps_per_epoch + b->step;
+        if ((st = upload_batch(t->ctx, &t->train, b)) || (st = set_step(t, gs)) || (st = asvk_stream_run(t->stream)))
+            break;
+        float loss, correct;
+        if ((st = read_outputs(t->ctx, &t->train, &loss, &correct))) break;
+        if (!isfinite(loss)) {
+            st = asvk_error_set(ASVK_ERR_USAGE, "the loss became %g at epoch %u step %u; lower --lr", loss, epoch,
+                                b->step + 1);
+            break;
+        }
+        sum_loss += loss;
+        sum_acc += correct / b->n;
+        done++;
+        double el = now_s() - t0;
+        if (progress) progress(user, epoch, b->step + 1, steps, sum_loss / done, sum_acc / done, done * (double)b->n / el);
+    }
+    asvk_loader_destroy(l);
+    if (st) return st;
+    out->steps = done;
+    out->seconds = now_s() - t0;
+    out->loss = done ? sum_loss / done : 0;
+    out->accuracy = done ? sum_acc / done : 0;
+    out->images_per_s = out->seconds > 0 ? done * (double)t->cfg.batch / out->seconds : 0;
+    return ASVK_OK;
+}
+
+static asvk_status eval_graph_for(asvk_trainer *t, uint32_t batch, eval_graph **out) {
+    int free_slot = -1;
+    for (int i = 0; i < EVAL_SLOTS; i++) {
+        if (t->eval[i].batch == batch) { *out = &t->eval[i]; return ASVK_OK; }
+        if (!t->eval[i].batch && free_slot < 0) free_slot = i;
+    }
+    if (free_slot < 0) { /* evict the last slot */
+        free_slot = EVAL_SLOTS - 1;
+        asvk_stream_destroy(t->eval[free_slot].s);
+        asvk_graph_destroy(t->ctx, t->eval[free_slot].m.graph);
+        memset(&t->eval[free_slot], 0, sizeof t->eval[free_slot]);
+    }
+    eval_graph *e = &t->eval[free_slot];
+    asvk_status st = asvk_model_build(&t->arch, t->ps, batch, t->train.resolution, false, (float)t->cfg.label_smoothing, &e->m);
+    if (!st) st = asvk_graph_plan(t->ctx, e->m.graph, NULL);
+    if (!st) st = asvk_stream_create(t->ctx, &e->s);
+    if (!st) st = asvk_graph_record(e->m.graph, e->s, NULL);
+    if (!st) st = asvk_stream_end(e->s);
+    if (st) {
+        asvk_stream_destroy(e->s);
+        asvk_graph_destroy(t->ctx, e->m.graph);
+        memset(e, 0, sizeof *e);
+        return st;
+    }
+    e->batch = batch;
+    *out = e;
+    return ASVK_OK;
+}
+
+asvk_status asvk_trainer_evaluate(asvk_trainer *t, const asvk_dataset *d, const uint32_t *idx, uint32_t n,
+                                  double *loss, double *accuracy) {
+    if (!idx) n = d->n;
+    if (!n) return asvk_error_set(ASVK_ERR_USAGE, "nothing to evaluate: no images");
+    uint32_t batch = t->cfg.batch < n ? t->cfg.batch : n;
+    asvk_loader_options o = {.shuffle = false, .drop_last = false, .seed = t->cfg.seed, .norm = t->cfg.norm, .epochs = 1};
+    asvk_loader *l;
+    asvk_status st = asvk_loader_create(d, idx, n, batch, &o, &l);
+    if (st) return st;
+    double sum_loss = 0, sum_correct = 0;
+    for (;;) {
+        const asvk_batch *b;
+        if ((st = asvk_loader_next(l, &b)) || !b) break;
+        eval_graph *e;
+        if ((st = eval_graph_for(t, b->n, &e)) || (st = upload_batch(t->ctx, &e->m, b)) || (st = asvk_stream_run(e->s)))
+            break;
+        float bl, bc;
+        if ((st = read_outputs(t->ctx, &e->m, &bl, &bc))) break;
+        sum_loss += (double)bl * b->n;
+        sum_correct += bc;
+    }
+    asvk_loader_destroy(l);
+    if (st) return st;
+    *loss = sum_loss / n;
+    *accuracy = sum_correct / n;
+    return ASVK_OK;
+}
+
+/* ---- checkpoints ---- */
+
+static const char *slot_name(const asvk_trainer *t, uint32_t k) {
+    if (t->cfg.optimizer == ASVK_OPTIMIZER_ADAMW) return k ? "exp_avg_sq" : "exp_avg";
+    return "momentum_buffer";
+}
+
+asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_epoch, uint32_t next_step,
+                              const char *const *extra, uint32_t extra_pairs) {
+    const asvk_param_store *ps = t->ps;
+    uint32_t per = 1 + t->opt_slots;
+    asvk_st_tensor *ts = calloc((size_t)ps->count * per, sizeof *ts);
+    char (*names)[128] = calloc((size_t)ps->count * per, sizeof *names);
+    float **data = calloc((size_t)ps->count * per, sizeof *data);
+    asvk_status st = ts && names && data ? ASVK_OK : asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    size_t nt = 0;
+    for (uint32_t i = 0; i < ps->count && !st; i++) {
+        const asvk_store_item *p = &ps->items[i];
+        for (uint32_t k = 0; k < per && !st; k++) {
+            if (k > 0 && p->group == ASVK_GROUP_STATE) break;
+            asvk_buffer b = k == 0 ? asvk_params_buffer(ps, (int)i)
+                                   : asvk_buffer_sub(ps->opt[p->group][k - 1], p->offset * 4, p->floats * 4);
+            data[nt] = malloc(p->floats * 4);
+            if (!data[nt]) { st = asvk_error_set(ASVK_ERR_OOM, "out of host memory"); break; }
+            if ((st = asvk_buffer_download(t->ctx, b, 0, data[nt], p->floats * 4))) break;
+            if (k == 0) snprintf(names[nt], sizeof names[nt], "%s", p->name);
+            else snprintf(names[nt], sizeof names[nt], "optimizer.%s.%s", p->name, slot_name(t, k - 1));
+            ts[nt].name = names[nt];
+            ts[nt].rank = p->ndim;
+            for (uint32_t r = 0; r < p->ndim; r++) ts[nt].shape[r] = p->dims[r];
+            ts[nt].data = data[nt];
+            nt++;
+        }
+    }
+    char *arch_json = NULL, epoch_s[24], step_s[24], cfg_s[512];
+    if (!st) st = asvk_arch_to_json(&t->arch, &arch_json);
+    if (!st) {
+        snprintf(epoch_s, sizeof epoch_s, "%u", next_epoch);
+        snprintf(step_s, sizeof step_s, "%u", next_step);
+        const asvk_train_config *c = &t->cfg;
+        snprintf(cfg_s, sizeof cfg_s,
+                 "{\"epochs\":%u,\"batch\":%u,\"optimizer\":\"%s\",\"lr\":%.9g,\"momentum\":%.9g,\"weight_decay\":%.9g,"
+                 "\"nesterov\":%s,\"schedule\":\"%s\",\"warmup_epochs\":%.9g,\"label_smoothing\":%.9g,\"seed\":%llu,"
+                 "\"crop_pad\":%u,\"flip\":%s,\"resolution\":%u}",
+                 c->epochs, c->batch, c->optimizer == ASVK_OPTIMIZER_ADAMW ? "adamw" : "sgd", c->lr, c->momentum,
+                 c->weight_decay, c->nesterov ? "true" : "false", asvk_schedule_kind_name(c->schedule),
+                 c->warmup_epochs, c->label_smoothing, (unsigned long long)c->seed, c->crop_pad,
+                 c->flip ? "true" : "false", t->train.resolution);
+        asvk_st_meta meta[32] = {{"format", "asvk-checkpoint/1"},
+                                 {"asvk_version", ASVK_VERSION},
+                                 {"next_epoch", epoch_s},
+                                 {"next_step", step_s},
+                                 {"architecture", arch_json},
+                                 {"train_config", cfg_s}};
+        size_t nm = 6;
+        for (uint32_t e = 0; e < extra_pairs && nm < 32; e++) meta[nm++] = (asvk_st_meta){extra[2 * e], extra[2 * e + 1]};
+        st = asvk_safetensors_write(path, ts, nt, meta, nm);
+    }
+    free(arch_json);
+    for (size_t i = 0; i < nt; i++) free(data[i]);
+    free(data);
+    free(names);
+    free(ts);
+    return st;
+}
+
+asvk_status asvk_trainer_load(asvk_trainer *t, const char *path, uint32_t *next_epoch, uint32_t *next_step) {
+    asvk_safetensors *f;
+    asvk_status st = asvk_safetensors_read(path, &f);
+    if (st) return st;
+    const asvk_param_store *ps = t->ps;
+    for (uint32_t i = 0; i < ps->count && !st; i++) {
+        const asvk_store_item *p = &ps->items[i];
+        uint32_t per = p->group == ASVK_GROUP_STATE ? 1 : 1 + t->opt_slots;
+        for (uint32_t k = 0; k < per && !st; k++) {
+            char name[160];
+            if (k == 0) snprintf(name, sizeof name, "%s", p->name);
+            else snprintf(name, sizeof name, "optimizer.%s.%s", p->name, slot_name(t, k - 1));
+            const asvk_st_tensor *x = asvk_safetensors_find(f, name);
+            if (!x) {
+                if (k > 0 && !next_epoch) continue; /* weights only: optimizer state is not needed */
+                st = asvk_error_set(ASVK_ERR_USAGE, "%s has no tensor %s: it was made for another architecture or "
+                                    "optimizer than %s", path, name, t->arch.name);
+                break;
+            }
+            uint64_t count = 1;
+            for (uint32_t r = 0; r < x->rank; r++) count *= x->shape[r];
+            if (count != p->floats) {
+                st = asvk_error_set(ASVK_ERR_USAGE, "%s: %s has %llu elements, %s needs %llu", path, name,
+                                    (unsigned long long)count, t->arch.name, (unsigned long long)p->floats);
+                break;
+            }
+            asvk_buffer b = k == 0 ? asvk_params_buffer(ps, (int)i)
+                                   : asvk_buffer_sub(ps->opt[p->group][k - 1], p->offset * 4, p->floats * 4);
+            st = asvk_buffer_upload(t->ctx, b, 0, x->data, count * 4);
+        }
+    }
+    if (!st && next_epoch) {
+        const char *e = asvk_safetensors_meta_get(f, "next_epoch"), *s = asvk_safetensors_meta_get(f, "next_step");
+        if (!e || !s) st = asvk_error_set(ASVK_ERR_USAGE, "%s is not an asvk training checkpoint (no position)", path);
+        else *next_epoch = (uint32_t)strtoul(e, NULL, 10), *next_step = (uint32_t)strtoul(s, NULL, 10);
+    }
+    asvk_safetensors_free(f);
+    return st;
+}
+
+/* ---- timing for bench ---- */
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static asvk_status time_graph(asvk_context *ctx, asvk_graph *g, uint32_t warmup, uint32_t repeat, double *med,
+                              double *mn, double *mx) {
+    asvk_stream *s;
+    asvk_status st = asvk_stream_create(ctx, &s);
+    if (st) return st;
+    uint32_t t0, t1;
+    double *v = calloc(repeat ? repeat : 1, sizeof *v);
+    if (!v) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    if (!st) st = asvk_stream_timestamp(s, &t0);
+    if (!st) st = asvk_graph_record(g, s, NULL);
+    if (!st) st = asvk_stream_timestamp(s, &t1);
+    for (uint32_t i = 0; i < warmup && !st; i++) st = asvk_stream_run(s);
+    for (uint32_t i = 0; i < repeat && !st; i++) {
+        st = asvk_stream_run(s);
+        if (!st) st = asvk_stream_elapsed_ns(s, t0, t1, &v[i]);
+    }
+    if (!st) {
+        qsort(v, repeat, sizeof *v, cmp_d);
+        *med = repeat % 2 ? v[repeat / 2] : 0.5 * (v[repeat / 2 - 1] + v[repeat / 2]);
+        *mn = v[0];
+        *mx = v[repeat - 1];
+    }
+    free(v);
+    asvk_stream_destroy(s);
+    return st;
+}
+
+asvk_status asvk_trainer_time_step(asvk_trainer *t, uint32_t warmup, uint32_t repeat, double *median_ns,
+                                   double *min_ns, double *max_ns) {
+    asvk_status st = set_step(t, 0);
+    return st ? st : time_graph(t->ctx, t->train.graph, warmup, repeat, median_ns, min_ns, max_ns);
+}
+
+asvk_status asvk_trainer_time_eval(asvk_trainer *t, uint32_t batch, uint32_t warmup, uint32_t repeat,
+                                   double *median_ns, double *min_ns, double *max_ns) {
+    eval_graph *e;
+    asvk_status st = eval_graph_for(t, batch, &e);
+    return st ? st : time_graph(t->ctx, e->m.graph, warmup, repeat, median_ns, min_ns, max_ns);
+}

@@ -1,0 +1,84 @@
+/* Training and evaluation of an architecture: the parameter store, one
+ * recorded training step (forward, backward, optimizer; one submit per
+ * step), evaluation graphs, and checkpoints (safetensors, written atomically;
+ * names in docs/architecture.md and docs/checkpoints.md). Nothing here
+ * prints: progress goes to a callback. */
+#ifndef ASVK_RUNTIME_TRAINER_H
+#define ASVK_RUNTIME_TRAINER_H
+
+#include "runtime/data/dataset.h"
+#include "runtime/io/arch.h"
+#include "runtime/model.h"
+#include "runtime/schedule.h"
+
+typedef enum { ASVK_OPTIMIZER_SGD = 0, ASVK_OPTIMIZER_ADAMW = 1 } asvk_optimizer;
+
+typedef struct asvk_train_config {
+    uint32_t epochs, batch;
+    asvk_optimizer optimizer;
+    double lr, momentum, weight_decay;
+    bool nesterov;
+    double beta1, beta2, eps; /* AdamW */
+    asvk_schedule_kind schedule;
+    double warmup_epochs, final_lr;
+    double label_smoothing;
+    uint64_t seed;
+    uint32_t crop_pad; /* random crop with this zero padding (0: off) */
+    bool flip;         /* random horizontal flip */
+    uint32_t resolution; /* 0: the architecture's */
+    asvk_norm norm;
+} asvk_train_config;
+
+/* Defaults: SGD momentum 0.9 Nesterov, lr 0.1, wd 5e-5, cosine, batch 128. */
+void asvk_train_config_default(asvk_train_config *c);
+
+typedef struct asvk_trainer asvk_trainer;
+
+typedef struct asvk_epoch_stats {
+    double loss, accuracy; /* means over the epoch's batches */
+    double images_per_s;
+    double seconds;
+    uint32_t steps;
+} asvk_epoch_stats;
+
+/* Called after each step: epoch, step (1-based within the epoch), steps in
+ * the epoch, the running mean loss and accuracy, images per second. */
+typedef void (*asvk_progress_fn)(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss,
+                                 double accuracy, double images_per_s);
+
+/* Builds everything for `steps_per_epoch` steps per epoch (the schedule's
+ * length). Parameters are initialised from cfg->seed. */
+asvk_status asvk_trainer_create(asvk_context *ctx, const asvk_arch *a, const asvk_train_config *cfg,
+                                uint32_t steps_per_epoch, asvk_trainer **out);
+void asvk_trainer_destroy(asvk_trainer *t);
+
+/* The training step's plan: dispatches, barriers, submits, memory. */
+const asvk_plan_report *asvk_trainer_plan(const asvk_trainer *t);
+const asvk_param_store *asvk_trainer_store(const asvk_trainer *t);
+
+/* One epoch over images idx[0..n) of d (shuffled, augmented), from step
+ * `start_step` (resuming); the last partial batch is dropped. */
+asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uint32_t *idx, uint32_t n, uint32_t epoch,
+                               uint32_t start_step, asvk_progress_fn progress, void *user, asvk_epoch_stats *out);
+
+/* Loss and top-1 accuracy over images idx[0..n) (NULL: all) of d, every
+ * image counted once (a separate graph takes the last partial batch). */
+asvk_status asvk_trainer_evaluate(asvk_trainer *t, const asvk_dataset *d, const uint32_t *idx, uint32_t n,
+                                  double *loss, double *accuracy);
+
+/* Checkpoints: parameters, BN statistics, optimizer state, and the position
+ * (next epoch and step) with the config and architecture as metadata.
+ * `extra` metadata pairs are added (may be NULL). */
+asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_epoch, uint32_t next_step,
+                              const char *const *extra, uint32_t extra_pairs);
+/* Loads a checkpoint made for the same architecture; returns the position. */
+asvk_status asvk_trainer_load(asvk_trainer *t, const char *path, uint32_t *next_epoch, uint32_t *next_step);
+
+/* Records one training step's time on the device, medians: for bench. */
+asvk_status asvk_trainer_time_step(asvk_trainer *t, uint32_t warmup, uint32_t repeat, double *median_ns,
+                                   double *min_ns, double *max_ns);
+/* Time of one evaluation forward pass of `batch` images (a graph of its own). */
+asvk_status asvk_trainer_time_eval(asvk_trainer *t, uint32_t batch, uint32_t warmup, uint32_t repeat,
+                                   double *median_ns, double *min_ns, double *max_ns);
+
+#endif
