@@ -17,5 +17,6 @@ asvk_status bench_time_stream(asvk_stream *s, int warmup, int repeat, asvk_summa
 cJSON *bench_summary_json(const asvk_summary *s, double flops);
 
 int bench_gemm(cli_args *a);
+int bench_train(cli_args *a);
 
 #endif

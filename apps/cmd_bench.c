@@ -17,26 +17,34 @@ static const cli_opt opts[] = {
     {"--warmup", "N", "untimed runs first (default 2)"},
     {"--no-baseline", NULL, "gemm: skip the naive one-thread-per-output kernel"},
     {"--no-cpu", NULL, "gemm: skip the OpenBLAS sgemm baseline on the CPU"},
+    {"--arch", "A", "train: architecture file or built-in (default fmnist)"},
+    {"--batch", "N", "train: training and inference batch (default 128)"},
+    {"--profile", NULL, "train: device time per op kind, training step and inference"},
     {0},
 };
 
 static int run(cli_args *a) {
     if (a->npos < 1) return cli_usage_error(a, "name a benchmark (gemm)");
     if (strcmp(a->pos[0], "gemm") == 0) return bench_gemm(a);
-    return cli_usage_error(a, "no benchmark '%s' (known: gemm)", a->pos[0]);
+    if (strcmp(a->pos[0], "train") == 0) return bench_train(a);
+    return cli_usage_error(a, "no benchmark '%s' (known: gemm, train)", a->pos[0]);
 }
 
 const cli_command cmd_bench = {
     "bench",
     "measure kernels on the device (timestamp queries, medians)",
-    "asvk bench gemm [--quick] [--shapes LIST] [--kernel TUNING] [--tune] [--json] [--device D]",
+    "asvk bench gemm [--quick] [--shapes LIST] [--kernel TUNING] [--tune] [--json] [--device D]\n"
+    "       asvk bench train [--arch A] [--batch N] [--profile] [--json] [--device D]",
     "gemm: SGEMM GFLOP/s for a sweep of shapes: the device's tuned kernel against the\n"
     "naive one-thread-per-output kernel (up to 1024^3 work) run in the same process,\n"
     "and OpenBLAS sgemm on the CPU (all its threads) when libopenblas0 is installed.\n"
     "Each figure is the median of --repeat timed runs after --warmup runs, timed on\n"
     "the device with timestamp queries (OpenBLAS with the monotonic clock); the\n"
     "spread column is (max - min) / median. 'agree' is the largest difference between\n"
-    "the tuned and naive results relative to the largest |C|.",
+    "the tuned and naive results relative to the largest |C|.\n\n"
+    "train: images/s of a whole training step (forward, backward, optimizer; one\n"
+    "submit) and of inference at --batch, and batch-1 latency, each the median of\n"
+    "--repeat device-timed replays. --profile adds the device time per op kind.",
     opts,
     run,
 };

@@ -105,4 +105,9 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
 /* Records every node into `s` (not ended); fills dispatch/barrier counts. */
 asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *report);
 
+/* Like asvk_graph_record, with a timestamp before every node and one after
+ * the last: ts[i] (i < node count) precedes node i, ts[count] ends the step. */
+asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts);
+const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node);
+
 #endif

@@ -106,6 +106,10 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     qsort_r(order, nt, sizeof *order, by_size_desc, g->values);
     uint64_t end = 0;
     asvk_status st = ASVK_OK;
+    /* ASVK_PLAN_NO_REUSE=1 gives every temporary its own bytes: a debugging
+     * switch that tells a liveness or out-of-bounds bug from a kernel bug. */
+    const char *no_reuse_env = getenv("ASVK_PLAN_NO_REUSE");
+    bool no_reuse = no_reuse_env && *no_reuse_env && strcmp(no_reuse_env, "0") != 0;
     for (uint32_t t = 0; t < nt && !st; t++) {
         asvk_value *v = &g->values[order[t]];
         uint64_t size = align_up(v->floats * 4, VALUE_ALIGN);
@@ -116,7 +120,7 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
         }
         uint32_t nl = 0;
         for (uint32_t k = 0; k < nd; k++)
-            if (done[k].first <= v->last_use && v->first_use <= done[k].last) live[nl++] = done[k];
+            if (no_reuse || (done[k].first <= v->last_use && v->first_use <= done[k].last)) live[nl++] = done[k];
         qsort(live, nl, sizeof *live, by_offset);
         uint64_t o = 0;
         for (uint32_t k = 0; k <= nl; k++) {
@@ -171,15 +175,20 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     return ASVK_OK;
 }
 
-asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep) {
+static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, uint32_t *ts) {
     if (!g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "record before plan");
     asvk_exec ex = {asvk_stream_context(s), s, g};
     asvk_stream_stats before, after;
     asvk_stream_stats_get(s, &before);
     for (uint32_t i = 0; i < g->node_count; i++) {
         const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);
-        asvk_status st = d->record(&ex, &g->nodes[i]);
+        asvk_status st = ts ? asvk_stream_timestamp(s, &ts[i]) : ASVK_OK;
+        if (!st) st = d->record(&ex, &g->nodes[i]);
         if (st) return asvk_error_prefix(st, "recording %s (node %u): ", d->name, i);
+    }
+    if (ts) {
+        asvk_status st = asvk_stream_timestamp(s, &ts[g->node_count]);
+        if (st) return st;
     }
     asvk_stream_stats_get(s, &after);
     if (rep) {
@@ -188,4 +197,12 @@ asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *r
         rep->submits_per_step = 1;
     }
     return ASVK_OK;
+}
+
+asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep) { return record(g, s, rep, NULL); }
+
+asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts) { return record(g, s, NULL, ts); }
+
+const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node) {
+    return node < g->node_count ? asvk_op_def_get(g->nodes[node].op)->name : "?";
 }

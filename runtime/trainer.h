@@ -81,4 +81,10 @@ asvk_status asvk_trainer_time_step(asvk_trainer *t, uint32_t warmup, uint32_t re
 asvk_status asvk_trainer_time_eval(asvk_trainer *t, uint32_t batch, uint32_t warmup, uint32_t repeat,
                                    double *median_ns, double *min_ns, double *max_ns);
 
+/* Per-node device time of the training step (training) or of an evaluation
+ * pass of `batch` images: medians over `repeat` runs, one callback per node. */
+typedef void (*asvk_profile_fn)(void *user, uint32_t node, const char *op, double median_ns);
+asvk_status asvk_trainer_profile(asvk_trainer *t, bool training, uint32_t batch, uint32_t repeat, asvk_profile_fn fn,
+                                 void *user);
+
 #endif

@@ -13,6 +13,7 @@ packages=(
   libcjson-dev libstb-dev zlib1g-dev            # JSON, images, gzip
   dataset-fashion-mnist                         # the default dataset
   libopenblas0                                  # CPU baseline of 'asvk bench gemm'
+  python3-torch python3-numpy                   # PyTorch parity test and speed baseline
 )
 
 missing=()

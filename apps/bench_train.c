@@ -1,0 +1,131 @@
+/* asvk bench train: training-step and inference throughput of a network. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/bench.h"
+#include "runtime/trainer.h"
+
+#define MAX_KINDS 64
+
+typedef struct {
+    const char *name[MAX_KINDS];
+    double ns[MAX_KINDS];
+    uint32_t count[MAX_KINDS];
+    uint32_t kinds;
+    double total;
+} profile_sum;
+
+static void on_node(void *user, uint32_t node, const char *op, double ns) {
+    (void)node;
+    profile_sum *p = user;
+    uint32_t k = 0;
+    while (k < p->kinds && strcmp(p->name[k], op) != 0) k++;
+    if (k == p->kinds) {
+        if (k == MAX_KINDS) return;
+        p->name[p->kinds++] = op;
+    }
+    p->ns[k] += ns;
+    p->count[k]++;
+    p->total += ns;
+}
+
+static void print_profile(const char *title, profile_sum *p, cJSON *into) {
+    /* sort kinds by time, largest first */
+    for (uint32_t i = 0; i < p->kinds; i++)
+        for (uint32_t j = i + 1; j < p->kinds; j++)
+            if (p->ns[j] > p->ns[i]) {
+                const char *n = p->name[i]; p->name[i] = p->name[j]; p->name[j] = n;
+                double d = p->ns[i]; p->ns[i] = p->ns[j]; p->ns[j] = d;
+                uint32_t c = p->count[i]; p->count[i] = p->count[j]; p->count[j] = c;
+            }
+    if (into) {
+        cJSON *arr = cJSON_AddArrayToObject(into, title);
+        for (uint32_t i = 0; i < p->kinds; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "op", p->name[i]);
+            cJSON_AddNumberToObject(o, "nodes", p->count[i]);
+            cJSON_AddNumberToObject(o, "ms", p->ns[i] / 1e6);
+            cJSON_AddItemToArray(arr, o);
+        }
+        return;
+    }
+    printf("\n%s: %.2f ms in %u kinds of op\n  %-20s %6s %10s %7s\n", title, p->total / 1e6, p->kinds, "op", "nodes",
+           "ms", "share");
+    for (uint32_t i = 0; i < p->kinds; i++)
+        printf("  %-20s %6u %10.3f %6.1f%%\n", p->name[i], p->count[i], p->ns[i] / 1e6, 100 * p->ns[i] / p->total);
+}
+
+int bench_train(cli_args *a) {
+    long repeat, warmup, batch;
+    if (!cli_int(a, "--repeat", 5, 5, 1000, &repeat) || !cli_int(a, "--warmup", 2, 0, 1000, &warmup) ||
+        !cli_int(a, "--batch", 128, 1, 65536, &batch))
+        return 2;
+    bool json = cli_flag(a, "--json");
+    asvk_arch arch;
+    asvk_status st = asvk_arch_open(cli_str(a, "--arch", "fmnist"), &arch);
+    if (st) return cli_fail(st);
+    asvk_context *ctx;
+    if ((st = cli_context(a, &ctx))) {
+        asvk_arch_free(&arch);
+        return cli_fail(st);
+    }
+    asvk_train_config cfg;
+    asvk_train_config_default(&cfg);
+    cfg.batch = (uint32_t)batch;
+    asvk_trainer *t = NULL;
+    cJSON *root = bench_stamp(ctx);
+    double tr[3], inf[3], lat[3];
+    asvk_cost cost = {0};
+    if (!(st = asvk_context_require(ctx, "timestamps")) && !(st = asvk_arch_cost(&arch, 0, &cost)) &&
+        !(st = asvk_trainer_create(ctx, &arch, &cfg, 1, &t)) &&
+        !(st = asvk_trainer_time_step(t, (uint32_t)warmup, (uint32_t)repeat, &tr[0], &tr[1], &tr[2])) &&
+        !(st = asvk_trainer_time_eval(t, (uint32_t)batch, (uint32_t)warmup, (uint32_t)repeat, &inf[0], &inf[1], &inf[2])) &&
+        !(st = asvk_trainer_time_eval(t, 1, (uint32_t)warmup, (uint32_t)repeat, &lat[0], &lat[1], &lat[2]))) {
+        const asvk_plan_report *plan = asvk_trainer_plan(t);
+        cJSON_AddStringToObject(root, "benchmark", "train");
+        cJSON_AddStringToObject(root, "arch", arch.name);
+        cJSON_AddNumberToObject(root, "batch", (double)batch);
+        cJSON_AddNumberToObject(root, "params", (double)cost.params);
+        cJSON_AddNumberToObject(root, "madds", (double)cost.madds);
+        cJSON_AddNumberToObject(root, "train_images_per_s", batch / (tr[0] * 1e-9));
+        cJSON_AddNumberToObject(root, "infer_images_per_s", batch / (inf[0] * 1e-9));
+        cJSON_AddNumberToObject(root, "latency_batch1_ms", lat[0] / 1e6);
+        asvk_summary s = {tr[0], tr[1], tr[2], (size_t)repeat};
+        cJSON_AddItemToObject(root, "train_step", bench_summary_json(&s, 0));
+        s = (asvk_summary){inf[0], inf[1], inf[2], (size_t)repeat};
+        cJSON_AddItemToObject(root, "infer_batch", bench_summary_json(&s, 0));
+        s = (asvk_summary){lat[0], lat[1], lat[2], (size_t)repeat};
+        cJSON_AddItemToObject(root, "infer_batch1", bench_summary_json(&s, 0));
+        cJSON_AddNumberToObject(root, "dispatches_per_step", plan->dispatches);
+        cJSON_AddNumberToObject(root, "barriers_per_step", plan->barriers);
+        if (!json) {
+            printf("%s (%.3fM params, %.2fM MAdds) on %s, batch %ld, medians of %ld runs:\n", arch.name, cost.params / 1e6,
+                   cost.madds / 1e6, asvk_context_device(ctx)->name, batch, repeat);
+            printf("  training step   %9.2f ms  %9.1f images/s  (spread %.0f%%; %u dispatches, %u barriers, 1 submit)\n",
+                   tr[0] / 1e6, batch / (tr[0] * 1e-9), 100 * (tr[2] - tr[1]) / tr[0], plan->dispatches, plan->barriers);
+            printf("  inference       %9.2f ms  %9.1f images/s  (spread %.0f%%)\n", inf[0] / 1e6, batch / (inf[0] * 1e-9),
+                   100 * (inf[2] - inf[1]) / inf[0]);
+            printf("  batch-1 latency %9.3f ms                     (spread %.0f%%)\n", lat[0] / 1e6,
+                   100 * (lat[2] - lat[1]) / lat[0]);
+        }
+        if (cli_flag(a, "--profile")) {
+            profile_sum ptr = {0}, pin = {0};
+            if (!(st = asvk_trainer_profile(t, true, 0, (uint32_t)repeat, on_node, &ptr)) &&
+                !(st = asvk_trainer_profile(t, false, (uint32_t)batch, (uint32_t)repeat, on_node, &pin))) {
+                print_profile("training step", &ptr, json ? root : NULL);
+                print_profile("inference", &pin, json ? root : NULL);
+            }
+        }
+    }
+    if (!st && json) {
+        char *text = cJSON_Print(root);
+        printf("%s\n", text);
+        free(text);
+    }
+    cJSON_Delete(root);
+    asvk_cost_free(&cost);
+    asvk_trainer_destroy(t);
+    asvk_arch_free(&arch);
+    return cli_context_done(ctx, st ? cli_fail(st) : 0);
+}
