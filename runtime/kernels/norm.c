@@ -1,0 +1,214 @@
+/* Launchers of the BatchNorm kernels in shaders/norm/. */
+#include "runtime/kernels/norm.h"
+
+#define WG 64u   /* workgroup size of every BN kernel */
+#define ROWS 8u  /* pixels per invocation of bn_apply and bn_bwd_dx */
+#define CHUNKS_TARGET 256u /* statistics chunks: enough invocations to fill a device... */
+#define CHUNK_MIN 32u      /* ...without chunks so short that the merge dominates */
+
+/* Chunks of the per-channel reductions: L pixels each. The same rule sizes
+ * the workspace and drives the kernels. */
+static uint32_t chunk_len(uint64_t pixels) {
+    uint64_t l = asvk_ceil_div(pixels, CHUNKS_TARGET);
+    return (uint32_t)(l < CHUNK_MIN ? CHUNK_MIN : l);
+}
+
+uint64_t asvk_bn_workspace(asvk_nhwc shape) {
+    uint64_t pixels = asvk_nhwc_pixels(shape), c4 = asvk_ceil_div(shape.c, 4) * 4;
+    if (pixels == 0 || c4 == 0) return 0;
+    uint64_t chunks = asvk_ceil_div(pixels, chunk_len(pixels));
+    /* forward: [2][chunks][c4]; backward: totals [2][c4] + [2][chunks][c4];
+     * plus 3 floats to align the start to a vec4. */
+    return (2 * c4 * (chunks + 1) + 3) * 4;
+}
+
+/* Adds a view to the bindings; returns its element offset. */
+static uint32_t bind(asvk_context *ctx, asvk_buffer view, asvk_buffer *slot) {
+    uint32_t off;
+    asvk_buffer_bindable(ctx, view, slot, &off);
+    return off;
+}
+
+/* The workspace advanced to a vec4 boundary (bindable ranges start at
+ * multiples of 16 bytes, so the byte offset modulo 16 decides). */
+static asvk_buffer align_ws(asvk_buffer w) {
+    uint64_t skip = (16 - w.offset % 16) % 16;
+    return asvk_buffer_sub(w, skip, w.size - skip);
+}
+
+typedef struct {
+    uint32_t pixels, c, q, l, chunks;
+} geometry;
+
+static asvk_status check_desc(const asvk_bn_desc *d, geometry *g, const char *what) {
+    uint64_t pixels = asvk_nhwc_pixels(d->shape), count = asvk_nhwc_count(d->shape);
+    if ((unsigned)d->act > ASVK_ACT_HSIGMOID)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: unknown activation %d", what, d->act);
+    if (count >= (1ull << 31))
+        return asvk_error_set(ASVK_ERR_LIMIT, "%s: %llu elements exceed the 2^31 a kernel indexes", what,
+                              (unsigned long long)count);
+    if (!(d->eps >= 0)) return asvk_error_set(ASVK_ERR_USAGE, "%s: eps must not be negative (got %g)", what, d->eps);
+    g->pixels = (uint32_t)pixels;
+    g->c = d->shape.c;
+    g->q = (uint32_t)asvk_ceil_div(d->shape.c, 4);
+    g->l = chunk_len(pixels ? pixels : 1);
+    g->chunks = (uint32_t)asvk_ceil_div(pixels, g->l);
+    return ASVK_OK;
+}
+
+/* Every [C] view at an offset that is a multiple of 4 (with C one too): vec4 loads. */
+static bool aligned4(uint32_t c, const uint32_t *off, int n) {
+    if (c % 4) return false;
+    for (int i = 0; i < n; i++)
+        if (off[i] % 4) return false;
+    return true;
+}
+
+static asvk_status apply(asvk_stream *s, const asvk_bn_desc *d, const geometry *g, uint32_t mode, asvk_buffer x,
+                         asvk_buffer gamma, asvk_buffer beta, asvk_buffer mean, asvk_buffer stat, asvk_buffer y) {
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer b[6];
+    uint32_t off[6] = {bind(ctx, x, &b[0]), bind(ctx, gamma, &b[1]), bind(ctx, beta, &b[2]),
+                       bind(ctx, mean, &b[3]), bind(ctx, stat, &b[4]), bind(ctx, y, &b[5])};
+    uint32_t xy[2] = {off[0], off[5]};
+    uint32_t spec[6] = {WG, (uint32_t)d->act, mode, aligned4(g->c, xy, 2), aligned4(g->c, off + 1, 4), ROWS};
+    asvk_kernel *k;
+    asvk_status st = asvk_kernel_get(ctx, "bn_apply", spec, 6, &k);
+    if (st) return st;
+    struct { uint32_t P, C, Q, xoff, goff, boff, moff, soff, yoff; float eps; } push = {
+        g->pixels, g->c, g->q, off[0], off[1], off[2], off[3], off[4], off[5], d->eps};
+    uint64_t items = (uint64_t)g->q * asvk_ceil_div(g->pixels, ROWS);
+    return asvk_stream_dispatch_linear(s, k, b, 6, &push, sizeof push, asvk_ceil_div(items, WG));
+}
+
+/* x and y hold the tensor; the four others [C]; names for messages. */
+static asvk_status check_sizes(const asvk_bn_desc *d, const asvk_buffer *v, const char *const *names) {
+    asvk_status st;
+    for (int i = 0; i < 6; i++)
+        if ((st = asvk_check_floats(v[i], i == 0 || i == 5 ? asvk_nhwc_count(d->shape) : d->shape.c, names[i])))
+            return st;
+    return ASVK_OK;
+}
+
+asvk_status asvk_bn_forward_infer(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer gamma,
+                                  asvk_buffer beta, asvk_buffer running_mean, asvk_buffer running_var,
+                                  asvk_buffer y) {
+    geometry g;
+    asvk_status st = check_desc(d, &g, "batchnorm inference");
+    if (st || asvk_nhwc_count(d->shape) == 0) return st;
+    static const char *const names[6] = {"batchnorm x", "batchnorm gamma", "batchnorm beta",
+                                         "batchnorm running_mean", "batchnorm running_var", "batchnorm y"};
+    if ((st = check_sizes(d, (asvk_buffer[6]){x, gamma, beta, running_mean, running_var, y}, names))) return st;
+    return apply(s, d, &g, 1, x, gamma, beta, running_mean, running_var, y);
+}
+
+asvk_status asvk_bn_forward_train(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer gamma,
+                                  asvk_buffer beta, asvk_buffer running_mean, asvk_buffer running_var,
+                                  asvk_buffer y, asvk_buffer save_mean, asvk_buffer save_invstd,
+                                  asvk_buffer workspace) {
+    geometry g;
+    asvk_status st = check_desc(d, &g, "batchnorm training");
+    if (st || asvk_nhwc_count(d->shape) == 0) return st;
+    if (g.pixels < 2)
+        return asvk_error_set(ASVK_ERR_USAGE, "batchnorm training needs more than one value per channel "
+                              "(N*H*W = %u); use batches of at least 2 or inference mode", g.pixels);
+    static const char *const names[6] = {"batchnorm x", "batchnorm gamma", "batchnorm beta",
+                                         "batchnorm running_mean", "batchnorm running_var", "batchnorm y"};
+    if ((st = check_sizes(d, (asvk_buffer[6]){x, gamma, beta, running_mean, running_var, y}, names)) ||
+        (st = asvk_check_floats(save_mean, g.c, "batchnorm save_mean")) ||
+        (st = asvk_check_floats(save_invstd, g.c, "batchnorm save_invstd")))
+        return st;
+    uint64_t ws_bytes = asvk_bn_workspace(d->shape);
+    if (!workspace.block || workspace.size < ws_bytes)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "batchnorm training: needs a workspace of %llu bytes "
+                              "(asvk_bn_workspace)",
+                              (unsigned long long)ws_bytes);
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer ws = align_ws(workspace);
+    asvk_kernel *k;
+
+    /* 1: chunk means and M2s */
+    asvk_buffer b[5];
+    uint32_t xoff = bind(ctx, x, &b[0]), wsoff = bind(ctx, ws, &b[1]);
+    uint32_t spec[2] = {WG, aligned4(g.c, &xoff, 1)};
+    if ((st = asvk_kernel_get(ctx, "bn_stats", spec, 2, &k))) return st;
+    struct { uint32_t P, C, Q, L, chunks, xoff, wsoff; } p1 = {g.pixels, g.c, g.q, g.l, g.chunks, xoff, wsoff};
+    if ((st = asvk_stream_dispatch_linear(s, k, b, 2, &p1, sizeof p1, asvk_ceil_div((uint64_t)g.chunks * g.q, WG))))
+        return st;
+
+    /* 2: merge, save, running statistics */
+    uint32_t off[5] = {bind(ctx, asvk_buffer_sub(ws, 0, 2ull * g.chunks * g.q * 16), &b[0]),
+                       bind(ctx, running_mean, &b[1]), bind(ctx, running_var, &b[2]), bind(ctx, save_mean, &b[3]),
+                       bind(ctx, save_invstd, &b[4])};
+    if ((st = asvk_kernel_get(ctx, "bn_stats_merge", spec, 1, &k))) return st;
+    struct {
+        uint32_t P, C, Q, L, chunks, wsoff, rmoff, rvoff, smoff, sioff;
+        float eps, momentum;
+    } p2 = {g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], d->eps, d->momentum};
+    if ((st = asvk_stream_dispatch_linear(s, k, b, 5, &p2, sizeof p2, asvk_ceil_div(g.q, WG)))) return st;
+
+    /* 3: normalise and activate */
+    return apply(s, d, &g, 0, x, gamma, beta, save_mean, save_invstd, y);
+}
+
+asvk_status asvk_bn_backward(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
+                             asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean,
+                             asvk_buffer save_invstd, const asvk_bn_grads *gr, asvk_buffer workspace) {
+    geometry g;
+    asvk_status st = check_desc(d, &g, "batchnorm backward");
+    if (st || asvk_nhwc_count(d->shape) == 0) return st;
+    uint64_t n = asvk_nhwc_count(d->shape);
+    static const char *const names[6] = {"batchnorm x", "batchnorm gamma", "batchnorm beta",
+                                         "batchnorm save_mean", "batchnorm save_invstd", "batchnorm dy"};
+    if ((st = check_sizes(d, (asvk_buffer[6]){x, gamma, beta, save_mean, save_invstd, dy}, names)) ||
+        (st = asvk_check_floats(gr->dgamma, g.c, "batchnorm dgamma")) ||
+        (st = asvk_check_floats(gr->dbeta, g.c, "batchnorm dbeta")) ||
+        (gr->dx.block && (st = asvk_check_floats(gr->dx, n, "batchnorm dx"))))
+        return st;
+    uint64_t ws_bytes = asvk_bn_workspace(d->shape);
+    if (!workspace.block || workspace.size < ws_bytes)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "batchnorm backward: needs a workspace of %llu bytes "
+                              "(asvk_bn_workspace)",
+                              (unsigned long long)ws_bytes);
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer ws = align_ws(workspace);
+    uint64_t c4 = (uint64_t)g.q * 4;
+    asvk_buffer totals = asvk_buffer_sub(ws, 0, 2 * c4 * 4);
+    asvk_buffer partials = asvk_buffer_sub(ws, 2 * c4 * 4, 2 * c4 * g.chunks * 4);
+    asvk_kernel *k;
+    asvk_buffer b[8];
+    uint32_t off[8];
+
+    /* 1: chunk sums of g and g*xhat */
+    off[0] = bind(ctx, x, &b[0]), off[1] = bind(ctx, dy, &b[1]), off[2] = bind(ctx, gamma, &b[2]);
+    off[3] = bind(ctx, beta, &b[3]), off[4] = bind(ctx, save_mean, &b[4]), off[5] = bind(ctx, save_invstd, &b[5]);
+    off[6] = bind(ctx, partials, &b[6]);
+    bool params_aligned = aligned4(g.c, off + 2, 4);
+    uint32_t spec1[4] = {WG, (uint32_t)d->act, aligned4(g.c, off, 2), params_aligned};
+    if ((st = asvk_kernel_get(ctx, "bn_bwd_reduce", spec1, 4, &k))) return st;
+    struct { uint32_t P, C, Q, L, chunks, xoff, dyoff, goff, boff, moff, ioff, wsoff; } p1 = {
+        g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], off[5], off[6]};
+    if ((st = asvk_stream_dispatch_linear(s, k, b, 7, &p1, sizeof p1, asvk_ceil_div((uint64_t)g.chunks * g.q, WG))))
+        return st;
+
+    /* 2: totals and the parameter gradients */
+    asvk_buffer bm[4];
+    uint32_t om[4] = {bind(ctx, partials, &bm[0]), bind(ctx, totals, &bm[1]), bind(ctx, gr->dgamma, &bm[2]),
+                      bind(ctx, gr->dbeta, &bm[3])};
+    uint32_t spec2[3] = {WG, gr->accumulate_dgamma, gr->accumulate_dbeta};
+    if ((st = asvk_kernel_get(ctx, "bn_bwd_merge", spec2, 3, &k))) return st;
+    struct { uint32_t C, Q, chunks, poff, toff, goff, boff; } p2 = {g.c, g.q, g.chunks, om[0], om[1], om[2], om[3]};
+    if ((st = asvk_stream_dispatch_linear(s, k, bm, 4, &p2, sizeof p2, asvk_ceil_div(g.q, WG)))) return st;
+    if (!gr->dx.block) return ASVK_OK;
+
+    /* 3: dx */
+    off[6] = bind(ctx, totals, &b[6]);
+    off[7] = bind(ctx, gr->dx, &b[7]);
+    uint32_t xs[3] = {off[0], off[1], off[7]};
+    uint32_t spec3[6] = {WG, (uint32_t)d->act, aligned4(g.c, xs, 3), params_aligned, gr->accumulate_dx, ROWS};
+    if ((st = asvk_kernel_get(ctx, "bn_bwd_dx", spec3, 6, &k))) return st;
+    struct { uint32_t P, C, Q, xoff, dyoff, goff, boff, moff, ioff, toff, dxoff; } p3 = {
+        g.pixels, g.c, g.q, off[0], off[1], off[2], off[3], off[4], off[5], off[6], off[7]};
+    uint64_t items = (uint64_t)g.q * asvk_ceil_div(g.pixels, ROWS);
+    return asvk_stream_dispatch_linear(s, k, b, 8, &p3, sizeof p3, asvk_ceil_div(items, WG));
+}
