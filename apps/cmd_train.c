@@ -38,6 +38,7 @@ static const cli_opt opts[] = {
     {"--run", "DIR", "run folder (default runs/<arch>-<date>-<time>)"},
     {"--resume", NULL, "continue the run in --run from its last checkpoint (options come from its config.json)"},
     {"--save-every", "N", "also checkpoint every N steps inside an epoch (default: at epoch ends)"},
+    {"--stop-after", "N", "stop after N epochs of this invocation; the run stays resumable (time-slicing)"},
     {"--plan", NULL, "print the training step's plan (dispatches, submits, memory) and exit"},
     {"--quiet", NULL, "no progress line"},
     {"--device", "D", "device number or name substring (see 'asvk devices')"},
@@ -48,6 +49,7 @@ typedef struct {
     char arch[1024], data[1024], test_data[1024];
     asvk_train_config cfg;
     uint32_t val, limit, save_every;
+    uint32_t stop_after; /* not saved: it belongs to one invocation */
 } train_options;
 
 static int parse_options(cli_args *a, train_options *o) {
@@ -71,6 +73,8 @@ static int parse_options(cli_args *a, train_options *o) {
     o->limit = (uint32_t)v;
     if (!cli_int(a, "--save-every", 0, 0, 100000000, &v)) return 2;
     o->save_every = (uint32_t)v;
+    if (!cli_int(a, "--stop-after", 0, 0, 100000, &v)) return 2;
+    o->stop_after = (uint32_t)v;
     const char *opt = cli_str(a, "--optimizer", "sgd");
     if (strcmp(opt, "sgd") == 0) o->cfg.optimizer = ASVK_OPTIMIZER_SGD;
     else if (strcmp(opt, "adamw") == 0) o->cfg.optimizer = ASVK_OPTIMIZER_ADAMW, o->cfg.lr = 0.002, o->cfg.weight_decay = 0.05;
@@ -204,10 +208,11 @@ static int run(cli_args *a) {
         snprintf(run_dir, sizeof run_dir, "%s", run_opt);
         char path[1100];
         snprintf(path, sizeof path, "%s/config.json", run_dir);
-        uint32_t epochs_override = o.cfg.epochs;
+        uint32_t epochs_override = o.cfg.epochs, stop_after = o.stop_after;
         bool epochs_given = cli_str(a, "--epochs", NULL) != NULL;
         if ((st = options_from_json(path, &o))) return cli_fail(st);
         if (epochs_given) o.cfg.epochs = epochs_override;
+        o.stop_after = stop_after;
     }
 
     asvk_arch arch;
@@ -277,7 +282,9 @@ static int run(cli_args *a) {
     progress_state ps = {cli_tty(), cli_flag(a, "--quiet"), o.cfg.epochs, 0, wall(), log, 0,
                          (uint64_t)(o.cfg.epochs - (epoch < o.cfg.epochs ? epoch : o.cfg.epochs)) * steps - step,
                          t, run_dir, o.save_every, ASVK_OK};
-    for (; epoch < o.cfg.epochs && !st; epoch++, step = 0) {
+    uint32_t end_epoch = o.cfg.epochs;
+    if (o.stop_after && epoch + o.stop_after < end_epoch) end_epoch = epoch + o.stop_after;
+    for (; epoch < end_epoch && !st; epoch++, step = 0) {
         asvk_epoch_stats es;
         if ((st = asvk_trainer_epoch(t, data.train, split.train, split.n_train, epoch, step, on_progress, &ps, &es))) break;
         if ((st = ps.save_status)) break;
@@ -296,7 +303,7 @@ static int run(cli_args *a) {
             fprintf(stderr, "  %.0f img/s  %.1f s\n", es.images_per_s, es.seconds);
         }
     }
-    if (!st) {
+    if (!st && epoch >= o.cfg.epochs) {
         char path[1100];
         snprintf(path, sizeof path, "%s/model.safetensors", run_dir);
         st = asvk_trainer_save(t, path, o.cfg.epochs, 0, NULL, 0);
