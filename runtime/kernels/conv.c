@@ -1,0 +1,493 @@
+/* Launchers for the convolution kernels in shaders/conv/ (see conv.h for the
+ * paths and docs/kernels.md for the conventions). */
+#include "runtime/kernels/conv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/blas.h"
+
+/* Push constants shared by every conv kernel (shaders/include/conv.glsl). */
+typedef struct {
+    uint32_t n, h, w, cin, oh, ow, cout, groups, kh, kw, sh, sw, ph, pw, cg, cog;
+    uint32_t off[4];
+    uint32_t total;
+    uint32_t e[4];
+} conv_push;
+
+/* Register blocks and workgroup sizes. CPU devices (lavapipe): 8 x 8 blocks
+ * as in gemm_reg, whose loads go through the texel path; GPUs: smaller
+ * blocks, more invocations, larger workgroups. */
+typedef struct {
+    uint32_t wg;       /* workgroup size of the spatial kernels */
+    uint32_t tm, tn;   /* direct kernels: pixels x channels per invocation */
+    uint32_t tp, tr;   /* depthwise: outputs along a row per step, rows per invocation */
+    uint32_t wtm, wtn; /* direct weight gradient: channels x (kx, ci) per invocation (at most) */
+    uint32_t wtp;      /* depthwise weight gradient: outputs per step */
+    bool row_runs;     /* an invocation walks a whole row (fewer integer divisions: CPU) */
+} conv_tuning;
+
+/* ASVK_CONV_TUNE=cpu|gpu picks a row regardless of the device (tests run
+ * the GPU row on lavapipe). */
+static conv_tuning tuning(const asvk_context *ctx) {
+    static const conv_tuning cpu = {32, 8, 8, 8, 2, 16, 8, 8, true}, gpu = {64, 4, 8, 4, 1, 8, 8, 4, false};
+    const char *env = getenv("ASVK_CONV_TUNE");
+    if (env && strcmp(env, "cpu") == 0) return cpu;
+    if (env && strcmp(env, "gpu") == 0) return gpu;
+    return asvk_context_device(ctx)->type == ASVK_DEVICE_CPU ? cpu : gpu;
+}
+
+/* asvk_blas_gemm with the device's tuning, except that where that is the
+ * register-blocked kernel with 8-wide column tiles across the lanes (CPU
+ * devices), N that would leave much of the last 8*WG_X-column tile idle takes
+ * 4-wide tiles (about 17% slower per flop on full tiles, so only when that
+ * wastes 20% less): the 16-32-channel projections of MobileNets, N = 96.
+ * 25088x24x96 on lavapipe: 5.6 -> 9.2 GFLOP/s. ASVK_GEMM still overrides. */
+static asvk_status gemm(asvk_stream *s, const asvk_gemm_desc *g, asvk_buffer a, asvk_buffer b, asvk_buffer c) {
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_gemm_tuning t;
+    asvk_status st = asvk_gemm_tuning_default(ctx, &t);
+    if (st) return st;
+    const char *env = getenv("ASVK_GEMM");
+    if (!(env && *env) && t.kernel == ASVK_GEMM_REG && t.tn == 8) {
+        uint64_t w8 = (uint64_t)t.wg_x * 8, w4 = (uint64_t)t.wg_x * 4;
+        uint64_t pad8 = (g->n + w8 - 1) / w8 * w8, pad4 = (g->n + w4 - 1) / w4 * w4;
+        if (pad8 * 5 > pad4 * 6) t.tn = 4;
+    }
+    return asvk_blas_gemm_tuned(s, &t, g, a, b, c);
+}
+
+#define ELT_WG 64u
+#define NIB_MAX 8u         /* taps per window (register window TP + NIB - 1) */
+/* Reductions over pixels are split into chunks so that about RED_TARGET
+ * invocations run, each over at least RED_MIN_PIX pixels. The split depends
+ * on the shape only (not the device), so the workspace sizes do too. */
+#define RED_TARGET 2048u
+#define RED_MIN_PIX 64u
+#define GEMM_SPLIT_MAX 64u /* 1x1 weight gradient: K split into at most this many GEMM batches */
+#define GEMM_SPLIT_MIN_K 256u
+
+static uint32_t cdiv(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
+static uint32_t umin(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* ---- shapes ---- */
+
+asvk_nhwc asvk_conv_out(const asvk_conv_desc *d) {
+    asvk_nhwc o = {d->in.n, 0, 0, d->cout};
+    if (d->sh && d->in.h + 2 * d->ph >= d->kh) o.h = (d->in.h + 2 * d->ph - d->kh) / d->sh + 1;
+    if (d->sw && d->in.w + 2 * d->pw >= d->kw) o.w = (d->in.w + 2 * d->pw - d->kw) / d->sw + 1;
+    return o;
+}
+
+uint64_t asvk_conv_weight_count(const asvk_conv_desc *d) {
+    return d->groups ? (uint64_t)d->cout * d->kh * d->kw * (d->in.c / d->groups) : 0;
+}
+
+asvk_status asvk_conv_check(const asvk_conv_desc *d) {
+    const asvk_nhwc *i = &d->in;
+    if (!i->n || !i->h || !i->w || !i->c || !d->cout)
+        return asvk_error_set(ASVK_ERR_USAGE, "conv: empty tensor (N=%u H=%u W=%u Cin=%u Cout=%u); every size must be >= 1",
+                              i->n, i->h, i->w, i->c, d->cout);
+    if (!d->kh || !d->kw || !d->sh || !d->sw)
+        return asvk_error_set(ASVK_ERR_USAGE, "conv: kernel %ux%u and stride %ux%u must be >= 1", d->kh, d->kw, d->sh,
+                              d->sw);
+    if (!d->groups || i->c % d->groups || d->cout % d->groups)
+        return asvk_error_set(ASVK_ERR_USAGE, "conv: Cin=%u and Cout=%u must both be divisible by groups=%u", i->c,
+                              d->cout, d->groups);
+    if ((uint64_t)i->h + 2ull * d->ph < d->kh || (uint64_t)i->w + 2ull * d->pw < d->kw)
+        return asvk_error_set(ASVK_ERR_USAGE, "conv: kernel %ux%u is larger than the padded input %llux%llu", d->kh,
+                              d->kw, (unsigned long long)i->h + 2ull * d->ph, (unsigned long long)i->w + 2ull * d->pw);
+    if (d->ph >= (1u << 16) || d->pw >= (1u << 16) || d->kh >= (1u << 16) || d->kw >= (1u << 16) || d->sh >= (1u << 16) ||
+        d->sw >= (1u << 16))
+        return asvk_error_set(ASVK_ERR_USAGE, "conv: kernel, stride and padding must be below 65536");
+    asvk_nhwc o = asvk_conv_out(d);
+    const uint64_t lim = 1ull << 31;
+    if (asvk_nhwc_count(*i) >= lim || asvk_nhwc_count(o) >= lim || asvk_conv_weight_count(d) >= lim)
+        return asvk_error_set(ASVK_ERR_USAGE, "conv: tensors of 2^31 elements or more are not supported "
+                              "(input %llu, output %llu, weights %llu elements)",
+                              (unsigned long long)asvk_nhwc_count(*i), (unsigned long long)asvk_nhwc_count(o),
+                              (unsigned long long)asvk_conv_weight_count(d));
+    return ASVK_OK;
+}
+
+static bool is_depthwise(const asvk_conv_desc *d) { return d->groups == d->in.c && d->in.c == d->cout; }
+
+asvk_conv_path_kind asvk_conv_path(const asvk_conv_desc *d) {
+    if (is_depthwise(d)) return ASVK_CONV_PATH_DEPTHWISE;
+    if (d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0 && d->groups <= 65535)
+        return ASVK_CONV_PATH_GEMM;
+    return ASVK_CONV_PATH_DIRECT;
+}
+
+/* Taps per window: a residue class of a kernel row has ceil(kw/sw) taps;
+ * windows of up to NIB_MAX, split evenly. */
+static uint32_t nib(const asvk_conv_desc *d) {
+    uint32_t taps = cdiv(d->kw, d->sw);
+    return cdiv(taps, cdiv(taps, NIB_MAX));
+}
+
+/* Chunks of a reduction of `len` items (pixels or rows of `row` pixels)
+ * for `base` invocations per chunk. */
+static uint32_t red_chunks(uint64_t len, uint64_t row, uint64_t base) {
+    uint64_t s = (RED_TARGET + base - 1) / base;
+    uint64_t max = (len * row + RED_MIN_PIX - 1) / RED_MIN_PIX;
+    if (max > len) max = len;
+    if (s > max) s = max;
+    if (s < 1) s = 1;
+    uint64_t per = (len + s - 1) / s;
+    return cdiv(len, per);
+}
+
+/* 1x1 weight gradient: K = N*H*W split into S equal batches (S divides K)
+ * when dw has few GEMM tiles (nominal 32x32) to run in parallel, each batch
+ * at least GEMM_SPLIT_MIN_K long, the partials at most GEMM_SPLIT_MAX_WS floats. */
+#define GEMM_SPLIT_TARGET 256u
+#define GEMM_SPLIT_MAX_WS (1u << 22)
+
+static uint32_t gemm_split(const asvk_conv_desc *d) {
+    if (d->groups != 1) return 1;
+    uint64_t k = asvk_nhwc_pixels(d->in), wcount = (uint64_t)d->cout * d->in.c;
+    uint64_t tiles = (uint64_t)cdiv(d->cout, 32) * cdiv(d->in.c, 32);
+    uint64_t max = k / GEMM_SPLIT_MIN_K;
+    if (max > GEMM_SPLIT_MAX) max = GEMM_SPLIT_MAX;
+    if (max > GEMM_SPLIT_TARGET / tiles) max = GEMM_SPLIT_TARGET / tiles;
+    if (max > GEMM_SPLIT_MAX_WS / wcount) max = GEMM_SPLIT_MAX_WS / wcount;
+    for (uint64_t s = max; s > 1; s--)
+        if (k % s == 0) return (uint32_t)s;
+    return 1;
+}
+
+/* Direct weight gradient: chunks of pixels (shape-only: nominal 8x8 blocks). */
+static uint32_t direct_wchunks(const asvk_conv_desc *d) {
+    uint32_t cg = d->in.c / d->groups, cog = d->cout / d->groups;
+    uint64_t base = (uint64_t)cdiv((uint64_t)d->kw * cg, 8) * d->groups * cdiv(cog, 8) * d->kh;
+    return red_chunks(asvk_nhwc_pixels(asvk_conv_out(d)), 1, base);
+}
+
+/* Depthwise weight gradient: windows per kernel row and chunks of output rows. */
+static uint32_t dw_windows(const asvk_conv_desc *d) {
+    return umin(d->sw, d->kw) * cdiv(cdiv(d->kw, d->sw), nib(d));
+}
+static bool dwk_fits(uint32_t kh, uint32_t kw, uint32_t sh, uint32_t sw);
+static uint32_t dw_wchunks(const asvk_conv_desc *d) {
+    asvk_nhwc o = asvk_conv_out(d);
+    /* conv_dw_bwd_weight_k: an invocation per (quad, chunk); else per (quad, ky, window, chunk) */
+    uint64_t base = (uint64_t)cdiv(d->in.c, 4) * (dwk_fits(d->kh, d->kw, d->sh, d->sw) ? 1 : d->kh * dw_windows(d));
+    return red_chunks((uint64_t)o.n * o.h, o.w, base);
+}
+
+static uint32_t bias_chunks(const asvk_conv_desc *d) {
+    return red_chunks(asvk_nhwc_pixels(asvk_conv_out(d)), 1, cdiv(d->cout, 4));
+}
+
+uint64_t asvk_conv_backward_weight_workspace(const asvk_conv_desc *d) {
+    if (asvk_conv_check(d)) return 0;
+    uint64_t s;
+    switch (asvk_conv_path(d)) {
+    case ASVK_CONV_PATH_GEMM: s = gemm_split(d); break;
+    case ASVK_CONV_PATH_DEPTHWISE: s = dw_wchunks(d); break;
+    default: s = direct_wchunks(d); break;
+    }
+    return s > 1 ? s * asvk_conv_weight_count(d) * 4 : 0;
+}
+
+uint64_t asvk_conv_backward_bias_workspace(const asvk_conv_desc *d) {
+    if (asvk_conv_check(d)) return 0;
+    uint64_t s = bias_chunks(d);
+    return s > 1 ? s * d->cout * 4 : 0;
+}
+
+/* ---- recording ---- */
+
+static conv_push push_of(const asvk_conv_desc *d) {
+    asvk_nhwc o = asvk_conv_out(d);
+    conv_push p = {d->in.n, d->in.h, d->in.w, d->in.c, o.h, o.w, d->cout, d->groups, d->kh, d->kw, d->sh, d->sw,
+                   d->ph, d->pw, d->in.c / d->groups, d->cout / d->groups, {0}, 0, {0}};
+    return p;
+}
+
+/* Splits views into bindable ranges; element offsets go to p->off. */
+static void bind_views(asvk_context *ctx, const asvk_buffer *views, uint32_t n, asvk_buffer *bind, conv_push *p) {
+    for (uint32_t i = 0; i < n; i++) asvk_buffer_bindable(ctx, views[i], &bind[i], &p->off[i]);
+}
+
+static bool aligned4(const conv_push *p, uint32_t i) { return p->off[i] % 4 == 0; }
+
+static asvk_status launch(asvk_stream *s, const char *shader, const uint32_t *spec, uint32_t nspec,
+                          const asvk_buffer *bind, uint32_t nbind, conv_push *p, uint64_t invocations) {
+    if (invocations >= (1ull << 32))
+        return asvk_error_set(ASVK_ERR_LIMIT, "%s: %llu invocations exceed the 32-bit grid", shader,
+                              (unsigned long long)invocations);
+    asvk_kernel *k;
+    asvk_status st = asvk_kernel_get(asvk_stream_context(s), shader, spec, nspec, &k);
+    if (st) return st;
+    p->total = (uint32_t)invocations;
+    return asvk_stream_dispatch_linear(s, k, bind, nbind, p, sizeof *p, (invocations + spec[0] - 1) / spec[0]);
+}
+
+/* Column sums of x [rows][cols] by chunks of rows into y [chunks][cols]
+ * (+= when acc). */
+static asvk_status colsum(asvk_stream *s, asvk_buffer x, uint32_t rows, uint32_t cols, uint32_t chunks, asvk_buffer y,
+                          bool acc) {
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer views[2] = {x, y}, bind[2];
+    conv_push p = {0};
+    bind_views(ctx, views, 2, bind, &p);
+    uint32_t per = cdiv(rows, chunks);
+    p.e[0] = cdiv(cols, 4), p.e[1] = per, p.e[2] = rows, p.e[3] = cols;
+    uint32_t spec[3] = {ELT_WG, cols % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1), acc};
+    return launch(s, "conv_colsum", spec, 3, bind, 2, &p, (uint64_t)p.e[0] * cdiv(rows, per));
+}
+
+static asvk_status check_io(const asvk_conv_desc *d, asvk_buffer in, const char *in_name, asvk_buffer out,
+                            const char *out_name, bool in_is_x, bool out_is_x) {
+    asvk_nhwc o = asvk_conv_out(d);
+    asvk_status st;
+    if ((st = asvk_check_floats(in, in_is_x ? asvk_nhwc_count(d->in) : asvk_nhwc_count(o), in_name))) return st;
+    return asvk_check_floats(out, out_is_x ? asvk_nhwc_count(d->in) : asvk_nhwc_count(o), out_name);
+}
+
+/* Depthwise kernels with the kernel shape as specialization constants
+ * (conv_dw_k, conv_dw_bwd_data_k): every tap loop unrolled and the weights
+ * of a channel quad held in registers. Taken for kernels up to 7x7 and
+ * strides up to 2; larger ones take the generic kernels. */
+#define DWK_MAX_K 7u
+#define DWK_MAX_S 2u
+
+static bool dwk_fits(uint32_t kh, uint32_t kw, uint32_t sh, uint32_t sw) {
+    return kh <= DWK_MAX_K && kw <= DWK_MAX_K && sh <= DWK_MAX_S && sw <= DWK_MAX_S;
+}
+
+/* Outputs per step along a row: 7 where that divides the width and 8 does
+ * not (28, 14, 7: no idle lanes of work). */
+static uint32_t row_step(const conv_tuning *t, uint32_t width) {
+    return t->tp == 8 && width % 8 && width % 7 == 0 ? 7 : t->tp;
+}
+
+/* Direct forward with few input channels per group (stems) and the kernel
+ * shape as specialization constants (conv_fwd_k): the weights of an
+ * invocation stay in registers, KH*KW*Cg of them per output channel. */
+#define FWDK_MAX_KC 27u
+
+static bool fwdk_fits(const asvk_conv_desc *d) {
+    uint32_t cg = d->in.c / d->groups;
+    return cg <= 4 && dwk_fits(d->kh, d->kw, d->sh, d->sw) && d->kh * d->kw * cg <= FWDK_MAX_KC;
+}
+
+/* ---- forward ---- */
+
+asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w, asvk_buffer bias,
+                              asvk_buffer y) {
+    asvk_status st;
+    if ((st = asvk_conv_check(d))) return st;
+    if ((st = check_io(d, x, "conv forward x", y, "conv forward y", true, false)) ||
+        (st = asvk_check_floats(w, asvk_conv_weight_count(d), "conv forward w")) ||
+        (bias.block && (st = asvk_check_floats(bias, d->cout, "conv forward bias"))))
+        return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    conv_tuning t = tuning(ctx);
+    conv_push p = push_of(d);
+    asvk_nhwc o = asvk_conv_out(d);
+    bool has_bias = bias.block != NULL;
+
+    switch (asvk_conv_path(d)) {
+    case ASVK_CONV_PATH_GEMM: {
+        uint32_t cg = p.cg, cog = p.cog;
+        asvk_gemm_desc g = {.trans_b = true, .m = (uint32_t)asvk_nhwc_pixels(d->in), .n = cog, .k = cg,
+                            .lda = d->in.c, .ldb = cg, .ldc = d->cout, .batch = d->groups,
+                            .stride_a = cg, .stride_b = (uint64_t)cog * cg, .stride_c = cog, .alpha = 1, .beta = 0};
+        if ((st = gemm(s, &g, x, w, y)) || !has_bias) return st;
+        asvk_buffer views[2] = {bias, y}, bind[2];
+        bind_views(ctx, views, 2, bind, &p);
+        p.e[0] = cdiv(d->cout, 4);
+        uint32_t spec[2] = {ELT_WG, d->cout % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1)};
+        return launch(s, "conv_bias_add", spec, 2, bind, 2, &p, (uint64_t)p.e[0] * asvk_nhwc_pixels(o));
+    }
+    case ASVK_CONV_PATH_DEPTHWISE: {
+        asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
+        bind_views(ctx, views, 4, bind, &p);
+        bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 3);
+        if (dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
+            uint32_t tr = d->kh > 5 ? 1 : t.tr;
+            p.e[0] = cdiv(d->in.c, 4), p.e[1] = cdiv(o.h, tr);
+            uint32_t spec[10] = {t.wg, row_step(&t, o.w), tr, d->kh, d->kw, d->sh, d->sw, vec, vec && aligned4(&p, 1),
+                                 has_bias};
+            return launch(s, "conv_dw_k", spec, 10, bind, 4, &p, (uint64_t)p.e[0] * p.e[1] * o.n);
+        }
+        p.e[0] = cdiv(o.w, t.tp), p.e[1] = cdiv(d->in.c, 4), p.e[3] = t.row_runs ? p.e[0] : 1;
+        p.e[2] = cdiv(p.e[0], p.e[3]);
+        uint32_t spec[5] = {t.wg, t.tp, nib(d), vec, has_bias};
+        return launch(s, "conv_dw_fwd", spec, 5, bind, 4, &p, (uint64_t)p.e[1] * p.e[2] * o.h * o.n);
+    }
+    default: {
+        asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
+        bind_views(ctx, views, 4, bind, &p);
+        if (fwdk_fits(d)) {
+            /* 4 output channels per invocation, one output row: the fewest
+             * registers measured fastest (stem 1->32: 4.9 -> 6.0 GFLOP/s vs 8) */
+            uint32_t tp = row_step(&t, o.w), tn = 4;
+            p.e[1] = cdiv(p.cog, tn), p.e[2] = o.h;
+            uint32_t spec[11] = {t.wg, tp, 1, tn, d->kh, d->kw, d->sh, d->sw, p.cg, p.cog % 4 == 0 && aligned4(&p, 3),
+                                 has_bias};
+            return launch(s, "conv_fwd_k", spec, 11, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[2] * o.n);
+        }
+        p.e[0] = cdiv(o.w, t.tm), p.e[1] = cdiv(p.cog, t.tn);
+        uint32_t spec[7] = {t.wg, t.tm, t.tn, nib(d), p.cg % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1),
+                            p.cog % 4 == 0 && aligned4(&p, 3), has_bias};
+        return launch(s, "conv_fwd", spec, 7, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[0] * o.h * o.n);
+    }
+    }
+}
+
+/* ---- backward data ---- */
+
+asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer w,
+                                    asvk_buffer dx, bool accumulate) {
+    asvk_status st;
+    if ((st = asvk_conv_check(d))) return st;
+    if ((st = check_io(d, dy, "conv backward-data dy", dx, "conv backward-data dx", false, true)) ||
+        (st = asvk_check_floats(w, asvk_conv_weight_count(d), "conv backward-data w")))
+        return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    conv_tuning t = tuning(ctx);
+    conv_push p = push_of(d);
+
+    switch (asvk_conv_path(d)) {
+    case ASVK_CONV_PATH_GEMM: {
+        /* dx_g [P][Cg] = dy_g [P][Cog] . w_g [Cog][Cg], one batch per group */
+        asvk_gemm_desc g = {.m = (uint32_t)asvk_nhwc_pixels(d->in), .n = p.cg, .k = p.cog,
+                            .lda = d->cout, .ldb = p.cg, .ldc = d->in.c, .batch = d->groups,
+                            .stride_a = p.cog, .stride_b = (uint64_t)p.cog * p.cg, .stride_c = p.cg,
+                            .alpha = 1, .beta = accumulate ? 1.0f : 0.0f};
+        return gemm(s, &g, dy, w, dx);
+    }
+    case ASVK_CONV_PATH_DEPTHWISE: {
+        asvk_buffer views[3] = {dy, w, dx}, bind[3];
+        bind_views(ctx, views, 3, bind, &p);
+        bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 2);
+        if (dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
+            /* input rows in classes of sh rows from floor(ph/sh), columns in
+             * classes of sw from floor(pw/sw) (conv_dw_bwd_data_k) */
+            /* 7x7: one row class (half the unrolled code to compile, 4 s -> 2 s) */
+            uint32_t trq = d->sh == 1 && d->kh <= 5 ? t.tr : 1, tpq = d->sw == 1 ? row_step(&t, d->in.w) : t.tp / 2;
+            uint32_t r0 = d->ph / d->sh, classes = (d->in.h - 1 + d->ph) / d->sh - r0 + 1;
+            p.e[0] = cdiv(d->in.c, 4), p.e[1] = cdiv(classes, trq), p.e[2] = r0, p.e[3] = d->pw / d->sw;
+            uint32_t spec[10] = {t.wg, tpq, trq, d->kh, d->kw, d->sh, d->sw, vec, vec && aligned4(&p, 1), accumulate};
+            return launch(s, "conv_dw_bwd_data_k", spec, 10, bind, 3, &p, (uint64_t)p.e[0] * p.e[1] * d->in.n);
+        }
+        p.e[0] = cdiv(cdiv(d->in.w, d->sw), t.tp), p.e[1] = cdiv(d->in.c, 4);
+        uint32_t spec[5] = {t.wg, t.tp, nib(d), d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 2), accumulate};
+        return launch(s, "conv_dw_bwd_data", spec, 5, bind, 3, &p,
+                      (uint64_t)p.e[1] * p.e[0] * d->sw * d->in.h * d->in.n);
+    }
+    default: {
+        asvk_buffer views[3] = {dy, w, dx}, bind[3];
+        bind_views(ctx, views, 3, bind, &p);
+        p.e[0] = cdiv(cdiv(d->in.w, d->sw), t.tm), p.e[1] = cdiv(p.cg, t.tn);
+        bool v = p.cog % 4 == 0 && p.cg % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1) && aligned4(&p, 2);
+        uint32_t spec[6] = {t.wg, t.tm, t.tn, nib(d), v, accumulate};
+        return launch(s, "conv_bwd_data", spec, 6, bind, 3, &p,
+                      (uint64_t)d->groups * p.e[1] * p.e[0] * d->sw * d->in.h * d->in.n);
+    }
+    }
+}
+
+/* ---- backward weight ---- */
+
+static asvk_status need_workspace(asvk_buffer ws, uint64_t bytes, const char *what) {
+    if (!ws.block || ws.size < bytes)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: needs a workspace of %llu bytes (%s_workspace())", what,
+                              (unsigned long long)bytes, what);
+    return ASVK_OK;
+}
+
+asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer dy,
+                                      asvk_buffer dw, bool accumulate, asvk_buffer workspace) {
+    asvk_status st;
+    if ((st = asvk_conv_check(d))) return st;
+    uint64_t wcount = asvk_conv_weight_count(d);
+    if ((st = check_io(d, x, "conv backward-weight x", dy, "conv backward-weight dy", true, false)) ||
+        (st = asvk_check_floats(dw, wcount, "conv backward-weight dw")))
+        return st;
+    uint64_t ws = asvk_conv_backward_weight_workspace(d);
+    if (ws && (st = need_workspace(workspace, ws, "asvk_conv_backward_weight"))) return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    conv_tuning t = tuning(ctx);
+    conv_push p = push_of(d);
+    asvk_nhwc o = asvk_conv_out(d);
+    uint32_t chunks;
+    asvk_buffer out = ws ? workspace : dw;
+    bool acc1 = ws ? false : accumulate; /* the first pass accumulates only when it is the only one */
+
+    switch (asvk_conv_path(d)) {
+    case ASVK_CONV_PATH_GEMM: {
+        /* dw_g [Cog][Cg] = dy_g^T [Cog][P] . x_g [P][Cg]: batches over groups, or
+         * with groups == 1 over S equal slices of P into the workspace. */
+        chunks = gemm_split(d);
+        uint32_t k = (uint32_t)(asvk_nhwc_pixels(d->in) / chunks);
+        asvk_gemm_desc g = {.trans_a = true, .m = p.cog, .n = p.cg, .k = k, .lda = d->cout, .ldb = d->in.c,
+                            .ldc = p.cg, .alpha = 1, .beta = acc1 ? 1.0f : 0.0f};
+        if (chunks > 1) {
+            g.batch = chunks, g.stride_a = (uint64_t)k * d->cout, g.stride_b = (uint64_t)k * d->in.c;
+            g.stride_c = wcount;
+        } else {
+            g.batch = d->groups, g.stride_a = p.cog, g.stride_b = p.cg, g.stride_c = (uint64_t)p.cog * p.cg;
+        }
+        if ((st = gemm(s, &g, dy, x, out))) return st;
+        break;
+    }
+    case ASVK_CONV_PATH_DEPTHWISE: {
+        chunks = dw_wchunks(d);
+        asvk_buffer views[3] = {x, dy, out}, bind[3];
+        bind_views(ctx, views, 3, bind, &p);
+        uint32_t rows = o.n * o.h;
+        bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1);
+        p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d), p.e[2] = cdiv(rows, chunks);
+        if (dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
+            uint32_t spec[8] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, vec, acc1};
+            if ((st = launch(s, "conv_dw_bwd_weight_k", spec, 8, bind, 3, &p, (uint64_t)p.e[0] * chunks))) return st;
+            break;
+        }
+        uint32_t spec[5] = {t.wg, t.wtp, nib(d), vec, acc1};
+        if ((st = launch(s, "conv_dw_bwd_weight", spec, 5, bind, 3, &p,
+                         (uint64_t)p.e[0] * p.e[1] * d->kh * chunks)))
+            return st;
+        break;
+    }
+    default: {
+        chunks = direct_wchunks(d);
+        asvk_buffer views[3] = {x, dy, out}, bind[3];
+        bind_views(ctx, views, 3, bind, &p);
+        uint32_t npix = (uint32_t)asvk_nhwc_pixels(o);
+        /* blocks no larger than the shape needs: the stem (kw*cg = 3, 16-32
+         * channels) measured 5.0 -> 6.9 GFLOP/s with 4 instead of 8 taps */
+        uint32_t wtm = p.cog <= t.wtm / 2 ? t.wtm / 2 : t.wtm, wtn = d->kw * p.cg <= t.wtn / 2 ? t.wtn / 2 : t.wtn;
+        p.e[0] = cdiv((uint64_t)d->kw * p.cg, wtn), p.e[1] = cdiv(p.cog, wtm), p.e[2] = cdiv(npix, chunks);
+        uint32_t spec[6] = {t.wg, wtm, wtn, p.cog % 4 == 0 && aligned4(&p, 1), p.cg % 4 == 0 && aligned4(&p, 0), acc1};
+        if ((st = launch(s, "conv_bwd_weight", spec, 6, bind, 3, &p,
+                         (uint64_t)p.e[0] * d->groups * p.e[1] * d->kh * chunks)))
+            return st;
+        break;
+    }
+    }
+    return ws ? colsum(s, workspace, chunks, (uint32_t)wcount, 1, dw, accumulate) : ASVK_OK;
+}
+
+/* ---- backward bias ---- */
+
+asvk_status asvk_conv_backward_bias(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer db,
+                                    bool accumulate, asvk_buffer workspace) {
+    asvk_status st;
+    if ((st = asvk_conv_check(d))) return st;
+    asvk_nhwc o = asvk_conv_out(d);
+    if ((st = asvk_check_floats(dy, asvk_nhwc_count(o), "conv backward-bias dy")) ||
+        (st = asvk_check_floats(db, d->cout, "conv backward-bias db")))
+        return st;
+    uint64_t ws = asvk_conv_backward_bias_workspace(d);
+    uint32_t rows = (uint32_t)asvk_nhwc_pixels(o), chunks = bias_chunks(d);
+    if (!ws) return colsum(s, dy, rows, d->cout, 1, db, accumulate);
+    if ((st = need_workspace(workspace, ws, "asvk_conv_backward_bias"))) return st;
+    if ((st = colsum(s, dy, rows, d->cout, chunks, workspace, false))) return st;
+    return colsum(s, workspace, chunks, d->cout, 1, db, accumulate);
+}

@@ -1,0 +1,76 @@
+/* Convolution kernels (forward, backward data, backward weight, backward
+ * bias) recorded into an asvk_stream. Activations are NHWC, weights OHWI
+ * ([Cout][kh][kw][Cin/groups]), bias [Cout] (docs/kernels.md). Buffers are
+ * views at any 4-byte offset; vec4 paths are taken where channel counts and
+ * offsets allow, scalar paths otherwise.
+ *
+ * Each launcher picks a path by shape (asvk_conv_path() tells which); every
+ * path is correct for every shape it takes:
+ *   DEPTHWISE  groups == Cin == Cout, any kernel, stride, padding. Kernels up
+ *              to 7x7 with strides up to 2 run kernels specialized for the
+ *              kernel shape (shaders/conv/conv_dw_*_k.comp: taps unrolled,
+ *              weights in registers, each loaded input row shared by several
+ *              outputs); others run generic windowed kernels.
+ *   GEMM       otherwise 1x1, stride 1, no padding (any groups up to 65535):
+ *              asvk_blas_gemm, one batch per group; the MobileNet pointwise
+ *              convs. A bias is added by a second dispatch.
+ *   DIRECT     everything else (stems with Cin = 1 or 3, full 3x3 convs,
+ *              strided or padded 1x1, grouped convs): implicit GEMM without an
+ *              im2col buffer, a register block of pixels x channels per
+ *              invocation, vec4 along the contracted channels where
+ *              Cin/groups % 4 == 0. Up to 4 input channels per group and
+ *              kh*kw*Cin/groups <= 27 (stems) take a forward specialized for
+ *              the kernel shape (conv_fwd_k).
+ * Backward data is a gather (every dx element written once, no atomics).
+ * Backward weight and bias are reductions over N*OH*OW pixels: deterministic
+ * (fixed order), in two passes through a caller-provided workspace when the
+ * reduction is split into chunks (the split depends on the shape only). Each
+ * call records 1 or 2 dispatches (a GEMM taller than 65535 tiles: more).
+ * ASVK_CONV_TUNE=cpu|gpu forces the CPU or GPU row of register blocks and
+ * workgroup sizes (runtime/kernels/conv.c) instead of the device's type. */
+#ifndef ASVK_RUNTIME_KERNELS_CONV_H
+#define ASVK_RUNTIME_KERNELS_CONV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/kernels/common.h"
+
+typedef struct asvk_conv_desc {
+    asvk_nhwc in;                    /* input geometry (N, H, W, Cin), NHWC */
+    uint32_t cout;
+    uint32_t kh, kw, sh, sw, ph, pw; /* kernel, stride, zero padding */
+    uint32_t groups;                 /* Cin and Cout divisible by groups; depthwise: groups == Cin == Cout */
+} asvk_conv_desc;
+
+typedef enum { ASVK_CONV_PATH_GEMM = 0, ASVK_CONV_PATH_DEPTHWISE = 1, ASVK_CONV_PATH_DIRECT = 2 } asvk_conv_path_kind;
+
+/* Output geometry: oh = (h + 2ph - kh)/sh + 1, ow likewise, c = cout. */
+asvk_nhwc asvk_conv_out(const asvk_conv_desc *d);
+/* ASVK_ERR_USAGE with a message naming the problem for impossible shapes
+ * (zero sizes, channels not divisible by groups, a kernel larger than the
+ * padded input, tensors beyond 2^31 elements). Every launcher calls it. */
+asvk_status asvk_conv_check(const asvk_conv_desc *d);
+/* The path every launcher takes for this shape (see above). */
+asvk_conv_path_kind asvk_conv_path(const asvk_conv_desc *d);
+/* Weight elements: cout * kh * kw * cin/groups. */
+uint64_t asvk_conv_weight_count(const asvk_conv_desc *d);
+
+/* y = conv(x, w) (+ bias[cout] when bias.block != NULL). w is OHWI. */
+asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w, asvk_buffer bias,
+                              asvk_buffer y);
+/* dx (=, or += when accumulate) d(sum y*dy)/dx. */
+asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer w,
+                                    asvk_buffer dx, bool accumulate);
+/* Bytes of workspace asvk_conv_backward_weight needs (0: none). It depends
+ * on the shape only; the workspace must stay allocated until the stream ran. */
+uint64_t asvk_conv_backward_weight_workspace(const asvk_conv_desc *d);
+/* dw (=, or +=) sum over pixels of dy (x) x, in OHWI. */
+asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer dy,
+                                      asvk_buffer dw, bool accumulate, asvk_buffer workspace);
+uint64_t asvk_conv_backward_bias_workspace(const asvk_conv_desc *d);
+/* db[c] (=, or +=) sum over N*OH*OW of dy[.][c]. */
+asvk_status asvk_conv_backward_bias(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer db,
+                                    bool accumulate, asvk_buffer workspace);
+
+#endif

@@ -1,0 +1,94 @@
+#version 450
+// conv_dw_bwd_weight_k: depthwise convolution, gradient of the weights, with
+// the kernel shape fixed when the pipeline is created (KH, KW, SH, SW
+// specialization constants, tap loops unrolled); first (or only) pass of a
+// deterministic two-pass reduction over output rows:
+//   out[s][c][ky][kx] = sum over output rows (n, oy) of chunk s, and ox, of
+//     dy[n][oy][ox][c] * x[n][oy*SH-ph+ky][ox*SW-pw+kx][c]
+// With one chunk `out` is dw itself (ACC: += instead of =); otherwise the
+// launcher sums the chunks with conv_colsum.
+// Bindings: 0 x (in), 1 dy (in), 2 out (in/out).
+// Push (conv.glsl): off0..off2 element offsets of x, dy, out; total; e0 =
+// ceil(C/4) channel quads, e2 = output rows per chunk.
+// Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 VEC (C % 4
+// == 0 and the x, dy offsets 4-aligned), 7 ACC.
+// Mapping: one invocation per (channel quad, chunk), quad fastest, holding
+// all KH*KW sums of its quad; per step it loads TP dy values and, for each
+// kernel row, (TP-1)*SW + KW x values.
+#extension GL_GOOGLE_include_directive : require
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TP = 8u;
+layout(constant_id = 2) const uint KH = 3u;
+layout(constant_id = 3) const uint KW = 3u;
+layout(constant_id = 4) const uint SH = 1u;
+layout(constant_id = 5) const uint SW = 1u;
+layout(constant_id = 6) const bool VEC = false;
+layout(constant_id = 7) const bool ACC = false;
+#include "conv.glsl"
+
+IN_TENSOR(0, X);
+IN_TENSOR(1, DY);
+INOUT_TENSOR(2, OUT);
+
+const uint KK = KH * KW;
+const uint L = (TP - 1u) * SW + KW;
+
+vec4 load(uint b, uint c, uint cl[4], bool dy) {
+    if (VEC) return dy ? LD4(DY, (b + c) >> 2) : LD4(X, (b + c) >> 2);
+    if (dy) return vec4(LD1(DY, b + cl[0]), LD1(DY, b + cl[1]), LD1(DY, b + cl[2]), LD1(DY, b + cl[3]));
+    return vec4(LD1(X, b + cl[0]), LD1(X, b + cl[1]), LD1(X, b + cl[2]), LD1(X, b + cl[3]));
+}
+
+void main() {
+    uint id = LINEAR_ID;
+    if (id >= p.total) return;
+    uint q = id % p.e0, chunk = id / p.e0;
+    uint c = q * 4u, C = p.cin;
+    uint cl[4];
+    [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
+
+    vec4 acc[KK];
+    [[unroll]] for (uint e = 0u; e < KK; e++) acc[e] = vec4(0.0);
+
+    uint r0 = chunk * p.e2, r1 = min(r0 + p.e2, p.n * p.oh);
+    uint n = r0 / p.oh, oy = r0 % p.oh;
+    for (uint row = r0; row < r1; row++) {
+        uint dyrow = p.off1 + row * p.ow * C;
+        for (uint ox0 = 0u; ox0 < p.ow; ox0 += TP) {
+            vec4 d[TP];
+            [[unroll]] for (uint t = 0u; t < TP; t++) {
+                uint ox = ox0 + t;
+                vec4 v = load(dyrow + min(ox, p.ow - 1u) * C, c, cl, true);
+                d[t] = ox < p.ow ? v : vec4(0.0);
+            }
+            [[unroll]] for (uint ky = 0u; ky < KH; ky++) {
+                int iy = int(oy * SH + ky) - int(p.ph);
+                if (iy < 0 || iy >= int(p.h)) continue;
+                uint xrow = p.off0 + (n * p.h + uint(iy)) * p.w * C;
+                vec4 xs[L];
+                [[unroll]] for (uint s = 0u; s < L; s++) {
+                    int ix = int(ox0 * SW + s) - int(p.pw);
+                    vec4 v = load(xrow + uint(clamp(ix, 0, int(p.w) - 1)) * C, c, cl, false);
+                    xs[s] = ix >= 0 && ix < int(p.w) ? v : vec4(0.0);
+                }
+                [[unroll]] for (uint kx = 0u; kx < KW; kx++)
+                    [[unroll]] for (uint t = 0u; t < TP; t++) acc[ky * KW + kx] += d[t] * xs[t * SW + kx];
+            }
+        }
+        if (++oy == p.oh) {
+            oy = 0u;
+            n++;
+        }
+    }
+
+    uint base = p.off2 + chunk * C * KK;
+    [[unroll]] for (uint j = 0u; j < 4u; j++)
+        if (c + j < C)
+            [[unroll]] for (uint e = 0u; e < KK; e++) {
+                uint o = base + (c + j) * KK + e;
+                float v = acc[e][j];
+                if (ACC) v += RD1(OUT, o);
+                ST1(OUT, o, v);
+            }
+}
