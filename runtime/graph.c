@@ -20,6 +20,7 @@ asvk_graph *asvk_graph_create(asvk_param_store *store) {
 void asvk_graph_destroy(asvk_context *ctx, asvk_graph *g) {
     if (!g) return;
     for (uint32_t i = 0; i < g->arena_count; i++) asvk_buffer_free(ctx, &g->arenas[i]);
+    free(g->arenas);
     for (uint32_t i = 0; i < g->own_count; i++) asvk_buffer_free(ctx, &g->own[i]);
     free(g->own);
     free(g->values);
@@ -115,8 +116,8 @@ int asvk_graph_node(asvk_graph *g, uint16_t op, const asvk_val *in, uint32_t nin
     n->op = op;
     n->nin = (uint8_t)nin;
     n->nout = (uint8_t)nout;
-    memcpy(n->in, in, nin * sizeof *in);
-    memcpy(n->out, out, nout * sizeof *out);
+    if (nin) memcpy(n->in, in, nin * sizeof *in);
+    if (nout) memcpy(n->out, out, nout * sizeof *out);
     n->ws = ASVK_NO_VAL;
     n->backward = g->in_backward;
     if (attr_bytes) memcpy(n->attr, attr, attr_bytes);
@@ -141,7 +142,10 @@ asvk_val asvk_graph_grad(asvk_graph *g, asvk_val v, bool *accumulate) {
         char name[128];
         snprintf(name, sizeof name, "%s.grad", x->name);
         asvk_val_kind kind = x->kind == ASVK_VAL_PARAM ? ASVK_VAL_GRAD : ASVK_VAL_TEMP;
-        asvk_val gv = asvk_graph_value(g, name, kind, x->ndim, x->dims);
+        /* copies: adding a value may move the array x points into */
+        uint32_t ndim = x->ndim, dims[4];
+        memcpy(dims, x->dims, sizeof dims);
+        asvk_val gv = asvk_graph_value(g, name, kind, ndim, dims);
         if (gv == ASVK_NO_VAL) return ASVK_NO_VAL;
         x = &g->values[v]; /* the array may have moved */
         x->grad = gv;
