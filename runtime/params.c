@@ -9,7 +9,7 @@ asvk_param_store *asvk_params_create(void) { return calloc(1, sizeof(asvk_param_
 void asvk_params_destroy(asvk_context *ctx, asvk_param_store *s) {
     if (!s) return;
     for (int g = 0; g < ASVK_GROUPS; g++) asvk_buffer_free(ctx, &s->data[g]);
-    for (int g = 0; g < 2; g++) {
+    for (int g = 0; g < ASVK_GROUPS; g++) {
         asvk_buffer_free(ctx, &s->grad[g]);
         for (int k = 0; k < ASVK_OPT_SLOTS; k++) asvk_buffer_free(ctx, &s->opt[g][k]);
     }
@@ -77,7 +77,8 @@ static asvk_status alloc_zeroed(asvk_context *ctx, uint64_t floats, asvk_buffer 
 asvk_status asvk_params_alloc(asvk_context *ctx, asvk_param_store *s, uint32_t opt_slots) {
     asvk_status st = ASVK_OK;
     for (int g = 0; g < ASVK_GROUPS && !st; g++) st = alloc_zeroed(ctx, s->group_floats[g], &s->data[g]);
-    for (int g = 0; g < 2 && !st; g++) {
+    for (int g = 0; g < ASVK_GROUPS && !st; g++) {
+        if (!asvk_group_trainable(g)) continue;
         st = alloc_zeroed(ctx, s->group_floats[g], &s->grad[g]);
         for (uint32_t k = 0; k < opt_slots && k < ASVK_OPT_SLOTS && !st; k++)
             st = alloc_zeroed(ctx, s->group_floats[g], &s->opt[g][k]);

@@ -11,7 +11,11 @@
 
 #include "engine/engine.h"
 
-enum { ASVK_GROUP_DECAY = 0, ASVK_GROUP_NO_DECAY = 1, ASVK_GROUP_STATE = 2, ASVK_GROUPS = 3 };
+/* Groups: weights with decay, weights without (BN affine, biases), state
+ * (not trained: BN running statistics), and architecture parameters (the
+ * supernet's alphas: trained by their own optimizer, never by the weights'). */
+enum { ASVK_GROUP_DECAY = 0, ASVK_GROUP_NO_DECAY = 1, ASVK_GROUP_STATE = 2, ASVK_GROUP_ARCH = 3, ASVK_GROUPS = 4 };
+static inline int asvk_group_trainable(int g) { return g != ASVK_GROUP_STATE; }
 #define ASVK_OPT_SLOTS 2 /* optimizer state tensors per parameter (momentum; Adam's m and v) */
 
 typedef struct asvk_store_item {
@@ -28,8 +32,8 @@ typedef struct asvk_param_store {
     uint32_t count, cap;
     uint64_t group_floats[ASVK_GROUPS];
     asvk_buffer data[ASVK_GROUPS]; /* parameters (and state for ASVK_GROUP_STATE) */
-    asvk_buffer grad[2];           /* gradients of the two trainable groups */
-    asvk_buffer opt[2][ASVK_OPT_SLOTS];
+    asvk_buffer grad[ASVK_GROUPS]; /* gradients of the trainable groups */
+    asvk_buffer opt[ASVK_GROUPS][ASVK_OPT_SLOTS];
     bool allocated;
 } asvk_param_store;
 
@@ -50,7 +54,7 @@ asvk_buffer asvk_params_grad(const asvk_param_store *s, int index); /* trainable
 asvk_status asvk_params_upload(asvk_context *ctx, asvk_param_store *s, int index, const float *data);
 asvk_status asvk_params_download(asvk_context *ctx, const asvk_param_store *s, int index, float *data);
 
-/* Trainable parameter count (floats, padding excluded). */
+/* Trainable parameter count (floats, padding excluded; architecture parameters included). */
 uint64_t asvk_params_trainable(const asvk_param_store *s);
 
 #endif

@@ -168,7 +168,7 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     if (st) return st;
     r.planned_bytes = end;
     if (g->store)
-        for (int k = 0; k < ASVK_GROUPS; k++) r.persistent_bytes += g->store->group_floats[k] * 4 * (k < 2 ? 2 : 1);
+        for (int k = 0; k < ASVK_GROUPS; k++) r.persistent_bytes += g->store->group_floats[k] * 4 * (asvk_group_trainable(k) ? 2 : 1);
     r.nodes = g->node_count;
     g->planned = true;
     if (rep) *rep = r;

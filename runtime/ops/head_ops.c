@@ -237,7 +237,8 @@ static asvk_status optim_record(asvk_exec *ex, const asvk_node *n) {
                           a->sgd.momentum > 0 ? ps->opt[a->group][0] : none());
 }
 static asvk_status optim_node(asvk_graph *g, const optim_attr *a) {
-    if (!g->store || a->group < 0 || a->group > 1) return asvk_error_set(ASVK_ERR_INTERNAL, "optimizer on no group");
+    if (!g->store || a->group < 0 || a->group >= ASVK_GROUPS || !asvk_group_trainable(a->group))
+        return asvk_error_set(ASVK_ERR_INTERNAL, "optimizer on no trainable group");
     asvk_val step = asvk_graph_step(g);
     g->in_backward = true;
     int r = asvk_graph_node(g, ASVK_OP_OPTIM, &step, 1, NULL, 0, a, sizeof *a);
