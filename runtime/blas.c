@@ -181,7 +181,14 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
 asvk_status asvk_blas_gemm(asvk_stream *s, const asvk_gemm_desc *d, asvk_buffer a, asvk_buffer b, asvk_buffer c) {
     asvk_gemm_tuning t;
     asvk_status st = asvk_gemm_tuning_default(asvk_stream_context(s), &t);
-    return st ? st : asvk_blas_gemm_tuned(s, &t, d, a, b, c);
+    if (st) return st;
+    /* Narrow outputs (the 1x1 convolutions of small networks: N = 16..32
+     * channels) waste most of a wide register tile: on lavapipe a column
+     * tile of 8x4 instead of 8x8 halves the time of M x 16 x 16 (measured
+     * with asvk bench gemm; docs/perf.md). The workgroup keeps 8 invocations
+     * along x, the direction llvmpipe vectorises. */
+    if (t.kernel == ASVK_GEMM_REG && !getenv("ASVK_GEMM") && d->n <= t.wg_x * t.tn / 2 && t.tn > 4) t.tn = 4;
+    return asvk_blas_gemm_tuned(s, &t, d, a, b, c);
 }
 
 /* ---- element-wise ---- */

@@ -156,6 +156,19 @@ asvk_val asvk_graph_grad(asvk_graph *g, asvk_val v, bool *accumulate) {
     return x->grad;
 }
 
+void asvk_graph_refresh_requires_grad(asvk_graph *g) {
+    for (uint32_t i = 0; i < g->value_count; i++)
+        if (g->values[i].kind != ASVK_VAL_PARAM) g->values[i].requires_grad = false;
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        const asvk_node *n = &g->nodes[i];
+        if (n->backward) continue;
+        bool rg = false;
+        for (uint32_t k = 0; k < n->nin; k++) rg |= g->values[n->in[k]].requires_grad;
+        for (uint32_t k = 0; k < n->nout; k++)
+            if (g->values[n->out[k]].kind != ASVK_VAL_PARAM) g->values[n->out[k]].requires_grad = rg;
+    }
+}
+
 asvk_status asvk_graph_backward(asvk_graph *g, asvk_val loss) {
     if (loss < 0 || (uint32_t)loss >= g->value_count || g->values[loss].producer < 0)
         return asvk_error_set(ASVK_ERR_INTERNAL, "backward: the loss is not produced by a node");

@@ -83,6 +83,11 @@ asvk_node *asvk_graph_nodes(asvk_graph *g, uint32_t *count);
 /* The step-scalar value (created on first use). */
 asvk_val asvk_graph_step(asvk_graph *g);
 
+/* Recomputes which values need a gradient from the parameters' flags (set
+ * a PARAM's requires_grad to false to freeze it for this graph), before
+ * asvk_graph_backward. */
+void asvk_graph_refresh_requires_grad(asvk_graph *g);
+
 /* Autograd: appends backward nodes from a scalar loss value; gradients of
  * parameters land in the store's gradient buffers, written (not added) by
  * the first contribution of each step. */
