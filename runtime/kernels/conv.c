@@ -2,7 +2,6 @@
  * paths and docs/kernels.md for the conventions). */
 #include "runtime/kernels/conv.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +13,7 @@ typedef struct {
     uint32_t off[4];
     uint32_t total;
     uint32_t e[4];
+    uint32_t has_bias;
 } conv_push;
 
 /* Register blocks and workgroup sizes. CPU devices (lavapipe): 8 x 8 blocks
@@ -169,12 +169,11 @@ static uint32_t direct_wchunks(const asvk_conv_desc *d) {
 static uint32_t dw_windows(const asvk_conv_desc *d) {
     return umin(d->sw, d->kw) * cdiv(cdiv(d->kw, d->sw), nib(d));
 }
-static bool dwk_fits(uint32_t kh, uint32_t kw, uint32_t sh, uint32_t sw);
 static uint32_t dw_wchunks(const asvk_conv_desc *d) {
     asvk_nhwc o = asvk_conv_out(d);
-    /* conv_dw_bwd_weight_k: an invocation per (quad, chunk); else per (quad, ky, window, chunk) */
-    uint64_t base = (uint64_t)cdiv(d->in.c, 4) * (dwk_fits(d->kh, d->kw, d->sh, d->sw) ? 1 : d->kh * dw_windows(d));
-    return red_chunks((uint64_t)o.n * o.h, o.w, base);
+    /* sized for conv_dw_bwd_weight_k (an invocation per quad and chunk); the
+     * generic kernel runs kh * windows times as many */
+    return red_chunks((uint64_t)o.n * o.h, o.w, cdiv(d->in.c, 4));
 }
 
 static uint32_t bias_chunks(const asvk_conv_desc *d) {
@@ -203,7 +202,7 @@ uint64_t asvk_conv_backward_bias_workspace(const asvk_conv_desc *d) {
 static conv_push push_of(const asvk_conv_desc *d) {
     asvk_nhwc o = asvk_conv_out(d);
     conv_push p = {d->in.n, d->in.h, d->in.w, d->in.c, o.h, o.w, d->cout, d->groups, d->kh, d->kw, d->sh, d->sw,
-                   d->ph, d->pw, d->in.c / d->groups, d->cout / d->groups, {0}, 0, {0}};
+                   d->ph, d->pw, d->in.c / d->groups, d->cout / d->groups, {0}, 0, {0}, 0};
     return p;
 }
 
@@ -249,9 +248,13 @@ static asvk_status check_io(const asvk_conv_desc *d, asvk_buffer in, const char 
 }
 
 /* Depthwise kernels with the kernel shape as specialization constants
- * (conv_dw_k, conv_dw_bwd_data_k): every tap loop unrolled and the weights
- * of a channel quad held in registers. Taken for kernels up to 7x7 and
- * strides up to 2; larger ones take the generic kernels. */
+ * (conv_dw_k, conv_dw_bwd_data_k, conv_dw_bwd_weight_k): every tap loop
+ * unrolled and the weights of a channel quad held in registers. Taken for
+ * kernels up to 7x7 and strides up to 2 with vec4 channels (C % 4 == 0 and
+ * 4-aligned activation views, as the planner and parameter store make them);
+ * others take the generic kernels. Scalar channels in the unrolled kernels
+ * quadruple their loads and took 5-15 s each to compile on lavapipe through
+ * storage buffers. */
 #define DWK_MAX_K 7u
 #define DWK_MAX_S 2u
 
@@ -290,6 +293,7 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
     conv_push p = push_of(d);
     asvk_nhwc o = asvk_conv_out(d);
     bool has_bias = bias.block != NULL;
+    p.has_bias = has_bias;
 
     switch (asvk_conv_path(d)) {
     case ASVK_CONV_PATH_GEMM: {
@@ -308,17 +312,16 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
         asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
         bind_views(ctx, views, 4, bind, &p);
         bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 3);
-        if (dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
+        if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
             uint32_t tr = d->kh > 5 ? 1 : t.tr;
             p.e[0] = cdiv(d->in.c, 4), p.e[1] = cdiv(o.h, tr);
-            uint32_t spec[10] = {t.wg, row_step(&t, o.w), tr, d->kh, d->kw, d->sh, d->sw, vec, vec && aligned4(&p, 1),
-                                 has_bias};
-            return launch(s, "conv_dw_k", spec, 10, bind, 4, &p, (uint64_t)p.e[0] * p.e[1] * o.n);
+            uint32_t spec[8] = {t.wg, row_step(&t, o.w), tr, d->kh, d->kw, d->sh, d->sw, aligned4(&p, 1)};
+            return launch(s, "conv_dw_k", spec, 8, bind, 4, &p, (uint64_t)p.e[0] * p.e[1] * o.n);
         }
         p.e[0] = cdiv(o.w, t.tp), p.e[1] = cdiv(d->in.c, 4), p.e[3] = t.row_runs ? p.e[0] : 1;
         p.e[2] = cdiv(p.e[0], p.e[3]);
-        uint32_t spec[5] = {t.wg, t.tp, nib(d), vec, has_bias};
-        return launch(s, "conv_dw_fwd", spec, 5, bind, 4, &p, (uint64_t)p.e[1] * p.e[2] * o.h * o.n);
+        uint32_t spec[4] = {t.wg, t.tp, nib(d), vec};
+        return launch(s, "conv_dw_fwd", spec, 4, bind, 4, &p, (uint64_t)p.e[1] * p.e[2] * o.h * o.n);
     }
     default: {
         asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
@@ -328,14 +331,13 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
              * registers measured fastest (stem 1->32: 4.9 -> 6.0 GFLOP/s vs 8) */
             uint32_t tp = row_step(&t, o.w), tn = 4;
             p.e[1] = cdiv(p.cog, tn), p.e[2] = o.h;
-            uint32_t spec[11] = {t.wg, tp, 1, tn, d->kh, d->kw, d->sh, d->sw, p.cg, p.cog % 4 == 0 && aligned4(&p, 3),
-                                 has_bias};
-            return launch(s, "conv_fwd_k", spec, 11, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[2] * o.n);
+            uint32_t spec[10] = {t.wg, tp, 1, tn, d->kh, d->kw, d->sh, d->sw, p.cg, p.cog % 4 == 0 && aligned4(&p, 3)};
+            return launch(s, "conv_fwd_k", spec, 10, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[2] * o.n);
         }
         p.e[0] = cdiv(o.w, t.tm), p.e[1] = cdiv(p.cog, t.tn);
-        uint32_t spec[7] = {t.wg, t.tm, t.tn, nib(d), p.cg % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1),
-                            p.cog % 4 == 0 && aligned4(&p, 3), has_bias};
-        return launch(s, "conv_fwd", spec, 7, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[0] * o.h * o.n);
+        uint32_t spec[6] = {t.wg, t.tm, t.tn, nib(d), p.cg % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1),
+                            p.cog % 4 == 0 && aligned4(&p, 3)};
+        return launch(s, "conv_fwd", spec, 6, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[0] * o.h * o.n);
     }
     }
 }
@@ -366,18 +368,18 @@ asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asv
         asvk_buffer views[3] = {dy, w, dx}, bind[3];
         bind_views(ctx, views, 3, bind, &p);
         bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 2);
-        if (dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
+        if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
             /* input rows in classes of sh rows from floor(ph/sh), columns in
              * classes of sw from floor(pw/sw) (conv_dw_bwd_data_k) */
             /* 7x7: one row class (half the unrolled code to compile, 4 s -> 2 s) */
             uint32_t trq = d->sh == 1 && d->kh <= 5 ? t.tr : 1, tpq = d->sw == 1 ? row_step(&t, d->in.w) : t.tp / 2;
             uint32_t r0 = d->ph / d->sh, classes = (d->in.h - 1 + d->ph) / d->sh - r0 + 1;
             p.e[0] = cdiv(d->in.c, 4), p.e[1] = cdiv(classes, trq), p.e[2] = r0, p.e[3] = d->pw / d->sw;
-            uint32_t spec[10] = {t.wg, tpq, trq, d->kh, d->kw, d->sh, d->sw, vec, vec && aligned4(&p, 1), accumulate};
-            return launch(s, "conv_dw_bwd_data_k", spec, 10, bind, 3, &p, (uint64_t)p.e[0] * p.e[1] * d->in.n);
+            uint32_t spec[9] = {t.wg, tpq, trq, d->kh, d->kw, d->sh, d->sw, aligned4(&p, 1), accumulate};
+            return launch(s, "conv_dw_bwd_data_k", spec, 9, bind, 3, &p, (uint64_t)p.e[0] * p.e[1] * d->in.n);
         }
         p.e[0] = cdiv(cdiv(d->in.w, d->sw), t.tp), p.e[1] = cdiv(d->in.c, 4);
-        uint32_t spec[5] = {t.wg, t.tp, nib(d), d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 2), accumulate};
+        uint32_t spec[5] = {t.wg, t.tp, nib(d), vec, accumulate};
         return launch(s, "conv_dw_bwd_data", spec, 5, bind, 3, &p,
                       (uint64_t)p.e[1] * p.e[0] * d->sw * d->in.h * d->in.n);
     }
@@ -444,9 +446,9 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         uint32_t rows = o.n * o.h;
         bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1);
         p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d), p.e[2] = cdiv(rows, chunks);
-        if (dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
-            uint32_t spec[8] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, vec, acc1};
-            if ((st = launch(s, "conv_dw_bwd_weight_k", spec, 8, bind, 3, &p, (uint64_t)p.e[0] * chunks))) return st;
+        if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
+            uint32_t spec[7] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, acc1};
+            if ((st = launch(s, "conv_dw_bwd_weight_k", spec, 7, bind, 3, &p, (uint64_t)p.e[0] * chunks))) return st;
             break;
         }
         uint32_t spec[5] = {t.wg, t.wtp, nib(d), vec, acc1};

@@ -2,7 +2,7 @@
  * bias) recorded into an asvk_stream. Activations are NHWC, weights OHWI
  * ([Cout][kh][kw][Cin/groups]), bias [Cout] (docs/kernels.md). Buffers are
  * views at any 4-byte offset; vec4 paths are taken where channel counts and
- * offsets allow, scalar paths otherwise.
+ * offsets allow, scalar paths otherwise. Outputs must not overlap inputs.
  *
  * Each launcher picks a path by shape (asvk_conv_path() tells which); every
  * path is correct for every shape it takes:

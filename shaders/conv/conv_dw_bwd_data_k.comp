@@ -10,8 +10,9 @@
 // Push (conv.glsl): off0..off2 element offsets of dy, w, dx; total; e0 =
 // ceil(C/4) channel quads, e1 = row groups, e2 = first row class, e3 = first
 // column class (below).
-// Spec: 0 WG, 1 TPQ, 2 TRQ, 3 KH, 4 KW, 5 SH, 6 SW, 7 VEC (C % 4 == 0, dy and
-// dx offsets 4-aligned), 8 VW (VEC and the w offset 4-aligned), 9 ACC.
+// Spec: 0 WG, 1 TPQ, 2 TRQ, 3 KH, 4 KW, 5 SH, 6 SW, 7 VW (the w offset
+// 4-aligned), 8 ACC. Requires C % 4 == 0 and 4-aligned dy and dx offsets;
+// the launcher sends other shapes to conv_dw_bwd_data.
 // Mapping: input rows are taken in classes r of SH rows, iy = SH*r - ph + b
 // (b < SH), so that iy + ph - ky = SH*r + (b - ky): whether tap ky reaches
 // row b of a class, and from which dy row (r + floor((b-ky)/SH)), is a
@@ -29,9 +30,8 @@ layout(constant_id = 3) const uint KH = 3u;
 layout(constant_id = 4) const uint KW = 3u;
 layout(constant_id = 5) const uint SH = 1u;
 layout(constant_id = 6) const uint SW = 1u;
-layout(constant_id = 7) const bool VEC = false;
-layout(constant_id = 8) const bool VW = false;
-layout(constant_id = 9) const bool ACC = false;
+layout(constant_id = 7) const bool VW = false;
+layout(constant_id = 8) const bool ACC = false;
 #include "conv.glsl"
 
 IN_TENSOR(0, DY);
@@ -57,8 +57,6 @@ void main() {
     uint rg = rr % p.e1, n = rr / p.e1;
     uint c = q * 4u, C = p.cin;
     int r0 = int(p.e2 + rg * TRQ);
-    uint cl[4];
-    [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
 
     vec4 wv[KK]; // the weights of tap ky*KW + kx for the 4 channels
     if (VW) {
@@ -69,7 +67,7 @@ void main() {
             [[unroll]] for (uint j = 0u; j < 4u; j++) wv[e][j] = blk[(j * KK + e) / 4u][(j * KK + e) % 4u];
     } else {
         [[unroll]] for (uint e = 0u; e < KK; e++)
-            [[unroll]] for (uint j = 0u; j < 4u; j++) wv[e][j] = LD1(Wt, p.off1 + cl[j] * KK + e);
+            [[unroll]] for (uint j = 0u; j < 4u; j++) wv[e][j] = LD1(Wt, p.off1 + (c + j) * KK + e);
     }
 
     for (int m0 = int(p.e3); int(SW) * m0 - int(p.pw) < int(p.w); m0 += int(TPQ)) {
@@ -84,10 +82,7 @@ void main() {
             vec4 seg[LD];
             [[unroll]] for (uint s = 0u; s < LD; s++) {
                 int ox = m0 + int(s) - int(DW);
-                uint b = rowbase + uint(clamp(ox, 0, int(p.ow) - 1)) * C;
-                vec4 v;
-                if (VEC) v = LD4(DY, (b + c) >> 2);
-                else v = vec4(LD1(DY, b + cl[0]), LD1(DY, b + cl[1]), LD1(DY, b + cl[2]), LD1(DY, b + cl[3]));
+                vec4 v = LD4(DY, (rowbase + uint(clamp(ox, 0, int(p.ow) - 1)) * C + c) >> 2);
                 seg[s] = ox >= 0 && ox < int(p.ow) ? v : vec4(0.0);
             }
             [[unroll]] for (uint b = 0u; b < RB; b++)
@@ -109,19 +104,10 @@ void main() {
             [[unroll]] for (uint a = 0u; a < CA; a++) {
                 int ix = int(SW) * m0 - int(p.pw) + int(a);
                 if (ix < 0 || ix >= int(p.w)) continue;
-                uint xi = rowbase + uint(ix) * C;
+                uint xi = (rowbase + uint(ix) * C) >> 2;
                 vec4 v = acc[b][a];
-                if (VEC) {
-                    if (ACC) v += RD4(DX, xi >> 2);
-                    ST4(DX, xi >> 2, v);
-                } else {
-                    [[unroll]] for (uint j = 0u; j < 4u; j++)
-                        if (c + j < C) {
-                            float s = v[j];
-                            if (ACC) s += RD1(DX, xi + j);
-                            ST1(DX, xi + j, s);
-                        }
-                }
+                if (ACC) v += RD4(DX, xi);
+                ST4(DX, xi, v);
             }
         }
     }

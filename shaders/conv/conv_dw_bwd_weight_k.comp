@@ -10,8 +10,9 @@
 // Bindings: 0 x (in), 1 dy (in), 2 out (in/out).
 // Push (conv.glsl): off0..off2 element offsets of x, dy, out; total; e0 =
 // ceil(C/4) channel quads, e2 = output rows per chunk.
-// Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 VEC (C % 4
-// == 0 and the x, dy offsets 4-aligned), 7 ACC.
+// Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 ACC.
+// Requires C % 4 == 0 and 4-aligned x and dy offsets; the launcher sends
+// other shapes to conv_dw_bwd_weight.
 // Mapping: one invocation per (channel quad, chunk), quad fastest, holding
 // all KH*KW sums of its quad; per step it loads TP dy values and, for each
 // kernel row, (TP-1)*SW + KW x values.
@@ -23,8 +24,7 @@ layout(constant_id = 2) const uint KH = 3u;
 layout(constant_id = 3) const uint KW = 3u;
 layout(constant_id = 4) const uint SH = 1u;
 layout(constant_id = 5) const uint SW = 1u;
-layout(constant_id = 6) const bool VEC = false;
-layout(constant_id = 7) const bool ACC = false;
+layout(constant_id = 6) const bool ACC = false;
 #include "conv.glsl"
 
 IN_TENSOR(0, X);
@@ -34,19 +34,11 @@ INOUT_TENSOR(2, OUT);
 const uint KK = KH * KW;
 const uint L = (TP - 1u) * SW + KW;
 
-vec4 load(uint b, uint c, uint cl[4], bool dy) {
-    if (VEC) return dy ? LD4(DY, (b + c) >> 2) : LD4(X, (b + c) >> 2);
-    if (dy) return vec4(LD1(DY, b + cl[0]), LD1(DY, b + cl[1]), LD1(DY, b + cl[2]), LD1(DY, b + cl[3]));
-    return vec4(LD1(X, b + cl[0]), LD1(X, b + cl[1]), LD1(X, b + cl[2]), LD1(X, b + cl[3]));
-}
-
 void main() {
     uint id = LINEAR_ID;
     if (id >= p.total) return;
     uint q = id % p.e0, chunk = id / p.e0;
     uint c = q * 4u, C = p.cin;
-    uint cl[4];
-    [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
 
     vec4 acc[KK];
     [[unroll]] for (uint e = 0u; e < KK; e++) acc[e] = vec4(0.0);
@@ -59,7 +51,7 @@ void main() {
             vec4 d[TP];
             [[unroll]] for (uint t = 0u; t < TP; t++) {
                 uint ox = ox0 + t;
-                vec4 v = load(dyrow + min(ox, p.ow - 1u) * C, c, cl, true);
+                vec4 v = LD4(DY, (dyrow + min(ox, p.ow - 1u) * C + c) >> 2);
                 d[t] = ox < p.ow ? v : vec4(0.0);
             }
             [[unroll]] for (uint ky = 0u; ky < KH; ky++) {
@@ -69,7 +61,7 @@ void main() {
                 vec4 xs[L];
                 [[unroll]] for (uint s = 0u; s < L; s++) {
                     int ix = int(ox0 * SW + s) - int(p.pw);
-                    vec4 v = load(xrow + uint(clamp(ix, 0, int(p.w) - 1)) * C, c, cl, false);
+                    vec4 v = LD4(X, (xrow + uint(clamp(ix, 0, int(p.w) - 1)) * C + c) >> 2);
                     xs[s] = ix >= 0 && ix < int(p.w) ? v : vec4(0.0);
                 }
                 [[unroll]] for (uint kx = 0u; kx < KW; kx++)
@@ -84,8 +76,7 @@ void main() {
 
     uint base = p.off2 + chunk * C * KK;
     [[unroll]] for (uint j = 0u; j < 4u; j++)
-        if (c + j < C)
-            [[unroll]] for (uint e = 0u; e < KK; e++) {
+        [[unroll]] for (uint e = 0u; e < KK; e++) {
                 uint o = base + (c + j) * KK + e;
                 float v = acc[e][j];
                 if (ACC) v += RD1(OUT, o);

@@ -4,14 +4,14 @@
 // strides up to 2):
 //   y[n][oy][ox][c] = sum_{ky,kx} x[n][oy*sh-ph+ky][ox*sw-pw+kx][c] * w[c][ky][kx] (+ bias[c])
 // Bindings: 0 x (in), 1 w (in, [C][KH][KW]), 2 bias (in; any buffer when
-// HAS_BIAS is false, never read), 3 y (out).
+// has_bias is 0, never read), 3 y (out).
 // Push (conv.glsl): off0..off3 element offsets of x, w, bias, y; total
 // invocations; e0 = ceil(OW/TP) pixel blocks per row, e1 = ceil(C/4) channel
 // quads, e2 = groups of e3 consecutive pixel blocks per row.
 // Spec: 0 WG (workgroup size), 1 TP (consecutive outputs along ox per
 // invocation), 2 NIB (taps per window, conv.glsl), 3 VEC (C % 4 == 0 and the
 // x and y offsets 4-aligned: vec4 loads/stores; else 4 scalar loads, channels
-// >= C clamped and never stored), 4 HAS_BIAS.
+// >= C clamped and never stored).
 // Mapping: one invocation per (channel quad, block group, oy, n), quad
 // fastest, so neighbouring invocations touch neighbouring vec4s; it walks the
 // e3 blocks of its group (a whole row on CPUs: integer divisions are costly
@@ -22,7 +22,6 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TP = 4u;
 layout(constant_id = 2) const uint NIB = 3u;
 layout(constant_id = 3) const bool VEC = false;
-layout(constant_id = 4) const bool HAS_BIAS = false;
 #include "conv.glsl"
 
 IN_TENSOR(0, X);
@@ -43,7 +42,7 @@ void main() {
     uint cl[4]; // channels clamped into range: loads stay in bounds
     [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
     vec4 bias = vec4(0.0);
-    if (HAS_BIAS) bias = vec4(LD1(B, p.off2 + cl[0]), LD1(B, p.off2 + cl[1]), LD1(B, p.off2 + cl[2]), LD1(B, p.off2 + cl[3]));
+    if (p.has_bias != 0u) bias = vec4(LD1(B, p.off2 + cl[0]), LD1(B, p.off2 + cl[1]), LD1(B, p.off2 + cl[2]), LD1(B, p.off2 + cl[3]));
     uint nkr = min(p.sw, p.kw);
     uint ybase = p.off3 + (n * p.oh + oy) * p.ow * C + c;
 

@@ -4,14 +4,15 @@
 // loop unrolled, each invocation's weights held in registers):
 //   y[n][oy][ox][c] = bias[c] + sum_{ky<KH,kx<KW} x[n][oy*SH-ph+ky][ox*SW-pw+kx][c] * w[c][ky][kx]
 // Bindings: 0 x (in), 1 w (in, [C][KH][KW]), 2 bias (in; any buffer when
-// HAS_BIAS is false, never read), 3 y (out).
+// has_bias is 0, never read), 3 y (out).
 // Push (conv.glsl): n, h, w, cin (= C) of x; oh, ow of y; ph, pw; off0..off3
 // element offsets of x, w, bias, y; total; e0 = ceil(C/4) channel quads,
 // e1 = ceil(OH/TR) groups of output rows.
 // Spec: 0 WG, 1 TP (outputs along ox per step), 2 TR (output rows per
-// invocation), 3 KH, 4 KW, 5 SH, 6 SW, 7 VEC (C % 4 == 0, x and y offsets
-// 4-aligned), 8 VW (VEC and the w offset 4-aligned: a quad's 4*KH*KW weights
-// are KH*KW aligned vec4s), 9 HAS_BIAS.
+// invocation), 3 KH, 4 KW, 5 SH, 6 SW, 7 VW (the w offset 4-aligned: a
+// quad's 4*KH*KW weights are KH*KW aligned vec4s).
+// Requires C % 4 == 0 and 4-aligned x and y offsets (vec4 loads and stores);
+// the launcher sends other shapes to conv_dw_fwd.
 // Mapping: one invocation per (channel quad, row group, n), quad fastest. It
 // loads its quad's weights once, then walks its TR output rows along ox, TP
 // columns per step; each of the (TR-1)*SH + KH input rows of a step is loaded
@@ -25,9 +26,7 @@ layout(constant_id = 3) const uint KH = 3u;
 layout(constant_id = 4) const uint KW = 3u;
 layout(constant_id = 5) const uint SH = 1u;
 layout(constant_id = 6) const uint SW = 1u;
-layout(constant_id = 7) const bool VEC = false;
-layout(constant_id = 8) const bool VW = false;
-layout(constant_id = 9) const bool HAS_BIAS = false;
+layout(constant_id = 7) const bool VW = false;
 #include "conv.glsl"
 
 IN_TENSOR(0, X);
@@ -45,8 +44,6 @@ void main() {
     uint q = id % p.e0, r = id / p.e0;
     uint rg = r % p.e1, n = r / p.e1;
     uint c = q * 4u, C = p.cin, oy0 = rg * TR;
-    uint cl[4];
-    [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
 
     // wv[e] = the weights of tap e = ky*KW + kx for the 4 channels
     vec4 wv[KK];
@@ -58,10 +55,10 @@ void main() {
             [[unroll]] for (uint j = 0u; j < 4u; j++) wv[e][j] = blk[(j * KK + e) / 4u][(j * KK + e) % 4u];
     } else {
         [[unroll]] for (uint e = 0u; e < KK; e++)
-            [[unroll]] for (uint j = 0u; j < 4u; j++) wv[e][j] = LD1(Wt, p.off1 + cl[j] * KK + e);
+            [[unroll]] for (uint j = 0u; j < 4u; j++) wv[e][j] = LD1(Wt, p.off1 + (c + j) * KK + e);
     }
     vec4 bias = vec4(0.0);
-    if (HAS_BIAS) bias = vec4(LD1(B, p.off2 + cl[0]), LD1(B, p.off2 + cl[1]), LD1(B, p.off2 + cl[2]), LD1(B, p.off2 + cl[3]));
+    if (p.has_bias != 0u) bias = vec4(LD1(B, p.off2 + c), LD1(B, p.off2 + c + 1u), LD1(B, p.off2 + c + 2u), LD1(B, p.off2 + c + 3u));
 
     for (uint ox0 = 0u; ox0 < p.ow; ox0 += TP) {
         vec4 acc[TR][TP];
@@ -74,10 +71,7 @@ void main() {
             vec4 seg[L];
             [[unroll]] for (uint s = 0u; s < L; s++) {
                 int ix = int(ox0 * SW + s) - int(p.pw);
-                uint b = rowbase + uint(clamp(ix, 0, int(p.w) - 1)) * C;
-                vec4 v;
-                if (VEC) v = LD4(X, (b + c) >> 2);
-                else v = vec4(LD1(X, b + cl[0]), LD1(X, b + cl[1]), LD1(X, b + cl[2]), LD1(X, b + cl[3]));
+                vec4 v = LD4(X, (rowbase + uint(clamp(ix, 0, int(p.w) - 1)) * C + c) >> 2);
                 seg[s] = ix >= 0 && ix < int(p.w) ? v : vec4(0.0);
             }
             [[unroll]] for (uint rr = 0u; rr < TR; rr++) {
@@ -97,14 +91,7 @@ void main() {
             [[unroll]] for (uint t = 0u; t < TP; t++) {
                 uint ox = ox0 + t;
                 if (ox >= p.ow) break;
-                uint yi = yrow + ox * C;
-                vec4 v = acc[rr][t] + bias;
-                if (VEC) {
-                    ST4(Y, yi >> 2, v);
-                } else {
-                    [[unroll]] for (uint j = 0u; j < 4u; j++)
-                        if (c + j < C) ST1(Y, yi + j, v[j]);
-                }
+                ST4(Y, (yrow + ox * C) >> 2, acc[rr][t] + bias);
             }
         }
     }

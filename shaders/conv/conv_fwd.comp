@@ -3,15 +3,15 @@
 // as an implicit GEMM, no im2col buffer:
 //   y[n][oy][ox][g*Cog+co] = sum_{ky,kx,ci<Cg} x[n][oy*sh-ph+ky][ox*sw-pw+kx][g*Cg+ci]
 //                                              * w[g*Cog+co][ky][kx][ci]  (+ bias)
-// Bindings: 0 x (in), 1 w (in, OHWI), 2 bias (in; any buffer when HAS_BIAS
-// is false, never read), 3 y (out).
+// Bindings: 0 x (in), 1 w (in, OHWI), 2 bias (in; any buffer when has_bias
+// is 0, never read), 3 y (out).
 // Push (conv.glsl): off0..off3 element offsets of x, w, bias, y; total; e0 =
 // ceil(OW/TM) pixel blocks per row; e1 = ceil(Cog/TN) channel blocks per group.
 // Spec: 0 WG, 1 TM (consecutive outputs along ox per invocation), 2 TN
 // (output channels per invocation, a multiple of 4), 3 NIB (taps per window,
 // conv.glsl), 4 VK (Cg % 4 == 0, x and w offsets 4-aligned: vec4 loads along
 // ci; scalar loads otherwise, e.g. stems with Cin = 1 or 3), 5 VO (Cog % 4 ==
-// 0 and the y offset 4-aligned: vec4 stores), 6 HAS_BIAS.
+// 0 and the y offset 4-aligned: vec4 stores).
 // Mapping: one invocation per (channel block, pixel block, oy, n), channel
 // block fastest: neighbouring invocations share their x loads and store
 // neighbouring channels. Each keeps TM x TN sums, and per (ky, window, ci
@@ -24,7 +24,6 @@ layout(constant_id = 2) const uint TN = 8u;
 layout(constant_id = 3) const uint NIB = 3u;
 layout(constant_id = 4) const bool VK = false;
 layout(constant_id = 5) const bool VO = false;
-layout(constant_id = 6) const bool HAS_BIAS = false;
 #include "conv.glsl"
 
 IN_TENSOR(0, X);
@@ -111,7 +110,7 @@ void main() {
     vec4 bias[QN];
     [[unroll]] for (uint q = 0u; q < QN; q++) {
         bias[q] = vec4(0.0);
-        if (HAS_BIAS)
+        if (p.has_bias != 0u)
             [[unroll]] for (uint j = 0u; j < 4u; j++) bias[q][j] = LD1(B, p.off2 + g * p.cog + min(col0 + q * 4u + j, p.cog - 1u));
     }
     [[unroll]] for (uint t = 0u; t < TM; t++) {

@@ -5,14 +5,14 @@
 // unrolled, each invocation's weights held in registers):
 //   y[n][oy][ox][g*Cog+co] = bias + sum_{ky,kx,ci<CG} x[n][oy*SH-ph+ky][ox*SW-pw+kx][g*CG+ci]
 //                                                    * w[g*Cog+co][ky][kx][ci]
-// Bindings: 0 x (in), 1 w (in, OHWI), 2 bias (in; any buffer when HAS_BIAS
-// is false, never read), 3 y (out).
+// Bindings: 0 x (in), 1 w (in, OHWI), 2 bias (in; any buffer when has_bias
+// is 0, never read), 3 y (out).
 // Push (conv.glsl): off0..off3 element offsets of x, w, bias, y; total;
 // e1 = ceil(Cog/TN) channel blocks per group, e2 = ceil(OH/TR) row groups.
 // Spec: 0 WG, 1 TP (outputs along ox per step), 2 TR (output rows per
 // invocation), 3 TN (output channels per invocation, multiple of 4), 4 KH,
 // 5 KW, 6 SH, 7 SW, 8 CG, 9 VO (Cog % 4 == 0 and the y offset 4-aligned: vec4
-// stores), 10 HAS_BIAS.
+// stores).
 // Mapping: one invocation per (channel block, row group, n), channel block
 // fastest. It loads its TN x KH*KW*CG weights once, then walks its rows TP
 // outputs at a time; each input row of a step is loaded once per channel as
@@ -29,7 +29,6 @@ layout(constant_id = 6) const uint SH = 1u;
 layout(constant_id = 7) const uint SW = 1u;
 layout(constant_id = 8) const uint CG = 1u;
 layout(constant_id = 9) const bool VO = false;
-layout(constant_id = 10) const bool HAS_BIAS = false;
 #include "conv.glsl"
 
 IN_TENSOR(0, X);
@@ -60,7 +59,7 @@ void main() {
     vec4 bias[QN];
     [[unroll]] for (uint q = 0u; q < QN; q++) {
         bias[q] = vec4(0.0);
-        if (HAS_BIAS)
+        if (p.has_bias != 0u)
             [[unroll]] for (uint j = 0u; j < 4u; j++) bias[q][j] = LD1(B, p.off2 + g * p.cog + min(col0 + q * 4u + j, p.cog - 1u));
     }
 

@@ -24,6 +24,8 @@ layout(push_constant) uniform P {
     uint off0, off1, off2, off3; // element offsets of bindings 0..3
     uint total;            // invocations of the grid (LINEAR_ID < total)
     uint e0, e1, e2, e3;   // kernel-specific, see each kernel
+    uint has_bias;         // forward kernels: add the bias (binding 2); a push constant, not a
+                           // specialization constant, to halve the pipelines to compile
 } p;
 
 // Input column of window position s (0 <= s < TP + NIB - 1) for outputs
