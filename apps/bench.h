@@ -18,5 +18,7 @@ cJSON *bench_summary_json(const asvk_summary *s, double flops);
 
 int bench_gemm(cli_args *a);
 int bench_train(cli_args *a);
+int bench_peak(cli_args *a);
+int bench_compare(cli_args *a);
 
 #endif

@@ -9,7 +9,7 @@
 static const cli_opt opts[] = {
     {"--device", "D", "device number or name substring (see 'asvk devices')"},
     {"--json", NULL, "print JSON (stamped with device, driver, asvk version and git commit)"},
-    {"--quick", NULL, "a short sweep (gemm: 512^3 and 1024^3)"},
+    {"--quick", NULL, "a short sweep (gemm: 512^3 and 1024^3; peak: 512^3)"},
     {"--shapes", "LIST", "gemm shapes, comma-separated MxNxK[:nn|nt|tn|tt] (t: that operand transposed)"},
     {"--kernel", "TUNING", "gemm kernel to measure: naive, reg:TMxTN:WXxWY or smem:TMxTN:WXxWY:BK (default: the device's)"},
     {"--tune", NULL, "gemm: measure a grid of tunings on the first shape and report the best"},
@@ -27,14 +27,18 @@ static int run(cli_args *a) {
     if (a->npos < 1) return cli_usage_error(a, "name a benchmark (gemm)");
     if (strcmp(a->pos[0], "gemm") == 0) return bench_gemm(a);
     if (strcmp(a->pos[0], "train") == 0) return bench_train(a);
-    return cli_usage_error(a, "no benchmark '%s' (known: gemm, train)", a->pos[0]);
+    if (strcmp(a->pos[0], "peak") == 0) return bench_peak(a);
+    if (strcmp(a->pos[0], "compare") == 0) return bench_compare(a);
+    return cli_usage_error(a, "no benchmark '%s' (known: peak, gemm, train, compare)", a->pos[0]);
 }
 
 const cli_command cmd_bench = {
     "bench",
     "measure kernels on the device (timestamp queries, medians)",
     "asvk bench gemm [--quick] [--shapes LIST] [--kernel TUNING] [--tune] [--json] [--device D]\n"
-    "       asvk bench train [--arch A] [--batch N] [--profile] [--json] [--device D]",
+    "       asvk bench train [--arch A] [--batch N] [--profile] [--json] [--device D]\n"
+    "       asvk bench peak [--quick] [--json] [--device D]\n"
+    "       asvk bench compare A.json B.json ...",
     "gemm: SGEMM GFLOP/s for a sweep of shapes: the device's tuned kernel against the\n"
     "naive one-thread-per-output kernel (up to 1024^3 work) run in the same process,\n"
     "and OpenBLAS sgemm on the CPU (all its threads) when libopenblas0 is installed.\n"
@@ -44,7 +48,13 @@ const cli_command cmd_bench = {
     "the tuned and naive results relative to the largest |C|.\n\n"
     "train: images/s of a whole training step (forward, backward, optimizer; one\n"
     "submit) and of inference at --batch, and batch-1 latency, each the median of\n"
-    "--repeat device-timed replays. --profile adds the device time per op kind.",
+    "--repeat device-timed replays. --profile adds the device time per op kind.\n\n"
+    "peak: the device's measured ceilings: SGEMM (1024^3 on CPU devices, 4096^3\n"
+    "otherwise) with its tuned kernel, and 32/128 MiB copies through the transfer\n"
+    "engine and through a shader (GB/s counts bytes read plus written).\n\n"
+    "compare: bench --json files side by side, one column per device, with each\n"
+    "column's ratio to the first (higher-is-better figures divided, latencies\n"
+    "inverted, so a ratio above 1 always means faster).",
     opts,
     run,
 };
