@@ -120,14 +120,20 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     uint64_t span_c = (d.batch - 1) * d.stride_c + (uint64_t)(d.m - 1) * d.ldc + d.n;
     if (d.k && ((st = need(a, span_a, "gemm A")) || (st = need(b, span_b, "gemm B")))) return st;
     if ((st = need(c, span_c, "gemm C"))) return st;
+    bool has_bias = d.bias.block != NULL;
+    if (has_bias && (st = need(d.bias, (d.batch - 1) * d.stride_bias + d.n, "gemm bias"))) return st;
+    if ((uint32_t)d.act > ASVK_ACT_HSIGMOID) return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: activation %d", d.act);
 
-    asvk_buffer bind[3];
-    uint32_t off[3];
+    asvk_buffer bind[4];
+    uint32_t off[4];
     asvk_buffer_bindable(ctx, d.k ? a : c, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, d.k ? b : c, &bind[1], &off[1]);
     asvk_buffer_bindable(ctx, c, &bind[2], &off[2]);
+    /* Without a bias, binding 3 is never read: any read-only binding serves. */
+    asvk_buffer_bindable(ctx, has_bias ? d.bias : (d.k ? a : c), &bind[3], &off[3]);
+    if (!has_bias) off[3] = 0;
 
-    uint32_t spec[9], nspec;
+    uint32_t spec[12], nspec;
     uint32_t rows_per_group, cols_per_group;
     const char *shader;
     bool va = off[0] % 4 == 0 && d.lda % 4 == 0 && (d.batch == 1 || d.stride_a % 4 == 0);
@@ -136,19 +142,21 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     switch (t->kernel) {
     case ASVK_GEMM_NAIVE:
         shader = "gemm_naive";
-        spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = d.trans_a, spec[3] = d.trans_b, nspec = 4;
+        spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = d.trans_a, spec[3] = d.trans_b, spec[4] = d.act;
+        spec[5] = has_bias, nspec = 6;
         rows_per_group = t->wg_y, cols_per_group = t->wg_x;
         break;
     case ASVK_GEMM_REG:
         shader = "gemm_reg";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
-        spec[5] = d.trans_b, spec[6] = va, spec[7] = vb, spec[8] = vc, nspec = 9;
+        spec[5] = d.trans_b, spec[6] = va, spec[7] = vb, spec[8] = vc, spec[9] = d.act, spec[10] = has_bias;
+        spec[11] = has_bias && off[3] % 4 == 0 && (d.batch == 1 || d.stride_bias % 4 == 0), nspec = 12;
         rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
         break;
     case ASVK_GEMM_SMEM:
         shader = "gemm_smem";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
-        spec[5] = d.trans_b, spec[6] = t->bk, nspec = 7;
+        spec[5] = d.trans_b, spec[6] = t->bk, spec[7] = d.act, spec[8] = has_bias, nspec = 9;
         rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
         break;
     default: return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: no kernel chosen");
@@ -159,8 +167,10 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     struct {
         uint32_t m, n, k, lda, ldb, ldc, offa, offb, offc, stra, strb, strc, row_base;
         float alpha, beta;
+        uint32_t offbias, strbias;
     } push = {d.m, d.n, d.k, d.lda, d.ldb, d.ldc, off[0], off[1], off[2],
-              (uint32_t)d.stride_a, (uint32_t)d.stride_b, (uint32_t)d.stride_c, 0, d.alpha, d.beta};
+              (uint32_t)d.stride_a, (uint32_t)d.stride_b, (uint32_t)d.stride_c, 0, d.alpha, d.beta,
+              off[3], (uint32_t)d.stride_bias};
     const asvk_device_info *dev = asvk_context_device(ctx);
     if (d.batch > dev->max_workgroup_count[2])
         return asvk_error_set(ASVK_ERR_LIMIT, "gemm: batch %u exceeds %s's %u", d.batch, dev->name,
@@ -172,7 +182,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     for (uint64_t y0 = 0; y0 < gy; y0 += dev->max_workgroup_count[1]) {
         uint64_t ny = gy - y0 < dev->max_workgroup_count[1] ? gy - y0 : dev->max_workgroup_count[1];
         push.row_base = (uint32_t)(y0 * rows_per_group);
-        if ((st = asvk_stream_dispatch(s, k, bind, 3, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
+        if ((st = asvk_stream_dispatch(s, k, bind, 4, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
             return st;
     }
     return ASVK_OK;

@@ -11,9 +11,15 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "runtime/kernels/common.h"
 
-/* C = alpha * op(A) op(B) + beta * C, row-major, `batch` times with element
- * strides between batches. A leading dimension of 0 means tight. */
+/* C = act(alpha * op(A) op(B) + beta * C + bias), row-major, `batch` times
+ * with element strides between batches. A leading dimension of 0 means tight.
+ * The epilogue is optional and off when zeroed: bias (bias.block != NULL)
+ * adds bias[b * stride_bias + n] to column n of batch b (stride_bias 0: one
+ * bias row for every batch; e.g. per output channel of a grouped 1x1
+ * convolution), then act (an asvk_act) is applied to the sum. Without them
+ * the kernels compile to exactly the plain GEMM (specialization constants). */
 typedef struct asvk_gemm_desc {
     bool trans_a, trans_b; /* A stored K x M / B stored N x K */
     uint32_t m, n, k;
@@ -21,6 +27,9 @@ typedef struct asvk_gemm_desc {
     uint32_t batch; /* 0 or 1: one */
     uint64_t stride_a, stride_b, stride_c;
     float alpha, beta;
+    asvk_buffer bias;     /* optional epilogue bias (must not overlap C) */
+    uint64_t stride_bias; /* elements between the bias rows of consecutive batches */
+    asvk_act act;         /* epilogue activation, ASVK_ACT_NONE: none */
 } asvk_gemm_desc;
 
 typedef enum { ASVK_GEMM_AUTO = 0, ASVK_GEMM_NAIVE, ASVK_GEMM_REG, ASVK_GEMM_SMEM } asvk_gemm_kernel;

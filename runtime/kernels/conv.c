@@ -282,8 +282,14 @@ static bool fwdk_fits(const asvk_conv_desc *d) {
 
 asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w, asvk_buffer bias,
                               asvk_buffer y) {
+    return asvk_conv_forward_ex(s, d, x, w, bias, ASVK_ACT_NONE, y);
+}
+
+asvk_status asvk_conv_forward_ex(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w,
+                                 asvk_buffer bias, asvk_act act, asvk_buffer y) {
     asvk_status st;
     if ((st = asvk_conv_check(d))) return st;
+    if ((uint32_t)act > ASVK_ACT_HSIGMOID) return asvk_error_set(ASVK_ERR_INTERNAL, "conv forward: activation %d", act);
     if ((st = check_io(d, x, "conv forward x", y, "conv forward y", true, false)) ||
         (st = asvk_check_floats(w, asvk_conv_weight_count(d), "conv forward w")) ||
         (bias.block && (st = asvk_check_floats(bias, d->cout, "conv forward bias"))))
@@ -298,15 +304,12 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
     switch (asvk_conv_path(d)) {
     case ASVK_CONV_PATH_GEMM: {
         uint32_t cg = p.cg, cog = p.cog;
+        /* bias and act in the GEMM's epilogue: group g's bias is bias[g*cog..] */
         asvk_gemm_desc g = {.trans_b = true, .m = (uint32_t)asvk_nhwc_pixels(d->in), .n = cog, .k = cg,
                             .lda = d->in.c, .ldb = cg, .ldc = d->cout, .batch = d->groups,
-                            .stride_a = cg, .stride_b = (uint64_t)cog * cg, .stride_c = cog, .alpha = 1, .beta = 0};
-        if ((st = gemm(s, &g, x, w, y)) || !has_bias) return st;
-        asvk_buffer views[2] = {bias, y}, bind[2];
-        bind_views(ctx, views, 2, bind, &p);
-        p.e[0] = cdiv(d->cout, 4);
-        uint32_t spec[2] = {ELT_WG, d->cout % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1)};
-        return launch(s, "conv_bias_add", spec, 2, bind, 2, &p, (uint64_t)p.e[0] * asvk_nhwc_pixels(o));
+                            .stride_a = cg, .stride_b = (uint64_t)cog * cg, .stride_c = cog, .alpha = 1, .beta = 0,
+                            .bias = bias, .stride_bias = cog, .act = act};
+        return gemm(s, &g, x, w, y);
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
         asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
@@ -315,13 +318,13 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
         if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
             uint32_t tr = d->kh > 5 ? 1 : t.tr;
             p.e[0] = cdiv(d->in.c, 4), p.e[1] = cdiv(o.h, tr);
-            uint32_t spec[8] = {t.wg, row_step(&t, o.w), tr, d->kh, d->kw, d->sh, d->sw, aligned4(&p, 1)};
-            return launch(s, "conv_dw_k", spec, 8, bind, 4, &p, (uint64_t)p.e[0] * p.e[1] * o.n);
+            uint32_t spec[9] = {t.wg, row_step(&t, o.w), tr, d->kh, d->kw, d->sh, d->sw, aligned4(&p, 1), act};
+            return launch(s, "conv_dw_k", spec, 9, bind, 4, &p, (uint64_t)p.e[0] * p.e[1] * o.n);
         }
         p.e[0] = cdiv(o.w, t.tp), p.e[1] = cdiv(d->in.c, 4), p.e[3] = t.row_runs ? p.e[0] : 1;
         p.e[2] = cdiv(p.e[0], p.e[3]);
-        uint32_t spec[4] = {t.wg, t.tp, nib(d), vec};
-        return launch(s, "conv_dw_fwd", spec, 4, bind, 4, &p, (uint64_t)p.e[1] * p.e[2] * o.h * o.n);
+        uint32_t spec[5] = {t.wg, t.tp, nib(d), vec, act};
+        return launch(s, "conv_dw_fwd", spec, 5, bind, 4, &p, (uint64_t)p.e[1] * p.e[2] * o.h * o.n);
     }
     default: {
         asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
@@ -331,13 +334,14 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
              * registers measured fastest (stem 1->32: 4.9 -> 6.0 GFLOP/s vs 8) */
             uint32_t tp = row_step(&t, o.w), tn = 4;
             p.e[1] = cdiv(p.cog, tn), p.e[2] = o.h;
-            uint32_t spec[10] = {t.wg, tp, 1, tn, d->kh, d->kw, d->sh, d->sw, p.cg, p.cog % 4 == 0 && aligned4(&p, 3)};
-            return launch(s, "conv_fwd_k", spec, 10, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[2] * o.n);
+            uint32_t spec[11] = {t.wg, tp, 1, tn, d->kh, d->kw, d->sh, d->sw, p.cg, p.cog % 4 == 0 && aligned4(&p, 3),
+                                 act};
+            return launch(s, "conv_fwd_k", spec, 11, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[2] * o.n);
         }
         p.e[0] = cdiv(o.w, t.tm), p.e[1] = cdiv(p.cog, t.tn);
-        uint32_t spec[6] = {t.wg, t.tm, t.tn, nib(d), p.cg % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1),
-                            p.cog % 4 == 0 && aligned4(&p, 3)};
-        return launch(s, "conv_fwd", spec, 6, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[0] * o.h * o.n);
+        uint32_t spec[7] = {t.wg, t.tm, t.tn, nib(d), p.cg % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1),
+                            p.cog % 4 == 0 && aligned4(&p, 3), act};
+        return launch(s, "conv_fwd", spec, 7, bind, 4, &p, (uint64_t)d->groups * p.e[1] * p.e[0] * o.h * o.n);
     }
     }
 }

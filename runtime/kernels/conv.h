@@ -13,7 +13,7 @@
  *              outputs); others run generic windowed kernels.
  *   GEMM       otherwise 1x1, stride 1, no padding (any groups up to 65535):
  *              asvk_blas_gemm, one batch per group; the MobileNet pointwise
- *              convs. A bias is added by a second dispatch.
+ *              convs. Bias and activation run in the GEMM's epilogue.
  *   DIRECT     everything else (stems with Cin = 1 or 3, full 3x3 convs,
  *              strided or padded 1x1, grouped convs): implicit GEMM without an
  *              im2col buffer, a register block of pixels x channels per
@@ -25,7 +25,8 @@
  * Backward weight and bias are reductions over N*OH*OW pixels: deterministic
  * (fixed order), in two passes through a caller-provided workspace when the
  * reduction is split into chunks (the split depends on the shape only). Each
- * call records 1 or 2 dispatches (a GEMM taller than 65535 tiles: more).
+ * call records 1 or 2 dispatches (a GEMM taller than 65535 tiles: more); the
+ * forward records 1.
  * ASVK_CONV_TUNE=cpu|gpu forces the CPU or GPU row of register blocks and
  * workgroup sizes (runtime/kernels/conv.c) instead of the device's type. */
 #ifndef ASVK_RUNTIME_KERNELS_CONV_H
@@ -59,6 +60,12 @@ uint64_t asvk_conv_weight_count(const asvk_conv_desc *d);
 /* y = conv(x, w) (+ bias[cout] when bias.block != NULL). w is OHWI. */
 asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w, asvk_buffer bias,
                               asvk_buffer y);
+/* y = act(conv(x, w) + bias): the forward with its epilogue, still one
+ * dispatch on every path (the activation is a specialization constant;
+ * ASVK_ACT_NONE compiles to the plain forward). asvk_conv_forward is this
+ * with ASVK_ACT_NONE. */
+asvk_status asvk_conv_forward_ex(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w,
+                                 asvk_buffer bias, asvk_act act, asvk_buffer y);
 /* dx (=, or += when accumulate) d(sum y*dy)/dx. */
 asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer w,
                                     asvk_buffer dx, bool accumulate);

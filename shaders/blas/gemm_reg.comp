@@ -10,7 +10,8 @@
 // This is the fast kernel on lavapipe (no barriers; texel loads); see
 // shared/notes/lavapipe-performance.md. Grid: x over N/(WG_X*TN), y over
 // M/(WG_Y*TM), z batch. Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA,
-// 5 TB, 6 VA, 7 VB, 8 VC (vec4 stores to C).
+// 5 TB, 6 VA, 7 VB, 8 VC (vec4 stores to C), 9 ACT, 10 BIAS (the epilogue,
+// gemm.glsl), 11 VBIAS (bias offset and batch stride 4-aligned: vec4 loads).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -21,6 +22,9 @@ layout(constant_id = 5) const bool TB = false;
 layout(constant_id = 6) const bool VA = false;
 layout(constant_id = 7) const bool VB = false;
 layout(constant_id = 8) const bool VC = false;
+layout(constant_id = 9) const uint ACT = 0u;
+layout(constant_id = 10) const bool BIAS = false;
+layout(constant_id = 11) const bool VBIAS = false;
 #include "gemm.glsl"
 
 const uint QM = TM / 4u;
@@ -86,12 +90,15 @@ void main() {
             [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] += a[i] * b[j];
     }
 
+    vec4 bias[QN]; // loaded once for the TM rows
+    [[unroll]] for (uint qj = 0u; qj < QN; qj++) bias[qj] = bias4(z, col_quad(qj), VBIAS);
     [[unroll]] for (uint qi = 0u; qi < QM; qi++)
         [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
             uint i = qi * 4u + ii, m = row_quad(qi) + ii;
             [[unroll]] for (uint qj = 0u; qj < QN; qj++) {
                 uint j = qj * 4u;
-                store_c4(bc, m, col_quad(qj), vec4(acc[i][j], acc[i][j + 1u], acc[i][j + 2u], acc[i][j + 3u]), VC);
+                store_c4(bc, m, col_quad(qj), vec4(acc[i][j], acc[i][j + 1u], acc[i][j + 2u], acc[i][j + 3u]),
+                         bias[qj], VC);
             }
         }
 }

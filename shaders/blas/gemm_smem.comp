@@ -8,7 +8,8 @@
 // Invocation (tx, ty) owns rows ty + i*WG_Y and columns tx + j*WG_X, so its
 // shared reads are conflict-free and its stores coalesced. Out-of-range
 // elements load as zero. Grid: x over N/BN, y over M/BM, z batch.
-// Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA, 5 TB, 6 BK.
+// Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA, 5 TB, 6 BK, 7 ACT, 8 BIAS
+// (the epilogue, gemm.glsl).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -17,6 +18,8 @@ layout(constant_id = 3) const uint TN = 4u;
 layout(constant_id = 4) const bool TA = false;
 layout(constant_id = 5) const bool TB = false;
 layout(constant_id = 6) const uint BK = 16u;
+layout(constant_id = 7) const uint ACT = 0u;
+layout(constant_id = 8) const bool BIAS = false;
 #include "gemm.glsl"
 
 const uint WX = gl_WorkGroupSize.x;
@@ -66,7 +69,7 @@ void main() {
         if (m >= p.M) continue;
         [[unroll]] for (uint j = 0u; j < TN; j++) {
             uint n = n0 + tx + j * WX;
-            if (n < p.N) store_c(bc, m, n, acc[i][j]);
+            if (n < p.N) store_c(bc, m, n, acc[i][j], bias1(z, n));
         }
     }
 }

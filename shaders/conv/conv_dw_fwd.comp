@@ -2,7 +2,7 @@
 // conv_dw_fwd: depthwise convolution forward (groups == Cin == Cout = C), any
 // kernel and stride (conv_dw_k is the faster kernel for kernels up to 7x7 and
 // strides up to 2):
-//   y[n][oy][ox][c] = sum_{ky,kx} x[n][oy*sh-ph+ky][ox*sw-pw+kx][c] * w[c][ky][kx] (+ bias[c])
+//   y[n][oy][ox][c] = act(sum_{ky,kx} x[n][oy*sh-ph+ky][ox*sw-pw+kx][c] * w[c][ky][kx] (+ bias[c]))
 // Bindings: 0 x (in), 1 w (in, [C][KH][KW]), 2 bias (in; any buffer when
 // has_bias is 0, never read), 3 y (out).
 // Push (conv.glsl): off0..off3 element offsets of x, w, bias, y; total
@@ -11,7 +11,8 @@
 // Spec: 0 WG (workgroup size), 1 TP (consecutive outputs along ox per
 // invocation), 2 NIB (taps per window, conv.glsl), 3 VEC (C % 4 == 0 and the
 // x and y offsets 4-aligned: vec4 loads/stores; else 4 scalar loads, channels
-// >= C clamped and never stored).
+// >= C clamped and never stored), 4 ACT (asvk_act applied to every output;
+// 0: none).
 // Mapping: one invocation per (channel quad, block group, oy, n), quad
 // fastest, so neighbouring invocations touch neighbouring vec4s; it walks the
 // e3 blocks of its group (a whole row on CPUs: integer divisions are costly
@@ -22,7 +23,9 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TP = 4u;
 layout(constant_id = 2) const uint NIB = 3u;
 layout(constant_id = 3) const bool VEC = false;
+layout(constant_id = 4) const uint ACT = 0u;
 #include "conv.glsl"
+#include "act.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, Wt);
@@ -80,7 +83,7 @@ void main() {
             uint ox = ox0 + t;
             if (ox >= p.ow) break;
             uint yi = ybase + ox * C;
-            vec4 v = acc[t] + bias;
+            vec4 v = act_apply(ACT, acc[t] + bias);
             if (VEC) {
                 ST4(Y, yi >> 2, v);
             } else {

@@ -2,7 +2,7 @@
 // conv_dw_k: depthwise convolution forward with the kernel shape fixed when
 // the pipeline is created (KH, KW, SH, SW specialization constants, every tap
 // loop unrolled, each invocation's weights held in registers):
-//   y[n][oy][ox][c] = bias[c] + sum_{ky<KH,kx<KW} x[n][oy*SH-ph+ky][ox*SW-pw+kx][c] * w[c][ky][kx]
+//   y[n][oy][ox][c] = act(bias[c] + sum_{ky<KH,kx<KW} x[n][oy*SH-ph+ky][ox*SW-pw+kx][c] * w[c][ky][kx])
 // Bindings: 0 x (in), 1 w (in, [C][KH][KW]), 2 bias (in; any buffer when
 // has_bias is 0, never read), 3 y (out).
 // Push (conv.glsl): n, h, w, cin (= C) of x; oh, ow of y; ph, pw; off0..off3
@@ -10,7 +10,8 @@
 // e1 = ceil(OH/TR) groups of output rows.
 // Spec: 0 WG, 1 TP (outputs along ox per step), 2 TR (output rows per
 // invocation), 3 KH, 4 KW, 5 SH, 6 SW, 7 VW (the w offset 4-aligned: a
-// quad's 4*KH*KW weights are KH*KW aligned vec4s).
+// quad's 4*KH*KW weights are KH*KW aligned vec4s), 8 ACT (asvk_act applied
+// to every output; 0: none).
 // Requires C % 4 == 0 and 4-aligned x and y offsets (vec4 loads and stores);
 // the launcher sends other shapes to conv_dw_fwd.
 // Mapping: one invocation per (channel quad, row group, n), quad fastest. It
@@ -27,7 +28,9 @@ layout(constant_id = 4) const uint KW = 3u;
 layout(constant_id = 5) const uint SH = 1u;
 layout(constant_id = 6) const uint SW = 1u;
 layout(constant_id = 7) const bool VW = false;
+layout(constant_id = 8) const uint ACT = 0u;
 #include "conv.glsl"
+#include "act.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, Wt);
@@ -91,7 +94,7 @@ void main() {
             [[unroll]] for (uint t = 0u; t < TP; t++) {
                 uint ox = ox0 + t;
                 if (ox >= p.ow) break;
-                ST4(Y, (yrow + ox * C) >> 2, acc[rr][t] + bias);
+                ST4(Y, (yrow + ox * C) >> 2, act_apply(ACT, acc[rr][t] + bias));
             }
         }
     }

@@ -2,7 +2,7 @@
 // conv_fwd: direct convolution forward (any kernel, stride, padding, groups)
 // as an implicit GEMM, no im2col buffer:
 //   y[n][oy][ox][g*Cog+co] = sum_{ky,kx,ci<Cg} x[n][oy*sh-ph+ky][ox*sw-pw+kx][g*Cg+ci]
-//                                              * w[g*Cog+co][ky][kx][ci]  (+ bias)
+//                                              * w[g*Cog+co][ky][kx][ci]  (+ bias), then act
 // Bindings: 0 x (in), 1 w (in, OHWI), 2 bias (in; any buffer when has_bias
 // is 0, never read), 3 y (out).
 // Push (conv.glsl): off0..off3 element offsets of x, w, bias, y; total; e0 =
@@ -11,7 +11,8 @@
 // (output channels per invocation, a multiple of 4), 3 NIB (taps per window,
 // conv.glsl), 4 VK (Cg % 4 == 0, x and w offsets 4-aligned: vec4 loads along
 // ci; scalar loads otherwise, e.g. stems with Cin = 1 or 3), 5 VO (Cog % 4 ==
-// 0 and the y offset 4-aligned: vec4 stores).
+// 0 and the y offset 4-aligned: vec4 stores), 6 ACT (asvk_act applied to
+// every output; 0: none).
 // Mapping: one invocation per (channel block, pixel block, oy, n), channel
 // block fastest: neighbouring invocations share their x loads and store
 // neighbouring channels. Each keeps TM x TN sums, and per (ky, window, ci
@@ -24,7 +25,9 @@ layout(constant_id = 2) const uint TN = 8u;
 layout(constant_id = 3) const uint NIB = 3u;
 layout(constant_id = 4) const bool VK = false;
 layout(constant_id = 5) const bool VO = false;
+layout(constant_id = 6) const uint ACT = 0u;
 #include "conv.glsl"
+#include "act.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, Wt);
@@ -119,7 +122,7 @@ void main() {
         uint yb = p.off3 + ((n * p.oh + oy) * p.ow + ox) * p.cout + g * p.cog;
         [[unroll]] for (uint q = 0u; q < QN; q++) {
             uint co = col0 + q * 4u;
-            vec4 v = acc[t][q] + bias[q];
+            vec4 v = act_apply(ACT, acc[t][q] + bias[q]);
             if (VO && co + 4u <= p.cog) {
                 ST4(Y, (yb + co) >> 2, v);
             } else {

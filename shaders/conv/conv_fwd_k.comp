@@ -4,7 +4,7 @@
 // is created (KH, KW, SH, SW, CG specialization constants, tap loops
 // unrolled, each invocation's weights held in registers):
 //   y[n][oy][ox][g*Cog+co] = bias + sum_{ky,kx,ci<CG} x[n][oy*SH-ph+ky][ox*SW-pw+kx][g*CG+ci]
-//                                                    * w[g*Cog+co][ky][kx][ci]
+//                                                    * w[g*Cog+co][ky][kx][ci], then act
 // Bindings: 0 x (in), 1 w (in, OHWI), 2 bias (in; any buffer when has_bias
 // is 0, never read), 3 y (out).
 // Push (conv.glsl): off0..off3 element offsets of x, w, bias, y; total;
@@ -12,7 +12,7 @@
 // Spec: 0 WG, 1 TP (outputs along ox per step), 2 TR (output rows per
 // invocation), 3 TN (output channels per invocation, multiple of 4), 4 KH,
 // 5 KW, 6 SH, 7 SW, 8 CG, 9 VO (Cog % 4 == 0 and the y offset 4-aligned: vec4
-// stores).
+// stores), 10 ACT (asvk_act applied to every output; 0: none).
 // Mapping: one invocation per (channel block, row group, n), channel block
 // fastest. It loads its TN x KH*KW*CG weights once, then walks its rows TP
 // outputs at a time; each input row of a step is loaded once per channel as
@@ -29,7 +29,9 @@ layout(constant_id = 6) const uint SH = 1u;
 layout(constant_id = 7) const uint SW = 1u;
 layout(constant_id = 8) const uint CG = 1u;
 layout(constant_id = 9) const bool VO = false;
+layout(constant_id = 10) const uint ACT = 0u;
 #include "conv.glsl"
+#include "act.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, Wt);
@@ -100,7 +102,7 @@ void main() {
                 uint yb = p.off3 + ((n * p.oh + oy) * p.ow + ox) * p.cout + g * p.cog;
                 [[unroll]] for (uint q = 0u; q < QN; q++) {
                     uint co = col0 + q * 4u;
-                    vec4 v = acc[rr][t][q] + bias[q];
+                    vec4 v = act_apply(ACT, acc[rr][t][q] + bias[q]);
                     if (VO && co + 4u <= p.cog) {
                         ST4(Y, (yb + co) >> 2, v);
                     } else {

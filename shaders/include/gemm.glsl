@@ -1,16 +1,22 @@
-// Shared by the GEMM kernels: C = alpha * op(A) * op(B) + beta * C, batched.
+// Shared by the GEMM kernels: C = act(alpha * op(A) * op(B) + beta * C + bias), batched.
 // op(A) is M x K, op(B) is K x N, all row-major with leading dimensions
 // lda/ldb/ldc (elements) and element offsets; TA/TB (spec constants, declared
 // by the including shader) mean A is stored K x M / B is stored N x K.
 // Batch b (gl_WorkGroupID.z) adds b * stride to each offset. row_base shifts
 // the rows when the launcher splits a tall matrix over several dispatches.
 // beta == 0 never reads C (so NaN garbage in C cannot leak into the result).
-// Bindings: 0 A (in), 1 B (in), 2 C (in/out).
+// Epilogue (spec constants declared by the including shader): BIAS adds
+// bias[offbias + b*strbias + n] to column n of batch b (binding 3, never read
+// without BIAS: any buffer then), ACT applies an asvk_act after everything
+// else. BIAS false and ACT 0 compile to the plain C = alpha*AB + beta*C.
+// Bindings: 0 A (in), 1 B (in), 2 C (in/out), 3 bias (in).
 #include "io.glsl"
+#include "act.glsl"
 
 IN_TENSOR(0, A);
 IN_TENSOR(1, B);
 INOUT_TENSOR(2, C);
+IN_TENSOR(3, Bias);
 
 layout(push_constant) uniform P {
     uint M, N, K;
@@ -19,29 +25,43 @@ layout(push_constant) uniform P {
     uint stra, strb, strc;
     uint row_base;
     float alpha, beta;
+    uint offbias, strbias;
 } p;
 
 uint a_index(uint base, uint m, uint k) { return base + (TA ? k * p.lda + m : m * p.lda + k); }
 uint b_index(uint base, uint k, uint n) { return base + (TB ? n * p.ldb + k : k * p.ldb + n); }
 
-void store_c(uint base, uint m, uint n, float v) {
+// The bias of column n of batch z (n clamped into N: loads stay in range);
+// 0 without BIAS.
+float bias1(uint z, uint n) { return BIAS ? LD1(Bias, p.offbias + z * p.strbias + min(n, p.N - 1u)) : 0.0; }
+// Columns n..n+3 (n a multiple of 4); one vec4 load when VBIAS (offbias and
+// strbias 4-aligned), else four clamped scalar loads.
+vec4 bias4(uint z, uint n, bool vbias) {
+    if (!BIAS) return vec4(0.0);
+    if (vbias) return LD4(Bias, (p.offbias + z * p.strbias + min(n, (p.N - 1u) & ~3u)) >> 2);
+    return vec4(bias1(z, n), bias1(z, n + 1u), bias1(z, n + 2u), bias1(z, n + 3u));
+}
+
+void store_c(uint base, uint m, uint n, float v, float bias) {
     uint i = base + m * p.ldc + n;
     float r = p.alpha * v;
     if (p.beta != 0.0) r += p.beta * RD1(C, i);
-    ST1(C, i, r);
+    if (BIAS) r += bias;
+    ST1(C, i, act_apply(ACT, r));
 }
 
 // Four consecutive columns n..n+3 of row m; vec4 store when VC (ldc and
 // offset 4-aligned) and all four are inside N.
-void store_c4(uint base, uint m, uint n, vec4 v, bool vc) {
+void store_c4(uint base, uint m, uint n, vec4 v, vec4 bias, bool vc) {
     if (m >= p.M) return;
     if (vc && n + 4u <= p.N) {
         uint i = (base + m * p.ldc + n) >> 2;
         vec4 r = p.alpha * v;
         if (p.beta != 0.0) r += p.beta * RD4(C, i);
-        ST4(C, i, r);
+        if (BIAS) r += bias;
+        ST4(C, i, act_apply(ACT, r));
     } else {
         [[unroll]] for (uint j = 0u; j < 4u; j++)
-            if (n + j < p.N) store_c(base, m, n + j, v[j]);
+            if (n + j < p.N) store_c(base, m, n + j, v[j], bias[j]);
     }
 }

@@ -4,12 +4,21 @@
 
 #include "runtime/blas.h"
 #include "tests/harness.h"
+#include "tests/ref/eltwise_ref.h"
 
 static float *host(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
 
 /* ---- GEMM ---- */
 
-typedef struct { uint32_t m, n, k; bool ta, tb; uint32_t batch; float alpha, beta; uint32_t pad, off; } gemm_case;
+typedef struct {
+    uint32_t m, n, k;
+    bool ta, tb;
+    uint32_t batch;
+    float alpha, beta;
+    uint32_t pad, off;
+    bool bias;   /* epilogue bias, one row of N per batch */
+    asvk_act act; /* epilogue activation */
+} gemm_case;
 
 /* Reference in double. tol[i] is the allowed |error| per element:
  * recursive fp32 summation of K products has an error of about u*K*sigma/sqrt(6)
@@ -17,8 +26,9 @@ typedef struct { uint32_t m, n, k; bool ta, tb; uint32_t batch; float alpha, bet
  * = 16*u*K*sigma, a 40x margin, which still catches one dropped or doubled
  * product (of size ~sigma) for any K below ~10^5. Plus 4u for the alpha/beta
  * scaling and the beta*C term. */
-static void gemm_ref(const gemm_case *g, const float *a, const float *b, const float *c0, uint32_t lda, uint32_t ldb,
-                     uint32_t ldc, uint64_t sa, uint64_t sb, uint64_t sc, double *ref, double *tol) {
+static void gemm_ref(const gemm_case *g, const float *a, const float *b, const float *c0, const float *bias,
+                     uint32_t lda, uint32_t ldb, uint32_t ldc, uint64_t sa, uint64_t sb, uint64_t sc, double *ref,
+                     double *tol) {
     for (uint32_t z = 0; z < g->batch; z++)
         for (uint32_t i = 0; i < g->m; i++)
             for (uint32_t j = 0; j < g->n; j++) {
@@ -30,10 +40,16 @@ static void gemm_ref(const gemm_case *g, const float *a, const float *b, const f
                     sq += av * bv * av * bv;
                 }
                 uint64_t ci = z * sc + (uint64_t)i * ldc + j;
-                double cold = c0[ci];
-                ref[ci] = g->alpha * s + g->beta * cold;
-                tol[ci] = 16 * FP32_U * sqrt((double)g->k) * sqrt(sq) * fabs(g->alpha) +
-                          4 * FP32_U * (fabs(g->alpha * s) + fabs(g->beta * cold)) + 1e-30;
+                double cold = c0[ci], bv = bias ? bias[z * g->n + j] : 0.0;
+                double zv = g->alpha * s + g->beta * cold + bv;
+                ref[ci] = eltwise_ref_act(g->act, zv);
+                /* the activation (relu6, h-swish: polynomial pieces) passes the
+                 * error of its input on scaled by at most its Lipschitz
+                 * constant and adds a few roundings of its own */
+                tol[ci] = eltwise_ref_act_lipschitz(g->act) *
+                              (16 * FP32_U * sqrt((double)g->k) * sqrt(sq) * fabs(g->alpha) +
+                               4 * FP32_U * (fabs(g->alpha * s) + fabs(g->beta * cold) + fabs(bv))) +
+                          4 * FP32_U * fabs(ref[ci]) + 1e-30;
             }
 }
 
@@ -51,15 +67,23 @@ static void run_gemm(const asvk_gemm_tuning *t, const gemm_case *g) {
     test_fill_uniform(c, nc, -1, 1);
     gemm_case gg = *g;
     gg.batch = batch;
-    gemm_ref(&gg, a + g->off, b + g->off, c + g->off, lda, ldb, ldc, sa, sb, sc, ref, tol);
+    uint64_t nbias = (uint64_t)batch * g->n + g->off;
+    float *bias = host(nbias);
+    test_fill_uniform(bias, nbias, -1, 1);
+    gemm_ref(&gg, a + g->off, b + g->off, c + g->off, g->bias ? bias + g->off : NULL, lda, ldb, ldc, sa, sb, sc, ref,
+             tol);
     if (g->beta == 0) /* beta 0 must not read C: poison it */
         for (uint64_t i = 0; i < nc; i++) c[i] = NAN;
 
-    asvk_buffer A, B, C;
+    asvk_buffer A, B, C, Bias;
+    OK(test_upload(ctx, bias, nbias, &Bias));
     OK(test_upload(ctx, a, na, &A));
     OK(test_upload(ctx, b, nb, &B));
     OK(test_upload(ctx, c, nc, &C));
-    asvk_gemm_desc d = {g->ta, g->tb, g->m, g->n, g->k, lda, ldb, ldc, batch, sa, sb, sc, g->alpha, g->beta};
+    asvk_gemm_desc d = {.trans_a = g->ta, .trans_b = g->tb, .m = g->m, .n = g->n, .k = g->k, .lda = lda, .ldb = ldb,
+                        .ldc = ldc, .batch = batch, .stride_a = sa, .stride_b = sb, .stride_c = sc, .alpha = g->alpha,
+                        .beta = g->beta, .act = g->act};
+    if (g->bias) d.bias = asvk_buffer_sub(Bias, g->off * 4, (nbias - g->off) * 4), d.stride_bias = g->n;
     asvk_stream *s;
     OK(asvk_stream_create(ctx, &s));
     /* Views at an element offset: exercises the unaligned-view path. */
@@ -83,13 +107,14 @@ static void run_gemm(const asvk_gemm_tuning *t, const gemm_case *g) {
                 }
                 double err = fabs(out[ci] - ref[ci - g->off]);
                 if (!(err <= tol[ci - g->off]) && bad++ < 3)
-                    CHECK(0, "%s %ux%ux%u%s%s batch %u pad %u off %u alpha %g beta %g: C[%u][%u][%u] = %.9g, "
-                          "reference %.9g, error %.3g > tolerance %.3g",
+                    CHECK(0, "%s %ux%ux%u%s%s batch %u pad %u off %u alpha %g beta %g bias %d act %d: C[%u][%u][%u] "
+                          "= %.9g, reference %.9g, error %.3g > tolerance %.3g",
                           tn, g->m, g->n, g->k, g->ta ? " A^T" : "", g->tb ? " B^T" : "", batch, g->pad, g->off,
-                          g->alpha, g->beta, z, i, j, out[ci], ref[ci - g->off], err, tol[ci - g->off]);
+                          g->alpha, g->beta, g->bias, g->act, z, i, j, out[ci], ref[ci - g->off], err,
+                          tol[ci - g->off]);
             }
-    asvk_buffer_free(ctx, &A), asvk_buffer_free(ctx, &B), asvk_buffer_free(ctx, &C);
-    free(a), free(b), free(c), free(out), free(ref), free(tol);
+    asvk_buffer_free(ctx, &A), asvk_buffer_free(ctx, &B), asvk_buffer_free(ctx, &C), asvk_buffer_free(ctx, &Bias);
+    free(a), free(b), free(c), free(out), free(ref), free(tol), free(bias);
 }
 
 static const char *const tunings[] = {"naive", "reg:8x8:8x1", "reg:4x4:8x8", "reg:16x8:4x2", "smem:4x4:8x8:16",
@@ -105,7 +130,7 @@ static void gemm_edge_shapes(void) {
         OK(asvk_gemm_tuning_parse(tunings[t], &tu));
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
             for (int tr = 0; tr < 4; tr++) {
-                gemm_case g = {shapes[i][0], shapes[i][1], shapes[i][2], tr & 1, tr >> 1, 1, 1.0f, 0.0f, 0, 0};
+                gemm_case g = {shapes[i][0], shapes[i][1], shapes[i][2], tr & 1, tr >> 1, 1, 1.0f, 0.0f, 0, 0, false, ASVK_ACT_NONE};
                 run_gemm(&tu, &g);
             }
     }
@@ -118,7 +143,7 @@ static void gemm_random_shapes(void) {
         gemm_case g = {test_rand_range(1, 90), test_rand_range(1, 90), test_rand_range(1, 150),
                        test_rand_range(0, 1), test_rand_range(0, 1), test_rand_range(1, 3),
                        test_rand_uniform(-2, 2), r % 3 ? 0.0f : test_rand_uniform(-1, 1),
-                       test_rand_range(0, 5), test_rand_range(0, 7)};
+                       test_rand_range(0, 5), test_rand_range(0, 7), r % 4 == 1, ASVK_ACT_NONE};
         run_gemm(&tu, &g);
     }
 }
@@ -131,12 +156,30 @@ static void gemm_default_tuning_and_aligned_vec4_paths(void) {
     const uint32_t shapes[][3] = {{64, 64, 64}, {96, 40, 36}, {33, 48, 20}, {128, 4, 256}, {4, 128, 12}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int tr = 0; tr < 4; tr++) {
-            gemm_case g = {shapes[i][0], shapes[i][1], shapes[i][2], tr & 1, tr >> 1, 2, 0.5f, 0.25f, 4, 8};
+            gemm_case g = {shapes[i][0], shapes[i][1], shapes[i][2], tr & 1, tr >> 1, 2, 0.5f, 0.25f, 4, 8, tr == 2,
+                           tr == 3 ? ASVK_ACT_RELU6 : ASVK_ACT_NONE};
             run_gemm(&tu, &g);
             OK(asvk_gemm_tuning_parse("reg:8x8:8x1", &tu));
             run_gemm(&tu, &g);
             OK(asvk_gemm_tuning_default(test_context(), &tu));
         }
+}
+
+static void gemm_epilogue(void) {
+    /* bias (per batch row, aligned and unaligned offsets) and activation in
+     * every kernel; the shapes take the vec4 and the scalar store paths */
+    static const asvk_act acts[] = {ASVK_ACT_NONE, ASVK_ACT_RELU6, ASVK_ACT_HSWISH, ASVK_ACT_RELU};
+    const uint32_t shapes[][3] = {{33, 20, 17}, {8, 12, 5}, {5, 3, 40}};
+    for (size_t t = 0; t < NTUNINGS; t++) {
+        asvk_gemm_tuning tu;
+        OK(asvk_gemm_tuning_parse(tunings[t], &tu));
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            for (int v = 0; v < 4; v++) {
+                gemm_case g = {shapes[i][0], shapes[i][1], shapes[i][2], v & 1, false, 1 + (v >> 1), 1.0f,
+                               v == 3 ? 0.5f : 0.0f, 0, v == 2 ? 3u : 0u, v != 1, acts[(i + t + v) % 4]};
+                run_gemm(&tu, &g);
+            }
+    }
 }
 
 static void gemm_tuning_errors(void) {
@@ -327,6 +370,7 @@ int main(int argc, char **argv) {
         {"gemm_edge_shapes", gemm_edge_shapes},
         {"gemm_random_shapes", gemm_random_shapes},
         {"gemm_default_tuning_and_aligned_vec4_paths", gemm_default_tuning_and_aligned_vec4_paths},
+        {"gemm_epilogue", gemm_epilogue},
         {"gemm_tuning_errors", gemm_tuning_errors},
         {"fill_copy_copy2d", fill_copy_copy2d},
         {"binary_and_axpy", binary_and_axpy},

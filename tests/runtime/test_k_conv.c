@@ -22,6 +22,7 @@
 #include "runtime/kernels/conv.h"
 #include "tests/harness.h"
 #include "tests/ref/conv_ref.h"
+#include "tests/ref/eltwise_ref.h"
 
 #define GUARD 5u /* floats after each view that must stay untouched */
 
@@ -100,7 +101,7 @@ static asvk_status run_stream(asvk_stream *s) {
 
 /* ---- forward ---- */
 
-static void check_forward(const asvk_conv_desc *d, bool bias, uint32_t off) {
+static void check_forward_act(const asvk_conv_desc *d, bool bias, uint32_t off, asvk_act act) {
     asvk_context *ctx = test_context();
     char desc[160];
     describe(d, off, desc, sizeof desc);
@@ -114,17 +115,27 @@ static void check_forward(const asvk_conv_desc *d, bool bias, uint32_t off) {
     OK(t_make(&y, ny, 2 * off, -1, 1, true));
     double *ref = calloc(ny, sizeof *ref), *mag = calloc(ny, sizeof *mag);
     conv_ref_forward(d, t_data(&x), t_data(&w), bias ? t_data(&b) : NULL, ref, mag);
+    /* the epilogue's activation passes the sum's error on scaled by at most
+     * its Lipschitz constant, plus its own few roundings (the 4u|ref| term) */
+    for (uint64_t i = 0; act != ASVK_ACT_NONE && i < ny; i++)
+        ref[i] = eltwise_ref_act(act, ref[i]), mag[i] *= eltwise_ref_act_lipschitz(act);
     asvk_stream *s;
     OK(asvk_stream_create(ctx, &s));
     asvk_buffer none = {0};
-    OK(asvk_conv_forward(s, d, t_view(&x), t_view(&w), bias ? t_view(&b) : none, t_view(&y)));
+    OK(asvk_conv_forward_ex(s, d, t_view(&x), t_view(&w), bias ? t_view(&b) : none, act, t_view(&y)));
     asvk_stream_stats stats;
     asvk_stream_stats_get(s, &stats);
-    CHECK(stats.dispatches >= 1 && stats.dispatches <= 2, "forward %s: %u dispatches", desc, stats.dispatches);
+    CHECK(stats.dispatches == 1, "forward %s: %u dispatches", desc, stats.dispatches);
     OK(run_stream(s));
-    t_check(&y, ref, mag, false, bias ? "forward+bias" : "forward", desc);
+    char what[64];
+    snprintf(what, sizeof what, "forward%s act %d", bias ? "+bias" : "", act);
+    t_check(&y, ref, mag, false, what, desc);
     free(ref), free(mag);
     t_free(&x), t_free(&w), t_free(&b), t_free(&y);
+}
+
+static void check_forward(const asvk_conv_desc *d, bool bias, uint32_t off) {
+    check_forward_act(d, bias, off, ASVK_ACT_NONE);
 }
 
 static asvk_conv_desc conv(uint32_t n, uint32_t h, uint32_t w, uint32_t cin, uint32_t cout, uint32_t k, uint32_t s,
@@ -168,6 +179,14 @@ static const struct { asvk_conv_desc d; bool bias; uint32_t off; } fwd_cases[] =
 static void forward_paths(void) {
     for (size_t i = 0; i < sizeof fwd_cases / sizeof fwd_cases[0]; i++)
         check_forward(&fwd_cases[i].d, fwd_cases[i].bias, fwd_cases[i].off);
+}
+
+/* Bias and activation in the epilogue of every forward path, one dispatch each. */
+static void forward_epilogue(void) {
+    static const size_t cases[] = {1, 2, 3, 5, 9, 11, 17};
+    static const asvk_act acts[] = {ASVK_ACT_RELU6, ASVK_ACT_HSWISH, ASVK_ACT_RELU};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_forward_act(&fwd_cases[cases[i]].d, i % 2 == 0, fwd_cases[cases[i]].off, acts[i % 3]);
 }
 
 static asvk_conv_desc random_desc(void) {
@@ -580,6 +599,7 @@ static void bench(void) {
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"forward_paths", forward_paths},
+        {"forward_epilogue", forward_epilogue},
         {"forward_random", forward_random},
         {"backward_vs_reference", backward_vs_reference},
         {"backward_accumulate", backward_accumulate},
