@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/cell_ops.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/nn.h"
 
@@ -190,6 +191,14 @@ asvk_status asvk_model_build(const asvk_arch *a, asvk_param_store *ps, uint32_t 
             if (training && l->dropout > 0) x = asvk_op_dropout(b.g, name, x, (float)l->dropout, dropout_id++);
             break;
         case ASVK_LAYER_LINEAR: x = linear(&b, i, "", x, l->linear.out, l->linear.bias, l->linear.act); break;
+        case ASVK_LAYER_CELL: {
+            asvk_cell_shape cs;
+            asvk_cell_build_opts co = {(float)a->bn_eps, (float)a->bn_momentum, training};
+            snprintf(name, sizeof name, "layers.%u.", i);
+            st = asvk_cell_shape_of(&l->cell.cell, d->in_c, d->in_h, d->in_w, l->cell.out, l->cell.stride, &cs);
+            x = st ? ASVK_NO_VAL : asvk_cell_build(b.g, name, &l->cell.cell, &cs, x, &co);
+            break;
+        }
         default: st = asvk_error_set(ASVK_ERR_USAGE, "layer %u: type %d cannot be built yet", i, l->type);
         }
     }

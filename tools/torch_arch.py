@@ -3,7 +3,8 @@
 
 Builds a torch.nn.Module from an asvk architecture file ("format": "asvk-arch/1",
 docs/architecture.md) with the same semantics as asvk (BN eps/momentum,
-activations, squeeze-excitation, residuals, dropout, padding), whose
+activations, squeeze-excitation, residuals, dropout, padding, AutoSpace
+cells), whose
 state_dict keys are exactly asvk's parameter names, and moves weights between
 it and asvk safetensors checkpoints (asvk stores conv weights OHWI, PyTorch
 OIHW). Used by the parity test and the speed benchmark.
@@ -45,7 +46,10 @@ LAYER_KEYS = {
     "global_pool": {},
     "dropout": {"rate": REQ},
     "linear": {"out": REQ, "bias": True, "act": "none"},
+    "cell": {"out": REQ, "stride": 1, "genome": REQ},
 }
+GENOME_KEYS = {"nodes": REQ, "edges": REQ, "mix": None, "expand": REQ, "se": False, "act": "relu6"}
+CELL_OPS = ("identity", "conv1x1", "conv3x3", "dw3x3", "dw5x5", "dw7x7", "avgpool3x3", "maxpool3x3")
 TOP_KEYS = {"format", "name", "in_channels", "resolution", "num_classes", "bn", "layers"}
 
 
@@ -91,8 +95,41 @@ def parse_arch(d, source="architecture"):
             raise ArchError(f"{source}: layers[{i}]: unknown key(s) {sorted(unknown)}")
         if spec.get("act", "none") not in ACTS:
             raise ArchError(f"{source}: layers[{i}].act {spec['act']!r} is not an activation")
+        if t == "cell":
+            spec["genome"] = parse_genome(spec["genome"], f"{source}: layers[{i}].genome")
         arch["layers"].append(spec)
     return arch
+
+
+def parse_genome(g, where):
+    """A cell genome (runtime/cell.h) as asvk reads it: {"nodes", "edges": [[from, to, op]], "mix", "expand",
+    "se", "act"}; returns it with defaults and op[(to, from)] filled, checked for what building needs."""
+    unknown = set(g) - set(GENOME_KEYS)
+    if unknown:
+        raise ArchError(f"{where}: unknown key(s) {sorted(unknown)}")
+    out = {k: g.get(k, v) for k, v in GENOME_KEYS.items()}
+    for k, v in GENOME_KEYS.items():
+        if v is REQ and k not in g:
+            raise ArchError(f"{where}.{k} is missing")
+    n = out["nodes"]
+    out["mix"] = out["mix"] or ["sum"] * n
+    if len(out["mix"]) != n or any(m not in ("sum", "weighted") for m in out["mix"]):
+        raise ArchError(f"{where}.mix must hold {n} modes, 'sum' or 'weighted'")
+    if out["act"] not in ACTS:
+        raise ArchError(f"{where}.act {out['act']!r} is not an activation")
+    op = {}
+    for j, i, name in out["edges"]:
+        if not 0 <= j < i < n or name not in CELL_OPS or (i, j) in op:
+            raise ArchError(f"{where}: bad edge {[j, i, name]}")
+        op[(i, j)] = name
+    for i in range(1, n):
+        if not any((i, j) in op for j in range(i)):
+            raise ArchError(f"{where}: node {i} has no input")
+    for j in range(n - 1):
+        if not any((i, j) in op for i in range(j + 1, n)):
+            raise ArchError(f"{where}: node {j} feeds no other node")
+    out["op"] = op
+    return out
 
 
 def mbv2(width=1.0, resolution=224, classes=1000, in_channels=3, dropout=0.2):
@@ -182,6 +219,88 @@ class MBConv(nn.Module):
         return x + y if self.residual else y
 
 
+class Alpha(nn.Module):
+    """A WEIGHTED node's logits: layers.{i}.mix{n}.alpha, one per input, initialised to 0."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(k))
+
+
+class Cell(nn.Module):
+    """An AutoSpace cell (runtime/cell.h, runtime/cell_ops.h): [1x1 expand-BN-act] -> DAG of edge ops at width
+    mid (edges leaving node 0 carry the stride) -> [SE] -> 1x1 project-BN [+ x]. Conv edges j -> i are
+    e{i}_{j} (conv -> BN -> act); a node with several inputs sums them or, when weighted, mixes them by
+    softmax(mix{i}.alpha); a node with one input is that input."""
+
+    def __init__(self, cin, s, arch):
+        super().__init__()
+        g, out, stride = s["genome"], s["out"], s["stride"]
+        e = float(np.float32(g["expand"]))  # asvk holds the ratio as a float
+        mid = cin if e == 1 else round(cin * e)  # round(): half to even, as asvk
+        self.g, self.stride, self.mid = g, stride, mid
+        self.expand = self.expand_bn = None
+        if e != 1:
+            self.expand = nn.Conv2d(cin, mid, 1, bias=False)
+            self.expand_bn = _bn(mid, arch)
+        self.act = ACTS[g["act"]]()
+        for i in range(1, g["nodes"]):
+            for j in range(i):
+                name = g["op"].get((i, j))
+                if name is None:
+                    continue
+                st = stride if j == 0 else 1
+                if name in ("conv1x1", "conv3x3", "dw3x3", "dw5x5", "dw7x7"):
+                    k = 1 if name == "conv1x1" else int(name[-1])
+                    conv = nn.Conv2d(mid, mid, k, st, k // 2, groups=mid if name.startswith("dw") else 1, bias=False)
+                    setattr(self, f"e{i}_{j}", conv)
+                    setattr(self, f"e{i}_{j}_bn", _bn(mid, arch))
+                elif name in ("avgpool3x3", "maxpool3x3"):
+                    setattr(self, f"e{i}_{j}", Pool({"mode": name[:3], "kernel": 3, "stride": st, "pad": 1}))
+            k = sum((i, j) in g["op"] for j in range(i))
+            if g["mix"][i] == "weighted" and k >= 2:
+                setattr(self, f"mix{i}", Alpha(k))
+        self.se = SqueezeExcite(mid, make_divisible(mid // 4)) if g["se"] else None
+        self.project = nn.Conv2d(mid, out, 1, bias=False)
+        self.project_bn = _bn(out, arch)
+        self.residual = stride == 1 and cin == out
+
+    def edge(self, i, j, x):
+        name, st = self.g["op"][(i, j)], self.stride if j == 0 else 1
+        if name == "identity":
+            if st == 1:
+                return x
+            h, w = x.shape[2], x.shape[3]
+            if h % st == 0 and w % st == 0:  # s x s average pool
+                return F.avg_pool2d(x, st, st, 0)
+            k = 2 * (st // 2) + 1  # odd sizes: ceil(H / s) rows, averaging in-bounds elements
+            return F.avg_pool2d(x, k, st, st // 2, count_include_pad=False)
+        m = getattr(self, f"e{i}_{j}")
+        if isinstance(m, Pool):
+            return m(x)
+        return self.act(getattr(self, f"e{i}_{j}_bn")(m(x)))
+
+    def forward(self, x):
+        v = [self.act(self.expand_bn(self.expand(x))) if self.expand is not None else x]
+        for i in range(1, self.g["nodes"]):
+            ins = [self.edge(i, j, v[j]) for j in range(i) if (i, j) in self.g["op"]]
+            if len(ins) == 1:
+                v.append(ins[0])
+            elif self.g["mix"][i] == "weighted":
+                w = torch.softmax(getattr(self, f"mix{i}").alpha, 0)
+                v.append(sum(w[q] * t for q, t in enumerate(ins)))
+            else:
+                y = ins[0]
+                for t in ins[1:]:
+                    y = y + t
+                v.append(y)
+        y = v[-1]
+        if self.se is not None:
+            y = self.se(y)
+        y = self.project_bn(self.project(y))
+        return x + y if self.residual else y
+
+
 class Pool(nn.Module):
     """Average pooling divides by the in-bounds count (count_include_pad=False)."""
 
@@ -228,6 +347,8 @@ class AsvkNet(nn.Module):
                 layers.append(ConvLayer(c, s, arch))
             elif t == "mbconv":
                 layers.append(MBConv(c, s, arch))
+            elif t == "cell":
+                layers.append(Cell(c, s, arch))
             elif t == "linear":
                 layers.append(Linear(c, s))
             elif t == "pool":
@@ -238,7 +359,7 @@ class AsvkNet(nn.Module):
                 layers.append(nn.Dropout(s["rate"]))
             else:
                 layers.append(Skip())
-            c = s.get("out", c) if t in ("conv", "mbconv", "linear") else c
+            c = s.get("out", c) if t in ("conv", "mbconv", "linear", "cell") else c
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x):

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/cell_ops.h"
+
 /* Limits well beyond any network asvk trains, chosen so that shape and
  * parameter-count arithmetic stays far inside 64 bits (MAdds saturate). */
 #define MAX_CHANNELS 65536u
@@ -44,6 +46,10 @@ asvk_layer asvk_layer_default(asvk_layer_type type) {
         break;
     case ASVK_LAYER_POOL: l.pool = (asvk_pool_spec){.mode = ASVK_POOL_AVG}; break;
     case ASVK_LAYER_LINEAR: l.linear = (asvk_linear_spec){.bias = true, .act = ASVK_ACT_NONE}; break;
+    case ASVK_LAYER_CELL: /* the MBConv genome, k3 e6 (MobileNetV2's block) */
+        l.cell.cell = asvk_cell_mbconv(3, 6);
+        l.cell.stride = 1;
+        break;
     default: break;
     }
     return l;
@@ -95,6 +101,9 @@ static bool layer_equal(const asvk_layer *x, const asvk_layer *y) {
     case ASVK_LAYER_LINEAR:
         return x->linear.out == y->linear.out && x->linear.bias == y->linear.bias && x->linear.act == y->linear.act;
     case ASVK_LAYER_DROPOUT: return x->dropout == y->dropout;
+    case ASVK_LAYER_CELL:
+        return x->cell.out == y->cell.out && x->cell.stride == y->cell.stride &&
+               asvk_cell_equal(&x->cell.cell, &y->cell.cell);
     default: return true;
     }
 }
@@ -122,7 +131,7 @@ uint32_t asvk_make_divisible(double v, uint32_t divisor) {
 static const char *const type_names[] = {
     [ASVK_LAYER_CONV] = "conv",       [ASVK_LAYER_MBCONV] = "mbconv",   [ASVK_LAYER_SKIP] = "skip",
     [ASVK_LAYER_POOL] = "pool",       [ASVK_LAYER_GLOBAL_POOL] = "global_pool",
-    [ASVK_LAYER_DROPOUT] = "dropout", [ASVK_LAYER_LINEAR] = "linear",
+    [ASVK_LAYER_DROPOUT] = "dropout", [ASVK_LAYER_LINEAR] = "linear",     [ASVK_LAYER_CELL] = "cell",
 };
 #define NTYPES (sizeof type_names / sizeof type_names[0])
 
@@ -278,6 +287,18 @@ static asvk_status layer_dims(uint32_t i, const asvk_layer *l, asvk_layer_dims *
                              "put a global_pool before it", d->in_c, d->in_h, d->in_w);
         d->out_c = l->linear.out;
         return ASVK_OK;
+    case ASVK_LAYER_CELL: {
+        const asvk_cell_spec *c = &l->cell;
+        if ((st = check_out(i, l, c->out))) return st;
+        if (c->stride < 1 || c->stride > MAX_STRIDE)
+            return LAYER_ERR(i, l, "stride must be from 1 to %u, not %u", MAX_STRIDE, c->stride);
+        asvk_cell_shape s;
+        if ((st = asvk_cell_shape_of(&c->cell, d->in_c, d->in_h, d->in_w, c->out, c->stride, &s)))
+            return asvk_error_prefix(st, "layer %u (cell): ", i);
+        d->mid = s.mid, d->se_mid = s.se_mid, d->residual = s.residual;
+        d->out_c = s.out_c, d->out_h = s.out_h, d->out_w = s.out_w;
+        return ASVK_OK;
+    }
     }
     return asvk_error_set(ASVK_ERR_USAGE, "layer %u has an unknown type (%d)", i, (int)l->type);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "engine/status.h"
+#include "runtime/cell.h"
 #include "runtime/kernels/common.h"
 #include "runtime/kernels/pool.h"
 
@@ -23,10 +24,7 @@ typedef enum {
     ASVK_LAYER_GLOBAL_POOL, /* average over H and W -> C x 1 x 1 */
     ASVK_LAYER_DROPOUT,     /* dropout while training, identity otherwise */
     ASVK_LAYER_LINEAR,      /* fully connected on a C x 1 x 1 input, optional act */
-    /* ASVK_LAYER_CELL is reserved for an AutoSpace cell genome (a layer whose
-     * body is a DAG of basic operators, AUTOSPACE.md); it will get its own
-     * member in asvk_layer's union and its rows in the shape, cost and
-     * parameter functions. */
+    ASVK_LAYER_CELL,        /* an AutoSpace cell: a genome (runtime/cell.h) built at out channels and stride */
 } asvk_layer_type;
 
 /* ASVK_POOL_AVG / ASVK_POOL_MAX: the pooling kernels' own codes. */
@@ -62,6 +60,13 @@ typedef struct {
     asvk_act act;
 } asvk_linear_spec;
 
+/* The genome's semantics, shapes, cost and parameter names: runtime/cell_ops.h.
+ * The residual is automatic (stride 1 and equal channels), as in the genome. */
+typedef struct {
+    asvk_cell cell;
+    uint32_t out, stride;
+} asvk_cell_spec;
+
 typedef struct asvk_layer {
     asvk_layer_type type;
     union {
@@ -69,6 +74,7 @@ typedef struct asvk_layer {
         asvk_mbconv_spec mbconv;
         asvk_pool_spec pool;
         asvk_linear_spec linear;
+        asvk_cell_spec cell;
         double dropout; /* rate in [0, 1) */
     };
 } asvk_layer;
@@ -91,9 +97,9 @@ typedef struct asvk_layer_dims {
     uint32_t in_c, in_h, in_w;
     uint32_t out_c, out_h, out_w;
     uint32_t pad;     /* CONV, MBCONV (depthwise), POOL */
-    uint32_t mid;     /* MBCONV: expanded width (= in_c when expand is 1) */
-    uint32_t se_mid;  /* MBCONV with SE: squeeze width, make_divisible(mid / 4, 8) */
-    bool residual;    /* MBCONV: adds its input */
+    uint32_t mid;     /* MBCONV, CELL: expanded width (= in_c when expand is 1) */
+    uint32_t se_mid;  /* MBCONV, CELL with SE: squeeze width, make_divisible(mid / 4, 8) */
+    bool residual;    /* MBCONV, CELL: adds its input */
 } asvk_layer_dims;
 
 /* ---- building ---- */
@@ -142,6 +148,7 @@ typedef enum {
     ASVK_PARAM_BN_BIAS,       /* beta, initialised to 0 */
     ASVK_PARAM_BN_MEAN,       /* running mean: state, not trained, initialised to 0 */
     ASVK_PARAM_BN_VAR,        /* running variance: state, not trained, initialised to 1 */
+    ASVK_PARAM_MIX_ALPHA,     /* a cell node's WEIGHTED-merge logits: trained, no decay, initialised to 0 */
 } asvk_param_role;
 
 #define ASVK_PARAM_NAME_MAX 64
@@ -165,7 +172,7 @@ asvk_status asvk_arch_params(const asvk_arch *a, asvk_param **params, uint32_t *
 /* ---- cost (ProxylessNAS convention, see docs/architecture.md) ---- */
 
 typedef struct asvk_layer_cost {
-    uint64_t params; /* trainable elements: weights, biases, BN gamma and beta */
+    uint64_t params; /* trainable elements: weights, biases, BN gamma and beta, cell mix alphas */
     uint64_t madds;  /* conv C_in*C_out*k*k*H_out*W_out/groups, linear in*out */
     asvk_layer_dims dims;
 } asvk_layer_cost;
@@ -195,7 +202,8 @@ asvk_status asvk_arch_open(const char *path_or_builtin, asvk_arch *out);
 asvk_status asvk_arch_to_json(const asvk_arch *a, char **text);
 asvk_status asvk_arch_save(const char *path, const asvk_arch *a);
 
-/* ProxylessNAS net.config: stem CONV, MBCONV/SKIP blocks, optional 1x1 CONV
+/* ProxylessNAS net.config: stem CONV, MBCONV/SKIP/CELL blocks (a CELL as an
+ * AutoSpace Motif, runtime/io/motif.h), optional 1x1 CONV
  * (feature_mix_layer), GLOBAL_POOL, optional DROPOUT, LINEAR. Anything else
  * is ASVK_ERR_USAGE naming the layer that has no place in the format. */
 asvk_status asvk_arch_to_netconfig(const asvk_arch *a, char **text);

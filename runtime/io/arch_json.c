@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/cell_ops.h"
 #include "runtime/io/arch.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/json_read.h"
@@ -25,6 +26,8 @@ static const char *const pool_keys[] = {"type", "mode", "kernel", "stride", "pad
 static const char *const linear_keys[] = {"type", "out", "bias", "act", NULL};
 static const char *const dropout_keys[] = {"type", "rate", NULL};
 static const char *const bare_keys[] = {"type", NULL};
+static const char *const cell_keys[] = {"type", "out", "stride", "genome", NULL};
+static const char *const genome_keys[] = {"nodes", "edges", "mix", "expand", "se", "act", NULL};
 
 static asvk_status read_act(const cJSON *o, const char *ctx, asvk_act def, asvk_act *out) {
     const char *s;
@@ -40,6 +43,59 @@ static asvk_status read_act(const cJSON *o, const char *ctx, asvk_act def, asvk_
     return ASVK_OK;
 }
 
+/* "genome": {"nodes": 4, "edges": [[0, 1, "dw3x3"], ...], "mix": ["sum", ...],
+ * "expand": 6, "se": false, "act": "relu6"} (docs/architecture.md) */
+static asvk_status read_genome(const cJSON *o, const char *lctx, asvk_cell *c) {
+    char ctx[48];
+    snprintf(ctx, sizeof ctx, "%s.genome", lctx);
+    if (!cJSON_IsObject(o)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be a JSON object", ctx);
+    uint32_t nodes;
+    double expand;
+    asvk_status st;
+    if ((st = asvk_json_check_keys(o, ctx, genome_keys)) ||
+        (st = asvk_json_uint(o, ctx, "nodes", true, 0, 2, ASVK_CELL_MAX_NODES, &nodes)) ||
+        (st = asvk_json_number(o, ctx, "expand", true, 0, 0.01, 64, &expand)))
+        return st;
+    asvk_cell_init(c, nodes, (float)expand); /* a genome holds a float: 1.2 reads as 1.2f */
+    if ((st = asvk_json_bool(o, ctx, "se", false, false, &c->se)) || (st = read_act(o, ctx, ASVK_ACT_RELU6, &c->act)))
+        return st;
+    const cJSON *edges = asvk_json_get(o, "edges");
+    if (!cJSON_IsArray(edges))
+        return asvk_error_set(ASVK_ERR_USAGE, "%s.edges must be an array of [from, to, \"op\"] triples", ctx);
+    uint32_t e = 0;
+    for (const cJSON *it = edges->child; it; it = it->next, e++) {
+        const cJSON *j = cJSON_GetArrayItem(it, 0), *i = cJSON_GetArrayItem(it, 1), *op = cJSON_GetArrayItem(it, 2);
+        asvk_cell_op code;
+        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 3 || !cJSON_IsNumber(j) || !cJSON_IsNumber(i) ||
+            !cJSON_IsString(op) || j->valuedouble != (int)j->valuedouble || i->valuedouble != (int)i->valuedouble)
+            return asvk_error_set(ASVK_ERR_USAGE, "%s.edges[%u] must be a [from, to, \"op\"] triple", ctx, e);
+        int from = (int)j->valuedouble, to = (int)i->valuedouble;
+        if (from < 0 || to <= from || to >= (int)nodes)
+            return asvk_error_set(ASVK_ERR_USAGE, "%s.edges[%u]: %d -> %d is not an edge of a %u-node cell (0 <= from "
+                                  "< to < %u)", ctx, e, from, to, nodes, nodes);
+        if (!asvk_cell_op_parse(op->valuestring, &code) || code == ASVK_CELL_ZERO)
+            return asvk_error_set(ASVK_ERR_USAGE, "%s.edges[%u]: '%s' is not an operator (identity, conv1x1, conv3x3, "
+                                  "dw3x3, dw5x5, dw7x7, avgpool3x3, maxpool3x3)", ctx, e, op->valuestring);
+        if (c->op[to][from])
+            return asvk_error_set(ASVK_ERR_USAGE, "%s.edges[%u]: edge %d -> %d is given twice", ctx, e, from, to);
+        c->op[to][from] = (uint8_t)code;
+    }
+    const cJSON *mix = asvk_json_get(o, "mix");
+    if (mix) {
+        if (!cJSON_IsArray(mix) || cJSON_GetArraySize(mix) != (int)nodes)
+            return asvk_error_set(ASVK_ERR_USAGE, "%s.mix must be an array of %u modes (\"sum\" or \"weighted\"), one "
+                                  "per node", ctx, nodes);
+        uint32_t n = 0;
+        for (const cJSON *it = mix->child; it; it = it->next, n++) {
+            if (cJSON_IsString(it) && strcmp(it->valuestring, "sum") == 0) c->mix[n] = ASVK_MIX_SUM;
+            else if (cJSON_IsString(it) && strcmp(it->valuestring, "weighted") == 0) c->mix[n] = ASVK_MIX_WEIGHTED;
+            else return asvk_error_set(ASVK_ERR_USAGE, "%s.mix[%u] must be \"sum\" or \"weighted\"", ctx, n);
+        }
+    }
+    st = asvk_cell_check(c);
+    return st ? asvk_error_prefix(st, "%s: ", ctx) : ASVK_OK;
+}
+
 static asvk_status read_layer(const cJSON *o, uint32_t i, asvk_layer *l) {
     char ctx[32];
     snprintf(ctx, sizeof ctx, "layers[%u]", i);
@@ -50,7 +106,7 @@ static asvk_status read_layer(const cJSON *o, uint32_t i, asvk_layer *l) {
     asvk_layer_type t;
     if (!asvk_layer_type_parse(ts, &t))
         return asvk_error_set(ASVK_ERR_USAGE,
-                              "%s.type '%s' is not a layer type (conv, mbconv, skip, pool, global_pool, dropout, linear)",
+                              "%s.type '%s' is not a layer type (conv, mbconv, cell, skip, pool, global_pool, dropout, linear)",
                               ctx, ts);
     *l = asvk_layer_default(t);
     const uint32_t big = 65536;
@@ -109,6 +165,16 @@ static asvk_status read_layer(const cJSON *o, uint32_t i, asvk_layer *l) {
             (st = read_act(o, ctx, ASVK_ACT_NONE, &s->act)))
             return st;
         return ASVK_OK;
+    }
+    case ASVK_LAYER_CELL: {
+        asvk_cell_spec *c = &l->cell;
+        const cJSON *g = asvk_json_get(o, "genome");
+        if ((st = asvk_json_check_keys(o, ctx, cell_keys)) ||
+            (st = asvk_json_uint(o, ctx, "out", true, 0, 1, big, &c->out)) ||
+            (st = asvk_json_uint(o, ctx, "stride", false, 1, 1, 8, &c->stride)))
+            return st;
+        if (!g) return asvk_error_set(ASVK_ERR_USAGE, "%s.genome is missing", ctx);
+        return read_genome(g, ctx, &c->cell);
     }
     case ASVK_LAYER_DROPOUT:
         if ((st = asvk_json_check_keys(o, ctx, dropout_keys)) ||
@@ -289,6 +355,29 @@ static void put_layer(strbuf *b, const asvk_layer *l) {
             l->pool.mode == ASVK_POOL_MAX ? "max" : "avg", l->pool.kernel, l->pool.stride, l->pool.pad);
         break;
     case ASVK_LAYER_DROPOUT: put_double(b, "rate", l->dropout); break;
+    case ASVK_LAYER_CELL: {
+        const asvk_cell *c = &l->cell.cell;
+        put(b, ", \"out\": %u, \"stride\": %u, \"genome\": {\"nodes\": %u, \"edges\": [", l->cell.out, l->cell.stride,
+            c->nodes);
+        const char *sep = "";
+        for (uint32_t i = 1; i < c->nodes; i++)
+            for (uint32_t j = 0; j < i; j++)
+                if (c->op[i][j]) {
+                    put(b, "%s[%u, %u, \"%s\"]", sep, j, i, asvk_cell_op_name((asvk_cell_op)c->op[i][j]));
+                    sep = ", ";
+                }
+        put(b, "], \"mix\": [");
+        for (uint32_t i = 0; i < c->nodes; i++) put(b, "%s\"%s\"", i ? ", " : "", c->mix[i] ? "weighted" : "sum");
+        /* the shortest text that reads back as the same float */
+        char num[32];
+        for (int p = 1; p <= 9; p++) {
+            snprintf(num, sizeof num, "%.*g", p, (double)c->expand);
+            if (strtof(num, NULL) == c->expand) break;
+        }
+        put(b, "], \"expand\": %s", num);
+        put(b, ", \"se\": %s, \"act\": \"%s\"}", c->se ? "true" : "false", asvk_act_name(c->act));
+        break;
+    }
     case ASVK_LAYER_LINEAR:
         put(b, ", \"out\": %u, \"bias\": %s, \"act\": \"%s\"", l->linear.out, l->linear.bias ? "true" : "false",
             asvk_act_name(l->linear.act));

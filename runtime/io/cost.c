@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/cell_ops.h"
 #include "runtime/io/arch.h"
 
 /* ---- parameter tensors ---- */
@@ -61,6 +62,24 @@ static asvk_status push_bn(param_list *pl, uint32_t layer, const char *prefix, u
     return ASVK_OK;
 }
 
+typedef struct {
+    param_list *pl;
+    uint32_t layer;
+} cell_sink;
+
+static asvk_status push_cell_param(void *user, const char *suffix, asvk_param_role role, uint32_t rank,
+                                   const uint32_t *shape) {
+    cell_sink *k = user;
+    return push(k->pl, k->layer, suffix, "", role, rank, shape);
+}
+
+/* The shape a CELL layer was validated with (asvk_arch_dims). */
+static asvk_cell_shape cell_shape(const asvk_layer *l, const asvk_layer_dims *d) {
+    asvk_cell_shape s = {0};
+    asvk_cell_shape_of(&l->cell.cell, d->in_c, d->in_h, d->in_w, l->cell.out, l->cell.stride, &s);
+    return s;
+}
+
 static asvk_status layer_params(param_list *pl, uint32_t i, const asvk_layer *l, const asvk_layer_dims *d) {
     asvk_status st = ASVK_OK;
     switch (l->type) {
@@ -86,6 +105,11 @@ static asvk_status layer_params(param_list *pl, uint32_t i, const asvk_layer *l,
         st = push(pl, i, "weight", "", ASVK_PARAM_LINEAR_WEIGHT, 2, shape);
         if (!st && l->linear.bias) st = push(pl, i, "bias", "", ASVK_PARAM_BIAS, 1, &l->linear.out);
         return st;
+    }
+    case ASVK_LAYER_CELL: {
+        asvk_cell_shape s = cell_shape(l, d);
+        cell_sink k = {pl, i};
+        return asvk_cell_params(&l->cell.cell, &s, push_cell_param, &k);
     }
     default: return ASVK_OK;
     }
@@ -159,6 +183,12 @@ static void layer_cost(const asvk_layer *l, const asvk_layer_dims *d, asvk_layer
         c->madds = (uint64_t)d->in_c * l->linear.out;
         c->params = c->madds + (l->linear.bias ? l->linear.out : 0);
         break;
+    case ASVK_LAYER_CELL: {
+        asvk_cell_shape s = cell_shape(l, d);
+        asvk_cell_cost r = asvk_cell_cost_of(&l->cell.cell, &s);
+        c->params = r.params, c->madds = r.madds;
+        break;
+    }
     default: break; /* skip, pools, dropout: no weights; pooling is not counted (ProxylessNAS) */
     }
 }

@@ -1,8 +1,9 @@
 /* ProxylessNAS net.config files (the format of the ProxylessNAS and AutoSpace
  * releases): import into an asvk_arch and export back. The import is strict
  * like the asvk reader: every key is known, every feature the file asks for
- * that asvk does not implement (dilation, shuffles, other op orders, Motif
- * cells) is a clear error rather than a silently different network. */
+ * that asvk does not implement (dilation, shuffles, other op orders) is a
+ * clear error rather than a silently different network. AutoSpace Motif
+ * blocks are cells (runtime/io/motif.h holds the reading of their codes). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/json_read.h"
+#include "runtime/io/motif.h"
 #include "runtime/io/netconfig.h"
 
 static const char *const top_keys[] = {"name", "bn", "first_conv", "blocks", "feature_mix_layer", "classifier", NULL};
@@ -21,6 +23,9 @@ static const char *const block_keys[] = {"name", "mobile_inverted_conv", "shortc
 static const char *const mb_keys[] = {"name", "in_channels", "out_channels", "kernel_size", "stride", "expand_ratio",
                                       "mid_channels", "act_func", "has_se", "use_se", "groups", NULL};
 static const char *const zero_keys[] = {"name", "stride", NULL};
+static const char *const motif_keys[] = {"name", "in_channels", "out_channels", "kernel_size", "stride", "expand_ratio",
+                                         "num_nodes", "build_graph", "dim_conv_idx", "atten_mode",
+                                         "feature_mix_mode_idx", "has_se", "act_func", NULL};
 static const char *const identity_keys[] = {"name", "in_channels", "out_channels", "use_bn", "act_func",
                                             "dropout_rate", "ops_order", NULL};
 static const char *const linear_keys[] = {"name", "in_features", "out_features", "bias", "use_bn", "act_func",
@@ -125,7 +130,77 @@ static asvk_status read_identity(const cJSON *o, const char *ctx, uint32_t in_c,
     return ASVK_OK;
 }
 
-static asvk_status read_block(const cJSON *o, uint32_t b, uint32_t *cur_c, asvk_layer *l) {
+/* An AutoSpace Motif block as a CELL layer. build_graph is the cell's matrix
+ * as a string; dim_conv_idx and feature_mix_mode_idx repeat its [0][3] and
+ * [1][3] and expand_ratio follows dim_conv_idx, so all must agree.
+ * kernel_size is 3 in every published Motif, whatever its edges: it is a
+ * leftover of the block class and ignored. atten_mode "channel" is the only
+ * published mode; asvk reads a weighted merge as cell.h's softmax-weighted sum. */
+static asvk_status read_motif(const cJSON *conv, const char *cctx, const cJSON *shortcut, const char *sctx,
+                              uint32_t *cur_c, asvk_motif_reading reading, asvk_layer *l) {
+    asvk_status st;
+    uint32_t in, nodes, k, idx;
+    double expand;
+    bool se;
+    const char *graph, *atten;
+    *l = asvk_layer_default(ASVK_LAYER_CELL);
+    asvk_cell_spec *c = &l->cell;
+    if ((st = asvk_json_check_keys(conv, cctx, motif_keys)) ||
+        (st = asvk_json_uint(conv, cctx, "in_channels", true, 0, 1, BIG, &in)) ||
+        (st = asvk_json_uint(conv, cctx, "out_channels", true, 0, 1, BIG, &c->out)) ||
+        (st = asvk_json_uint(conv, cctx, "kernel_size", false, 3, 1, 15, &k)) ||
+        (st = asvk_json_uint(conv, cctx, "stride", false, 1, 1, 8, &c->stride)) ||
+        (st = asvk_json_number(conv, cctx, "expand_ratio", true, 0, 0.01, 64, &expand)) ||
+        (st = asvk_json_uint(conv, cctx, "num_nodes", false, ASVK_MOTIF_NODES, 1, 64, &nodes)) ||
+        (st = asvk_json_string(conv, cctx, "build_graph", true, NULL, &graph)) ||
+        (st = asvk_json_uint(conv, cctx, "dim_conv_idx", true, 0, 0, 64, &idx)) ||
+        (st = asvk_json_string(conv, cctx, "atten_mode", false, "channel", &atten)) ||
+        (st = asvk_json_bool(conv, cctx, "has_se", false, false, &se)))
+        return st;
+    if ((st = channels_match(cctx, "in_channels", in, *cur_c))) return st;
+    if (nodes != ASVK_MOTIF_NODES)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s.num_nodes is %u; Motif cells have %d", cctx, nodes, ASVK_MOTIF_NODES);
+    if (strcmp(atten, "channel") != 0)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s.atten_mode '%s' is not supported (only \"channel\")", cctx, atten);
+    char gctx[128];
+    snprintf(gctx, sizeof gctx, "%s.build_graph", cctx);
+    cJSON *m = cJSON_Parse(graph);
+    if (!m) return asvk_error_set(ASVK_ERR_USAGE, "%s is not a JSON matrix: '%.60s'", gctx, graph);
+    st = asvk_motif_from_json(m, gctx, reading, &c->cell);
+    cJSON_Delete(m);
+    int g_idx = 0, mix[2] = {c->cell.mix[2], c->cell.mix[3]};
+    if (st || (st = asvk_motif_expand_encode(c->cell.expand, &g_idx))) return st;
+    if ((int)idx != g_idx)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s.dim_conv_idx is %u, but build_graph[0][3] is %d", cctx, idx, g_idx);
+    const cJSON *fm = asvk_json_get(conv, "feature_mix_mode_idx");
+    if (fm) {
+        const cJSON *a = cJSON_GetArrayItem(fm, 0), *b = cJSON_GetArrayItem(fm, 1);
+        if (!cJSON_IsArray(fm) || cJSON_GetArraySize(fm) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
+            a->valuedouble != mix[0] || b->valuedouble != mix[1])
+            return asvk_error_set(ASVK_ERR_USAGE, "%s.feature_mix_mode_idx must equal build_graph[1][3], [%d, %d]", cctx,
+                                  mix[0], mix[1]);
+    }
+    if ((double)c->cell.expand != expand)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s.expand_ratio is %g, but dim_conv_idx %u means %g", cctx, expand, idx,
+                              (double)c->cell.expand);
+    c->cell.se = se;
+    if ((st = read_act(conv, cctx, ASVK_ACT_RELU6, &c->cell.act))) return st;
+    (void)k;
+    /* the cell's residual is automatic: the file's shortcut must say the same */
+    bool shape_kept = c->stride == 1 && in == c->out;
+    if (shortcut) {
+        if ((st = read_identity(shortcut, sctx, in, c->out))) return st;
+    } else if (shape_kept) {
+        return asvk_error_set(ASVK_ERR_USAGE, "%s is null, but a cell that keeps its shape always adds its input", sctx);
+    }
+    if (shortcut && !shape_kept)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: an identity shortcut needs stride 1, not %u", sctx, c->stride);
+    *cur_c = c->out;
+    return ASVK_OK;
+}
+
+static asvk_status read_block(const cJSON *o, uint32_t b, uint32_t *cur_c, asvk_motif_reading reading,
+                              asvk_layer *l) {
     char ctx[64], cctx[96], sctx[96];
     snprintf(ctx, sizeof ctx, "blocks[%u]", b);
     snprintf(cctx, sizeof cctx, "%s.mobile_inverted_conv", ctx);
@@ -139,8 +214,7 @@ static asvk_status read_block(const cJSON *o, uint32_t b, uint32_t *cur_c, asvk_
     if (!cJSON_IsObject(conv)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be a JSON object", cctx);
     const char *name;
     if ((st = asvk_json_string(conv, cctx, "name", true, NULL, &name))) return st;
-    if (strcmp(name, "Motif") == 0)
-        return asvk_error_set(ASVK_ERR_USAGE, "%s is an AutoSpace Motif cell; Motif blocks are not supported yet", cctx);
+    if (strcmp(name, "Motif") == 0) return read_motif(conv, cctx, shortcut, sctx, cur_c, reading, l);
     if (strcmp(name, "ZeroLayer") == 0) {
         uint32_t stride;
         if ((st = asvk_json_check_keys(conv, cctx, zero_keys)) ||
@@ -219,7 +293,7 @@ static asvk_status read_classifier(const cJSON *o, uint32_t cur_c, asvk_arch *a)
     return asvk_arch_append(a, &l);
 }
 
-static asvk_status import(const cJSON *root, asvk_arch *a) {
+static asvk_status import(const cJSON *root, asvk_motif_reading reading, asvk_arch *a) {
     asvk_status st;
     if ((st = asvk_json_check_keys(root, "", top_keys))) return st;
     const char *net;
@@ -248,7 +322,7 @@ static asvk_status import(const cJSON *root, asvk_arch *a) {
     uint32_t b = 0;
     for (const cJSON *it = blocks->child; it; it = it->next, b++) {
         if (!cJSON_IsObject(it)) return asvk_error_set(ASVK_ERR_USAGE, "blocks[%u] must be a JSON object", b);
-        if ((st = read_block(it, b, &cur, &l)) || (st = asvk_arch_append(a, &l))) return st;
+        if ((st = read_block(it, b, &cur, reading, &l)) || (st = asvk_arch_append(a, &l))) return st;
     }
     if (mix) {
         if (!cJSON_IsObject(mix)) return asvk_error_set(ASVK_ERR_USAGE, "feature_mix_layer must be a JSON object or null");
@@ -261,12 +335,17 @@ static asvk_status import(const cJSON *root, asvk_arch *a) {
     return asvk_arch_validate(a, 0);
 }
 
-asvk_status asvk_arch_from_netconfig(const cJSON *root, const char *name, asvk_arch *out) {
+asvk_status asvk_arch_from_netconfig_reading(const cJSON *root, const char *name, asvk_motif_reading reading,
+                                             asvk_arch *out) {
     asvk_arch_init(out);
     snprintf(out->name, sizeof out->name, "%s", name && *name ? name : "netconfig");
-    asvk_status st = import(root, out);
+    asvk_status st = import(root, reading, out);
     if (st) asvk_arch_free(out);
     return st;
+}
+
+asvk_status asvk_arch_from_netconfig(const cJSON *root, const char *name, asvk_arch *out) {
+    return asvk_arch_from_netconfig_reading(root, name, ASVK_MOTIF_READING_DEFAULT, out);
 }
 
 /* ---- export ---- */
@@ -311,9 +390,50 @@ static cJSON *export_identity(uint32_t c) {
     return o;
 }
 
+/* A CELL as a Motif, in the published key order; NULL (message set) when the
+ * cell does not fit the format (runtime/io/motif.h). Cells of fewer than 4
+ * nodes are written padded with identity edges, so they read back as the
+ * equivalent 4-node cell. */
+static cJSON *export_motif(const asvk_layer *l, const asvk_layer_dims *d) {
+    asvk_cell c = l->cell.cell;
+    asvk_act act = c.act;
+    c.act = ASVK_ACT_RELU6; /* the Motif matrix has no activation; act_func carries it */
+    int m[4][4], idx, mix[2];
+    if (asvk_motif_encode(&c, ASVK_MOTIF_READING_DEFAULT, m, &idx, mix)) return NULL;
+    char graph[160];
+    snprintf(graph, sizeof graph, "[[0, 0, 0, %d], [%d, 0, 0, [%d, %d]], [%d, %d, 0, 0], [%d, %d, %d, 0]]", idx, m[1][0],
+             mix[0], mix[1], m[2][0], m[2][1], m[3][0], m[3][1], m[3][2]);
+    cJSON *conv = cJSON_CreateObject();
+    cJSON_AddStringToObject(conv, "name", "Motif");
+    cJSON_AddNumberToObject(conv, "in_channels", d->in_c);
+    cJSON_AddNumberToObject(conv, "out_channels", d->out_c);
+    cJSON_AddNumberToObject(conv, "kernel_size", 3);
+    cJSON_AddNumberToObject(conv, "stride", l->cell.stride);
+    cJSON_AddNumberToObject(conv, "expand_ratio", c.expand);
+    cJSON_AddNumberToObject(conv, "num_nodes", ASVK_MOTIF_NODES);
+    cJSON_AddStringToObject(conv, "build_graph", graph);
+    cJSON_AddNumberToObject(conv, "dim_conv_idx", idx);
+    cJSON_AddStringToObject(conv, "atten_mode", "channel");
+    cJSON_AddItemToObject(conv, "feature_mix_mode_idx", cJSON_CreateIntArray(mix, 2));
+    cJSON_AddBoolToObject(conv, "has_se", c.se);
+    if (act != ASVK_ACT_RELU6) add_act(conv, act);
+    return conv;
+}
+
 static cJSON *export_block(const asvk_layer *l, const asvk_layer_dims *d) {
-    cJSON *o = cJSON_CreateObject(), *conv = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject(), *conv;
     cJSON_AddStringToObject(o, "name", "MobileInvertedResidualBlock");
+    if (l->type == ASVK_LAYER_CELL) {
+        if (!(conv = export_motif(l, d))) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        cJSON_AddItemToObject(o, "mobile_inverted_conv", conv);
+        if (d->residual) cJSON_AddItemToObject(o, "shortcut", export_identity(d->in_c));
+        else cJSON_AddNullToObject(o, "shortcut");
+        return o;
+    }
+    conv = cJSON_CreateObject();
     if (l->type == ASVK_LAYER_SKIP) {
         cJSON_AddStringToObject(conv, "name", "ZeroLayer");
         cJSON_AddNumberToObject(conv, "stride", 1);
@@ -352,15 +472,24 @@ static asvk_status build_netconfig(const asvk_arch *a, const asvk_layer_dims *di
     if (a->layers[0].type != ASVK_LAYER_CONV) return misplaced(a, 0, "is not the conv stem a net.config starts with");
     cJSON_AddItemToObject(root, "first_conv", export_conv(&a->layers[0], &dims[0]));
     cJSON *blocks = cJSON_CreateArray();
-    for (i = 1; i < n && (a->layers[i].type == ASVK_LAYER_MBCONV || a->layers[i].type == ASVK_LAYER_SKIP); i++)
-        cJSON_AddItemToArray(blocks, export_block(&a->layers[i], &dims[i]));
+    asvk_status st = ASVK_OK;
+    for (i = 1; i < n && (a->layers[i].type == ASVK_LAYER_MBCONV || a->layers[i].type == ASVK_LAYER_SKIP ||
+                          a->layers[i].type == ASVK_LAYER_CELL);
+         i++) {
+        cJSON *blk = export_block(&a->layers[i], &dims[i]);
+        if (!blk) {
+            st = asvk_error_prefix(ASVK_ERR_USAGE, "architecture '%s' cannot be written as a net.config: layer %u (cell): ",
+                                   a->name, i);
+            goto fail;
+        }
+        cJSON_AddItemToArray(blocks, blk);
+    }
     if (i < n && a->layers[i].type == ASVK_LAYER_CONV && i + 1 < n && a->layers[i + 1].type == ASVK_LAYER_GLOBAL_POOL) {
         cJSON_AddItemToObject(root, "feature_mix_layer", export_conv(&a->layers[i], &dims[i]));
         i++;
     } else {
         cJSON_AddNullToObject(root, "feature_mix_layer");
     }
-    asvk_status st = ASVK_OK;
     if (i >= n || a->layers[i].type != ASVK_LAYER_GLOBAL_POOL) {
         st = misplaced(a, i, "has no place there: after the blocks a net.config has an optional conv "
                          "(feature_mix_layer), the global average pool, an optional dropout and the classifier");

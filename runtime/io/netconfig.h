@@ -6,9 +6,14 @@
 #include <cjson/cJSON.h>
 
 #include "runtime/io/arch.h"
+#include "runtime/io/motif.h"
 
 /* Fills *out (initialised here) from a parsed net.config; `name` becomes the
  * architecture's name. Messages name the JSON path ("blocks[4].shortcut"). */
 asvk_status asvk_arch_from_netconfig(const cJSON *root, const char *name, asvk_arch *out);
+/* The same with AutoSpace Motif blocks read under a kernel reading other
+ * than ASVK_MOTIF_READING_DEFAULT (runtime/io/motif.h). */
+asvk_status asvk_arch_from_netconfig_reading(const cJSON *root, const char *name, asvk_motif_reading reading,
+                                             asvk_arch *out);
 
 #endif

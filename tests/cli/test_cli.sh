@@ -106,8 +106,9 @@ expect 0 'mbv2:w=0.5:classes=10: input 3x224x224, 10 classes' -- "$ASVK" cost mb
 if [ -f "$ref/proxylessnas/proxyless_mobile.config" ]; then
   expect 0 'MAdds +320\.428 M' -- "$ASVK" cost "$ref/proxylessnas/proxyless_mobile.config"
   expect 0 'params +4\.081 M' -- "$ASVK" cost "$ref/proxylessnas/proxyless_mobile.config"
-  expect 2 'blocks\[1\]\.mobile_inverted_conv is an AutoSpace Motif cell; Motif blocks are not supported yet' -- \
-    "$ASVK" cost "$ref/autospace/net_340M.config"
+  # the published AutoSpace network (Motif cells, our reading of its codes: runtime/io/motif.h);
+  # the authors give 340M MAdds and 4.3M params
+  expect 0 'MAdds +336\.337 M' -- "$ASVK" cost "$ref/autospace/net_340M.config"
 else
   echo "skip: reference files not found under '$ref' (set ASVK_REFERENCE_DIR)"
 fi

@@ -275,16 +275,6 @@ static void netconfig_import_export(void) {
     asvk_arch_free(&a);
 }
 
-static void motif_unsupported(void) {
-    char path[1024];
-    const char *ref = reference("autospace/net_340M.config", path, sizeof path);
-    if (!ref) return;
-    asvk_arch a;
-    EXPECT_ERR(asvk_arch_load(ref, &a), ASVK_ERR_USAGE, "blocks[1].mobile_inverted_conv is an AutoSpace Motif cell; Motif blocks are not supported yet");
-    EXPECT_ERR(asvk_arch_load(ref, &a), ASVK_ERR_USAGE, "net_340M.config");
-    CHECK(a.layers == NULL && a.count == 0, "a failed load leaves an empty architecture");
-}
-
 /* A valid base with one layer slot substituted. */
 #define HEAD "{\"format\": \"asvk-arch/1\", \"name\": \"t\", \"in_channels\": 3, \"resolution\": 32, \"num_classes\": 10, "
 #define TAIL ", {\"type\": \"global_pool\"}, {\"type\": \"linear\", \"out\": 10}]}"
@@ -367,7 +357,7 @@ static void malformed_netconfig(void) {
         {NC("{\"name\": \"MobileInvertedResidualBlock\", \"mobile_inverted_conv\": {\"name\": \"ZeroLayer\", \"stride\": 1}, "
             "\"shortcut\": null}"), "blocks[0]: a ZeroLayer without a shortcut"},
         {NC("{\"name\": \"MobileInvertedResidualBlock\", \"mobile_inverted_conv\": {\"name\": \"Motif\", \"in_channels\": 16}}"),
-         "Motif blocks are not supported yet"},
+         "blocks[0].mobile_inverted_conv.out_channels is missing"},
         {NC("{\"name\": \"MobileInvertedResidualBlock\", \"mobile_inverted_conv\": {\"name\": \"SepConv\"}}"),
          "blocks[0].mobile_inverted_conv is a 'SepConv'"},
         {NC("{\"name\": \"ResBlock\"}"), "blocks[0] is a 'ResBlock'"},
@@ -538,7 +528,6 @@ int main(int argc, char **argv) {
         {"mbv2_variants_by_hand", mbv2_variants_by_hand},
         {"json_round_trip", json_round_trip},
         {"netconfig_import_export", netconfig_import_export},
-        {"motif_unsupported", motif_unsupported},
         {"malformed_json", malformed_json},
         {"malformed_netconfig", malformed_netconfig},
         {"malformed_api_and_builtins", malformed_api_and_builtins},

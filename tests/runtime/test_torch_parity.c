@@ -28,9 +28,8 @@
 
 /* Returns the script's exit code: 0 agree, 3 ill-posed batch (a value
  * within 1e-5 of an activation kink or max-pool tie), else disagreement. */
-static int attempt(int round) {
+static int attempt(const char *arch_path, int round) {
     asvk_context *ctx = test_context();
-    const char *arch_path = ASVK_SOURCE_DIR "/tests/torch/parity_arch.json";
     asvk_arch arch;
     if (asvk_arch_load(arch_path, &arch)) { fprintf(stderr, "%s\n", asvk_error_message()); return -1; }
     const uint32_t batch = 5, res = arch.resolution, cin = arch.in_channels;
@@ -120,13 +119,21 @@ static int attempt(int round) {
     return rc;
 }
 
-static void one_batch_matches_pytorch(void) {
+static void parity(const char *arch_path) {
     int rc = 3;
-    for (int round = 0; round < 6 && rc == 3; round++) rc = attempt(round);
-    CHECK(rc == 0, "PyTorch parity failed (exit %d): see the table above", rc);
+    for (int round = 0; round < 6 && rc == 3; round++) rc = attempt(arch_path, round);
+    CHECK(rc == 0, "PyTorch parity failed on %s (exit %d): see the table above", arch_path, rc);
 }
 
+/* conv, mbconv with and without SE, pools, dropout, linear: parity_arch.json */
+static void one_batch_matches_pytorch(void) { parity(ASVK_SOURCE_DIR "/tests/torch/parity_arch.json"); }
+
+/* AutoSpace cells: every edge operator, strided edges, WEIGHTED merges (their
+ * logits are parameters with gradients), SE, expand 1/2/3, four activations */
+static void cells_match_pytorch(void) { parity(ASVK_SOURCE_DIR "/tests/torch/parity_cells_arch.json"); }
+
 int main(int argc, char **argv) {
-    static const test_case cases[] = {{"one_batch_matches_pytorch", one_batch_matches_pytorch}};
+    static const test_case cases[] = {{"one_batch_matches_pytorch", one_batch_matches_pytorch},
+                                      {"cells_match_pytorch", cells_match_pytorch}};
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
