@@ -93,6 +93,7 @@ void asvk_bank_drop_prefix(asvk_bank *b, const char *prefix) {
 }
 
 uint32_t asvk_bank_count(const asvk_bank *b) { return b->n; }
+const char *asvk_bank_name(const asvk_bank *b, uint32_t i) { return i < b->n ? b->e[i].name : NULL; }
 
 uint64_t asvk_bank_floats(const asvk_bank *b) {
     uint64_t s = 0;

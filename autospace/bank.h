@@ -22,6 +22,8 @@ asvk_status asvk_bank_put(asvk_bank *b, const char *name, const float *data, uin
 /* Removes every tensor whose name starts with `prefix`. */
 void asvk_bank_drop_prefix(asvk_bank *b, const char *prefix);
 uint32_t asvk_bank_count(const asvk_bank *b);
+/* The i-th tensor's name in name order (i < asvk_bank_count), or NULL. */
+const char *asvk_bank_name(const asvk_bank *b, uint32_t i);
 uint64_t asvk_bank_floats(const asvk_bank *b);
 
 /* Checkpoint: every tensor as 1-D f32 in safetensors, with metadata pairs. */

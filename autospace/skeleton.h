@@ -1,13 +1,24 @@
 /* The target skeleton of an AutoSpace run (AUTOSPACE.md): a stem, L
  * searchable layers given by output channels and stride, and a head. Each
  * searchable layer holds an AutoSpace cell (runtime/cell.h); the skeleton
- * fixes everything else. */
+ * fixes everything else.
+ *
+ * A skeleton comes from a reference architecture (asvk_skeleton_from_arch):
+ * its first layer is the stem, every mbconv or cell layer after it is a
+ * searchable layer whose block, read as a genome, is the layer's reference
+ * cell (the anchor), and what follows is the head. The way back,
+ * asvk_skeleton_to_arch, builds the network with one chosen cell per layer
+ * (the reference itself, or a network drawn from a learned space), which
+ * `asvk train` trains like any other architecture. */
 #ifndef ASVK_AUTOSPACE_SKELETON_H
 #define ASVK_AUTOSPACE_SKELETON_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "engine/status.h"
+#include "runtime/cell.h"
+#include "runtime/io/arch.h"
 
 #define ASVK_SKEL_MAX_LAYERS 32
 
@@ -19,11 +30,37 @@ typedef struct asvk_skel_layer {
 typedef struct asvk_skeleton {
     char name[64];
     uint32_t in_channels, resolution, num_classes;
-    uint32_t stem_out, stem_stride;  /* stem: 3x3 conv -> BN -> ReLU6 */
+    uint32_t stem_out, stem_stride, stem_kernel; /* stem: k x k conv -> BN -> stem_act */
+    asvk_act stem_act;
     uint32_t count;
     asvk_skel_layer layers[ASVK_SKEL_MAX_LAYERS];
-    uint32_t head;                   /* 1x1 conv -> BN -> ReLU6 to `head` channels (0: none), then global pool */
-    double dropout;                  /* before the classifier */
+    uint32_t head;     /* 1x1 conv -> BN -> head_act to `head` channels (0: none), then global pool */
+    asvk_act head_act;
+    double dropout;    /* before the classifier */
+    double bn_momentum, bn_eps;
 } asvk_skeleton;
+
+/* The skeleton of `a` and its reference cells (reference[l] for each
+ * searchable layer l; may be NULL). The architecture must read as
+ *   conv (stem, groups 1, BN, no bias),
+ *   (mbconv | cell)+            searchable layers, stride 1 or 2,
+ *   [conv 1x1 (head, BN, no bias)], global_pool, [dropout], linear (bias, no act)
+ * and each mbconv must be a genome: no explicit `mid` other than the derived
+ * one and a residual exactly when stride is 1 and channels match (the cell's
+ * rule). ASVK_ERR_USAGE names the layer that does not fit. */
+asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *reference);
+
+/* The network of the skeleton with cells[l] at searchable layer l, named
+ * `name` (NULL: the skeleton's). Cells keep their own activation and SE. */
+asvk_status asvk_skeleton_to_arch(const asvk_skeleton *sk, const asvk_cell *cells, const char *name, asvk_arch *out);
+
+/* Input channels and height (= width) of searchable layer l. */
+void asvk_skeleton_layer_input(const asvk_skeleton *sk, uint32_t layer, uint32_t *channels, uint32_t *size);
+
+/* JSON: {"name", "in_channels", "resolution", "num_classes", "stem": {"out", "kernel", "stride", "act"},
+ * "layers": [{"out", "stride"}], "head": {"out", "act"} | null, "dropout", "bn": {"momentum", "eps"}}.
+ * Reading is strict (unknown keys, types, ranges) and names `ctx`. */
+cJSON *asvk_skeleton_to_json(const asvk_skeleton *sk);
+asvk_status asvk_skeleton_from_json(const cJSON *j, const char *ctx, asvk_skeleton *out);
 
 #endif

@@ -50,15 +50,24 @@ static const stage_row fmnist_rows[] = {
     {1, 16, 1, 1, 3}, {4, 24, 2, 2, 3}, {4, 40, 2, 2, 5}, {4, 80, 2, 2, 3}, {6, 96, 1, 1, 3},
 };
 
+/* The default reference of `asvk evolve` on Fashion-MNIST: the MobileNetV2
+ * recipe (MBConv k3, e6 after an e1 first block, AUTOSPACE.md's default
+ * reference) scaled to 28x28 so that a supernet of K cells per layer trains
+ * in minutes on a CPU Vulkan device: stem s2 to 14x14, 7 blocks. */
+static const stage_row fmnist_evo_rows[] = {
+    {1, 16, 1, 1, 3}, {6, 24, 2, 2, 3}, {6, 40, 2, 2, 3}, {6, 64, 2, 1, 3},
+};
+
 #define ROWS(r) r, sizeof r / sizeof r[0]
 static const builtin builtins[] = {
     {"mbv2", 3, 224, 1000, 0.1, 1e-5, 0.2, 32, 2, 1280, ROWS(mbv2_rows)},
     {"proxyless_mobile", 3, 224, 1000, 0.1, 1e-3, 0.0, 32, 2, 1280, ROWS(proxyless_mobile_rows)},
     {"fmnist", 1, 28, 10, 0.1, 1e-5, 0.2, 16, 1, 384, ROWS(fmnist_rows)},
+    {"fmnist_evo", 1, 28, 10, 0.1, 1e-5, 0.1, 16, 2, 256, ROWS(fmnist_evo_rows)},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *asvk_arch_builtin_names(void) { return "mbv2, proxyless_mobile, fmnist"; }
+const char *asvk_arch_builtin_names(void) { return "mbv2, proxyless_mobile, fmnist, fmnist_evo"; }
 
 static const builtin *find(const char *spec) {
     size_t n = strcspn(spec, ":");

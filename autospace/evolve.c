@@ -1,0 +1,542 @@
+/* The evolutionary loop; see evolve.h. */
+#include "autospace/evolve.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "autospace/alpha.h"
+#include "autospace/bank.h"
+#include "autospace/supernet.h"
+#include "runtime/cell_ops.h"
+#include "runtime/data/loader.h"
+#include "runtime/data/split.h"
+#include "runtime/ops/nn.h"
+#include "runtime/schedule.h"
+
+#include "autospace/evolve_internal.h"
+
+
+void asvk_evolve_config_default(asvk_evolve_config *c) {
+    memset(c, 0, sizeof *c);
+    c->population = 32;
+    c->k = 4;
+    c->generations = 20;
+    c->tournament = 4;
+    c->min_sampled = 2;
+    c->beta = 0.5;
+    c->steps = 100;
+    c->batch = 64;
+    c->lr = 0.05;
+    c->momentum = 0.9;
+    c->weight_decay = 5e-5;
+    c->arch_lr = 0.01;
+    c->lambda = 0.0;
+    c->anchors = true;
+    c->seed = 1;
+    c->val_images = 5000;
+    c->label_smoothing = 0.1;
+    c->crop_pad = 2;
+    c->flip = true;
+    c->norm = asvk_norm_fashion_mnist;
+    asvk_genome_options_default(&c->genome);
+}
+
+static asvk_prng *prng(asvk_evolve *e) { return (asvk_prng *)&e->rng; }
+
+/* Costs of a cell at a layer, cached in the member. */
+static asvk_status member_of(const asvk_evolve *e, uint32_t layer, const asvk_cell *c, asvk_member *m) {
+    memset(m, 0, sizeof *m);
+    asvk_status st = asvk_genome_canonical(c, &m->cell, &m->hash);
+    if (!st) st = asvk_supernet_cell_cost(&e->cfg.sk, layer, &m->cell, &m->madds, &m->params);
+    m->fitness = 1.0; /* neutral: the share of a uniform mixture, times K */
+    m->born = e->generation;
+    return st;
+}
+
+static bool affordable(const asvk_evolve *e, uint32_t layer, const asvk_member *m) {
+    return e->layer_budget[layer] <= 0 || (double)m->madds <= e->layer_budget[layer];
+}
+
+static asvk_status validate_skeleton(const asvk_skeleton *sk) {
+    if (!sk->in_channels || !sk->resolution || sk->num_classes < 2 || !sk->stem_out || !sk->stem_stride ||
+        !sk->stem_kernel)
+        return asvk_error_set(ASVK_ERR_USAGE, "skeleton %s: input, classes (>= 2) and stem must be set", sk->name);
+    if (!sk->count || sk->count > ASVK_SKEL_MAX_LAYERS)
+        return asvk_error_set(ASVK_ERR_USAGE, "skeleton %s: 1 to %d searchable layers, not %u", sk->name,
+                              ASVK_SKEL_MAX_LAYERS, sk->count);
+    for (uint32_t l = 0; l < sk->count; l++)
+        if (!sk->layers[l].out || (sk->layers[l].stride != 1 && sk->layers[l].stride != 2))
+            return asvk_error_set(ASVK_ERR_USAGE, "skeleton %s: layer %u needs channels > 0 and stride 1 or 2", sk->name, l);
+    return ASVK_OK;
+}
+
+uint64_t asvk_evolve_fixed_madds(const asvk_skeleton *sk) {
+    /* the network with the cheapest possible cells, minus those cells */
+    asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+    for (uint32_t l = 0; l < sk->count; l++) cells[l] = asvk_cell_mbconv(3, 1);
+    asvk_arch a;
+    if (asvk_skeleton_to_arch(sk, cells, NULL, &a)) return 0;
+    asvk_cost c;
+    uint64_t fixed = 0;
+    if (!asvk_arch_cost(&a, 0, &c)) {
+        fixed = c.madds;
+        for (uint32_t i = 0; i < a.count; i++)
+            if (a.layers[i].type == ASVK_LAYER_CELL) fixed -= c.layers[i].madds;
+        asvk_cost_free(&c);
+    }
+    asvk_arch_free(&a);
+    return fixed;
+}
+
+/* The reference cells' expansion ratios join the options' set, so that
+ * anchors and their children are valid cells. */
+static asvk_status admit_reference_expands(asvk_evolve_config *c) {
+    asvk_genome_options *o = &c->genome;
+    for (uint32_t l = 0; c->anchors && l < c->sk.count && o->expand_count; l++) {
+        bool have = false;
+        for (uint32_t i = 0; i < o->expand_count; i++) have |= o->expands[i] == c->reference[l].expand;
+        if (have) continue;
+        if (o->expand_count == ASVK_GENOME_MAX_EXPANDS)
+            return asvk_error_set(ASVK_ERR_USAGE, "the reference's expansion ratio %g does not fit the %d ratios a run "
+                                  "may use", (double)c->reference[l].expand, ASVK_GENOME_MAX_EXPANDS);
+        o->expands[o->expand_count++] = c->reference[l].expand;
+    }
+    return ASVK_OK;
+}
+
+asvk_status asvk_evolve_create(asvk_context *ctx, const asvk_evolve_config *cfg, const asvk_dataset *train,
+                               asvk_evolve **out) {
+    *out = NULL;
+    const asvk_skeleton *sk = &cfg->sk;
+    asvk_status st = validate_skeleton(sk);
+    if (st) return st;
+    if (cfg->k < 1 || cfg->k > ASVK_ALPHA_MAX_K)
+        return asvk_error_set(ASVK_ERR_USAGE, "-k must be 1 to %d (cells mixed per layer)", ASVK_ALPHA_MAX_K);
+    if (cfg->population < cfg->k)
+        return asvk_error_set(ASVK_ERR_USAGE, "a population of %u cannot supply K = %u cells per layer; raise "
+                              "--population to at least %u", cfg->population, cfg->k, cfg->k);
+    if (!cfg->batch || !cfg->steps || !cfg->tournament)
+        return asvk_error_set(ASVK_ERR_USAGE, "--batch, --steps and --tournament must be at least 1");
+    if ((st = asvk_genome_options_check(&cfg->genome))) return st;
+    if (train->h != sk->resolution || train->w != sk->resolution || train->c != sk->in_channels)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s has %ux%ux%u images; skeleton %s takes %ux%ux%u",
+                              train->source ? train->source : "the dataset", train->h, train->w, train->c, sk->name,
+                              sk->resolution, sk->resolution, sk->in_channels);
+    int32_t top = 0; /* the labels present: a Fashion-MNIST-format file may use fewer than its 10 classes */
+    for (uint32_t i = 0; i < train->n; i++) top = train->labels[i] > top ? train->labels[i] : top;
+    if ((uint32_t)top >= sk->num_classes)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s has labels up to %d; skeleton %s classifies %u classes",
+                              train->source ? train->source : "the dataset", top, sk->name, sk->num_classes);
+    for (uint32_t l = 0; l < sk->count; l++) {
+        uint64_t m, p;
+        if ((st = asvk_genome_validate(&cfg->reference[l], NULL)) && (st = asvk_cell_check(&cfg->reference[l])))
+            return asvk_error_prefix(st, "the reference cell of layer %u: ", l);
+        if ((st = asvk_supernet_cell_cost(sk, l, &cfg->reference[l], &m, &p)))
+            return asvk_error_prefix(st, "the reference cell of layer %u: ", l);
+    }
+    asvk_evolve *e = calloc(1, sizeof *e);
+    if (!e) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    e->ctx = ctx;
+    e->cfg = *cfg;
+    sk = &e->cfg.sk;
+    if ((st = admit_reference_expands(&e->cfg))) {
+        free(e);
+        return st;
+    }
+    e->data = train;
+    e->rng = cfg->seed * 0x9e3779b97f4a7c15ull + 0x1234567;
+    e->bank = asvk_bank_create();
+    asvk_split_options so = {.count = cfg->val_images, .seed = cfg->seed, .stratified = true};
+    if (!e->bank) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    if (!st) st = asvk_split_create(train, &so, &e->split);
+    if (!st && (e->split.n_train < cfg->batch || e->split.n_val < cfg->batch))
+        st = asvk_error_set(ASVK_ERR_USAGE, "%u training and %u held-out images cannot fill batches of %u; lower "
+                            "--batch or --val", e->split.n_train, e->split.n_val, cfg->batch);
+
+    /* The budget, shared between layers in proportion to the reference
+     * cell's cost there; the cheapest possible cell must fit, or no cell can. */
+    double ref_total = 0, ref_cost[ASVK_SKEL_MAX_LAYERS] = {0};
+    for (uint32_t l = 0; l < sk->count && !st; l++) {
+        uint64_t m, p;
+        st = asvk_supernet_cell_cost(sk, l, &e->cfg.reference[l], &m, &p);
+        ref_cost[l] = (double)m;
+        ref_total += (double)m;
+    }
+    if (!st && cfg->budget_madds > 0) {
+        double fixed = (double)asvk_evolve_fixed_madds(sk), cells = cfg->budget_madds - fixed;
+        if (cells <= 0)
+            st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3fM MAdds does not cover the skeleton's stem and head "
+                                "(%.3fM); raise --budget-madds", cfg->budget_madds / 1e6, fixed / 1e6);
+        asvk_cell cheap = asvk_cell_mbconv(3, 1);
+        for (uint32_t l = 0; l < sk->count && !st; l++) {
+            e->layer_budget[l] = cells * ref_cost[l] / ref_total;
+            uint64_t m, p;
+            st = asvk_supernet_cell_cost(sk, l, &cheap, &m, &p);
+            if (!st && (double)m > e->layer_budget[l])
+                st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3fM MAdds leaves layer %u %.3fM, below its cheapest "
+                                    "cell (%.3fM); raise --budget-madds", cfg->budget_madds / 1e6, l,
+                                    e->layer_budget[l] / 1e6, m / 1e6);
+        }
+    }
+    /* Initial populations: the anchor, then random cells new to the layer. */
+    for (uint32_t l = 0; l < sk->count && !st; l++) {
+        if (cfg->anchors) {
+            asvk_member m;
+            st = member_of(e, l, &e->cfg.reference[l], &m);
+            m.anchor = true;
+            if (!st) st = asvk_pop_add(&e->pop[l], &m);
+        }
+        uint32_t tries = 0;
+        while (!st && e->pop[l].count < cfg->population) {
+            asvk_cell c;
+            asvk_member m;
+            if ((st = asvk_genome_random(prng(e), e->cfg.genome.nodes, &e->cfg.genome, &c))) break;
+            if ((st = member_of(e, l, &c, &m))) break;
+            if (asvk_pop_find(&e->pop[l], m.hash) < 0 && affordable(e, l, &m)) st = asvk_pop_add(&e->pop[l], &m);
+            if (++tries > 100 * cfg->population)
+                st = asvk_error_set(ASVK_ERR_USAGE, "could not draw %u distinct affordable cells for layer %u; lower "
+                                    "--population or raise the budget", cfg->population, l);
+        }
+    }
+    if (st) {
+        asvk_evolve_destroy(e);
+        return st;
+    }
+    *out = e;
+    return ASVK_OK;
+}
+
+void asvk_evolve_destroy(asvk_evolve *e) {
+    if (!e) return;
+    for (uint32_t l = 0; l < ASVK_SKEL_MAX_LAYERS; l++) asvk_pop_free(&e->pop[l]);
+    asvk_split_destroy(&e->split);
+    asvk_bank_destroy(e->bank);
+    free(e);
+}
+
+uint32_t asvk_evolve_generation(const asvk_evolve *e) { return e->generation; }
+const asvk_bank *asvk_evolve_bank(const asvk_evolve *e) { return e->bank; }
+const asvk_population *asvk_evolve_population(const asvk_evolve *e, uint32_t l) { return &e->pop[l]; }
+
+/* ---- one generation ---- */
+
+typedef struct {
+    asvk_model m;
+    asvk_stream *s;
+} step_graph;
+
+static void graph_free(asvk_context *ctx, step_graph *g) {
+    asvk_stream_destroy(g->s);
+    asvk_graph_destroy(ctx, g->m.graph);
+    memset(g, 0, sizeof *g);
+}
+
+static asvk_status graph_make(asvk_evolve *e, const asvk_supernet_spec *spec, asvk_param_store *ps, bool arch,
+                              step_graph *out) {
+    memset(out, 0, sizeof *out);
+    asvk_status st = asvk_supernet_build(spec, ps, arch, &out->m);
+    if (!st) st = asvk_graph_backward(out->m.graph, out->m.loss);
+    if (!st && !arch) {
+        for (int group = 0; group < 2 && !st; group++) {
+            asvk_sgd_config c = {(float)e->cfg.momentum, group == ASVK_GROUP_DECAY ? (float)e->cfg.weight_decay : 0.0f,
+                                 e->cfg.momentum > 0, ASVK_STEP_LR};
+            st = asvk_op_sgd(out->m.graph, group, &c);
+        }
+    }
+    if (!st) asvk_graph_step(out->m.graph);
+    if (!st) st = asvk_graph_plan(e->ctx, out->m.graph, NULL);
+    if (!st) st = asvk_stream_create(e->ctx, &out->s);
+    if (!st) st = asvk_graph_record(out->m.graph, out->s, NULL);
+    if (!st) st = asvk_stream_end(out->s);
+    return st;
+}
+
+static asvk_status feed(asvk_evolve *e, step_graph *g, const asvk_batch *b, uint64_t global_step, double lr) {
+    float step[ASVK_STEP_FLOATS] = {0};
+    step[ASVK_STEP_LR] = (float)lr;
+    step[ASVK_STEP_T] = (float)(global_step + 1);
+    uint32_t seed = (uint32_t)(e->cfg.seed * 2654435761u + global_step * 40503u);
+    memcpy(&step[ASVK_STEP_SEED], &seed, 4);
+    step[ASVK_STEP_LOSS_SCALE] = 1;
+    asvk_graph *gr = g->m.graph;
+    uint64_t n = (uint64_t)b->n * b->h * b->w * b->c;
+    asvk_status st = asvk_buffer_upload(e->ctx, asvk_graph_cval(gr, g->m.input)->buf, 0, b->x, n * 4);
+    if (!st) st = asvk_buffer_upload(e->ctx, asvk_graph_cval(gr, g->m.labels)->buf, 0, b->y, b->n * 4ull);
+    if (!st) st = asvk_buffer_upload(e->ctx, asvk_graph_cval(gr, asvk_graph_step(gr))->buf, 0, step, sizeof step);
+    if (!st) st = asvk_stream_run(g->s);
+    return st;
+}
+
+static asvk_status outputs(asvk_evolve *e, step_graph *g, float *loss, float *correct) {
+    asvk_status st = asvk_buffer_download(e->ctx, asvk_graph_cval(g->m.graph, g->m.loss)->buf, 0, loss, 4);
+    return st ? st : asvk_buffer_download(e->ctx, asvk_graph_cval(g->m.graph, g->m.correct)->buf, 0, correct, 4);
+}
+
+/* Loader positioned at the `count` batches that start at global batch `from`. */
+static asvk_status loader_at(asvk_evolve *e, const uint32_t *idx, uint32_t n, uint64_t from, bool augment, uint64_t salt,
+                             asvk_loader **out) {
+    uint32_t per_epoch = n / e->cfg.batch;
+    asvk_loader_options o = {.shuffle = true, .drop_last = true, .seed = e->cfg.seed + salt, .norm = e->cfg.norm,
+                             .augment = {augment ? e->cfg.crop_pad : 0, augment && e->cfg.flip},
+                             .epochs = 0, .start_epoch = (uint32_t)(from / per_epoch),
+                             .start_step = (uint32_t)(from % per_epoch)};
+    return asvk_loader_create(e->data, idx, n, e->cfg.batch, &o, out);
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Copies the parent's tensors of everything the child keeps unchanged to the
+ * child's names in the bank (AUTOSPACE.md: a child inherits its parent's
+ * weights on unchanged edges). */
+static asvk_status inherit(asvk_evolve *e, uint32_t layer, const asvk_member *parent, const asvk_member *child,
+                           const asvk_genome_map *map) {
+    char pp[64], cp[64];
+    asvk_supernet_cell_prefix(layer, parent->hash, pp, sizeof pp);
+    asvk_supernet_cell_prefix(layer, child->hash, cp, sizeof cp);
+    const char *bn[] = {"weight", "bias", "running_mean", "running_var"};
+    char from[160], to[160];
+    asvk_status st = ASVK_OK;
+#define COPY(fs, ts)                                                                                          \
+    do {                                                                                                      \
+        snprintf(from, sizeof from, "%s%s", pp, fs);                                                          \
+        snprintf(to, sizeof to, "%s%s", cp, ts);                                                              \
+        uint64_t cnt;                                                                                         \
+        const float *v = asvk_bank_get(e->bank, from, &cnt);                                                  \
+        if (v && !st) st = asvk_bank_put(e->bank, to, v, cnt);                                                \
+    } while (0)
+    char fs[64], ts[64];
+    if (map->expand) {
+        COPY("expand.weight", "expand.weight");
+        for (int r = 0; r < 4; r++) {
+            snprintf(fs, sizeof fs, "expand_bn.%s", bn[r]);
+            COPY(fs, fs);
+        }
+    }
+    if (map->project) {
+        COPY("project.weight", "project.weight");
+        for (int r = 0; r < 4; r++) {
+            snprintf(fs, sizeof fs, "project_bn.%s", bn[r]);
+            COPY(fs, fs);
+        }
+    }
+    for (uint32_t i = 1; i < child->cell.nodes; i++)
+        for (uint32_t j = 0; j < i; j++) {
+            if (!map->edge[i][j] || map->node[i] < 0 || map->node[j] < 0) continue;
+            snprintf(fs, sizeof fs, "e%d_%d.weight", map->node[i], map->node[j]);
+            snprintf(ts, sizeof ts, "e%u_%u.weight", i, j);
+            COPY(fs, ts);
+            for (int r = 0; r < 4; r++) {
+                snprintf(fs, sizeof fs, "e%d_%d_bn.%s", map->node[i], map->node[j], bn[r]);
+                snprintf(ts, sizeof ts, "e%u_%u_bn.%s", i, j, bn[r]);
+                COPY(fs, ts);
+            }
+        }
+#undef COPY
+    return st;
+}
+
+static asvk_status evolve_layer(asvk_evolve *e, uint32_t l) {
+    asvk_population *p = &e->pop[l];
+    bool *allowed = calloc(p->count + 1, sizeof *allowed);
+    uint64_t *hashes = calloc(p->count + 1, sizeof *hashes);
+    if (!allowed || !hashes) {
+        free(allowed), free(hashes);
+        return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    }
+    for (uint32_t i = 0; i < p->count; i++) allowed[i] = affordable(e, l, &p->m[i]), hashes[i] = p->m[i].hash;
+    asvk_status st = ASVK_OK;
+    int parent = asvk_pop_tournament(p, &e->rng, e->cfg.tournament, allowed, NULL);
+    asvk_member child;
+    bool made = false;
+    for (int attempt = 0; attempt < 20 && parent >= 0 && !st && !made; attempt++) {
+        asvk_cell c;
+        asvk_genome_map map;
+        asvk_mutation kind;
+        st = asvk_genome_mutate(prng(e), &p->m[parent].cell, hashes, p->count, &e->cfg.genome, &c, &map, &kind);
+        if (st) break;
+        if ((st = member_of(e, l, &c, &child))) break;
+        if (!affordable(e, l, &child) || asvk_pop_find(p, child.hash) >= 0) continue; /* too costly: try again */
+        child.parent = p->m[parent].hash;
+        child.fitness = p->m[parent].fitness; /* the child starts where its parent stands */
+        st = inherit(e, l, &p->m[parent], &child, &map);
+        made = true;
+    }
+    free(allowed);
+    free(hashes);
+    if (st) return st;
+    if (made && (st = asvk_pop_add(p, &child))) return st;
+    while (p->count > e->cfg.population) {
+        int w = asvk_pop_worst(p, e->cfg.min_sampled);
+        if (w < 0) break;
+        char prefix[64];
+        asvk_supernet_cell_prefix(l, p->m[w].hash, prefix, sizeof prefix);
+        asvk_bank_drop_prefix(e->bank, prefix);
+        asvk_pop_remove(p, (uint32_t)w);
+    }
+    return ASVK_OK;
+}
+
+asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *user, asvk_generation_stats *out) {
+    memset(out, 0, sizeof *out);
+    const asvk_evolve_config *c = &e->cfg;
+    const asvk_skeleton *sk = &c->sk;
+    double t0 = now_s();
+    asvk_supernet_spec spec = {.sk = sk, .k = c->k, .batch = c->batch, .bn_eps = sk->bn_eps, .bn_momentum = sk->bn_momentum,
+                               .label_smoothing = c->label_smoothing};
+    asvk_status st = ASVK_OK;
+    for (uint32_t l = 0; l < sk->count && !st; l++) {
+        asvk_population *p = &e->pop[l];
+        bool *allowed = calloc(p->count + 1, sizeof *allowed);
+        if (!allowed) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        for (uint32_t i = 0; i < p->count; i++) allowed[i] = affordable(e, l, &p->m[i]);
+        st = asvk_pop_sample(p, &e->rng, c->k, c->tournament, allowed, e->sampled[l]);
+        free(allowed);
+        for (uint32_t k = 0; k < c->k && !st; k++) {
+            spec.cells[l][k] = p->m[e->sampled[l][k]].cell;
+            spec.hash[l][k] = p->m[e->sampled[l][k]].hash;
+        }
+    }
+    if (st) return asvk_error_prefix(st, "generation %u: ", e->generation);
+
+    asvk_param_store *ps = asvk_params_create();
+    step_graph gw = {0}, ga = {0};
+    asvk_loader *lw = NULL, *la = NULL;
+    if (!ps) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    if (!st) st = asvk_supernet_declare(&spec, ps);
+    if (!st) st = asvk_params_alloc(e->ctx, ps, c->momentum > 0 ? 1 : 0);
+    if (!st) st = asvk_supernet_load(e->ctx, &spec, ps, e->bank, c->seed);
+    if (!st) st = graph_make(e, &spec, ps, false, &gw);
+    if (!st && c->k > 1) st = graph_make(e, &spec, ps, true, &ga);
+    uint64_t first = (uint64_t)e->generation * c->steps;
+    if (!st) st = loader_at(e, e->split.train, e->split.n_train, first, true, 0, &lw);
+    if (!st && c->k > 1) st = loader_at(e, e->split.val, e->split.n_val, first, false, 7919, &la);
+
+    asvk_alpha al;
+    asvk_alpha_init(&al, sk->count, c->k, c->arch_lr);
+    double cost[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+    for (uint32_t l = 0; l < sk->count; l++)
+        for (uint32_t k = 0; k < c->k; k++) cost[l][k] = (double)e->pop[l].m[e->sampled[l][k]].madds;
+    asvk_schedule sched = {ASVK_SCHEDULE_COSINE, c->lr, (double)c->steps, (uint64_t)c->generations * c->steps,
+                           0.1 * c->lr, 0, 0};
+    double sum_loss = 0, sum_acc = 0, sum_vloss = 0, sum_vacc = 0;
+    for (uint32_t t = 0; t < c->steps && !st; t++) {
+        const asvk_batch *b;
+        uint64_t gs = first + t;
+        if ((st = asvk_loader_next(lw, &b)) || !b) break;
+        if ((st = feed(e, &gw, b, gs, asvk_schedule_lr(&sched, gs)))) break;
+        float loss, correct;
+        if ((st = outputs(e, &gw, &loss, &correct))) break;
+        if (!isfinite(loss)) {
+            st = asvk_error_set(ASVK_ERR_USAGE, "the supernet's loss became %g in generation %u; lower --lr", loss,
+                                e->generation);
+            break;
+        }
+        sum_loss += loss, sum_acc += correct / b->n;
+        if (c->k > 1) {
+            if ((st = asvk_loader_next(la, &b)) || !b) break;
+            if ((st = feed(e, &ga, b, gs, 0)) || (st = outputs(e, &ga, &loss, &correct))) break;
+            sum_vloss += loss, sum_vacc += correct / b->n;
+            /* alphas: the loss gradient from the device, the cost term's here, Adam here */
+            double grad[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+            float g[ASVK_ALPHA_MAX_K], a[ASVK_ALPHA_MAX_K];
+            for (uint32_t l = 0; l < sk->count && !st; l++) {
+                char name[32];
+                snprintf(name, sizeof name, "alpha.%u", l);
+                int i = asvk_params_find(ps, name);
+                st = asvk_buffer_download(e->ctx, asvk_params_grad(ps, i), 0, g, c->k * 4);
+                for (uint32_t k = 0; k < c->k; k++) grad[l][k] = g[k];
+            }
+            if (st) break;
+            asvk_alpha_cost_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, c->lambda, grad);
+            asvk_alpha_step(&al, (const double(*)[ASVK_ALPHA_MAX_K])grad);
+            for (uint32_t l = 0; l < sk->count && !st; l++) {
+                char name[32];
+                snprintf(name, sizeof name, "alpha.%u", l);
+                for (uint32_t k = 0; k < c->k; k++) a[k] = (float)al.a[l][k];
+                st = asvk_params_upload(e->ctx, ps, asvk_params_find(ps, name), a);
+            }
+        }
+        if (fn) fn(user, e->generation, t + 1, c->steps, sum_loss / (t + 1), sum_acc / (t + 1));
+    }
+    asvk_loader_destroy(lw);
+    asvk_loader_destroy(la);
+    if (!st) st = asvk_supernet_save(e->ctx, ps, e->bank);
+    graph_free(e->ctx, &gw);
+    graph_free(e->ctx, &ga);
+    asvk_params_destroy(e->ctx, ps);
+    if (st) return asvk_error_prefix(st, "generation %u: ", e->generation);
+
+    /* Eqn. 5, then evolution. */
+    out->generation = e->generation;
+    out->loss = sum_loss / c->steps;
+    out->accuracy = sum_acc / c->steps;
+    out->val_loss = c->k > 1 ? sum_vloss / c->steps : NAN;
+    out->val_accuracy = c->k > 1 ? sum_vacc / c->steps : NAN;
+    for (uint32_t l = 0; l < sk->count; l++) {
+        double p[ASVK_ALPHA_MAX_K];
+        asvk_alpha_softmax(&al, l, p);
+        for (uint32_t k = 0; k < c->k; k++) {
+            asvk_member *m = &e->pop[l].m[e->sampled[l][k]];
+            asvk_pop_score(m, c->beta, c->k, p[k]);
+            m->sampled++;
+            e->share[l][k] = p[k];
+            e->sample_hash[l][k] = m->hash;
+            out->expected_madds += p[k] * (double)m->madds;
+        }
+    }
+    for (uint32_t l = 0; l < sk->count && !st; l++) st = evolve_layer(e, l);
+    for (uint32_t l = 0; l < sk->count; l++) {
+        out->best_fitness[l] = -INFINITY;
+        for (uint32_t i = 0; i < e->pop[l].count; i++)
+            out->best_fitness[l] = fmax(out->best_fitness[l], e->pop[l].m[i].fitness);
+    }
+    e->generation++;
+    out->seconds = now_s() - t0;
+    out->images_per_s = (double)c->steps * c->batch * (c->k > 1 ? 2 : 1) / out->seconds;
+    return st;
+}
+
+uint32_t asvk_evolve_top(const asvk_evolve *e, uint32_t layer, uint32_t k, uint32_t *out) {
+    const asvk_population *p = &e->pop[layer];
+    uint32_t n = 0;
+    bool *taken = calloc(p->count + 1, sizeof *taken);
+    if (!taken) return 0;
+    while (n < k && n < p->count) {
+        int best = -1;
+        for (uint32_t i = 0; i < p->count; i++) {
+            if (taken[i]) continue;
+            if (best < 0 || p->m[i].fitness > p->m[best].fitness ||
+                (p->m[i].fitness == p->m[best].fitness && p->m[i].hash < p->m[best].hash))
+                best = (int)i;
+        }
+        taken[best] = true;
+        out[n++] = (uint32_t)best;
+    }
+    free(taken);
+    return n;
+}
+
+asvk_status asvk_evolve_space(const asvk_evolve *e, uint32_t k, asvk_space *out) {
+    memset(out, 0, sizeof *out);
+    if (k > ASVK_SPACE_MAX_CELLS) k = ASVK_SPACE_MAX_CELLS;
+    snprintf(out->name, sizeof out->name, "%s", e->cfg.sk.name);
+    out->generations = e->generation;
+    out->layers = e->cfg.sk.count;
+    for (uint32_t l = 0; l < out->layers; l++) {
+        uint32_t idx[ASVK_SPACE_MAX_CELLS];
+        out->count[l] = asvk_evolve_top(e, l, k, idx);
+        for (uint32_t i = 0; i < out->count[l]; i++) {
+            const asvk_member *m = &e->pop[l].m[idx[i]];
+            out->cells[l][i] = (asvk_space_cell){m->cell, m->hash, true, m->fitness, 0, 0, m->anchor};
+        }
+    }
+    return asvk_space_set_skeleton(out, &e->cfg.sk);
+}

@@ -1,0 +1,96 @@
+/* The differentiable evolutionary algorithm (AUTOSPACE.md): per layer of a
+ * skeleton a population of cells; each generation samples K cells per layer
+ * by tournament, trains the supernet (weights by SGD on the training split,
+ * the mixture's alphas by Adam on a held-out split with the cost term),
+ * scores the sampled cells by their share of the mixture (Eqn. 5), and
+ * replaces the weakest member of each layer by a mutated child of a
+ * tournament winner. A run is a pure function of its configuration and seed:
+ * the state after every generation is written so that a killed run resumes
+ * to the same result. Nothing here prints: progress goes to a callback. */
+#ifndef ASVK_AUTOSPACE_EVOLVE_H
+#define ASVK_AUTOSPACE_EVOLVE_H
+
+#include "autospace/genome.h"
+#include "autospace/population.h"
+#include "autospace/skeleton.h"
+#include "autospace/space.h"
+#include "runtime/data/dataset.h"
+
+typedef struct asvk_evolve_config {
+    asvk_skeleton sk;
+    asvk_cell reference[ASVK_SKEL_MAX_LAYERS]; /* the reference architecture's cell at each layer */
+    uint32_t population;  /* members per layer */
+    uint32_t k;           /* cells sampled (and mixed) per layer */
+    uint32_t generations;
+    uint32_t tournament;  /* tournament size */
+    uint32_t min_sampled; /* generations a member is trained before it may be removed */
+    double beta;          /* Eqn. 5's moving-average rate */
+    uint32_t steps;       /* weight+architecture step pairs per generation */
+    uint32_t batch;
+    double lr, momentum, weight_decay; /* weights: SGD, cosine over the run */
+    double arch_lr;       /* alphas: Adam */
+    double lambda;        /* weight of the cost term */
+    double budget_madds;  /* MAdds budget of the whole network, stem and head included; 0: none. The
+                           * cells' part is shared between layers in proportion to the reference cell's
+                           * cost there, and a cell costing more than its layer's share is never sampled */
+    bool anchors;         /* the reference cells in every population, never removed */
+    uint64_t seed;
+    uint32_t val_images;  /* held out of the training set for the alphas */
+    double label_smoothing;
+    uint32_t crop_pad;
+    bool flip;
+    asvk_norm norm;
+    asvk_genome_options genome;
+} asvk_evolve_config;
+
+/* Every default but the skeleton and its reference cells, which come from a
+ * reference architecture (asvk_skeleton_from_arch). */
+void asvk_evolve_config_default(asvk_evolve_config *c);
+
+/* MAdds of the skeleton's stem and head (what every network of it costs
+ * besides its cells). */
+uint64_t asvk_evolve_fixed_madds(const asvk_skeleton *sk);
+
+typedef struct asvk_evolve asvk_evolve;
+
+/* Checks everything before any training: the skeleton, population >= K,
+ * a budget that the cheapest cells can meet, the data. */
+asvk_status asvk_evolve_create(asvk_context *ctx, const asvk_evolve_config *cfg, const asvk_dataset *train,
+                               asvk_evolve **out);
+void asvk_evolve_destroy(asvk_evolve *e);
+
+typedef struct asvk_generation_stats {
+    uint32_t generation; /* 0-based, the one just finished */
+    double loss, accuracy;        /* weight steps, means */
+    double val_loss, val_accuracy;/* architecture steps (held-out batches), means */
+    double seconds, images_per_s;
+    double expected_madds;        /* sum over layers of the softmax(alpha)-weighted cell cost */
+    double best_fitness[ASVK_SKEL_MAX_LAYERS];
+} asvk_generation_stats;
+
+typedef void (*asvk_evolve_progress_fn)(void *user, uint32_t generation, uint32_t step, uint32_t steps, double loss,
+                                        double accuracy);
+
+/* Runs the next generation. */
+asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *user, asvk_generation_stats *out);
+uint32_t asvk_evolve_generation(const asvk_evolve *e);
+/* Every cell's weights between generations (read-only). */
+const struct asvk_bank *asvk_evolve_bank(const asvk_evolve *e);
+const asvk_population *asvk_evolve_population(const asvk_evolve *e, uint32_t layer);
+
+/* State after the last finished generation: dir/state.json and the weight
+ * bank; written atomically (bank first, under a generation-stamped name). */
+asvk_status asvk_evolve_save(asvk_evolve *e, const char *dir);
+asvk_status asvk_evolve_load(asvk_evolve *e, const char *dir);
+
+/* The history line of a generation (JSON, malloc'd). */
+char *asvk_evolve_history_json(const asvk_evolve *e, const asvk_generation_stats *s);
+
+/* The top-K members of a layer by fitness (indices into its population;
+ * ties: the lower hash first). */
+uint32_t asvk_evolve_top(const asvk_evolve *e, uint32_t layer, uint32_t k, uint32_t *out);
+
+/* The learned space: the top-k cells of every layer with fitness and cost. */
+asvk_status asvk_evolve_space(const asvk_evolve *e, uint32_t k, asvk_space *out);
+
+#endif

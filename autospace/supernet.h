@@ -1,0 +1,45 @@
+/* The supernet of a generation (AUTOSPACE.md, Eqn. 3): the skeleton's stem
+ * and head around L layers, each the softmax(alpha_l)-weighted mixture of the
+ * K cells sampled for it. Two graphs are built from it: the weight step
+ * (gradients for the weights, alphas frozen) and the architecture step
+ * (gradients for the alphas only; BN running statistics untouched). */
+#ifndef ASVK_AUTOSPACE_SUPERNET_H
+#define ASVK_AUTOSPACE_SUPERNET_H
+
+#include "autospace/alpha.h"
+#include "autospace/bank.h"
+#include "autospace/skeleton.h"
+#include "runtime/model.h"
+
+typedef struct asvk_supernet_spec {
+    const asvk_skeleton *sk;
+    uint32_t k;
+    asvk_cell cells[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];
+    uint64_t hash[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];
+    uint32_t batch;
+    double bn_eps, bn_momentum;
+    double label_smoothing;
+} asvk_supernet_spec;
+
+/* Name prefix of a cell's tensors at a layer: "cells.<layer>.<hash>." */
+void asvk_supernet_cell_prefix(uint32_t layer, uint64_t hash, char *out, size_t n);
+
+/* Declares the stem, head, sampled cells and alphas ("alpha.<layer>", the
+ * architecture group) in an empty store. */
+asvk_status asvk_supernet_declare(const asvk_supernet_spec *s, asvk_param_store *ps);
+/* Fills an allocated store: tensors the bank holds come from it; the others
+ * are initialised (seeded by their names); alphas are zero. */
+asvk_status asvk_supernet_load(asvk_context *ctx, const asvk_supernet_spec *s, asvk_param_store *ps,
+                               const asvk_bank *bank, uint64_t seed);
+/* Copies every tensor but the alphas back into the bank. */
+asvk_status asvk_supernet_save(asvk_context *ctx, asvk_param_store *ps, asvk_bank *bank);
+
+/* The forward graph and its loss; arch_step selects which parameters
+ * receive gradients (the caller adds backward and optimizer nodes). */
+asvk_status asvk_supernet_build(const asvk_supernet_spec *s, asvk_param_store *ps, bool arch_step, asvk_model *out);
+
+/* Cost of one cell at layer l of the skeleton (ProxylessNAS convention). */
+asvk_status asvk_supernet_cell_cost(const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c, uint64_t *madds,
+                                    uint64_t *params);
+
+#endif

@@ -1,0 +1,419 @@
+/* The evolution's parts (AUTOSPACE.md): populations (tournaments, newborns
+ * first, removal, Eqn. 5), the alpha optimizer and the cost term's gradient
+ * (against finite differences), the weight bank, skeletons from and to
+ * architectures (costs agree with the mbconv layers they came from), the
+ * supernet's parameter store (only the sampled cells' weights), and
+ * generations on a generated dataset: weights inherited by children are
+ * their parents' exact values, populations never hold a redundant cell, the
+ * anchors stay. The end-to-end runs (files, resume after SIGKILL) are
+ * tests/cli/test_evolve.sh. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autospace/alpha.h"
+#include "autospace/bank.h"
+#include "autospace/evolve.h"
+#include "autospace/population.h"
+#include "autospace/skeleton.h"
+#include "autospace/supernet.h"
+#include "runtime/cell_ops.h"
+#include "runtime/params.h"
+#include "tests/harness.h"
+
+#define EXPECT_ERR(call, status, want)                                                                           \
+    do {                                                                                                         \
+        asvk_status st_ = (call);                                                                                \
+        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
+              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
+    } while (0)
+
+static asvk_member member(double fitness, uint32_t born, uint32_t sampled, bool anchor, uint64_t hash) {
+    asvk_member m = {0};
+    m.cell = asvk_cell_mbconv(3, 6);
+    m.fitness = fitness, m.born = born, m.sampled = sampled, m.anchor = anchor, m.hash = hash;
+    return m;
+}
+
+/* ---- populations ---- */
+
+static void population_sampling(void) {
+    asvk_population p = {0};
+    static const double fit[] = {0.5, 1.5, 0.9, 2.0, 1.1, 0.2, 1.0, 1.7};
+    for (uint32_t i = 0; i < 8; i++) {
+        asvk_member m = member(fit[i], 0, i == 2 || i == 6 ? 0 : 3, i == 0, 100 + i);
+        OK(asvk_pop_add(&p, &m));
+    }
+    uint64_t rng = 42;
+    uint32_t out[4];
+    OK(asvk_pop_sample(&p, &rng, 4, 4, NULL, out));
+    /* the never-sampled members (2 and 6) come first, and all four are distinct */
+    CHECK(out[0] == 2 && out[1] == 6, "newborns not sampled first: %u %u", out[0], out[1]);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < i; j++) CHECK(out[i] != out[j], "member %u sampled twice", out[i]);
+    /* a huge tournament finds the fittest eligible member */
+    bool allowed[8] = {1, 1, 1, 0, 1, 1, 1, 1}; /* the fittest (3) is not allowed */
+    int w = asvk_pop_tournament(&p, &rng, 200, allowed, NULL);
+    CHECK(w == 7, "tournament of 200 picked %d, not the fittest allowed member 7", w);
+    bool taken[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    w = asvk_pop_tournament(&p, &rng, 200, allowed, taken);
+    CHECK(w == 1, "tournament skipping the taken 7 picked %d, not 1", w);
+    /* size-1 tournaments are uniform over the eligible members: every one turns up */
+    uint32_t seen[8] = {0};
+    for (int t = 0; t < 800; t++) seen[asvk_pop_tournament(&p, &rng, 1, allowed, NULL)]++;
+    for (int i = 0; i < 8; i++)
+        CHECK(allowed[i] ? seen[i] > 60 : seen[i] == 0, "member %d drawn %u times of 800 (7 eligible)", i, seen[i]);
+    bool none[8] = {0};
+    EXPECT_ERR(asvk_pop_sample(&p, &rng, 2, 4, none, out), ASVK_ERR_USAGE, "only 0 cells of the population");
+    asvk_pop_free(&p);
+}
+
+static void population_removal_and_score(void) {
+    asvk_population p = {0};
+    asvk_member ms[] = {
+        member(0.1, 0, 9, true, 1),  /* the weakest, but an anchor: never removed */
+        member(0.3, 4, 1, false, 2), /* weaker than the rest, but sampled only once */
+        member(0.6, 3, 2, false, 3), /* tie with 4: this one is younger */
+        member(0.6, 1, 5, false, 4), /* the oldest of the weakest eligible */
+        member(0.9, 0, 7, false, 5),
+    };
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) OK(asvk_pop_add(&p, &ms[i]));
+    CHECK(asvk_pop_worst(&p, 2) == 3, "worst is %d, expected member 3 (the oldest of the 0.6 pair)", asvk_pop_worst(&p, 2));
+    CHECK(asvk_pop_worst(&p, 1) == 1, "with min_sampled 1 the worst is %d, expected 1", asvk_pop_worst(&p, 1));
+    CHECK(asvk_pop_worst(&p, 100) == -1, "nothing is sampled 100 times");
+    asvk_pop_remove(&p, 3);
+    CHECK(p.count == 4 && asvk_pop_find(&p, 4) < 0 && asvk_pop_find(&p, 5) == 3, "remove kept the order");
+    /* Eqn. 5: f <- (1 - beta) f + beta K share; a uniform share keeps f = 1 */
+    asvk_member m = member(1.0, 0, 0, false, 9);
+    asvk_pop_score(&m, 0.5, 4, 0.25);
+    CHECK(m.fitness == 1.0, "a uniform share moved the fitness to %g", m.fitness);
+    asvk_pop_score(&m, 0.5, 4, 0.5);
+    CHECK(fabs(m.fitness - 1.5) < 1e-15, "fitness %g, expected 0.5 * 1 + 0.5 * 4 * 0.5 = 1.5", m.fitness);
+    asvk_pop_free(&p);
+}
+
+/* ---- the alpha optimizer ---- */
+
+static double cost_term(asvk_alpha *al, const double cost[][ASVK_ALPHA_MAX_K], double lambda) {
+    double g[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+    return lambda * log(asvk_alpha_cost_grad(al, cost, 0, g));
+}
+
+static void alpha_cost_gradient(void) {
+    asvk_alpha al;
+    asvk_alpha_init(&al, 3, 4, 0.1);
+    double cost[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+    for (uint32_t l = 0; l < 3; l++)
+        for (uint32_t k = 0; k < 4; k++) al.a[l][k] = test_rand_uniform(-1, 1), cost[l][k] = test_rand_uniform(1e5, 3e6);
+    double g[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+    const double lambda = 0.7;
+    asvk_alpha_cost_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, lambda, g);
+    /* central differences in double: error ~h^2 * (third derivative) ~ 1e-10 */
+    for (uint32_t l = 0; l < 3; l++)
+        for (uint32_t k = 0; k < 4; k++) {
+            const double h = 1e-5, a0 = al.a[l][k];
+            al.a[l][k] = a0 + h;
+            double up = cost_term(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, lambda);
+            al.a[l][k] = a0 - h;
+            double down = cost_term(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, lambda);
+            al.a[l][k] = a0;
+            double fd = (up - down) / (2 * h);
+            CHECK(fabs(fd - g[l][k]) <= 1e-8 + 1e-6 * fabs(fd), "d(lambda log C)/d alpha[%u][%u] = %.10g, finite "
+                  "differences %.10g", l, k, g[l][k], fd);
+        }
+}
+
+static void alpha_adam_step(void) {
+    /* PyTorch's Adam (bias-corrected), by hand for two steps with beta1 0.5 */
+    asvk_alpha al;
+    asvk_alpha_init(&al, 1, 2, 0.1);
+    double g[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0.2, -0.4}};
+    asvk_alpha_step(&al, (const double(*)[ASVK_ALPHA_MAX_K])g);
+    /* step 1: m_hat = g, v_hat = g^2: the step is lr * sign(g) up to eps */
+    CHECK(fabs(al.a[0][0] + 0.1) < 1e-6 && fabs(al.a[0][1] - 0.1) < 1e-6, "step 1: %g %g", al.a[0][0], al.a[0][1]);
+    g[0][0] = 0.1, g[0][1] = 0.0;
+    asvk_alpha_step(&al, (const double(*)[ASVK_ALPHA_MAX_K])g);
+    double m = 0.5 * 0.5 * 0.2 + 0.5 * 0.1, v = 0.999 * 0.001 * 0.04 + 0.001 * 0.01;
+    double a1 = -0.1 * 0.2 / (0.2 + 1e-8); /* step 1, eps included */
+    double want = a1 - 0.1 * (m / 0.75) / (sqrt(v / (1 - 0.999 * 0.999)) + 1e-8);
+    CHECK(fabs(al.a[0][0] - want) < 1e-12, "step 2: %.12g, by hand %.12g", al.a[0][0], want);
+    double p[2];
+    asvk_alpha_softmax(&al, 0, p);
+    CHECK(fabs(p[0] + p[1] - 1) < 1e-15 && p[1] > p[0], "softmax %g %g", p[0], p[1]);
+}
+
+/* ---- the bank ---- */
+
+static void bank_round_trip(void) {
+    asvk_bank *b = asvk_bank_create();
+    float x[5] = {1, 2, 3, 4, 5}, y[2] = {-1, 0.5f};
+    OK(asvk_bank_put(b, "cells.0.aa.e1_0.weight", x, 5));
+    OK(asvk_bank_put(b, "cells.0.bb.e1_0.weight", y, 2));
+    OK(asvk_bank_put(b, "stem.conv.weight", y, 2));
+    x[0] = 9;
+    OK(asvk_bank_put(b, "cells.0.aa.e1_0.weight", x, 5)); /* replaces */
+    uint64_t n;
+    const float *v = asvk_bank_get(b, "cells.0.aa.e1_0.weight", &n);
+    CHECK(v && n == 5 && v[0] == 9 && asvk_bank_count(b) == 3, "put/get");
+    CHECK(strcmp(asvk_bank_name(b, 0), "cells.0.aa.e1_0.weight") == 0 && !asvk_bank_name(b, 3), "names in order");
+    char path[] = "/tmp/asvk-bank-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    OK(asvk_bank_save(b, path, NULL, 0));
+    asvk_bank_drop_prefix(b, "cells.0.aa.");
+    CHECK(asvk_bank_count(b) == 2 && !asvk_bank_get(b, "cells.0.aa.e1_0.weight", &n), "drop_prefix");
+    asvk_bank *c = asvk_bank_create();
+    OK(asvk_bank_load(c, path));
+    v = asvk_bank_get(c, "cells.0.aa.e1_0.weight", &n);
+    CHECK(asvk_bank_count(c) == 3 && v && n == 5 && memcmp(v, x, sizeof x) == 0, "save/load");
+    remove(path);
+    asvk_bank_destroy(b);
+    asvk_bank_destroy(c);
+}
+
+/* ---- skeletons ---- */
+
+static void skeleton_from_and_to_arch(void) {
+    static const char *const specs[] = {"fmnist_evo", "mbv2:r=96:w=0.5", "proxyless_mobile", "fmnist"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        asvk_arch a, b;
+        OK(asvk_arch_builtin(specs[i], &a));
+        asvk_skeleton sk;
+        asvk_cell ref[ASVK_SKEL_MAX_LAYERS];
+        asvk_status st = asvk_skeleton_from_arch(&a, &sk, ref);
+        if (strcmp(specs[i], "proxyless_mobile") == 0) {
+            /* its skip blocks (ZeroLayer) are no cells: refused by name */
+            CHECK(st == ASVK_ERR_USAGE && strstr(asvk_error_message(), "global_pool"), "%s: %s", specs[i],
+                  asvk_error_message());
+            asvk_arch_free(&a);
+            continue;
+        }
+        OK(st);
+        OK(asvk_skeleton_to_arch(&sk, ref, NULL, &b));
+        /* the network of the reference cells is the reference: same cost, same parameter count */
+        asvk_cost ca, cb;
+        OK(asvk_arch_cost(&a, 0, &ca));
+        OK(asvk_arch_cost(&b, 0, &cb));
+        CHECK(ca.madds == cb.madds && ca.params == cb.params, "%s: %llu MAdds %llu params, as cells %llu %llu", specs[i],
+              (unsigned long long)ca.madds, (unsigned long long)ca.params, (unsigned long long)cb.madds,
+              (unsigned long long)cb.params);
+        CHECK(asvk_evolve_fixed_madds(&sk) > 0 && asvk_evolve_fixed_madds(&sk) < ca.madds, "fixed MAdds");
+        /* JSON round trip */
+        cJSON *j = asvk_skeleton_to_json(&sk);
+        asvk_skeleton back;
+        OK(asvk_skeleton_from_json(j, "sk", &back));
+        cJSON_Delete(j);
+        CHECK(memcmp(&back.layers, &sk.layers, sizeof sk.layers) == 0 && back.count == sk.count &&
+                  back.head == sk.head && back.stem_stride == sk.stem_stride && back.dropout == sk.dropout,
+              "%s: skeleton JSON round trip", specs[i]);
+        asvk_cost_free(&ca), asvk_cost_free(&cb);
+        asvk_arch_free(&a), asvk_arch_free(&b);
+    }
+}
+
+/* ---- the supernet's store ---- */
+
+static asvk_status count_param(void *user, const char *suffix, asvk_param_role role, uint32_t rank,
+                               const uint32_t *shape) {
+    uint64_t *n = user, f = 1;
+    (void)suffix, (void)role;
+    for (uint32_t i = 0; i < rank; i++) f *= shape[i];
+    *n += f;
+    return ASVK_OK;
+}
+
+static void supernet_holds_only_sampled_cells(void) {
+    asvk_arch a;
+    OK(asvk_arch_builtin("fmnist_evo", &a));
+    asvk_skeleton sk;
+    asvk_cell ref[ASVK_SKEL_MAX_LAYERS];
+    OK(asvk_skeleton_from_arch(&a, &sk, ref));
+    asvk_arch_free(&a);
+    asvk_supernet_spec spec = {.sk = &sk, .k = 3, .batch = 4, .bn_eps = 1e-5, .bn_momentum = 0.1};
+    asvk_genome_options o;
+    asvk_genome_options_default(&o);
+    asvk_prng rng = asvk_prng_seed(3);
+    uint64_t cell_floats = 0;
+    for (uint32_t l = 0; l < sk.count; l++)
+        for (uint32_t k = 0; k < spec.k; k++) {
+            OK(asvk_genome_random(&rng, 4, &o, &spec.cells[l][k]));
+            OK(asvk_genome_hash(&spec.cells[l][k], &spec.hash[l][k]));
+            uint32_t c, h;
+            asvk_skeleton_layer_input(&sk, l, &c, &h);
+            asvk_cell_shape s;
+            OK(asvk_cell_shape_of(&spec.cells[l][k], c, h, h, sk.layers[l].out, sk.layers[l].stride, &s));
+            OK(asvk_cell_params(&spec.cells[l][k], &s, count_param, &cell_floats));
+        }
+    asvk_param_store *ps = asvk_params_create();
+    OK(asvk_supernet_declare(&spec, ps));
+    uint64_t in_cells = 0, alphas = 0, other = 0;
+    for (uint32_t i = 0; i < ps->count; i++) {
+        const asvk_store_item *p = &ps->items[i];
+        if (strncmp(p->name, "cells.", 6) == 0) {
+            unsigned layer;
+            char hex[17];
+            CHECK(sscanf(p->name, "cells.%u.%16[0-9a-f].", &layer, hex) == 2, "name %s", p->name);
+            uint64_t h;
+            bool sampled = false;
+            if (layer < sk.count && asvk_genome_hash_parse(hex, &h))
+                for (uint32_t k = 0; k < spec.k; k++) sampled |= spec.hash[layer][k] == h;
+            CHECK(sampled, "%s is not a tensor of a sampled cell", p->name);
+            in_cells += p->floats;
+        } else if (strncmp(p->name, "alpha.", 6) == 0) {
+            alphas += p->floats;
+            CHECK(p->group == ASVK_GROUP_ARCH, "%s is not in the architecture group", p->name);
+        } else {
+            CHECK(strncmp(p->name, "stem.", 5) == 0 || strncmp(p->name, "head.", 5) == 0, "stray tensor %s", p->name);
+            other += p->floats;
+        }
+    }
+    CHECK(in_cells == cell_floats, "the store holds %llu cell floats, the sampled cells have %llu",
+          (unsigned long long)in_cells, (unsigned long long)cell_floats);
+    CHECK(alphas == (uint64_t)sk.count * spec.k && other > 0, "%llu alpha floats", (unsigned long long)alphas);
+    asvk_model m;
+    OK(asvk_supernet_build(&spec, ps, false, &m));
+    asvk_graph_destroy(NULL, m.graph);
+    asvk_params_destroy(NULL, ps);
+}
+
+/* ---- generations ---- */
+
+/* Stripes, columns, checks or flat fields on noise (tests/cli/make_idx.py's classes). */
+static asvk_dataset *textures(uint32_t n, uint32_t size) {
+    asvk_dataset *d;
+    if (asvk_dataset_create(n, size, size, 1, 4, "textures", &d)) return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = i % 4;
+        d->labels[i] = (int32_t)k;
+        uint8_t *px = asvk_dataset_image(d, i);
+        for (uint32_t y = 0; y < size; y++)
+            for (uint32_t x = 0; x < size; x++) {
+                uint32_t v = k == 0 ? y % 2 * 160 : k == 1 ? x % 2 * 160 : k == 2 ? (x + y) % 2 * 160 : 80;
+                px[y * size + x] = (uint8_t)(v + test_rand_range(0, 59));
+            }
+    }
+    return d;
+}
+
+/* "e2_1_bn.bias" -> "e_bn.bias"-like kind: the tensor name with the edge's node numbers skipped. */
+static const char *edge_kind(const char *s) {
+    if (s[0] != 'e' || !isdigit((unsigned char)s[1])) return s;
+    const char *p = s + 1;
+    while (isdigit((unsigned char)*p)) p++;
+    if (*p == '_') p++;
+    while (isdigit((unsigned char)*p)) p++;
+    return p;
+}
+
+static void generations_inherit_and_stay_distinct(void) {
+    static const char *arch_json =
+        "{\"format\": \"asvk-arch/1\", \"name\": \"small\", \"in_channels\": 1, \"resolution\": 10, \"num_classes\": 4, "
+        "\"layers\": [{\"type\": \"conv\", \"out\": 8, \"kernel\": 3, \"stride\": 2}, "
+        "{\"type\": \"mbconv\", \"out\": 8, \"kernel\": 3, \"expand\": 3}, "
+        "{\"type\": \"mbconv\", \"out\": 12, \"kernel\": 5, \"stride\": 2, \"expand\": 6}, "
+        "{\"type\": \"global_pool\"}, {\"type\": \"linear\", \"out\": 4}]}";
+    asvk_arch a;
+    OK(asvk_arch_parse(arch_json, strlen(arch_json), "small", &a));
+    asvk_evolve_config cfg;
+    asvk_evolve_config_default(&cfg);
+    asvk_status st = asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference);
+    asvk_arch_free(&a);
+    OK(st);
+    cfg.population = 5, cfg.k = 2, cfg.steps = 3, cfg.batch = 8, cfg.val_images = 64, cfg.generations = 6;
+    cfg.min_sampled = 1, cfg.seed = 11;
+    asvk_dataset *d = textures(256, 10);
+    CHECK(d != NULL, "dataset");
+    if (!d) return;
+    asvk_evolve *e;
+    OK(asvk_evolve_create(test_context(), &cfg, d, &e));
+    uint32_t checked = 0;
+    for (uint32_t g = 0; g < cfg.generations; g++) {
+        asvk_generation_stats gs;
+        OK(asvk_evolve_step(e, NULL, NULL, &gs));
+        CHECK(isfinite(gs.loss) && gs.expected_madds > 0, "generation %u: loss %g", g, gs.loss);
+        const asvk_bank *bank = asvk_evolve_bank(e);
+        for (uint32_t l = 0; l < cfg.sk.count; l++) {
+            const asvk_population *p = asvk_evolve_population(e, l);
+            uint32_t anchors = 0;
+            for (uint32_t i = 0; i < p->count; i++) {
+                anchors += p->m[i].anchor;
+                for (uint32_t j = 0; j < i; j++)
+                    CHECK(p->m[i].hash != p->m[j].hash, "layer %u holds a redundant cell", l);
+                /* the child born in this generation has trained nothing yet:
+                 * every tensor it has in the bank is inherited, and must be
+                 * bit for bit a tensor of its parent with the same suffix */
+                if (p->m[i].born != g || !p->m[i].parent) continue;
+                /* (a parent that lost its place in the same generation took its tensors with it) */
+                if (asvk_pop_find(p, p->m[i].parent) < 0) continue;
+                char cp[64], pp[64];
+                asvk_supernet_cell_prefix(l, p->m[i].hash, cp, sizeof cp);
+                asvk_supernet_cell_prefix(l, p->m[i].parent, pp, sizeof pp);
+                for (uint32_t t = 0; t < asvk_bank_count(bank); t++) {
+                    const char *name = asvk_bank_name(bank, t);
+                    if (strncmp(name, cp, strlen(cp)) != 0) continue;
+                    const char *suffix = name + strlen(cp);
+                    uint64_t nc, np;
+                    const float *vc = asvk_bank_get(bank, name, &nc);
+                    bool found = false;
+                    for (uint32_t u = 0; u < asvk_bank_count(bank) && !found; u++) {
+                        const char *pn = asvk_bank_name(bank, u);
+                        if (strncmp(pn, pp, strlen(pp)) != 0) continue;
+                        const char *ps = pn + strlen(pp);
+                        /* the same tensor of the same kind of part (an edge may move: e2_1 from e3_1) */
+                        if (strcmp(edge_kind(suffix), edge_kind(ps)) != 0) continue;
+                        const float *vp = asvk_bank_get(bank, pn, &np);
+                        found = np == nc && memcmp(vp, vc, nc * sizeof *vc) == 0;
+                    }
+                    CHECK(found, "generation %u: %s is not a copy of a tensor of its parent", g, name);
+                    checked++;
+                }
+            }
+            CHECK(!cfg.anchors || anchors == 1, "layer %u has %u anchors", l, anchors);
+        }
+    }
+    CHECK(checked > 0, "no inherited tensor was seen in %u generations", cfg.generations);
+    asvk_evolve_destroy(e);
+    asvk_dataset_destroy(d);
+}
+
+static void bad_configs(void) {
+    asvk_arch a;
+    OK(asvk_arch_builtin("fmnist_evo", &a));
+    asvk_evolve_config cfg;
+    asvk_evolve_config_default(&cfg);
+    OK(asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference));
+    asvk_arch_free(&a);
+    asvk_dataset *d = textures(64, 10);
+    asvk_evolve *e;
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "skeleton fmnist_evo takes 28x28x1");
+    asvk_dataset_destroy(d);
+    d = textures(400, 28);
+    cfg.val_images = 100;
+    cfg.k = 9;
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "-k must be 1 to 8");
+    cfg.k = 4, cfg.population = 3;
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "raise --population to at least 4");
+    cfg.population = 8, cfg.budget_madds = 1e6;
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "below its cheapest cell");
+    cfg.budget_madds = 0, cfg.batch = 512;
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "cannot fill batches of 512");
+    asvk_dataset_destroy(d);
+}
+
+int main(int argc, char **argv) {
+    static const test_case cases[] = {
+        {"population_sampling", population_sampling},
+        {"population_removal_and_score", population_removal_and_score},
+        {"alpha_cost_gradient", alpha_cost_gradient},
+        {"alpha_adam_step", alpha_adam_step},
+        {"bank_round_trip", bank_round_trip},
+        {"skeleton_from_and_to_arch", skeleton_from_and_to_arch},
+        {"supernet_holds_only_sampled_cells", supernet_holds_only_sampled_cells},
+        {"generations_inherit_and_stay_distinct", generations_inherit_and_stay_distinct},
+        {"bad_configs", bad_configs},
+    };
+    return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
