@@ -8,7 +8,7 @@
 
 #include "engine/engine.h"
 
-#define CLI_MAX_OPTS 32
+#define CLI_MAX_OPTS 48
 #define CLI_MAX_POS 8
 
 typedef struct {

@@ -7,4 +7,6 @@ extern const cli_command cmd_bench;
 extern const cli_command cmd_cost;
 extern const cli_command cmd_train;
 extern const cli_command cmd_eval;
+extern const cli_command cmd_evolve;
+extern const cli_command cmd_space;
 #endif

@@ -1,0 +1,486 @@
+/* asvk evolve: learn a layer-wise search space with the AutoSpace
+ * differentiable evolutionary algorithm (autospace/evolve.h), in a run
+ * folder that --resume continues. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/data_spec.h"
+#include "apps/run_folder.h"
+#include "autospace/alpha.h"
+#include "autospace/evolve.h"
+#include "autospace/space.h"
+#include "runtime/io/atomic_file.h"
+
+/* Options that are part of the run (saved in config.json, read back by --resume). */
+static const cli_opt opts[] = {
+    {"--reference", "A", "reference architecture: skeleton and anchor cells (default fmnist_evo; any .json, net.config or built-in)"},
+    {"--data", "SPEC", "training data: fashion-mnist[:DIR] (default), cifar10:DIR, folder:DIR[:RES[:C]]"},
+    {"--generations", "N", "generations (default 24; --quick 4)"},
+    {"--population", "N", "cells per layer (default 16; --quick 8)"},
+    {"--k", "N", "cells sampled and mixed per layer each generation, and cells per layer in the space (default 4)"},
+    {"--steps", "N", "weight + architecture step pairs per generation (default 48; --quick 12)"},
+    {"--batch", "N", "batch size (default 64; --quick 32)"},
+    {"--lr", "X", "peak SGD learning rate of the weights, cosine over the run (default 0.05)"},
+    {"--momentum", "X", "SGD momentum (default 0.9)"},
+    {"--wd", "X", "weight decay of conv and linear weights (default 5e-5)"},
+    {"--arch-lr", "X", "Adam learning rate of the mixture weights alpha (default 0.05)"},
+    {"--lambda", "X", "weight of the cost term lambda*log(expected MAdds) in the alpha loss (default 0.05)"},
+    {"--budget-madds", "X", "MAdds budget of a whole network, e.g. 12M (default 1.5x the reference's; 0: none)"},
+    {"--tournament", "N", "tournament size (default 4)"},
+    {"--min-sampled", "N", "generations a cell is trained before it may be removed (default 2)"},
+    {"--beta", "X", "fitness moving-average rate of Eqn. 5 (default 0.5)"},
+    {"--nodes", "N", "nodes of random and mutated cells (default 4)"},
+    {"--ops", "LIST", "edge operators, comma-separated, or 'all' (default) or 'motif' (identity and depthwise only)"},
+    {"--expands", "LIST", "expansion ratios of cells, comma-separated (default 1,3,6; the reference's are added)"},
+    {"--se", NULL, "mutations may add squeeze-excitation"},
+    {"--no-weighted", NULL, "no weighted (channel-attention) merges, only sums"},
+    {"--no-anchors", NULL, "do not keep the reference cells in the populations"},
+    {"--val", "N", "training images held out for the alpha steps (default 5000; --quick 1000)"},
+    {"--limit", "N", "use only the first N training images (tests and quick experiments)"},
+    {"--smoothing", "X", "label smoothing (default 0.1)"},
+    {"--crop-pad", "P", "random crop with P pixels of padding (default 2; 0: off)"},
+    {"--no-flip", NULL, "no random horizontal flips"},
+    {"--seed", "N", "seed of everything random: cells, mutations, weights, batches (default 1)"},
+    /* Options of one invocation. */
+    {"--quick", NULL, "a short run (about 3 minutes on a CPU): fewer generations, steps and cells; options given win"},
+    {"--run", "DIR", "run folder (default runs/evolve-<reference>-<date>-<time>)"},
+    {"--resume", NULL, "continue the run in --run from its last finished generation"},
+    {"--stop-after", "N", "stop after N generations of this invocation; the run stays resumable"},
+    {"--quiet", NULL, "no progress line"},
+    {"--device", "D", "device number or name substring (see 'asvk devices')"},
+    {0},
+};
+#define FIRST_INVOCATION_OPT "--quick"
+
+typedef struct {
+    char reference[1024], data[1024], ops[256], expands[128];
+    asvk_evolve_config cfg;
+    uint32_t limit;
+} evolve_options;
+
+static const struct { const char *name; asvk_cell_op op; } op_names[] = {
+    {"identity", ASVK_CELL_IDENTITY}, {"conv1x1", ASVK_CELL_CONV1X1}, {"conv3x3", ASVK_CELL_CONV3X3},
+    {"dw3x3", ASVK_CELL_DW3X3},       {"dw5x5", ASVK_CELL_DW5X5},     {"dw7x7", ASVK_CELL_DW7X7},
+    {"avgpool3x3", ASVK_CELL_AVGPOOL3X3}, {"maxpool3x3", ASVK_CELL_MAXPOOL3X3},
+};
+
+static bool parse_ops(const char *s, uint32_t *mask) {
+    if (strcmp(s, "all") == 0) s = "identity,conv1x1,conv3x3,dw3x3,dw5x5,dw7x7,avgpool3x3,maxpool3x3";
+    else if (strcmp(s, "motif") == 0) s = "identity,dw3x3,dw5x5,dw7x7";
+    *mask = 0;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        bool found = false;
+        for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
+            if (strlen(op_names[i].name) == n && strncmp(op_names[i].name, s, n) == 0)
+                *mask |= 1u << op_names[i].op, found = true;
+        if (!found) return false;
+        s += n + (s[n] == ',');
+    }
+    return *mask != 0;
+}
+
+static bool parse_expands(const char *s, asvk_genome_options *g) {
+    g->expand_count = 0;
+    while (*s) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || !(v > 0 && v <= 64) || (*end && *end != ',') || g->expand_count == ASVK_GENOME_MAX_EXPANDS)
+            return false;
+        g->expands[g->expand_count++] = (float)v;
+        s = *end ? end + 1 : end;
+    }
+    return g->expand_count > 0;
+}
+
+/* "12M", "1.5G", "300000": a number of multiply-adds. */
+static bool parse_madds(const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0)) return false;
+    if (*end == 'k' || *end == 'K') v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm') v *= 1e6, end++;
+    else if (*end == 'G' || *end == 'g') v *= 1e9, end++;
+    if (*end) return false;
+    *out = v;
+    return true;
+}
+
+static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) {
+    memset(o, 0, sizeof *o);
+    asvk_evolve_config *c = &o->cfg;
+    asvk_evolve_config_default(c);
+    bool quick = cli_flag(a, "--quick");
+    snprintf(o->reference, sizeof o->reference, "%s", cli_str(a, "--reference", "fmnist_evo"));
+    snprintf(o->data, sizeof o->data, "%s", cli_str(a, "--data", "fashion-mnist"));
+    long v;
+#define INT(name, def, quick_def, lo, hi, dst)                                         \
+    do {                                                                              \
+        if (!cli_int(a, name, quick ? (quick_def) : (def), lo, hi, &v)) return 2;     \
+        dst = (uint32_t)v;                                                            \
+    } while (0)
+    INT("--generations", 24, 4, 1, 100000, c->generations);
+    INT("--population", 16, 8, 1, 4096, c->population);
+    INT("--k", 4, 4, 1, ASVK_ALPHA_MAX_K, c->k);
+    INT("--steps", 48, 12, 1, 1000000, c->steps);
+    INT("--batch", 64, 32, 2, 4096, c->batch);
+    INT("--tournament", 4, 4, 1, 4096, c->tournament);
+    INT("--min-sampled", 2, 2, 1, 100000, c->min_sampled);
+    INT("--nodes", 4, 4, 2, ASVK_CELL_MAX_NODES, c->genome.nodes);
+    INT("--val", 5000, 1000, 1, 100000000, c->val_images);
+    INT("--limit", 0, 0, 0, 100000000, o->limit);
+    INT("--crop-pad", 2, 2, 0, 64, c->crop_pad);
+    if (!cli_int(a, "--seed", 1, 0, 0x7fffffff, &v)) return 2;
+    c->seed = (uint64_t)v;
+#undef INT
+    if (!cli_double(a, "--lr", 0.05, 1e-9, 100, &c->lr) || !cli_double(a, "--momentum", 0.9, 0, 0.9999, &c->momentum) ||
+        !cli_double(a, "--wd", 5e-5, 0, 10, &c->weight_decay) || !cli_double(a, "--arch-lr", 0.05, 0, 100, &c->arch_lr) ||
+        !cli_double(a, "--lambda", 0.05, 0, 1000, &c->lambda) || !cli_double(a, "--beta", 0.5, 0, 1, &c->beta) ||
+        !cli_double(a, "--smoothing", 0.1, 0, 0.99, &c->label_smoothing))
+        return 2;
+    c->flip = !cli_flag(a, "--no-flip");
+    c->anchors = !cli_flag(a, "--no-anchors");
+    c->genome.se = cli_flag(a, "--se");
+    c->genome.weighted = !cli_flag(a, "--no-weighted");
+    snprintf(o->ops, sizeof o->ops, "%s", cli_str(a, "--ops", "all"));
+    if (!parse_ops(o->ops, &c->genome.ops))
+        return cli_usage_error(a, "--ops must be 'all', 'motif' or operators from identity, conv1x1, conv3x3, dw3x3, "
+                               "dw5x5, dw7x7, avgpool3x3, maxpool3x3, not '%s'", o->ops);
+    snprintf(o->expands, sizeof o->expands, "%s", cli_str(a, "--expands", "1,3,6"));
+    if (!parse_expands(o->expands, &c->genome))
+        return cli_usage_error(a, "--expands must be up to %d ratios in (0, 64] separated by commas, not '%s'",
+                               ASVK_GENOME_MAX_EXPANDS, o->expands);
+
+    asvk_arch ref;
+    asvk_status st = asvk_arch_open(o->reference, &ref);
+    if (!st) st = asvk_skeleton_from_arch(&ref, &c->sk, c->reference);
+    if (st) {
+        if (ref.layers) asvk_arch_free(&ref);
+        return cli_fail(st);
+    }
+    const char *budget = cli_str(a, "--budget-madds", NULL);
+    if (budget) {
+        if (!parse_madds(budget, &c->budget_madds))
+            return cli_usage_error(a, "--budget-madds must be a number of multiply-adds such as 12M, not '%s'", budget);
+    } else {
+        asvk_cost cost;
+        if ((st = asvk_arch_cost(&ref, 0, &cost))) {
+            asvk_arch_free(&ref);
+            return cli_fail(st);
+        }
+        c->budget_madds = 1.5 * (double)cost.madds;
+        asvk_cost_free(&cost);
+    }
+    asvk_arch_free(&ref);
+    if (sk_out) *sk_out = c->sk;
+    return 0;
+}
+
+/* config.json: every run option by its name without the dashes, values as
+ * resolved (so a run never depends on later changes of the defaults). */
+static cJSON *options_json(const evolve_options *o) {
+    const asvk_evolve_config *c = &o->cfg;
+    cJSON *j = cJSON_CreateObject();
+    char b[64];
+    cJSON_AddStringToObject(j, "reference", o->reference);
+    cJSON_AddStringToObject(j, "data", o->data);
+    cJSON_AddNumberToObject(j, "generations", c->generations);
+    cJSON_AddNumberToObject(j, "population", c->population);
+    cJSON_AddNumberToObject(j, "k", c->k);
+    cJSON_AddNumberToObject(j, "steps", c->steps);
+    cJSON_AddNumberToObject(j, "batch", c->batch);
+    cJSON_AddNumberToObject(j, "lr", c->lr);
+    cJSON_AddNumberToObject(j, "momentum", c->momentum);
+    cJSON_AddNumberToObject(j, "wd", c->weight_decay);
+    cJSON_AddNumberToObject(j, "arch-lr", c->arch_lr);
+    cJSON_AddNumberToObject(j, "lambda", c->lambda);
+    snprintf(b, sizeof b, "%.17g", c->budget_madds);
+    cJSON_AddStringToObject(j, "budget-madds", b);
+    cJSON_AddNumberToObject(j, "tournament", c->tournament);
+    cJSON_AddNumberToObject(j, "min-sampled", c->min_sampled);
+    cJSON_AddNumberToObject(j, "beta", c->beta);
+    cJSON_AddNumberToObject(j, "nodes", c->genome.nodes);
+    cJSON_AddStringToObject(j, "ops", o->ops);
+    cJSON_AddStringToObject(j, "expands", o->expands);
+    cJSON_AddBoolToObject(j, "se", c->genome.se);
+    cJSON_AddBoolToObject(j, "no-weighted", !c->genome.weighted);
+    cJSON_AddBoolToObject(j, "no-anchors", !c->anchors);
+    cJSON_AddNumberToObject(j, "val", c->val_images);
+    cJSON_AddNumberToObject(j, "limit", o->limit);
+    cJSON_AddNumberToObject(j, "smoothing", c->label_smoothing);
+    cJSON_AddNumberToObject(j, "crop-pad", c->crop_pad);
+    cJSON_AddBoolToObject(j, "no-flip", !c->flip);
+    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+    return j;
+}
+
+/* The run options of config.json as command-line arguments, parsed by the
+ * same code as the command line. Value strings live in `store`. */
+static asvk_status args_from_json(const cJSON *j, const char *path, cli_args *a, char store[][64]) {
+    memset(a, 0, sizeof *a);
+    a->cmd = &cmd_evolve;
+    for (int i = 0; opts[i].name && strcmp(opts[i].name, FIRST_INVOCATION_OPT) != 0; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, opts[i].name + 2);
+        if (!x) return asvk_error_set(ASVK_ERR_USAGE, "%s lacks '%s'; it was not written by this asvk", path,
+                                      opts[i].name + 2);
+        if (!opts[i].arg) {
+            if (!cJSON_IsBool(x)) return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' must be true or false", path, opts[i].name + 2);
+            a->set[i] = cJSON_IsTrue(x);
+        } else if (cJSON_IsString(x)) {
+            a->value[i] = x->valuestring, a->set[i] = true;
+        } else if (cJSON_IsNumber(x)) {
+            snprintf(store[i], 64, "%.17g", x->valuedouble);
+            a->value[i] = store[i], a->set[i] = true;
+        } else {
+            return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' must be a number or a string", path, opts[i].name + 2);
+        }
+    }
+    return ASVK_OK;
+}
+
+/* ---- progress ---- */
+
+typedef struct {
+    bool tty, quiet;
+    double start, last_draw;
+    uint32_t generations, first_generation;
+    uint32_t layers;
+    double best[ASVK_SKEL_MAX_LAYERS];
+    bool have_best;
+} progress;
+
+static double wall(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void eta_text(const progress *p, uint32_t gen, uint32_t step, uint32_t steps, char *out, size_t n) {
+    double done = (double)(gen - p->first_generation) + (double)step / steps;
+    double left = (double)p->generations - gen - (double)step / steps;
+    if (done <= 0) {
+        snprintf(out, n, "--:--:--");
+        return;
+    }
+    double eta = (wall() - p->start) / done * left;
+    snprintf(out, n, "%02d:%02d:%02d", (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+}
+
+static void fitness_text(const progress *p, char *out, size_t n) {
+    size_t len = 0;
+    out[0] = 0;
+    for (uint32_t l = 0; p->have_best && l < p->layers && len + 8 < n; l++)
+        len += (size_t)snprintf(out + len, n - len, "%s%.2f", l ? " " : "", p->best[l]);
+}
+
+static void on_step(void *user, uint32_t gen, uint32_t step, uint32_t steps, double loss, double acc) {
+    progress *p = user;
+    double now = wall();
+    if (p->quiet || !p->tty || (now - p->last_draw < 0.25 && step != steps)) return;
+    p->last_draw = now;
+    char eta[32], fit[256];
+    eta_text(p, gen, step, steps, eta, sizeof eta);
+    fitness_text(p, fit, sizeof fit);
+    fprintf(stderr, "\r\033[Kgen %u/%u  step %u/%u  loss %.4f  acc %.2f%%  best fitness [%s]  ETA %s", gen + 1,
+            p->generations, step, steps, loss, 100 * acc, fit, eta);
+    fflush(stderr);
+}
+
+/* ---- the run folder ---- */
+
+/* history.jsonl keeps exactly the generations state.json has finished: a
+ * line written before a kill that lost its state is dropped on resume. */
+static asvk_status trim_history(const char *dir, uint32_t generations) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/history.jsonl", dir);
+    char *text = NULL;
+    size_t size = 0;
+    if (access(path, F_OK) != 0) return ASVK_OK;
+    asvk_status st = asvk_file_read_all(path, 1u << 30, &text, &size);
+    if (st) return st;
+    size_t keep = 0;
+    uint32_t lines = 0;
+    while (keep < size && lines < generations) {
+        char *nl = memchr(text + keep, '\n', size - keep);
+        if (!nl) break;
+        keep = (size_t)(nl - text) + 1;
+        lines++;
+    }
+    st = asvk_file_write_atomic(path, text, keep);
+    free(text);
+    return st;
+}
+
+static asvk_status append_line(const char *dir, const char *name, const char *line) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "a");
+    if (!f) return asvk_error_set(ASVK_ERR_IO, "cannot open %s", path);
+    fprintf(f, "%s\n", line);
+    fflush(f);
+    fsync(fileno(f));
+    return fclose(f) ? asvk_error_set(ASVK_ERR_IO, "cannot write %s", path) : ASVK_OK;
+}
+
+/* space.json, search_space.config and best.json (the network of each
+ * layer's fittest cell) from the populations as they stand. */
+static asvk_status write_space(const asvk_evolve *e, const char *dir, uint32_t k, uint32_t *kept, uint32_t *cells) {
+    asvk_space sp;
+    asvk_status st = asvk_evolve_space(e, k, &sp);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/space.json", dir);
+    if (!st) st = asvk_space_save_json(&sp, path);
+    snprintf(path, sizeof path, "%s/search_space.config", dir);
+    if (!st) st = asvk_space_save_motif(&sp, path, ASVK_MOTIF_READING_DEFAULT, kept);
+    *cells = asvk_space_cells(&sp);
+    if (st) return st;
+    asvk_cell best[ASVK_SKEL_MAX_LAYERS];
+    for (uint32_t l = 0; l < sp.layers; l++) best[l] = sp.cells[l][0].cell;
+    char name[80];
+    snprintf(name, sizeof name, "%.50s-best", sp.sk.name);
+    asvk_arch a;
+    if ((st = asvk_skeleton_to_arch(&sp.sk, best, name, &a))) return st;
+    snprintf(path, sizeof path, "%s/best.json", dir);
+    st = asvk_arch_save(path, &a);
+    asvk_arch_free(&a);
+    return st;
+}
+
+static int run(cli_args *a) {
+    if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
+    bool resume = cli_flag(a, "--resume"), quiet = cli_flag(a, "--quiet");
+    const char *run_opt = cli_str(a, "--run", NULL);
+    if (resume && !run_opt) return cli_usage_error(a, "--resume needs --run DIR (the run to continue)");
+    long stop_after;
+    if (!cli_int(a, "--stop-after", 0, 0, 100000, &stop_after)) return 2;
+    evolve_options o;
+    char run_dir[1024];
+    int rc;
+    asvk_status st;
+    if (resume) {
+        snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        char path[1100];
+        snprintf(path, sizeof path, "%s/config.json", run_dir);
+        if (access(path, F_OK) != 0)
+            return cli_fail(asvk_error_set(ASVK_ERR_USAGE, "%s holds no evolve run (no config.json); start one without "
+                                           "--resume", run_dir));
+        cJSON *j;
+        if ((st = run_read_json(path, &j))) return cli_fail(st);
+        static char store[CLI_MAX_OPTS][64];
+        cli_args saved;
+        st = args_from_json(j, path, &saved, store);
+        rc = st ? cli_fail(st) : parse_options(&saved, &o, NULL);
+        cJSON_Delete(j);
+        if (rc) return rc;
+    } else if ((rc = parse_options(a, &o, NULL))) {
+        return rc;
+    }
+    asvk_evolve_config *c = &o.cfg;
+    data_sets data;
+    if ((st = data_open(o.data, NULL, c->sk.resolution, c->sk.in_channels, true, &data))) return cli_fail(st);
+    c->norm = data.norm;
+    if (o.limit && o.limit < data.train->n) data.train->n = o.limit;
+
+    asvk_context *ctx = NULL;
+    asvk_evolve *e = NULL;
+    if ((st = cli_context(a, &ctx))) goto done;
+    if ((st = asvk_evolve_create(ctx, c, data.train, &e))) goto done;
+    if (resume) {
+        if ((st = asvk_evolve_load(e, run_dir)) || (st = trim_history(run_dir, asvk_evolve_generation(e)))) goto done;
+    } else {
+        if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        else {
+            char name[96];
+            snprintf(name, sizeof name, "evolve-%.60s", c->sk.name);
+            run_default_dir(run_dir, sizeof run_dir, name);
+        }
+        cJSON *cj = options_json(&o);
+        st = run_create(run_dir, cj);
+        cJSON_Delete(cj);
+        if (!st) st = asvk_evolve_save(e, run_dir); /* generation 0: the initial populations */
+        if (st) goto done;
+    }
+    progress p = {cli_tty(), quiet, wall(), 0, c->generations, asvk_evolve_generation(e), c->sk.count, {0}, false};
+    if (!quiet)
+        fprintf(stderr, "%s %s on %s: %u layers, %u cells each, K = %u, %u generations of %u steps (batch %u), "
+                "budget %.2fM MAdds, run folder %s\n", resume ? "resuming" : "evolving a space for", c->sk.name,
+                asvk_context_device(ctx)->name, c->sk.count, c->population, c->k, c->generations, c->steps, c->batch,
+                c->budget_madds / 1e6, run_dir);
+    uint32_t end = c->generations;
+    if (stop_after && asvk_evolve_generation(e) + stop_after < end) end = asvk_evolve_generation(e) + (uint32_t)stop_after;
+    uint32_t kept = 0, cells = 0;
+    while (!st && asvk_evolve_generation(e) < end) {
+        asvk_generation_stats gs;
+        if ((st = asvk_evolve_step(e, on_step, &p, &gs))) break;
+        char *line = asvk_evolve_history_json(e, &gs);
+        if (!line) {
+            st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+            break;
+        }
+        /* history first: a kill before the state is saved repeats this
+         * generation on resume, which trims the line (trim_history) */
+        st = append_line(run_dir, "history.jsonl", line);
+        free(line);
+        if (!st) st = asvk_evolve_save(e, run_dir);
+        if (!st) st = write_space(e, run_dir, c->k, &kept, &cells);
+        if (st) break;
+        memcpy(p.best, gs.best_fitness, sizeof p.best);
+        p.have_best = true;
+        if (!quiet) {
+            char fit[256], eta[32];
+            fitness_text(&p, fit, sizeof fit);
+            eta_text(&p, gs.generation + 1, 0, 1, eta, sizeof eta);
+            if (p.tty) fprintf(stderr, "\r\033[K");
+            fprintf(stderr, "gen %u/%u  loss %.4f  acc %.2f%%  val acc %.2f%%  E[MAdds] %.2fM  best fitness [%s]  "
+                    "%.0f img/s  %.1f s  ETA %s\n", gs.generation + 1, c->generations, gs.loss, 100 * gs.accuracy,
+                    100 * gs.val_accuracy, gs.expected_madds / 1e6, fit, gs.images_per_s, gs.seconds, eta);
+        }
+    }
+    if (!st && asvk_evolve_generation(e) == c->generations && !quiet) {
+        fprintf(stderr, "learned space: %s/space.json (and search_space.config); its best network: %s/best.json\n",
+                run_dir, run_dir);
+        if (kept < cells)
+            fprintf(stderr, "note: search_space.config holds %u of the %u cells: the published format has only identity "
+                    "and depthwise edges, no SE, expansions 1, 3, 6 and 4 nodes (evolve with --ops motif for a space it "
+                    "holds whole)\n", kept, cells);
+    }
+done:
+    asvk_evolve_destroy(e);
+    rc = cli_context_done(ctx, st ? cli_fail(st) : 0);
+    data_close(&data);
+    return rc;
+}
+
+const cli_command cmd_evolve = {
+    "evolve",
+    "learn a layer-wise search space with AutoSpace's differentiable evolution",
+    "asvk evolve [--reference A] [--data SPEC] [--generations N] [--quick] [--run DIR] [--resume] ...",
+    "The reference architecture gives the skeleton (stem, searchable layers with\n"
+    "their channels and strides, head) and, in every layer, a reference cell kept\n"
+    "in the population as an anchor. Each layer evolves a population of cells (DAGs\n"
+    "of basic operators inside an inverted residual, ../shared/AUTOSPACE.md): each\n"
+    "generation samples K cells per layer by tournament, trains the supernet that\n"
+    "mixes them by softmax(alpha) (weights by SGD on the training split, alpha by\n"
+    "Adam on the held-out split with the cost term), moves each sampled cell's\n"
+    "fitness toward its share of the mixture, and replaces the weakest cell by a\n"
+    "mutated child of a tournament winner (inheriting its parent's weights).\n"
+    "\n"
+    "The run folder holds config.json (every option), history.jsonl (one JSON line\n"
+    "per generation: losses, accuracies, the sampled cells and their shares, every\n"
+    "fitness), state.json with bank-NNNN.safetensors (the populations and every\n"
+    "cell's weights: the supernet checkpoint), and after every generation\n"
+    "space.json (per layer the top-K cells with fitness, MAdds and params, plus the\n"
+    "skeleton), the same space as an AutoSpace search_space.config, and best.json\n"
+    "(the network of each layer's fittest cell, for 'asvk train --arch'). A killed\n"
+    "run continues with --resume --run DIR and ends where an uninterrupted run\n"
+    "with the same seed ends.",
+    opts,
+    run,
+};

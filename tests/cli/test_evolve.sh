@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# asvk evolve end to end on a small generated dataset: the run folder's files
+# and their contents, that the supernet learned, that the learned space's best
+# network trains, that a run killed with SIGKILL and resumed ends with the same
+# space as an uninterrupted run with the same seed (and so does a time-sliced
+# one), `asvk space show` on what it wrote, and bad input. Validation layer on.
+set -u
+ASVK=${1:?usage: test_evolve.sh path/to/asvk}
+here=$(cd "$(dirname "$0")" && pwd)
+export ASVK_VALIDATION=1
+failures=0
+tmp=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+mkdir -p "$tmp/data"
+/usr/bin/python3 "$here/make_idx.py" "$tmp/data" 720 128 12 4 || { echo "cannot generate data"; exit 1; }
+# 2 searchable layers (the tiny reference's mbconvs, expand 2: admitted into the ratio set),
+# 4 cells each, K = 2, 4 generations of 6 weight+alpha step pairs
+common=(--reference "$here/tiny_arch.json" --data "fashion-mnist:$tmp/data" --generations 4 --population 4 --k 2
+        --steps 6 --batch 16 --val 160 --lr 0.05 --seed 5 --quiet)
+
+run() { # run NAME args...: runs asvk, fails the test on a non-zero exit or a validation message
+  local name=$1; shift
+  if ! "$ASVK" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then fail "$name: asvk $* exited non-zero"; cat "$tmp/$name.err"; return 1; fi
+  if grep -Eq 'validation (error|warning):|validation layer reported' "$tmp/$name.err"; then fail "$name: validation messages"; cat "$tmp/$name.err"; fi
+  return 0
+}
+
+run straight evolve "${common[@]}" --run "$tmp/r1"
+for f in config.json history.jsonl state.json bank-0004.safetensors space.json search_space.config best.json; do
+  [ -s "$tmp/r1/$f" ] || fail "run folder lacks $f"
+done
+ls "$tmp/r1"/bank-*.safetensors | grep -qv bank-0004 && fail "older banks were not removed"
+/usr/bin/python3 - "$tmp/r1" <<'PY' || fail "the run folder's contents are wrong"
+import json, sys
+d = sys.argv[1]
+hist = [json.loads(l) for l in open(f"{d}/history.jsonl")]
+assert [h["generation"] for h in hist] == [1, 2, 3, 4], hist
+# the supernet learns: its loss falls and it beats chance (4 classes) on held-out batches
+assert hist[-1]["loss"] < hist[0]["loss"], [h["loss"] for h in hist]
+assert hist[-1]["val_accuracy"] > 0.4, hist[-1]
+for h in hist:
+    assert len(h["layers"]) == 2
+    for l in h["layers"]:
+        shares = [s["share"] for s in l["sampled"]]
+        assert len(shares) == 2 and abs(sum(shares) - 1) < 1e-9, shares
+sp = json.load(open(f"{d}/space.json"))
+assert sp["format"] == "asvk-space/1" and sp["generations"] == 4, sp.get("generations")
+assert [l["out"] for l in sp["layers"]] == [12, 12] and [l["stride"] for l in sp["layers"]] == [2, 1]
+for l in sp["layers"]:
+    cells = l["cells"]
+    assert len(cells) == 2, cells
+    fit = [c["fitness"] for c in cells]
+    assert fit == sorted(fit, reverse=True), fit            # top-K by fitness
+    assert len({c["genome"]["hash"] for c in cells}) == 2   # no redundant cells
+    assert all(c["madds"] > 0 and c["params"] > 0 for c in cells)
+st = json.load(open(f"{d}/state.json"))
+assert st["generation"] == 4 and st["bank"] == "bank-0004.safetensors"
+for pop in st["layers"]:
+    hashes = [m["hash"] for m in pop]
+    assert len(hashes) == len(set(hashes)), "a population holds a redundant cell"
+    assert sum(m["anchor"] for m in pop) == 1, "the reference cell is not kept as an anchor"
+    assert len(pop) >= 4
+cfg = json.load(open(f"{d}/config.json"))
+assert cfg["generations"] == 4 and cfg["k"] == 2 and cfg["seed"] == 5, cfg
+mc = json.load(open(f"{d}/search_space.config"))
+assert mc["name"] == "SuperProxylessNASNets" and len(mc["blocks"]) == 2
+PY
+
+# the space's best network is an architecture asvk trains and counts
+run cost cost "$tmp/r1/best.json" --json
+run train_best train --arch "$tmp/r1/best.json" --data "fashion-mnist:$tmp/data" --epochs 1 --batch 32 --run "$tmp/t1" --quiet
+run show space show "$tmp/r1/space.json"
+grep -q "layer 1" "$tmp/show.out" && grep -q "fitness" "$tmp/show.out" || { fail "space show printed no layers"; cat "$tmp/show.out"; }
+# identity and depthwise edges only, no anchor (expand 2 is not in the format): search_space.config
+# holds the space whole, and reads back as it
+run motif evolve "${common[@]}" --ops motif --no-anchors --generations 1 --run "$tmp/r4"
+run show_motif space show "$tmp/r4/search_space.config" --reference "$here/tiny_arch.json" --json
+/usr/bin/python3 - "$tmp/r4/space.json" "$tmp/show_motif.out" <<'PY' || fail "search_space.config does not read back as the space"
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for la, lb in zip(a["layers"], b["layers"]):
+    assert [c["genome"]["hash"] for c in la["cells"]] == [c["genome"]["hash"] for c in lb["cells"]], (la, lb)
+    assert [c["madds"] for c in la["cells"]] == [c["madds"] for c in lb["cells"]]
+PY
+ref=${ASVK_REFERENCE_DIR:-$(cd "$here/../../../shared/reference" 2>/dev/null && pwd)}
+if [ -n "$ref" ] && [ -f "$ref/autospace/search_space.config" ]; then
+  run show_published space show "$ref/autospace/search_space.config"
+  grep -q "11 layers, 99 cells" "$tmp/show_published.out" || fail "the published space does not read as 11 x 9 cells"
+else
+  echo "skip: the published space is not under '$ref' (set ASVK_REFERENCE_DIR)"
+fi
+
+# SIGKILL after the first generation is saved, then --resume: the same space
+"$ASVK" evolve "${common[@]}" --run "$tmp/r2" >"$tmp/r2.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  grep -q '"generation":	[1-9]' "$tmp/r2/state.json" 2>/dev/null && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+killed_at=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["generation"])' "$tmp/r2/state.json")
+[ "$killed_at" -ge 1 ] && [ "$killed_at" -lt 4 ] || fail "the kill did not land between generations 1 and 4 (state at $killed_at)"
+run resumed evolve --resume --run "$tmp/r2" --quiet
+cmp -s "$tmp/r1/space.json" "$tmp/r2/space.json" || { fail "the killed and resumed run learned another space"; diff "$tmp/r1/space.json" "$tmp/r2/space.json" | head -20; }
+strip() { /usr/bin/python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    h = json.loads(l); h.pop("seconds"); print(json.dumps(h, sort_keys=True))' "$1"; }
+cmp -s <(strip "$tmp/r1/history.jsonl") <(strip "$tmp/r2/history.jsonl") || fail "the resumed run's history differs"
+
+# time-sliced: one generation per invocation
+run slice1 evolve "${common[@]}" --run "$tmp/r3" --stop-after 1
+[ -e "$tmp/r3/best.json" ] || fail "a sliced run wrote no space after its first generation"
+for i in 2 3 4; do run slice$i evolve --resume --run "$tmp/r3" --stop-after 1 --quiet; done
+cmp -s "$tmp/r1/space.json" "$tmp/r3/space.json" || fail "the time-sliced run learned another space"
+
+# bad input: one clear sentence, the right exit code
+expect() { # expect CODE REGEX args...
+  local code=$1 re=$2; shift 2
+  out=$("$ASVK" "$@" 2>&1); rc=$?
+  [ "$rc" = "$code" ] || { fail "asvk $* exited $rc, expected $code: $out"; return; }
+  grep -Eq -- "$re" <<<"$out" || fail "asvk $* said '$out', expected /$re/"
+}
+expect 2 "already holds a run" evolve "${common[@]}" --run "$tmp/r1"
+expect 2 "--resume needs --run" evolve "${common[@]}" --resume
+expect 2 "holds no evolve run" evolve --resume --run "$tmp/nothing"
+expect 2 "population of 2 cannot supply K = 3" evolve "${common[@]}" --population 2 --k 3 --run "$tmp/bad1"
+expect 2 "does not cover the skeleton's stem and head" evolve "${common[@]}" --budget-madds 1k --run "$tmp/bad2"
+expect 2 "--ops must be" evolve "${common[@]}" --ops dw9x9 --run "$tmp/bad3"
+expect 2 "after the searchable layers a skeleton has" evolve "${common[@]}" --reference "$here/../torch/parity_arch.json" --run "$tmp/bad4"
+expect 2 "takes 1x12x12|12x12" evolve --reference fmnist_evo --data "fashion-mnist:$tmp/data" --run "$tmp/bad5"
+printf '{"format": "asvk-space/1", "name": "x", "layers": [{"cells": [{"genome": {"nodes": 2, "expand": 6, "edges": [[0, 1, "dw3x3"]], "hash": "0000000000000001"}}]}]}' >"$tmp/bad_space.json"
+expect 2 "does not match the cell" space show "$tmp/bad_space.json"
+printf '{"blocks": [[[[0, 0, 0, 2], [5, 0, 0, [0, 0]], [1, 4, 0, 0], [1, 1, 2, 0]]]]}' >"$tmp/bad.config"
+expect 2 "blocks\[0\]\[0\].*code 4" space show "$tmp/bad.config"
+
+if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all evolve cases passed"
