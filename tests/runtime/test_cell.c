@@ -3,18 +3,24 @@
  * backward); structural checks; hand-computed costs and the parameter list
  * against them; Motif decode/encode round trips over every cell of the
  * published search space and network; the published network's cost under
- * each kernel reading; JSON and net.config round trips of cell layers.
- * Random genomes against PyTorch: tests/runtime/test_torch_parity_cells.c. */
+ * each kernel reading; JSON and net.config round trips of cell layers;
+ * random genomes' forward and every gradient against a double-precision CPU
+ * reference of the whole cell (tests/ref/cell_ref.c) and its central finite
+ * differences. A network of cells against PyTorch: test_torch_parity.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "autospace/genome.h"
 #include "runtime/cell_ops.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/motif.h"
 #include "runtime/io/netconfig.h"
 #include "runtime/model.h"
+#include "runtime/ops/basic.h"
+#include "runtime/params.h"
 #include "tests/harness.h"
+#include "tests/ref/cell_ref.h"
 
 #define EXPECT_ERR(call, status, want)                                                                           \
     do {                                                                                                         \
@@ -551,6 +557,395 @@ static void cell_json_round_trip(void) {
     }
 }
 
+/* ---- 6. random genomes against the double-precision reference of the whole cell ----
+ *
+ * Random valid genomes (autospace/genome.h, seeded from the test seed), each
+ * with an activation, SE or not, and a layer shape of its own (batch 2, odd
+ * and even sizes, strides 1 and 2, channels 5 and 6, the residual at 6 -> 6),
+ * built by asvk_cell_build in training mode with random weights, non-trivial
+ * BN affines and WEIGHTED logits, against tests/ref/cell_ref.c:
+ *   forward   y against the reference's y;
+ *   backward  L = sum(y * r), fixed random r: the GPU's dL/dx and dL/dp of
+ *             every trainable tensor (conv weights, BN gamma and beta, mix
+ *             alphas, SE weights and biases) against central differences of
+ *             the double reference, for up to RC_SAMPLES elements of each.
+ * Kinks (relu, relu6, hswish, hsigmoid, max-pool ties): the input is drawn
+ * again until every kinked activation input and every max-pool winner lies
+ * RC_MARGIN or more from its kink or runner-up (cell_ref_info.margin), so that
+ * fp32 rounding cannot put the GPU on another piece than the reference; and a
+ * central difference whose two forwards leave the base point's piece (their
+ * cell_ref_info.pattern differs) is retaken with a 10x and a 100x smaller
+ * step and only then skipped: skips are counted and must stay under 2% of the
+ * elements checked. Each slot must draw a genome with the features it asks
+ * for, so that the set covers every operator, strided identities of both
+ * kinds (the s x s pool at 6x6, the 3x3 padded pool at 5x5 and 7x7), strided
+ * pools, WEIGHTED merges and the no-expand cell for any seed.
+ * ASVK_TEST_RATIOS=1 prints each genome with its errors. */
+
+#define RC_PREFIX "layers.0."
+#define RC_BATCH 2u
+#define RC_SAMPLES 6u
+#define RC_MARGIN 1e-4
+#define RC_MAX_TENSORS 64
+
+typedef struct {
+    char name[48];        /* suffix, as asvk_cell_params lists it */
+    asvk_param_role role;
+    uint32_t fan_in;      /* conv weights: in/groups * k * k */
+    uint64_t n;
+    int idx;              /* in the store */
+    bool asked;           /* by the reference */
+    float *f;             /* the values uploaded */
+    double *d;            /* the reference's copy (the finite differences perturb it) */
+} rc_tensor;
+
+typedef struct {
+    asvk_param_store *ps;
+    rc_tensor t[RC_MAX_TENSORS];
+    uint32_t count;
+} rc_params;
+
+static asvk_status rc_declare(void *user, const char *suffix, asvk_param_role role, uint32_t rank,
+                              const uint32_t *shape) {
+    rc_params *p = user;
+    if (p->count == RC_MAX_TENSORS) return asvk_error_set(ASVK_ERR_INTERNAL, "more than %d tensors", RC_MAX_TENSORS);
+    rc_tensor *t = &p->t[p->count++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", suffix);
+    t->role = role;
+    uint32_t storage[4] = {0};
+    t->n = 1;
+    for (uint32_t d = 0; d < rank; d++) storage[d] = shape[d], t->n *= shape[d];
+    if (role == ASVK_PARAM_CONV_WEIGHT) { /* OIHW -> OHWI, as runtime/io/cost.c */
+        storage[1] = shape[2], storage[2] = shape[3], storage[3] = shape[1];
+        t->fan_in = shape[1] * shape[2] * shape[3];
+    }
+    /* the groups of asvk_model_declare */
+    int group = role == ASVK_PARAM_BN_MEAN || role == ASVK_PARAM_BN_VAR ? ASVK_GROUP_STATE
+                : role == ASVK_PARAM_CONV_WEIGHT                         ? ASVK_GROUP_DECAY
+                                                                         : ASVK_GROUP_NO_DECAY;
+    char name[96];
+    snprintf(name, sizeof name, "%s%s", RC_PREFIX, suffix);
+    t->idx = asvk_params_add(p->ps, name, rank, storage, group);
+    t->f = malloc(t->n * sizeof *t->f);
+    t->d = malloc(t->n * sizeof *t->d);
+    return t->idx < 0 || !t->f || !t->d ? asvk_error_set(ASVK_ERR_INTERNAL, "cannot declare %s", name) : ASVK_OK;
+}
+
+static bool rc_trainable(const rc_tensor *t) { return t->role != ASVK_PARAM_BN_MEAN && t->role != ASVK_PARAM_BN_VAR; }
+
+static const double *rc_lookup(void *user, const char *name) {
+    rc_params *p = user;
+    for (uint32_t i = 0; i < p->count; i++)
+        if (strcmp(p->t[i].name, name) == 0) {
+            p->t[i].asked = true;
+            return p->t[i].d;
+        }
+    return NULL;
+}
+
+static double rc_unif(asvk_prng *g, double lo, double hi) { return lo + (hi - lo) * asvk_prng_unit(g); }
+
+/* What a genome holds, for the slots' demands. */
+enum {
+    RC_WEIGHTED = 1 << 0, /* a WEIGHTED node with two or more inputs */
+    RC_ID0 = 1 << 1,      /* an identity edge out of node 0 (a pool at stride 2) */
+    RC_AVG0 = 1 << 2,     /* an average pool out of node 0 (strided at stride 2) */
+    RC_MAX0 = 1 << 3,     /* a max pool out of node 0 */
+    RC_EXPAND = 1 << 4,   /* expand != 1 */
+    RC_NOEXPAND = 1 << 5,
+    RC_OP = 6,            /* bit RC_OP + op: the operator occurs */
+};
+
+static uint32_t rc_features(const asvk_cell *c) {
+    uint32_t f = c->expand != 1 ? RC_EXPAND : RC_NOEXPAND;
+    for (uint32_t i = 1; i < c->nodes; i++) {
+        if (c->mix[i] == ASVK_MIX_WEIGHTED && asvk_cell_inputs(c, i) >= 2) f |= RC_WEIGHTED;
+        for (uint32_t j = 0; j < i; j++) {
+            uint32_t op = c->op[i][j];
+            if (op == ASVK_CELL_ZERO) continue;
+            f |= 1u << (RC_OP + op);
+            if (j == 0 && op == ASVK_CELL_IDENTITY) f |= RC_ID0;
+            if (j == 0 && op == ASVK_CELL_AVGPOOL3X3) f |= RC_AVG0;
+            if (j == 0 && op == ASVK_CELL_MAXPOOL3X3) f |= RC_MAX0;
+        }
+    }
+    return f;
+}
+#define RC_HAS(op) (1u << (RC_OP + (op)))
+
+typedef struct {
+    uint32_t in_c, hw, out_c, stride, nodes;
+    asvk_act act;
+    bool se;
+    uint32_t need; /* features the genome must have */
+} rc_slot;
+
+typedef struct {
+    uint32_t checked, skipped;
+    double worst_fwd, worst_grad; /* error / tolerance */
+    uint32_t features;
+} rc_stats;
+
+typedef struct {
+    const asvk_cell *c;
+    const asvk_cell_shape *s;
+    rc_params *p;
+    const double *x, *r;
+    double *y;
+    uint64_t ny;
+    double eps;
+} rc_ref;
+
+/* L = sum(y * r) of the reference, and its piece */
+static double rc_loss(rc_ref *f, cell_ref_info *info, bool *ok) {
+    *ok = cell_ref_forward(f->c, f->s, RC_BATCH, f->eps, f->x, rc_lookup, f->p, f->y, info) == 0;
+    double l = 0;
+    for (uint64_t i = 0; i < f->ny; i++) l += f->y[i] * f->r[i];
+    return l;
+}
+
+/* dL/dv by central differences of the reference at step h, 10x and 100x
+ * smaller while a side leaves the base piece; false when all three do. */
+static bool rc_central(rc_ref *f, double *v, uint64_t base, double *fd) {
+    double v0 = *v;
+    for (double h = 1e-5; h > 0.5e-7; h /= 10) {
+        cell_ref_info ip, im;
+        bool okp, okm;
+        *v = v0 + h;
+        double lp = rc_loss(f, &ip, &okp);
+        *v = v0 - h;
+        double lm = rc_loss(f, &im, &okm);
+        *v = v0;
+        if (!okp || !okm) return false;
+        if (ip.pattern == base && im.pattern == base) {
+            *fd = (lp - lm) / (2 * h);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void rc_case(asvk_prng *g, const rc_slot *slot, uint32_t k, rc_stats *stats) {
+    asvk_context *ctx = test_context();
+    asvk_genome_options o;
+    asvk_genome_options_default(&o);
+    /* 2.5: 5 * 2.5 = 12.5 rounds half to even to 12 (cell_ops.h) */
+    o.expands[0] = 1, o.expands[1] = 2.5f, o.expands[2] = 3, o.expand_count = 3;
+    asvk_cell c;
+    bool found = false;
+    for (uint32_t t = 0; t < 2000 && !found; t++) {
+        OK(asvk_genome_random(g, slot->nodes, &o, &c));
+        found = (rc_features(&c) & slot->need) == slot->need;
+    }
+    CHECK(found, "slot %u: no random genome with features 0x%x in 2000 draws", k, slot->need);
+    if (!found) return;
+    c.act = slot->act, c.se = slot->se;
+    stats->features |= rc_features(&c);
+    char desc[256];
+    asvk_genome_format(&c, desc, sizeof desc);
+    asvk_cell_shape s;
+    OK(asvk_cell_shape_of(&c, slot->in_c, slot->hw, slot->hw, slot->out_c, slot->stride, &s));
+    size_t dl = strlen(desc);
+    snprintf(desc + dl, sizeof desc - dl, " @ %u -> %u, %ux%u, stride %u%s", slot->in_c, slot->out_c, slot->hw,
+             slot->hw, slot->stride, s.residual ? ", residual" : "");
+
+    /* parameters: conv weights U(-1, 1) * sqrt(3 / fan_in) (unit-variance
+     * outputs), BN gamma +-U(0.5, 1.5), beta U(-0.5, 0.5), SE biases
+     * U(-0.5, 0.5), mix logits U(-1, 1); running statistics 0 and 1 (training
+     * mode does not read them) */
+    rc_params p = {.ps = asvk_params_create()};
+    OK(asvk_cell_params(&c, &s, rc_declare, &p));
+    OK(asvk_params_alloc(ctx, p.ps, 0));
+    for (uint32_t i = 0; i < p.count; i++) {
+        rc_tensor *t = &p.t[i];
+        for (uint64_t e = 0; e < t->n; e++) {
+            double v = 0;
+            switch (t->role) {
+            case ASVK_PARAM_CONV_WEIGHT: v = rc_unif(g, -1, 1) * sqrt(3.0 / t->fan_in); break;
+            case ASVK_PARAM_BN_WEIGHT: v = (asvk_prng_below(g, 2) ? 1 : -1) * rc_unif(g, 0.5, 1.5); break;
+            case ASVK_PARAM_BN_BIAS:
+            case ASVK_PARAM_BIAS: v = rc_unif(g, -0.5, 0.5); break;
+            case ASVK_PARAM_MIX_ALPHA: v = rc_unif(g, -1, 1); break;
+            case ASVK_PARAM_BN_VAR: v = 1; break;
+            default: break;
+            }
+            t->f[e] = (float)v;
+            t->d[e] = t->f[e];
+        }
+        OK(asvk_params_upload(ctx, p.ps, t->idx, t->f));
+    }
+
+    const uint64_t nx = (uint64_t)RC_BATCH * s.in_h * s.in_w * s.in_c;
+    const uint64_t ny = (uint64_t)RC_BATCH * s.out_h * s.out_w * s.out_c;
+    float *x = malloc(nx * 4), *r = malloc(ny * 4), *y = malloc(ny * 4), *dx = malloc(nx * 4);
+    double *xd = malloc(nx * 8), *rd = malloc(ny * 8), *yref = malloc(ny * 8), *yb = malloc(ny * 8);
+    for (uint64_t i = 0; i < ny; i++) rd[i] = r[i] = (float)rc_unif(g, -1, 1);
+    rc_ref f = {&c, &s, &p, xd, rd, yb, ny, (double)1e-5f};
+    cell_ref_info base = {0};
+    double lref = 0;
+    bool ok = false;
+    uint32_t draws = 0;
+    while (draws < 100) {
+        draws++;
+        for (uint64_t i = 0; i < nx; i++) xd[i] = x[i] = (float)rc_unif(g, -2, 2);
+        lref = rc_loss(&f, &base, &ok);
+        if (!ok || base.margin >= RC_MARGIN) break;
+    }
+    CHECK(ok, "%s: the reference failed", desc);
+    CHECK(base.margin >= RC_MARGIN, "%s: every input drawn puts something within %g of a kink", desc, RC_MARGIN);
+    memcpy(yref, yb, ny * 8);
+    for (uint32_t i = 0; i < p.count; i++)
+        CHECK(p.t[i].asked == rc_trainable(&p.t[i]), "%s: the reference %s %s", desc,
+              p.t[i].asked ? "reads the running statistic" : "does not use", p.t[i].name);
+
+    /* the GPU: forward and backward of one graph */
+    asvk_graph *gr = asvk_graph_create(p.ps);
+    asvk_val vx = asvk_graph_value(gr, "x", ASVK_VAL_INPUT, 4, (uint32_t[]){RC_BATCH, s.in_c, s.in_h, s.in_w});
+    asvk_graph_val(gr, vx)->requires_grad = true;
+    asvk_cell_build_opts bo = {1e-5f, 0.1f, true};
+    asvk_val vy = asvk_cell_build(gr, RC_PREFIX, &c, &s, vx, &bo);
+    asvk_val vr = asvk_graph_value(gr, "r", ASVK_VAL_INPUT, 4, (uint32_t[]){RC_BATCH, s.out_c, s.out_h, s.out_w});
+    asvk_val loss = vy == ASVK_NO_VAL ? ASVK_NO_VAL : asvk_op_dot_loss(gr, "loss", vy, vr);
+    CHECK(loss != ASVK_NO_VAL, "%s: building failed: %s", desc, asvk_error_message());
+    if (loss == ASVK_NO_VAL) return;
+    asvk_graph_val(gr, vy)->kind = ASVK_VAL_OUTPUT; /* kept for reading */
+    OK(asvk_graph_backward(gr, loss));
+    asvk_val vdx = asvk_graph_val(gr, vx)->grad;
+    CHECK(vdx != ASVK_NO_VAL, "%s: no gradient for the input", desc);
+    if (vdx == ASVK_NO_VAL) return;
+    asvk_graph_val(gr, vdx)->kind = ASVK_VAL_OUTPUT;
+    OK(asvk_graph_plan(ctx, gr, NULL));
+    OK(asvk_buffer_upload(ctx, asvk_graph_val(gr, vx)->buf, 0, x, nx * 4));
+    OK(asvk_buffer_upload(ctx, asvk_graph_val(gr, vr)->buf, 0, r, ny * 4));
+    asvk_stream *st;
+    OK(asvk_stream_create(ctx, &st));
+    asvk_status rs = asvk_graph_record(gr, st, NULL);
+    if (!rs) rs = asvk_stream_run(st);
+    asvk_stream_destroy(st);
+    OK(rs);
+    float lgpu;
+    OK(asvk_buffer_download(ctx, asvk_graph_val(gr, vy)->buf, 0, y, ny * 4));
+    OK(asvk_buffer_download(ctx, asvk_graph_val(gr, vdx)->buf, 0, dx, nx * 4));
+    OK(asvk_buffer_download(ctx, asvk_graph_val(gr, loss)->buf, 0, &lgpu, 4));
+
+    /* Forward, norm-wise: ||y - y_ref|| <= 1e-4 ||y_ref||. y is the output of
+     * a training-mode BN (plus x), so O(1) everywhere; on its way it passes
+     * at most 6 conv -> BN stages (expand, a chain of 4 edges, project) of
+     * <= 162 fp32 terms each (mid 18, 3x3), whose rounding is ~u sqrt(K) ~
+     * 1e-6 relative per stage, and BN keeps relative errors relative
+     * (measured: <= 1.2e-6 over 41 seeds, ASVK_TEST_RATIOS). 1e-4 has ~100x
+     * to spare and is far below a wrong edge, a missing term of a merge, a
+     * wrong softmax or pool window, the unbiased variance (1/P = 1/18 at
+     * least) or a wrong BN epsilon (O(1e-3) or more). */
+    double e2 = 0, n2 = 0;
+    for (uint64_t i = 0; i < ny; i++) e2 += (y[i] - yref[i]) * (y[i] - yref[i]), n2 += yref[i] * yref[i];
+    double fwd = sqrt(e2) / (1e-4 * sqrt(n2));
+    CHECK(fwd <= 1, "%s: forward error %.3g of norm %.3g (tolerance 1e-4 relative)", desc, sqrt(e2), sqrt(n2));
+    /* the loss: sum(y * r) in fp32 adds rounding of ~u sqrt(ny) relative to sum |y r| */
+    double lmag = 0;
+    for (uint64_t i = 0; i < ny; i++) lmag += fabs(yref[i] * rd[i]);
+    CHECK(fabs(lgpu - lref) <= 1e-4 * lmag, "%s: loss %.9g, reference %.9g", desc, lgpu, lref);
+    stats->worst_fwd = fmax(stats->worst_fwd, fwd);
+
+    /* Backward: element e of tensor T passes when
+     *   |g_e - fd_e| <= 1e-3 |fd_e| + 1e-4 max_T |g| + 1e-5 max_all |g|
+     * (g: the GPU's gradient; max_all over the input and every tensor).
+     * fd: central differences of the double reference (h = 1e-5: truncation
+     * ~h^2 L''' and rounding ~1e-15 L / h, both ~1e-8 relative or less). The
+     * fp32 backward repeats the forward's ~7 stages with BN's backward (sums
+     * of g and g*xhat over N*H*W <= 98 pixels) at each: ~1e-5 of a tensor's
+     * scale (measured: <= 4e-5 over 41 seeds, ASVK_TEST_RATIOS), so 1e-3
+     * relative has ~25x to spare. Elements that cancel to near 0 keep the absolute error
+     * of their terms, hence the term at the tensor's largest entry; a tensor
+     * whose gradient is zero by structure (a BN's beta followed, through
+     * pools and sums only, by another BN, which removes any per-channel
+     * shift) is fp32 noise of the size of its terms, ~u * P * |dL/dz| <=
+     * ~1e-5 of the largest gradient, hence the last term. A wrong sign,
+     * factor, index or missing path is O(1) relative. */
+    uint32_t bad = 0;
+    double worst = 0;
+    float *grads[RC_MAX_TENSORS + 1] = {dx};
+    double gall = 0;
+    for (int32_t ti = -1; ti < (int32_t)p.count; ti++) {
+        if (ti >= 0 && !rc_trainable(&p.t[ti])) continue;
+        uint64_t n = ti < 0 ? nx : p.t[ti].n;
+        if (ti >= 0) {
+            grads[ti + 1] = malloc(n * 4);
+            OK(asvk_buffer_download(ctx, asvk_params_grad(p.ps, p.t[ti].idx), 0, grads[ti + 1], n * 4));
+        }
+        for (uint64_t e = 0; e < n; e++) gall = fmax(gall, fabs(grads[ti + 1][e]));
+    }
+    for (int32_t ti = -1; ti < (int32_t)p.count; ti++) {
+        if (ti >= 0 && !rc_trainable(&p.t[ti])) continue;
+        const char *name = ti < 0 ? "input" : p.t[ti].name;
+        uint64_t n = ti < 0 ? nx : p.t[ti].n;
+        double *dv = ti < 0 ? xd : p.t[ti].d;
+        const float *gv = grads[ti + 1];
+        double gmax = 0;
+        for (uint64_t e = 0; e < n; e++) gmax = fmax(gmax, fabs(gv[e]));
+        uint64_t picked[RC_SAMPLES];
+        uint32_t m = n < RC_SAMPLES ? (uint32_t)n : RC_SAMPLES;
+        for (uint32_t q = 0; q < m; q++) {
+            uint64_t e;
+            bool dup;
+            do {
+                e = n <= RC_SAMPLES ? q : asvk_prng_below(g, (uint32_t)n);
+                dup = false;
+                for (uint32_t z = 0; z < q; z++) dup |= picked[z] == e;
+            } while (dup);
+            picked[q] = e;
+            double fd;
+            stats->checked++;
+            if (!rc_central(&f, &dv[e], base.pattern, &fd)) {
+                stats->skipped++;
+                continue;
+            }
+            double tol = 1e-3 * fabs(fd) + 1e-4 * gmax + 1e-5 * gall, err = fabs(gv[e] - fd);
+            worst = fmax(worst, err / tol);
+            if (!(err <= tol) && bad++ < 8)
+                CHECK(0, "%s: dL/d%s[%llu] = %.7g, finite difference %.7g (tolerance %.3g)", desc, name,
+                      (unsigned long long)e, gv[e], fd, tol);
+        }
+    }
+    for (uint32_t i = 0; i < p.count; i++) free(grads[i + 1]);
+    CHECK(bad == 0, "%s: %u gradient elements wrong", desc, bad);
+    stats->worst_grad = fmax(stats->worst_grad, worst);
+    if (getenv("ASVK_TEST_RATIOS"))
+        fprintf(stderr, "  %s: forward %.3g, worst gradient %.3g of tolerance, %u input draws, margin %.3g\n", desc,
+                fwd, worst, draws, base.margin);
+
+    asvk_graph_destroy(ctx, gr);
+    for (uint32_t i = 0; i < p.count; i++) free(p.t[i].f), free(p.t[i].d);
+    asvk_params_destroy(ctx, p.ps);
+    free(x), free(r), free(y), free(dx), free(xd), free(rd), free(yref), free(yb);
+}
+
+static void random_cells_match_reference(void) {
+    asvk_prng g = asvk_prng_seed(test_seed ^ 0x63656c6c726566ull);
+    static const rc_slot slots[] = {
+        {6, 7, 6, 1, 4, ASVK_ACT_RELU6, true, RC_WEIGHTED | RC_EXPAND | RC_HAS(ASVK_CELL_DW3X3)},
+        {5, 7, 6, 2, 4, ASVK_ACT_HSWISH, false, RC_ID0 | RC_WEIGHTED},    /* the padded 3x3 strided identity */
+        {5, 6, 6, 2, 3, ASVK_ACT_RELU, true, RC_ID0 | RC_HAS(ASVK_CELL_CONV3X3)}, /* the exact 2x2 one */
+        {6, 5, 6, 1, 5, ASVK_ACT_SWISH, false, RC_NOEXPAND | RC_HAS(ASVK_CELL_MAXPOOL3X3)},
+        {5, 5, 6, 2, 4, ASVK_ACT_RELU6, true, RC_MAX0 | RC_WEIGHTED},
+        {6, 5, 6, 1, 4, ASVK_ACT_SIGMOID, false, RC_HAS(ASVK_CELL_CONV1X1) | RC_HAS(ASVK_CELL_AVGPOOL3X3)},
+        {5, 7, 6, 1, 5, ASVK_ACT_HSWISH, true, RC_WEIGHTED | RC_HAS(ASVK_CELL_DW5X5)},
+        {6, 5, 6, 2, 4, ASVK_ACT_NONE, false, RC_AVG0 | RC_HAS(ASVK_CELL_DW7X7)},
+    };
+    rc_stats stats = {0};
+    uint32_t n = sizeof slots / sizeof slots[0];
+    for (uint32_t k = 0; k < n; k++) rc_case(&g, &slots[k], k, &stats);
+    for (uint32_t op = ASVK_CELL_IDENTITY; op < ASVK_CELL_OPS; op++)
+        CHECK(stats.features & RC_HAS(op), "no genome used %s", asvk_cell_op_name((asvk_cell_op)op));
+    /* skips only where three steps down to 1e-7 all straddle a kink: rare */
+    CHECK(stats.checked >= 40 * n && stats.skipped * 50 <= stats.checked, "%u of %u gradient elements skipped",
+          stats.skipped, stats.checked);
+    if (getenv("ASVK_TEST_RATIOS"))
+        fprintf(stderr, "  %u cells: worst forward %.3g, worst gradient %.3g of tolerance; %u elements, %u skipped\n",
+                n, stats.worst_fwd, stats.worst_grad, stats.checked, stats.skipped);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"mbconv_genome_is_mbconv_bitwise", mbconv_genome_is_mbconv_bitwise},
@@ -561,6 +956,7 @@ int main(int argc, char **argv) {
         {"motif_codes_and_errors", motif_codes_and_errors},
         {"published_network", published_network},
         {"cell_json_round_trip", cell_json_round_trip},
+        {"random_cells_match_reference", random_cells_match_reference},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
