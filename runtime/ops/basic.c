@@ -1,9 +1,11 @@
-/* Basic ops on the BLAS kernels: matmul, add, gradient routing, and the dot
- * loss used by the finite-difference tests of whole graphs. */
+/* Basic ops on the BLAS kernels: matmul, add, gradient routing, the dot
+ * loss used by the finite-difference tests of whole graphs, and the
+ * squared-error terms and scalar loss of block-wise distillation. */
 #include <stdio.h>
 #include <string.h>
 
 #include "runtime/blas.h"
+#include "runtime/kernels/loss.h"
 #include "runtime/ops/basic.h"
 
 /* ---- matmul: y[M][N] = x[M][K] . w[N][K]^T ---- */
@@ -130,9 +132,104 @@ asvk_val asvk_op_dot_loss(asvk_graph *g, const char *name, asvk_val x, asvk_val 
     return y;
 }
 
+/* ---- squared-error term: out = scale * sum (y - t)^2 ---- */
+typedef struct { uint64_t n; float scale; bool accumulate; } mse_attr;
+
+static uint64_t mse_workspace(const asvk_graph *g, const asvk_node *n) {
+    (void)g;
+    return asvk_loss_mse_workspace(ASVK_CATTR(n, mse_attr)->n);
+}
+
+/* in: y, t; out: the 1-float term */
+static asvk_status mse_record(asvk_exec *ex, const asvk_node *n) {
+    const mse_attr *a = ASVK_CATTR(n, mse_attr);
+    asvk_buffer ws = n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : (asvk_buffer){0};
+    return asvk_loss_mse_forward(ex->stream, a->n, a->scale, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
+                                 asvk_exec_buf(ex, n->out[0]), ws);
+}
+
+/* in: y, t, d(term); out: dy */
+static asvk_status mse_bwd_record(asvk_exec *ex, const asvk_node *n) {
+    const mse_attr *a = ASVK_CATTR(n, mse_attr);
+    return asvk_loss_mse_backward(ex->stream, a->n, a->scale, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
+                                  asvk_exec_buf(ex, n->in[2]), asvk_exec_buf(ex, n->out[0]), a->accumulate);
+}
+
+/* Only y gets a gradient: t is a target (see basic.h). */
+static asvk_status mse_backward(asvk_graph *g, int i) {
+    asvk_node n = asvk_graph_nodes(g, &(uint32_t){0})[i];
+    if (!asvk_graph_val(g, n.in[0])->requires_grad) return ASVK_OK;
+    mse_attr a = *ASVK_CATTR(&n, mse_attr);
+    asvk_val dout = asvk_graph_val(g, n.out[0])->grad;
+    if (dout == ASVK_NO_VAL) return ASVK_OK; /* nothing flows into this term */
+    asvk_val dy = asvk_graph_grad(g, n.in[0], &a.accumulate);
+    if (dy == ASVK_NO_VAL) return ASVK_ERR_INTERNAL;
+    asvk_val in[3] = {n.in[0], n.in[1], dout};
+    return asvk_graph_node(g, ASVK_OP_MSE_BWD, in, 3, &dy, 1, &a, sizeof a) < 0 ? ASVK_ERR_INTERNAL : ASVK_OK;
+}
+
+asvk_val asvk_op_mse(asvk_graph *g, const char *name, asvk_val y, asvk_val t, float scale) {
+    if (y < 0 || t < 0 || (uint32_t)y >= asvk_graph_value_count(g) || (uint32_t)t >= asvk_graph_value_count(g)) {
+        asvk_error_set(ASVK_ERR_INTERNAL, "mse %s: y or t is not a value", name);
+        return ASVK_NO_VAL;
+    }
+    mse_attr a = {asvk_graph_cval(g, y)->floats, scale, false};
+    if (asvk_graph_cval(g, t)->floats != a.n) {
+        asvk_error_set(ASVK_ERR_INTERNAL, "mse %s: y (%s) has %llu floats, the target (%s) %llu", name,
+                       asvk_graph_cval(g, y)->name, (unsigned long long)a.n, asvk_graph_cval(g, t)->name,
+                       (unsigned long long)asvk_graph_cval(g, t)->floats);
+        return ASVK_NO_VAL;
+    }
+    uint32_t one = 1;
+    asvk_val out = asvk_graph_value(g, name, ASVK_VAL_OUTPUT, 1, &one);
+    if (out == ASVK_NO_VAL || asvk_graph_node(g, ASVK_OP_MSE, (asvk_val[]){y, t}, 2, &out, 1, &a, sizeof a) < 0)
+        return ASVK_NO_VAL;
+    return out;
+}
+
+/* ---- scalar loss: L = x for a 1-float x ---- */
+
+/* in: x; out: L (a transfer copy) */
+static asvk_status scalar_loss_record(asvk_exec *ex, const asvk_node *n) {
+    return asvk_blas_copy(ex->stream, asvk_exec_buf(ex, n->out[0]), asvk_exec_buf(ex, n->in[0]), 1);
+}
+
+/* in: the step buffer; out: dx = step[ASVK_STEP_LOSS_SCALE] (or += it) */
+static asvk_status scalar_loss_bwd_record(asvk_exec *ex, const asvk_node *n) {
+    asvk_buffer seed = asvk_buffer_sub(asvk_exec_buf(ex, n->in[0]), ASVK_STEP_LOSS_SCALE * 4, 4);
+    if (ASVK_CATTR(n, asvk_grad_copy_attr)->accumulate)
+        return asvk_blas_axpy(ex->stream, 1.0f, seed, asvk_exec_buf(ex, n->out[0]), 1);
+    return asvk_blas_copy(ex->stream, asvk_exec_buf(ex, n->out[0]), seed, 1);
+}
+
+static asvk_status scalar_loss_backward(asvk_graph *g, int i) {
+    asvk_node n = asvk_graph_nodes(g, &(uint32_t){0})[i];
+    asvk_grad_copy_attr a;
+    asvk_val step = asvk_graph_step(g);
+    asvk_val dx = asvk_graph_grad(g, n.in[0], &a.accumulate);
+    if (step == ASVK_NO_VAL || dx == ASVK_NO_VAL) return ASVK_ERR_INTERNAL;
+    return asvk_graph_node(g, ASVK_OP_SCALAR_LOSS_BWD, &step, 1, &dx, 1, &a, sizeof a) < 0 ? ASVK_ERR_INTERNAL
+                                                                                               : ASVK_OK;
+}
+
+asvk_val asvk_op_scalar_loss(asvk_graph *g, const char *name, asvk_val x) {
+    if (x < 0 || (uint32_t)x >= asvk_graph_value_count(g) || asvk_graph_cval(g, x)->floats != 1) {
+        asvk_error_set(ASVK_ERR_INTERNAL, "scalar loss %s: the input is not a value of one float", name);
+        return ASVK_NO_VAL;
+    }
+    uint32_t one = 1;
+    asvk_val y = asvk_graph_value(g, name, ASVK_VAL_OUTPUT, 1, &one);
+    if (y == ASVK_NO_VAL || asvk_graph_node(g, ASVK_OP_SCALAR_LOSS, &x, 1, &y, 1, NULL, 0) < 0) return ASVK_NO_VAL;
+    return y;
+}
+
 const asvk_op_def asvk_op_matmul_def = {"matmul", matmul_record, matmul_backward, NULL, false};
 const asvk_op_def asvk_op_matmul_bwd_data_def = {"matmul_bwd_data", matmul_bwd_data_record, NULL, NULL, false};
 const asvk_op_def asvk_op_matmul_bwd_weight_def = {"matmul_bwd_weight", matmul_bwd_weight_record, NULL, NULL, false};
 const asvk_op_def asvk_op_add_def = {"add", add_record, add_backward, NULL, false};
 const asvk_op_def asvk_op_grad_copy_def = {"grad_copy", grad_copy_record, NULL, NULL, false};
 const asvk_op_def asvk_op_dot_loss_def = {"dot_loss", dot_record, dot_backward, dot_workspace, true};
+const asvk_op_def asvk_op_mse_def = {"mse", mse_record, mse_backward, mse_workspace, false};
+const asvk_op_def asvk_op_mse_bwd_def = {"mse_bwd", mse_bwd_record, NULL, NULL, false};
+const asvk_op_def asvk_op_scalar_loss_def = {"scalar_loss", scalar_loss_record, scalar_loss_backward, NULL, true};
+const asvk_op_def asvk_op_scalar_loss_bwd_def = {"scalar_loss_bwd", scalar_loss_bwd_record, NULL, NULL, false};

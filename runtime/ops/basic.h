@@ -12,6 +12,18 @@ asvk_val asvk_op_matmul(asvk_graph *g, const char *name, asvk_val x, asvk_val w,
 asvk_val asvk_op_add(asvk_graph *g, const char *name, asvk_val a, asvk_val b);
 /* L = sum(x * r), an OUTPUT scalar; a loss op (backward: dx = r). */
 asvk_val asvk_op_dot_loss(asvk_graph *g, const char *name, asvk_val x, asvk_val r);
+/* Block-wise distillation terms. out = scale * sum_i (y[i] - t[i])^2 over
+ * every float of y and t (same count; shapes may differ), an OUTPUT value
+ * of one float (readable after a replay). Not a loss by itself: sum terms
+ * with asvk_op_add and end with asvk_op_scalar_loss. Backward: only y gets
+ * a gradient, dy = 2 * scale * d(out) * (y - t); t is a target and gets
+ * none even when it requires a gradient (a teacher's activations: its
+ * parameters, if they train, receive nothing from this term). */
+asvk_val asvk_op_mse(asvk_graph *g, const char *name, asvk_val y, asvk_val t, float scale);
+/* L = x for a one-float x (e.g. a sum of asvk_op_mse terms), an OUTPUT
+ * scalar; a loss op: its backward seeds dx = step[ASVK_STEP_LOSS_SCALE]
+ * (read at run time from the step buffer, like the cross-entropy's). */
+asvk_val asvk_op_scalar_loss(asvk_graph *g, const char *name, asvk_val x);
 /* Backward helper: grad(x) = dy, or += dy when x already has a contribution. */
 asvk_status asvk_op_route_grad(asvk_graph *g, asvk_val dy, asvk_val x);
 

@@ -20,6 +20,10 @@ typedef enum {
     ASVK_OP_POOL, ASVK_OP_POOL_BWD, ASVK_OP_LINEAR, ASVK_OP_LINEAR_BWD_DATA, ASVK_OP_LINEAR_BWD_WEIGHT,
     ASVK_OP_LINEAR_BWD_BIAS, ASVK_OP_CONCAT, ASVK_OP_CONCAT_BWD, ASVK_OP_CE_LOSS, ASVK_OP_CE_LOSS_BWD,
     ASVK_OP_OPTIM,
+    ASVK_OP_MSE,         /* out = scale * sum (y - t)^2, one float */
+    ASVK_OP_MSE_BWD,
+    ASVK_OP_SCALAR_LOSS, /* L = x for a one-float x */
+    ASVK_OP_SCALAR_LOSS_BWD,
     ASVK_OP_COUNT_ = 64
 } asvk_op_id;
 

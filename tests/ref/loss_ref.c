@@ -52,3 +52,16 @@ void loss_ref_ce_backward(uint32_t n, uint32_t k, float eps, const float *z, con
     }
     free(lp);
 }
+
+double loss_ref_mse_forward(uint64_t n, double scale, const float *y, const float *t) {
+    double s = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        double d = (double)y[i] - t[i];
+        s += d * d;
+    }
+    return scale * s;
+}
+
+void loss_ref_mse_backward(uint64_t n, double scale, const float *y, const float *t, double dout, double *dy) {
+    for (uint64_t i = 0; i < n; i++) dy[i] = 2 * scale * dout * ((double)y[i] - t[i]);
+}

@@ -1,6 +1,7 @@
 /* The graph runtime: autograd (including a value used twice), the liveness
  * planner (no two live temporaries share bytes, and sharing happens), one
- * recorded step replayed with the same results, parameter store layout. */
+ * recorded step replayed with the same results, parameter store layout, and
+ * a distillation objective (squared-error terms summed into a scalar loss). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,107 @@ static void planner_never_overlaps_live_values(void) {
     }
 }
 
+/* Block-wise distillation: h = x + x; L = s1 |h - t1|^2 + s2 |h - t2|^2 +
+ * s3 |x - t3|^2, built as scalar_loss(add(add(mse1, mse2), mse3)), with x a
+ * parameter. The loss and dL/dx against a double reference:
+ *   dL/dx = 2 (2 s1 (h - t1) + 2 s2 (h - t2)) + 2 s3 (x - t3),
+ * and the step buffer's loss-scale slot multiplies the gradient. t3 is a
+ * parameter too (requires a gradient) and gets none: targets get nothing. */
+static void distillation_loss(void) {
+    asvk_context *ctx = test_context();
+    enum { N = 3, F = 37, X = N * F }; /* 111 floats: a vec4 body and a scalar tail */
+    const float s1 = 0.5f, s2 = 1.0f / X, s3 = 3.0f;
+    asvk_param_store *ps = asvk_params_create();
+    int ix = asvk_params_add(ps, "x", 2, (uint32_t[]){N, F}, ASVK_GROUP_DECAY);
+    int it3 = asvk_params_add(ps, "t3", 2, (uint32_t[]){N, F}, ASVK_GROUP_DECAY);
+    OK(asvk_params_alloc(ctx, ps, 0));
+    float x[X], t1[X], t2[X], t3[X];
+    test_fill_uniform(x, X, -1, 1);
+    test_fill_uniform(t1, X, -2, 2);
+    test_fill_uniform(t2, X, -1, 3);
+    test_fill_uniform(t3, X, -1, 1);
+    OK(asvk_params_upload(ctx, ps, ix, x));
+    OK(asvk_params_upload(ctx, ps, it3, t3));
+
+    asvk_graph *g = asvk_graph_create(ps);
+    asvk_val vx = asvk_graph_param(g, "x"), vt3 = asvk_graph_param(g, "t3");
+    asvk_val vt1 = asvk_graph_value(g, "t1", ASVK_VAL_INPUT, 2, (uint32_t[]){N, F});
+    asvk_val vt2 = asvk_graph_value(g, "t2", ASVK_VAL_INPUT, 2, (uint32_t[]){N, F});
+    asvk_val h = asvk_op_add(g, "h", vx, vx);
+    asvk_val m1 = asvk_op_mse(g, "mse1", h, vt1, s1);
+    asvk_val m2 = asvk_op_mse(g, "mse2", h, vt2, s2);
+    asvk_val m3 = asvk_op_mse(g, "mse3", vx, vt3, s3);
+    asvk_val sum = asvk_op_add(g, "sum3", asvk_op_add(g, "sum2", m1, m2), m3);
+    asvk_val loss = asvk_op_scalar_loss(g, "loss", sum);
+    CHECK(loss != ASVK_NO_VAL, "graph building failed: %s", asvk_error_message());
+    if (loss == ASVK_NO_VAL) return;
+    CHECK(asvk_graph_backward(g, m1) == ASVK_ERR_INTERNAL, "a squared-error term was accepted as the loss");
+    CHECK(asvk_op_scalar_loss(g, "bad", h) == ASVK_NO_VAL, "a scalar loss of %u floats was accepted", X);
+    CHECK(asvk_op_mse(g, "bad", h, sum, 1) == ASVK_NO_VAL, "a target of another size was accepted");
+    OK(asvk_graph_backward(g, loss));
+    CHECK(asvk_graph_val(g, vt3)->grad == ASVK_NO_VAL, "the target t3 received a gradient");
+    asvk_val step = asvk_graph_step(g);
+    asvk_plan_report rep;
+    OK(asvk_graph_plan(ctx, g, &rep));
+    OK(asvk_buffer_upload(ctx, asvk_graph_val(g, vt1)->buf, 0, t1, sizeof t1));
+    OK(asvk_buffer_upload(ctx, asvk_graph_val(g, vt2)->buf, 0, t2, sizeof t2));
+    float sv[ASVK_STEP_FLOATS] = {0};
+    sv[ASVK_STEP_LOSS_SCALE] = 1;
+    OK(asvk_buffer_upload(ctx, asvk_graph_val(g, step)->buf, 0, sv, sizeof sv));
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    OK(asvk_graph_record(g, s, &rep));
+
+    /* reference, and per element the sum of the magnitudes of what adds up */
+    double L = 0, L1 = 0, L2 = 0, L3 = 0, dx[X], dxabs[X];
+    for (int i = 0; i < X; i++) {
+        double hh = 2.0 * x[i], a = hh - t1[i], b = hh - t2[i], c = (double)x[i] - t3[i];
+        L1 += s1 * a * a, L2 += s2 * b * b, L3 += s3 * c * c;
+        dx[i] = 2 * (2 * s1 * a + 2 * s2 * b) + 2 * s3 * c;
+        dxabs[i] = 2 * (2 * s1 * fabs(a) + 2 * s2 * fabs(b)) + 2 * s3 * fabs(c);
+    }
+    L = L1 + L2 + L3;
+    float got[2][X], gl[2], gm[3];
+    for (int run = 0; run < 2; run++) {
+        if (run == 1) {
+            sv[ASVK_STEP_LOSS_SCALE] = 2;
+            OK(asvk_buffer_upload(ctx, asvk_graph_val(g, step)->buf, 0, sv, sizeof sv));
+        }
+        OK(asvk_stream_run(s));
+        OK(asvk_buffer_download(ctx, asvk_graph_val(g, loss)->buf, 0, &gl[run], 4));
+        OK(asvk_buffer_download(ctx, asvk_params_grad(ps, ix), 0, got[run], sizeof got[run]));
+    }
+    OK(asvk_buffer_download(ctx, asvk_graph_val(g, m1)->buf, 0, &gm[0], 4));
+    OK(asvk_buffer_download(ctx, asvk_graph_val(g, m2)->buf, 0, &gm[1], 4));
+    OK(asvk_buffer_download(ctx, asvk_graph_val(g, m3)->buf, 0, &gm[2], 4));
+    /* Each term: sums of 111 non-negative addends in one workgroup (each
+     * addend through <= 16 additions) with 4u for the difference, square and
+     * scale: 20u relative; the two adds of terms 2u more. 2x margin. */
+    double tl = 2 * 22 * FP32_U * L, want_m[3] = {L1, L2, L3};
+    CHECK(fabs(gl[0] - L) <= tl, "loss %.9g, reference %.9g (tolerance %.3g)", gl[0], L, tl);
+    CHECK(gl[1] == gl[0], "the loss scale changed the loss: %.9g then %.9g", gl[0], gl[1]);
+    for (int k = 0; k < 3; k++)
+        CHECK(fabs(gm[k] - want_m[k]) <= 2 * 20 * FP32_U * want_m[k], "term %d: %.9g, reference %.9g", k + 1, gm[k],
+              want_m[k]);
+    int bad = 0;
+    for (int i = 0; i < X; i++) {
+        /* Each of the three contributions is f (y - t) with f = fl(2 s dL)
+         * (3u with the difference and product), and four fp32 additions
+         * join them (h's two, the accumulation of mse2 into h's gradient, and
+         * x's): (3 + 4)u of the sum of their magnitudes. 2x margin. */
+        double tol = 2 * 7 * FP32_U * dxabs[i];
+        if (!(fabs(got[0][i] - dx[i]) <= tol) && bad++ < 4)
+            CHECK(0, "dL/dx[%d] = %.9g, reference %.9g (tolerance %.3g)", i, got[0][i], dx[i], tol);
+        /* A loss scale of 2 doubles every value the backward computes, and
+         * doubling is exact in fp32: twice the gradient, bit for bit. */
+        if (!(got[1][i] == 2 * got[0][i]) && bad++ < 4)
+            CHECK(0, "loss scale 2: dL/dx[%d] = %.9g, expected 2 x %.9g", i, got[1][i], got[0][i]);
+    }
+    asvk_stream_destroy(s);
+    asvk_graph_destroy(ctx, g);
+    asvk_params_destroy(ctx, ps);
+}
+
 static void params_are_grouped_and_aligned(void) {
     asvk_param_store *ps = asvk_params_create();
     CHECK(asvk_params_add(ps, "a", 1, (uint32_t[]){5}, ASVK_GROUP_DECAY) == 0, "a");
@@ -183,6 +285,7 @@ int main(int argc, char **argv) {
         {"autograd_matches_reference", autograd_matches_reference},
         {"planner_never_overlaps_live_values", planner_never_overlaps_live_values},
         {"params_are_grouped_and_aligned", params_are_grouped_and_aligned},
+        {"distillation_loss", distillation_loss},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -1,6 +1,7 @@
-/* Softmax cross-entropy with label smoothing (runtime/kernels/loss.h)
- * against the double-precision reference (tests/ref/loss_ref.c) and central
- * finite differences of the GPU forward. */
+/* The losses (runtime/kernels/loss.h): softmax cross-entropy with label
+ * smoothing and the squared-error term, against the double-precision
+ * reference (tests/ref/loss_ref.c) and central finite differences of the
+ * GPU forward. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,6 +286,256 @@ static void errors(void) {
     asvk_buffer_free(ctx, &b);
 }
 
+/* ---- squared error: out = scale * sum (y - t)^2 ---- */
+
+/* Every addend (y - t)^2 is >= 0, so a summation in which each addend goes
+ * through at most D additions errs by at most D u sum d^2 (first order).
+ * d = fl(y - t) and its square add 3u per addend, the scale product u.
+ * D: in loss_mse_fwd 8 sequential vec4s + 2 inside each + 6 tree levels
+ * = 16; beyond one chunk (n > 2048) reduce_sum adds as much with its
+ * shared-memory tree, but its subgroup variant's order is the
+ * implementation's (subgroupAdd over up to 64 lanes, then up to 64 subgroup
+ * partials in sequence): at most 10 + 64 + 64 more. The bound is rigorous
+ * to first order; 2x covers the rest. */
+static double mse_tol(uint64_t n, double scale, double sumsq) {
+    double depth = n <= 2048 ? 16 : 16 + 138;
+    return 2 * (4 + depth) * FP32_U * fabs(scale) * sumsq;
+}
+
+/* y, t at element offsets yoff, toff (0 mod 4: the vec4 path; 1..3: scalars),
+ * out and the workspace at ooff. Integer mode: y, t small integers and scale
+ * a power of two, so every partial sum is an integer below 2^24 and the GPU
+ * result must be exact: a dropped or doubled element shows however large n. */
+typedef struct { uint64_t n; float scale; uint32_t yoff, toff, ooff; bool integer; } mse_case;
+
+static void mse_forward_case(const mse_case *c) {
+    asvk_context *ctx = test_context();
+    uint64_t n = c->n;
+    float *y = host(n + 4), *t = host(n + 4);
+    for (uint32_t i = 0; i < c->yoff; i++) y[i] = NAN; /* what precedes the views must not be read */
+    for (uint32_t i = 0; i < c->toff; i++) t[i] = NAN;
+    /* integers in [-a, a] (a = 0: {0, 1}): sum d^2 <= n max(2a, 1)^2 < 2^24 */
+    uint32_t a = 36 * n < (1u << 24) ? 3 : 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (c->integer) {
+            y[c->yoff + i] = a ? (float)test_rand_range(0, 2 * a) - (float)a : (float)test_rand_range(0, 1);
+            t[c->toff + i] = a ? (float)test_rand_range(0, 2 * a) - (float)a : (float)test_rand_range(0, 1);
+        } else {
+            y[c->yoff + i] = test_rand_uniform(-2, 2);
+            t[c->toff + i] = test_rand_uniform(-1, 1);
+        }
+    }
+    y[c->yoff + n] = t[c->toff + n] = NAN; /* nor what follows them */
+    double want = loss_ref_mse_forward(n, c->scale, y + c->yoff, t + c->toff);
+    double sumsq = loss_ref_mse_forward(n, 1, y + c->yoff, t + c->toff);
+    uint64_t wsb = asvk_loss_mse_workspace(n);
+    asvk_buffer Y, T, O, W = {0};
+    OK(test_upload(ctx, y, n + c->yoff + 1, &Y));
+    OK(test_upload(ctx, t, n + c->toff + 1, &T));
+    OK(asvk_buffer_alloc(ctx, (c->ooff + 1) * 4, &O));
+    if (wsb) OK(asvk_buffer_alloc(ctx, wsb + c->ooff * 4, &W));
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    OK(asvk_loss_mse_forward(s, n, c->scale, asvk_buffer_sub(Y, c->yoff * 4, n * 4),
+                             asvk_buffer_sub(T, c->toff * 4, n * 4), asvk_buffer_sub(O, c->ooff * 4, 4),
+                             wsb ? asvk_buffer_sub(W, c->ooff * 4, wsb) : W));
+    asvk_stream_stats stats;
+    asvk_stream_stats_get(s, &stats);
+    OK(asvk_stream_run(s));
+    asvk_stream_destroy(s);
+    float got;
+    OK(asvk_buffer_download(ctx, O, c->ooff * 4, &got, 4));
+    char name[128];
+    snprintf(name, sizeof name, "squared error n %llu scale %g offsets y %u t %u out %u%s", (unsigned long long)n,
+             (double)c->scale, c->yoff, c->toff, c->ooff, c->integer ? " integers" : "");
+    uint32_t want_dispatches = n == 0 ? 0 : n <= 2048 ? 1 : n <= 2048ull * 2048 ? 2 : 3;
+    CHECK(stats.dispatches == want_dispatches, "%s: %u dispatches, expected %u", name, stats.dispatches,
+          want_dispatches);
+    if (c->integer) CHECK(got == want, "%s: %.9g, exactly %.9g expected", name, got, want);
+    else {
+        double tol = mse_tol(n, c->scale, sumsq);
+        CHECK(fabs(got - want) <= tol, "%s: %.9g, reference %.9g (tolerance %.3g)", name, got, want, tol);
+    }
+    asvk_buffer_free(ctx, &Y), asvk_buffer_free(ctx, &T), asvk_buffer_free(ctx, &O);
+    if (wsb) asvk_buffer_free(ctx, &W);
+    free(y), free(t);
+}
+
+static void mse_forward(void) {
+    const mse_case cases[] = {
+        {0, 1, 0, 0, 0, false},            /* empty: 0 */
+        {1, 1, 0, 0, 0, false},
+        {1, 0.5f, 1, 2, 3, false},
+        {3, -1.25f, 1, 3, 2, false},       /* a negative scale */
+        {7, 1.0f / 7, 0, 0, 1, false},     /* vec4 and a scalar tail */
+        {7, 2, 3, 1, 0, false},
+        {2048, 0.25f, 0, 0, 0, true},      /* exactly one chunk */
+        {2049, 0.25f, 2, 0, 1, true},      /* two chunks: the second pass */
+        {4096 + 5, 1.0f / 4101, 0, 0, 0, false},
+        {4096 + 5, 3, 1, 2, 3, false},
+        {300001, 1.0f / 300001, 0, 0, 0, false},
+        {300001, 1, 3, 2, 1, false},
+        {300001, 0.125f, 0, 0, 0, true},
+        {300001, 1.0f / 1024, 1, 3, 2, true},
+        {2048 * 2048 + 3, 1.0f / 64, 0, 2, 1, true}, /* partials beyond one chunk: 3 dispatches */
+        {5000, 0, 1, 1, 1, false},         /* scale 0 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) mse_forward_case(&cases[i]);
+    for (int r = 0; r < 6; r++) {
+        mse_case c = {test_rand_range(1, r % 2 ? 3000 : 40000), test_rand_uniform(0.01f, 2), test_rand_range(0, 3),
+                      test_rand_range(0, 3), test_rand_range(0, 3), r % 3 == 2};
+        if (c.integer) c.scale = 0.5f;
+        mse_forward_case(&c);
+    }
+}
+
+/* dy (+)= 2 scale dout (y - t) against the reference. */
+static void mse_backward_case(uint64_t n, float scale, float dout, uint32_t yoff, uint32_t toff, uint32_t dyoff,
+                              bool accumulate) {
+    asvk_context *ctx = test_context();
+    float *y = host(n + 4), *t = host(n + 4), *dy0 = host(n + 4), *dy = host(n + 4), d[4] = {NAN, NAN, NAN, NAN};
+    double *want = calloc(n ? n : 1, 8);
+    test_fill_uniform(y, n + 4, -2, 2);
+    test_fill_uniform(t, n + 4, -1, 1);
+    test_fill_uniform(dy0, n + 4, -1, 1);
+    uint32_t doff = (yoff + 1) % 4;
+    d[doff] = dout;
+    loss_ref_mse_backward(n, scale, y + yoff, t + toff, dout, want);
+    asvk_buffer Y, T, D, DY;
+    OK(test_upload(ctx, y, n + 4, &Y));
+    OK(test_upload(ctx, t, n + 4, &T));
+    OK(test_upload(ctx, d, 4, &D));
+    OK(test_upload(ctx, dy0, n + 4, &DY));
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    OK(asvk_loss_mse_backward(s, n, scale, asvk_buffer_sub(Y, yoff * 4, n * 4), asvk_buffer_sub(T, toff * 4, n * 4),
+                              asvk_buffer_sub(D, doff * 4, 4), asvk_buffer_sub(DY, dyoff * 4, n * 4), accumulate));
+    asvk_stream_stats stats;
+    asvk_stream_stats_get(s, &stats);
+    OK(asvk_stream_run(s));
+    asvk_stream_destroy(s);
+    OK(test_download(ctx, DY, dy, n + 4));
+    char name[128];
+    snprintf(name, sizeof name, "squared-error backward n %llu scale %g dout %g offsets y %u t %u dy %u%s",
+             (unsigned long long)n, (double)scale, (double)dout, yoff, toff, dyoff, accumulate ? " accumulate" : "");
+    CHECK(stats.dispatches == (n ? 1u : 0u), "%s: %u dispatches", name, stats.dispatches);
+    int bad = 0;
+    for (uint64_t i = 0; i < n + 4; i++) {
+        bool inside = i >= dyoff && i < dyoff + n;
+        if (!inside) {
+            if (dy[i] != dy0[i] && bad++ < 4) CHECK(0, "%s: dy[%lld] outside the view was written", name, (long long)i - dyoff);
+            continue;
+        }
+        double old = accumulate ? dy0[i] : 0, w = want[i - dyoff] + old;
+        /* f = fl(fl(2 scale) dout) (2 scale is exact), fl(y - t), their
+         * product: 3u of the exact term; the accumulation u of the sum. 2x
+         * margin (second-order terms, a fused multiply-add). */
+        double tol = 2 * (4 * FP32_U * fabs(want[i - dyoff]) + FP32_U * fabs(old));
+        if (!(fabs(dy[i] - w) <= tol) && bad++ < 4)
+            CHECK(0, "%s: dy[%llu] = %.9g, reference %.9g (tolerance %.3g)", name, (unsigned long long)(i - dyoff),
+                  dy[i], w, tol);
+    }
+    asvk_buffer_free(ctx, &Y), asvk_buffer_free(ctx, &T), asvk_buffer_free(ctx, &D), asvk_buffer_free(ctx, &DY);
+    free(y), free(t), free(dy0), free(dy), free(want);
+}
+
+static void mse_backward(void) {
+    mse_backward_case(0, 1, 1, 0, 0, 0, false);
+    mse_backward_case(1, 1, 1, 0, 0, 0, false);
+    mse_backward_case(3, 0.5f, -1.75f, 1, 2, 3, true);
+    mse_backward_case(7, 1.0f / 7, 2.5f, 0, 0, 0, true);   /* vec4 and a scalar tail */
+    mse_backward_case(7, 3, 0.3f, 0, 0, 2, false);         /* dy unaligned: scalars */
+    mse_backward_case(4096 + 5, 1.0f / 4101, -0.6f, 0, 0, 0, false);
+    mse_backward_case(4096 + 5, 2, 1.5f, 3, 1, 2, true);
+    mse_backward_case(300001, 1.0f / 300001, 7.0f, 0, 0, 0, true);
+    mse_backward_case(300001, -0.5f, 0.25f, 2, 3, 1, false);
+    for (int r = 0; r < 6; r++)
+        mse_backward_case(test_rand_range(1, 5000), test_rand_uniform(-2, 2), test_rand_uniform(-3, 3),
+                          r % 2 ? test_rand_range(0, 3) : 0, r % 2 ? test_rand_range(0, 3) : 0,
+                          r % 2 ? test_rand_range(0, 3) : 0, r % 3 == 0);
+}
+
+/* Central differences of L = dout * out (the GPU forward, replayed after each
+ * perturbed upload) against the GPU backward. out is quadratic in y, so the
+ * central difference has no truncation error: it is the derivative at the
+ * midpoint of the two (rounded) points, 2 scale (m - t), which differs from
+ * the one at y by 2 |scale| |m - y| (an ulp of y at most). Rounding: each
+ * forward errs by <= mse_tol (halved: its margin) times |dout|; the quotient
+ * by the step (~2e) doubles the two errors and divides by 2e; the backward
+ * adds 4u of its value. 2x margin. */
+static void mse_finite_differences(void) {
+    asvk_context *ctx = test_context();
+    const struct { uint32_t n, off; float scale, dout; } shapes[] = {{6, 0, 0.7f, -1.3f}, {5, 3, 1, 1}, {9, 1, 0.1f, 4}};
+    const float e = 0.25f;
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        uint32_t n = shapes[c].n, o = shapes[c].off;
+        float scale = shapes[c].scale, dout = shapes[c].dout;
+        float y[16] = {0}, yp[16], t[16] = {0}, g[16], m;
+        test_fill_uniform(y + o, n, -1, 1);
+        test_fill_uniform(t + o, n, -1, 1);
+        asvk_buffer Y, T, D, G, M, none = {0};
+        OK(test_upload(ctx, y, n + o, &Y));
+        OK(test_upload(ctx, t, n + o, &T));
+        OK(test_upload(ctx, &dout, 1, &D));
+        OK(asvk_buffer_alloc(ctx, (n + o) * 4, &G));
+        OK(asvk_buffer_alloc(ctx, 16, &M));
+        asvk_buffer yv = asvk_buffer_sub(Y, o * 4, n * 4), tv = asvk_buffer_sub(T, o * 4, n * 4);
+        asvk_stream *s;
+        OK(asvk_stream_create(ctx, &s));
+        OK(asvk_loss_mse_backward(s, n, scale, yv, tv, D, asvk_buffer_sub(G, o * 4, n * 4), false));
+        OK(asvk_stream_run(s));
+        asvk_stream_destroy(s);
+        OK(asvk_buffer_download(ctx, G, o * 4, g, n * 4));
+        OK(asvk_stream_create(ctx, &s));
+        OK(asvk_loss_mse_forward(s, n, scale, yv, tv, asvk_buffer_sub(M, 4, 4), none));
+        int bad = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            float v[2] = {y[o + i] + e, y[o + i] - e};
+            double Lv[2], tolL = 0;
+            for (int sgn = 0; sgn < 2; sgn++) {
+                memcpy(yp, y, sizeof yp);
+                yp[o + i] = v[sgn];
+                OK(asvk_buffer_upload(ctx, Y, 0, yp, (n + o) * 4));
+                OK(asvk_stream_run(s));
+                OK(asvk_buffer_download(ctx, M, 4, &m, 4));
+                Lv[sgn] = (double)dout * m;
+                double sumsq = loss_ref_mse_forward(n, 1, yp + o, t + o);
+                tolL = fmax(tolL, fabs((double)dout) * mse_tol(n, scale, sumsq) / 2);
+            }
+            double h = (double)v[0] - v[1], fd = (Lv[0] - Lv[1]) / h;
+            double mid = ((double)v[0] + v[1]) / 2;
+            double tol = 2 * (2 * tolL / h + 2 * fabs((double)scale * dout) * fabs(mid - y[o + i]) +
+                              4 * FP32_U * fabs(g[i]));
+            if (!(fabs(fd - g[i]) <= tol) && bad++ < 4)
+                CHECK(0, "squared error n %u scale %g dout %g: dy[%u] = %.9g, finite difference %.9g (tolerance %.3g)",
+                      n, (double)scale, (double)dout, i, g[i], fd, tol);
+        }
+        asvk_stream_destroy(s);
+        asvk_buffer_free(ctx, &Y), asvk_buffer_free(ctx, &T), asvk_buffer_free(ctx, &D), asvk_buffer_free(ctx, &G);
+        asvk_buffer_free(ctx, &M);
+    }
+}
+
+static void mse_errors(void) {
+    asvk_context *ctx = test_context();
+    asvk_buffer b, none = {0};
+    OK(asvk_buffer_alloc(ctx, 4096 * 4, &b));
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    CHECK(asvk_loss_mse_forward(s, 1ull << 32, 1, b, b, b, b) == ASVK_ERR_LIMIT, "2^32 floats accepted");
+    CHECK(asvk_loss_mse_forward(s, 4096, 1, b, b, b, none) == ASVK_ERR_INTERNAL, "a missing workspace accepted");
+    CHECK(asvk_loss_mse_forward(s, 4096, 1, b, b, b, asvk_buffer_sub(b, 0, 4)) == ASVK_ERR_INTERNAL,
+          "a short workspace accepted");
+    CHECK(asvk_loss_mse_forward(s, 4097, 1, b, b, b, b) == ASVK_ERR_INTERNAL, "undersized y accepted");
+    CHECK(asvk_loss_mse_backward(s, 100, 1, b, b, b, asvk_buffer_sub(b, 0, 396), false) == ASVK_ERR_INTERNAL,
+          "undersized dy accepted");
+    CHECK(asvk_loss_mse_backward(s, 100, 1, b, b, none, b, false) == ASVK_ERR_INTERNAL, "a missing dout accepted");
+    CHECK(asvk_loss_mse_workspace(2048) == 0 && asvk_loss_mse_workspace(2049) >= 8, "workspace %llu, %llu",
+          (unsigned long long)asvk_loss_mse_workspace(2048), (unsigned long long)asvk_loss_mse_workspace(2049));
+    asvk_stream_destroy(s);
+    asvk_buffer_free(ctx, &b);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"random_cases", random_cases},
@@ -293,6 +544,10 @@ int main(int argc, char **argv) {
         {"replay_reads_dloss", replay_reads_dloss},
         {"finite_differences", finite_differences},
         {"errors", errors},
+        {"mse_forward", mse_forward},
+        {"mse_backward", mse_backward},
+        {"mse_finite_differences", mse_finite_differences},
+        {"mse_errors", mse_errors},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
