@@ -17,6 +17,7 @@
 #include "autospace/evolve.h"
 #include "autospace/space.h"
 #include "runtime/io/atomic_file.h"
+#include "runtime/trainer.h"
 
 /* Options that are part of the run (saved in config.json, read back by --resume). */
 static const cli_opt opts[] = {
@@ -42,6 +43,9 @@ static const cli_opt opts[] = {
     {"--se", NULL, "mutations may add squeeze-excitation"},
     {"--no-weighted", NULL, "no weighted (channel-attention) merges, only sums"},
     {"--no-anchors", NULL, "do not keep the reference cells in the populations"},
+    {"--reference-mode", "M", "anchor (default): reference cells as anchors; distill: also block supervision by the trained reference"},
+    {"--reference-epochs", "N", "distill: epochs to train the reference first (default 3; --quick 1)"},
+    {"--reference-weights", "FILE", "distill: a checkpoint of the reference network (run/reference.json) instead of training it"},
     {"--val", "N", "training images held out for the alpha steps (default 5000; --quick 1000)"},
     {"--limit", "N", "use only the first N training images (tests and quick experiments)"},
     {"--smoothing", "X", "label smoothing (default 0.1)"},
@@ -60,9 +64,9 @@ static const cli_opt opts[] = {
 #define FIRST_INVOCATION_OPT "--quick"
 
 typedef struct {
-    char reference[1024], data[1024], ops[256], expands[128];
+    char reference[1024], data[1024], ops[256], expands[128], reference_weights[1024];
     asvk_evolve_config cfg;
-    uint32_t limit;
+    uint32_t limit, reference_epochs;
 } evolve_options;
 
 static const struct { const char *name; asvk_cell_op op; } op_names[] = {
@@ -137,6 +141,7 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
     INT("--val", 5000, 1000, 1, 100000000, c->val_images);
     INT("--limit", 0, 0, 0, 100000000, o->limit);
     INT("--crop-pad", 2, 2, 0, 64, c->crop_pad);
+    INT("--reference-epochs", 3, 1, 1, 10000, o->reference_epochs);
     if (!cli_int(a, "--seed", 1, 0, 0x7fffffff, &v)) return 2;
     c->seed = (uint64_t)v;
 #undef INT
@@ -147,6 +152,13 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
         return 2;
     c->flip = !cli_flag(a, "--no-flip");
     c->anchors = !cli_flag(a, "--no-anchors");
+    const char *mode = cli_str(a, "--reference-mode", "anchor");
+    if (strcmp(mode, "distill") == 0) c->distill = true;
+    else if (strcmp(mode, "anchor") != 0)
+        return cli_usage_error(a, "--reference-mode must be anchor or distill, not '%s'", mode);
+    snprintf(o->reference_weights, sizeof o->reference_weights, "%s", cli_str(a, "--reference-weights", ""));
+    if (o->reference_weights[0] && !c->distill)
+        return cli_usage_error(a, "--reference-weights is for --reference-mode distill");
     c->genome.se = cli_flag(a, "--se");
     c->genome.weighted = !cli_flag(a, "--no-weighted");
     snprintf(o->ops, sizeof o->ops, "%s", cli_str(a, "--ops", "all"));
@@ -212,6 +224,9 @@ static cJSON *options_json(const evolve_options *o) {
     cJSON_AddBoolToObject(j, "se", c->genome.se);
     cJSON_AddBoolToObject(j, "no-weighted", !c->genome.weighted);
     cJSON_AddBoolToObject(j, "no-anchors", !c->anchors);
+    cJSON_AddStringToObject(j, "reference-mode", c->distill ? "distill" : "anchor");
+    cJSON_AddNumberToObject(j, "reference-epochs", o->reference_epochs);
+    cJSON_AddStringToObject(j, "reference-weights", o->reference_weights);
     cJSON_AddNumberToObject(j, "val", c->val_images);
     cJSON_AddNumberToObject(j, "limit", o->limit);
     cJSON_AddNumberToObject(j, "smoothing", c->label_smoothing);
@@ -234,7 +249,7 @@ static asvk_status args_from_json(const cJSON *j, const char *path, cli_args *a,
             if (!cJSON_IsBool(x)) return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' must be true or false", path, opts[i].name + 2);
             a->set[i] = cJSON_IsTrue(x);
         } else if (cJSON_IsString(x)) {
-            a->value[i] = x->valuestring, a->set[i] = true;
+            a->value[i] = x->valuestring, a->set[i] = x->valuestring[0] != '\0';
         } else if (cJSON_IsNumber(x)) {
             snprintf(store[i], 64, "%.17g", x->valuedouble);
             a->value[i] = store[i], a->set[i] = true;
@@ -288,9 +303,68 @@ static void on_step(void *user, uint32_t gen, uint32_t step, uint32_t steps, dou
     char eta[32], fit[256];
     eta_text(p, gen, step, steps, eta, sizeof eta);
     fitness_text(p, fit, sizeof fit);
-    fprintf(stderr, "\r\033[Kgen %u/%u  step %u/%u  loss %.4f  acc %.2f%%  best fitness [%s]  ETA %s", gen + 1,
-            p->generations, step, steps, loss, 100 * acc, fit, eta);
+    char accs[32] = "";
+    if (isfinite(acc)) snprintf(accs, sizeof accs, "  acc %.2f%%", 100 * acc);
+    fprintf(stderr, "\r\033[Kgen %u/%u  step %u/%u  loss %.4f%s  best fitness [%s]  ETA %s", gen + 1, p->generations,
+            step, steps, loss, accs, fit, eta);
     fflush(stderr);
+}
+
+/* ---- block supervision's teacher ---- */
+
+static void on_reference_step(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss, double acc,
+                              double ips) {
+    const progress *p = user;
+    if (p->quiet || !p->tty || (step % 10 && step != steps)) return;
+    fprintf(stderr, "\r\033[Kreference epoch %u  step %u/%u  loss %.4f  acc %.2f%%  %.0f img/s", epoch + 1, step, steps,
+            loss, 100 * acc, ips);
+    fflush(stderr);
+}
+
+/* The trained reference for --reference-mode distill: the run folder's
+ * reference.safetensors when a previous invocation made it, else the
+ * --reference-weights checkpoint, else the reference network
+ * (reference.json) trained here on the run's training split. */
+static asvk_status provide_teacher(asvk_context *ctx, const evolve_options *o, asvk_evolve *e, const asvk_dataset *train,
+                                   const char *dir, const progress *p) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/reference.safetensors", dir);
+    if (access(path, F_OK) == 0) return asvk_evolve_set_teacher(e, path);
+    if (o->reference_weights[0]) return asvk_evolve_set_teacher(e, o->reference_weights);
+    const asvk_evolve_config *c = &o->cfg;
+    asvk_arch ref;
+    char name[96], json[1100];
+    snprintf(name, sizeof name, "%.50s-reference", c->sk.name);
+    asvk_status st = asvk_skeleton_to_arch(&c->sk, c->reference, name, &ref);
+    if (st) return st;
+    snprintf(json, sizeof json, "%s/reference.json", dir);
+    if ((st = asvk_arch_save(json, &ref))) goto done;
+    asvk_train_config tc;
+    asvk_train_config_default(&tc);
+    const asvk_split *sp = asvk_evolve_split(e);
+    tc.epochs = o->reference_epochs, tc.seed = c->seed, tc.norm = c->norm, tc.crop_pad = c->crop_pad, tc.flip = c->flip;
+    tc.label_smoothing = c->label_smoothing, tc.batch = c->batch; /* the evolution's batch: steps enough on small data */
+    uint32_t steps = sp->n_train / tc.batch;
+    asvk_trainer *t;
+    if ((st = asvk_trainer_create(ctx, &ref, &tc, steps, &t))) goto done;
+    if (!p->quiet) fprintf(stderr, "training the reference %s for %u epochs (%u images) for block supervision\n", name,
+                           tc.epochs, sp->n_train);
+    double loss = NAN, acc = NAN;
+    for (uint32_t ep = 0; ep < tc.epochs && !st; ep++) {
+        asvk_epoch_stats es;
+        st = asvk_trainer_epoch(t, train, sp->train, sp->n_train, ep, 0, on_reference_step, (void *)p, &es);
+    }
+    if (!st) st = asvk_trainer_evaluate(t, train, sp->val, sp->n_val, &loss, &acc);
+    if (!st) st = asvk_trainer_save(t, path, tc.epochs, 0, NULL, 0);
+    asvk_trainer_destroy(t);
+    if (!st && !p->quiet) {
+        if (p->tty) fprintf(stderr, "\r\033[K");
+        fprintf(stderr, "reference: held-out loss %.4f, accuracy %.2f%%; weights %s\n", loss, 100 * acc, path);
+    }
+    if (!st) st = asvk_evolve_set_teacher(e, path);
+done:
+    asvk_arch_free(&ref);
+    return st;
 }
 
 /* ---- the run folder ---- */
@@ -392,8 +466,12 @@ static int run(cli_args *a) {
     asvk_evolve *e = NULL;
     if ((st = cli_context(a, &ctx))) goto done;
     if ((st = asvk_evolve_create(ctx, c, data.train, &e))) goto done;
+    progress p = {cli_tty(), quiet, 0, 0, c->generations, 0, c->sk.count, {0}, false};
     if (resume) {
         if ((st = asvk_evolve_load(e, run_dir)) || (st = trim_history(run_dir, asvk_evolve_generation(e)))) goto done;
+        /* killed before the teacher was saved with a generation's state */
+        if (c->distill && !asvk_evolve_has_teacher(e) && (st = provide_teacher(ctx, &o, e, data.train, run_dir, &p)))
+            goto done;
     } else {
         if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
         else {
@@ -404,10 +482,12 @@ static int run(cli_args *a) {
         cJSON *cj = options_json(&o);
         st = run_create(run_dir, cj);
         cJSON_Delete(cj);
+        if (!st && c->distill) st = provide_teacher(ctx, &o, e, data.train, run_dir, &p);
         if (!st) st = asvk_evolve_save(e, run_dir); /* generation 0: the initial populations */
         if (st) goto done;
     }
-    progress p = {cli_tty(), quiet, wall(), 0, c->generations, asvk_evolve_generation(e), c->sk.count, {0}, false};
+    p.start = wall();
+    p.first_generation = asvk_evolve_generation(e);
     if (!quiet)
         fprintf(stderr, "%s %s on %s: %u layers, %u cells each, K = %u, %u generations of %u steps (batch %u), "
                 "budget %.2fM MAdds, run folder %s\n", resume ? "resuming" : "evolving a space for", c->sk.name,
@@ -438,9 +518,14 @@ static int run(cli_args *a) {
             fitness_text(&p, fit, sizeof fit);
             eta_text(&p, gs.generation + 1, 0, 1, eta, sizeof eta);
             if (p.tty) fprintf(stderr, "\r\033[K");
-            fprintf(stderr, "gen %u/%u  loss %.4f  acc %.2f%%  val acc %.2f%%  E[MAdds] %.2fM  best fitness [%s]  "
-                    "%.0f img/s  %.1f s  ETA %s\n", gs.generation + 1, c->generations, gs.loss, 100 * gs.accuracy,
-                    100 * gs.val_accuracy, gs.expected_madds / 1e6, fit, gs.images_per_s, gs.seconds, eta);
+            if (c->distill)
+                fprintf(stderr, "gen %u/%u  distill loss %.4f  held-out %.4f", gs.generation + 1, c->generations,
+                        gs.loss, gs.val_loss);
+            else
+                fprintf(stderr, "gen %u/%u  loss %.4f  acc %.2f%%  val acc %.2f%%", gs.generation + 1, c->generations,
+                        gs.loss, 100 * gs.accuracy, 100 * gs.val_accuracy);
+            fprintf(stderr, "  E[MAdds] %.2fM  best fitness [%s]  %.0f img/s  %.1f s  ETA %s\n", gs.expected_madds / 1e6,
+                    fit, gs.images_per_s, gs.seconds, eta);
         }
     }
     if (!st && asvk_evolve_generation(e) == c->generations && !quiet) {
@@ -471,6 +556,10 @@ const cli_command cmd_evolve = {
     "Adam on the held-out split with the cost term), moves each sampled cell's\n"
     "fitness toward its share of the mixture, and replaces the weakest cell by a\n"
     "mutated child of a tournament winner (inheriting its parent's weights).\n"
+    "With --reference-mode distill the reference is trained first (or read from\n"
+    "--reference-weights) and supervises every layer: each layer's candidates take\n"
+    "the reference's feature map before that layer and learn to reproduce its map\n"
+    "after it (mean squared error), so the layers evolve independently.\n"
     "\n"
     "The run folder holds config.json (every option), history.jsonl (one JSON line\n"
     "per generation: losses, accuracies, the sampled cells and their shares, every\n"

@@ -14,6 +14,7 @@
 #include "runtime/cell_ops.h"
 #include "runtime/data/loader.h"
 #include "runtime/data/split.h"
+#include "runtime/io/safetensors.h"
 #include "runtime/ops/nn.h"
 #include "runtime/schedule.h"
 
@@ -219,6 +220,32 @@ void asvk_evolve_destroy(asvk_evolve *e) {
 }
 
 uint32_t asvk_evolve_generation(const asvk_evolve *e) { return e->generation; }
+const asvk_split *asvk_evolve_split(const asvk_evolve *e) { return &e->split; }
+
+bool asvk_evolve_has_teacher(const asvk_evolve *e) {
+    uint64_t n;
+    return asvk_bank_get(e->bank, "teacher.layers.0.conv.weight", &n) != NULL;
+}
+
+asvk_status asvk_evolve_set_teacher(asvk_evolve *e, const char *checkpoint) {
+    asvk_safetensors *f;
+    asvk_status st = asvk_safetensors_read(checkpoint, &f);
+    if (st) return st;
+    for (size_t i = 0; i < asvk_safetensors_count(f) && !st; i++) {
+        const asvk_st_tensor *t = asvk_safetensors_tensor(f, i);
+        if (strncmp(t->name, "optimizer.", 10) == 0) continue;
+        uint64_t n = 1;
+        for (uint32_t r = 0; r < t->rank; r++) n *= t->shape[r];
+        char name[160];
+        snprintf(name, sizeof name, "teacher.%s", t->name);
+        st = asvk_bank_put(e->bank, name, t->data, n);
+    }
+    asvk_safetensors_free(f);
+    if (!st && !asvk_evolve_has_teacher(e))
+        st = asvk_error_set(ASVK_ERR_USAGE, "%s is not a checkpoint of the reference network (no layers.0.conv.weight)",
+                            checkpoint);
+    return st;
+}
 const asvk_bank *asvk_evolve_bank(const asvk_evolve *e) { return e->bank; }
 const asvk_population *asvk_evolve_population(const asvk_evolve *e, uint32_t l) { return &e->pop[l]; }
 
@@ -273,7 +300,9 @@ static asvk_status feed(asvk_evolve *e, step_graph *g, const asvk_batch *b, uint
 
 static asvk_status outputs(asvk_evolve *e, step_graph *g, float *loss, float *correct) {
     asvk_status st = asvk_buffer_download(e->ctx, asvk_graph_cval(g->m.graph, g->m.loss)->buf, 0, loss, 4);
-    return st ? st : asvk_buffer_download(e->ctx, asvk_graph_cval(g->m.graph, g->m.correct)->buf, 0, correct, 4);
+    *correct = NAN; /* block supervision has no classifier */
+    if (st || g->m.correct == ASVK_NO_VAL) return st;
+    return asvk_buffer_download(e->ctx, asvk_graph_cval(g->m.graph, g->m.correct)->buf, 0, correct, 4);
 }
 
 /* Loader positioned at the `count` batches that start at global batch `from`. */
@@ -389,7 +418,10 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
     const asvk_evolve_config *c = &e->cfg;
     const asvk_skeleton *sk = &c->sk;
     double t0 = now_s();
-    asvk_supernet_spec spec = {.sk = sk, .k = c->k, .batch = c->batch, .bn_eps = sk->bn_eps, .bn_momentum = sk->bn_momentum,
+    if (c->distill && !asvk_evolve_has_teacher(e))
+        return asvk_error_set(ASVK_ERR_USAGE, "block supervision needs the trained reference (asvk_evolve_set_teacher)");
+    asvk_supernet_spec spec = {.sk = sk, .k = c->k, .distill = c->distill, .reference = c->reference,
+                               .batch = c->batch, .bn_eps = sk->bn_eps, .bn_momentum = sk->bn_momentum,
                                .label_smoothing = c->label_smoothing};
     asvk_status st = ASVK_OK;
     for (uint32_t l = 0; l < sk->count && !st; l++) {

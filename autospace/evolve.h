@@ -15,6 +15,7 @@
 #include "autospace/skeleton.h"
 #include "autospace/space.h"
 #include "runtime/data/dataset.h"
+#include "runtime/data/split.h"
 
 typedef struct asvk_evolve_config {
     asvk_skeleton sk;
@@ -34,6 +35,8 @@ typedef struct asvk_evolve_config {
                            * cells' part is shared between layers in proportion to the reference cell's
                            * cost there, and a cell costing more than its layer's share is never sampled */
     bool anchors;         /* the reference cells in every population, never removed */
+    bool distill;         /* block supervision by the trained reference (supernet.h); needs
+                           * asvk_evolve_set_teacher before the first generation */
     uint64_t seed;
     uint32_t val_images;  /* held out of the training set for the alphas */
     double label_smoothing;
@@ -70,6 +73,15 @@ typedef struct asvk_generation_stats {
 
 typedef void (*asvk_evolve_progress_fn)(void *user, uint32_t generation, uint32_t step, uint32_t steps, double loss,
                                         double accuracy);
+
+/* Block supervision's teacher: the trained reference network's weights, a
+ * checkpoint of the architecture asvk_skeleton_to_arch(sk, reference)
+ * (an `asvk train` checkpoint; optimizer state is ignored). Kept in the
+ * bank, so a resumed run has it. */
+asvk_status asvk_evolve_set_teacher(asvk_evolve *e, const char *checkpoint);
+bool asvk_evolve_has_teacher(const asvk_evolve *e);
+/* The training / held-out split the run uses (the teacher trains on the same training part). */
+const asvk_split *asvk_evolve_split(const asvk_evolve *e);
 
 /* Runs the next generation. */
 asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *user, asvk_generation_stats *out);

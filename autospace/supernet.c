@@ -63,9 +63,31 @@ static asvk_status conv_bn_params(param_visit fn, void *u, const char *p, uint32
     return ASVK_OK;
 }
 
+/* The teacher's tensors: the reference network's stem and cells, named as
+ * in its architecture (asvk_skeleton_to_arch) under "teacher.". */
+static asvk_status teacher_params(const asvk_supernet_spec *s, param_visit fn, void *u) {
+    asvk_arch a;
+    asvk_status st = asvk_skeleton_to_arch(s->sk, s->reference, NULL, &a);
+    if (st) return st;
+    asvk_param *ps;
+    uint32_t n;
+    st = asvk_arch_params(&a, &ps, &n);
+    asvk_arch_free(&a);
+    if (st) return st;
+    for (uint32_t i = 0; i < n && !st; i++) {
+        if (ps[i].layer > s->sk->count) break; /* the head: not needed */
+        char name[96];
+        snprintf(name, sizeof name, "teacher.%s", ps[i].name);
+        st = fn(u, name, ps[i].role, ps[i].rank, ps[i].shape);
+    }
+    free(ps);
+    return st;
+}
+
 static asvk_status visit_all(const asvk_supernet_spec *s, param_visit fn, void *u) {
     const asvk_skeleton *sk = s->sk;
-    asvk_status st = conv_bn_params(fn, u, "stem", sk->stem_out, sk->stem_kernel, sk->in_channels);
+    asvk_status st = s->distill ? teacher_params(s, fn, u)
+                                : conv_bn_params(fn, u, "stem", sk->stem_out, sk->stem_kernel, sk->in_channels);
     for (uint32_t l = 0; l < sk->count && !st; l++) {
         for (uint32_t k = 0; k < s->k && !st; k++) {
             asvk_cell_shape shape;
@@ -81,6 +103,7 @@ static asvk_status visit_all(const asvk_supernet_spec *s, param_visit fn, void *
             st = fn(u, name, ASVK_PARAM_MIX_ALPHA, 1, &s->k);
         }
     }
+    if (s->distill) return st;
     uint32_t last = sk->count ? sk->layers[sk->count - 1].out : sk->stem_out;
     if (!st && sk->head) st = conv_bn_params(fn, u, "head", sk->head, 1, last), last = sk->head;
     if (!st) st = fn(u, "head.linear.weight", ASVK_PARAM_LINEAR_WEIGHT, 2, (uint32_t[]){sk->num_classes, last});
@@ -105,6 +128,7 @@ static asvk_status on_declare(void *u, const char *name, asvk_param_role role, u
                 : role == ASVK_PARAM_BN_MEAN || role == ASVK_PARAM_BN_VAR       ? ASVK_GROUP_STATE
                                                                                 : ASVK_GROUP_NO_DECAY;
     if (strncmp(name, "alpha.", 6) == 0) group = ASVK_GROUP_ARCH;
+    if (strncmp(name, "teacher.", 8) == 0) group = ASVK_GROUP_STATE; /* frozen: no gradient, no optimizer */
     return asvk_params_add(ps, name, rank, dims, group) < 0 ? ASVK_ERR_USAGE : ASVK_OK;
 }
 
@@ -136,6 +160,9 @@ static asvk_status on_load(void *u, const char *name, asvk_param_role role, uint
     uint64_t n = l->ps->items[i].floats, have = 0;
     const float *b = l->bank ? asvk_bank_get(l->bank, name, &have) : NULL;
     if (b && have == n) return asvk_params_upload(l->ctx, l->ps, i, b);
+    if (strncmp(name, "teacher.", 8) == 0)
+        return asvk_error_set(ASVK_ERR_USAGE, "the reference's %s is %s: block supervision needs the trained "
+                              "reference's weights", name + 8, b ? "of another size" : "missing");
     float *v = malloc(n * sizeof *v);
     if (!v) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     /* seeded by the name: the same cell gets the same start in any run layout */
@@ -197,7 +224,7 @@ static asvk_val P(builder *b, const char *name) {
 }
 
 static asvk_val conv_bn(builder *b, const char *p, asvk_val x, uint32_t out, uint32_t k, uint32_t stride,
-                        asvk_act act) {
+                        asvk_act act, bool training) {
     if (x == ASVK_NO_VAL || b->st) return ASVK_NO_VAL;
     char n[96], g[4][96];
     snprintf(n, sizeof n, "%s.conv.weight", p);
@@ -208,7 +235,82 @@ static asvk_val conv_bn(builder *b, const char *p, asvk_val x, uint32_t out, uin
     for (int r = 0; r < 4; r++) snprintf(g[r], sizeof g[r], "%s.bn.%s", p, roles[r]);
     snprintf(n, sizeof n, "%s.bn", p);
     if (y == ASVK_NO_VAL) return y;
-    return asvk_op_bn(b->g, n, y, P(b, g[0]), P(b, g[1]), P(b, g[2]), P(b, g[3]), act, b->eps, b->momentum, true);
+    return asvk_op_bn(b->g, n, y, P(b, g[0]), P(b, g[1]), P(b, g[2]), P(b, g[3]), act, b->eps, b->momentum, training);
+}
+
+/* Eqn. 3 at layer l: sum_k softmax(alpha_l)_k cell_k(x). */
+static asvk_val layer_mix(builder *b, const asvk_supernet_spec *s, uint32_t l, asvk_val x) {
+    asvk_cell_build_opts co = {b->eps, b->momentum, true};
+    asvk_val ys[ASVK_ALPHA_MAX_K];
+    for (uint32_t k = 0; k < s->k && x != ASVK_NO_VAL; k++) {
+        asvk_cell_shape shape;
+        asvk_status st = cell_shape(s->sk, l, &s->cells[l][k], &shape);
+        if (st) { b->st = st; return ASVK_NO_VAL; }
+        char prefix[64];
+        asvk_supernet_cell_prefix(l, s->hash[l][k], prefix, sizeof prefix);
+        /* the cell looks its parameters up itself: the build sets their flags afterwards */
+        ys[k] = asvk_cell_build(b->g, prefix, &s->cells[l][k], &shape, x, &co);
+        if (ys[k] == ASVK_NO_VAL) { b->st = ASVK_ERR_USAGE; return ASVK_NO_VAL; }
+    }
+    if (x == ASVK_NO_VAL) return x;
+    if (s->k == 1) return ys[0];
+    char name[32];
+    snprintf(name, sizeof name, "alpha.%u", l);
+    asvk_val alpha = P(b, name);
+    snprintf(name, sizeof name, "mix.%u", l);
+    return alpha == ASVK_NO_VAL ? ASVK_NO_VAL : asvk_op_mix(b->g, name, ys, s->k, alpha);
+}
+
+/* The classifier supernet: stem, mixed layers, head, cross-entropy. */
+static void build_classifier(builder *b, const asvk_supernet_spec *s, bool arch_step, asvk_model *out) {
+    const asvk_skeleton *sk = s->sk;
+    asvk_val x = conv_bn(b, "stem", out->input, sk->stem_out, sk->stem_kernel, sk->stem_stride, sk->stem_act, true);
+    for (uint32_t l = 0; l < sk->count && x != ASVK_NO_VAL && !b->st; l++) x = layer_mix(b, s, l, x);
+    if (sk->head) x = conv_bn(b, "head", x, sk->head, 1, 1, sk->head_act, true);
+    if (x != ASVK_NO_VAL) x = asvk_op_global_pool(b->g, "head.pool", x);
+    if (x != ASVK_NO_VAL && sk->dropout > 0 && !arch_step) x = asvk_op_dropout(b->g, "head.dropout", x, (float)sk->dropout, 0);
+    if (x != ASVK_NO_VAL) x = asvk_op_linear(b->g, "head.linear", x, P(b, "head.linear.weight"), P(b, "head.linear.bias"),
+                                             sk->num_classes);
+    if (x == ASVK_NO_VAL || b->st) {
+        if (!b->st) b->st = ASVK_ERR_INTERNAL;
+        return;
+    }
+    out->logits = x;
+    out->loss = asvk_op_ce_loss(b->g, "loss", x, out->labels, (float)s->label_smoothing, &out->correct);
+    if (out->loss == ASVK_NO_VAL) b->st = ASVK_ERR_INTERNAL;
+}
+
+/* Block supervision (supernet.h): the frozen reference gives every layer its
+ * input and its target; the loss is the sum of the layers' mean squared errors. */
+static void build_distill(builder *b, const asvk_supernet_spec *s, asvk_model *out) {
+    const asvk_skeleton *sk = s->sk;
+    out->logits = out->correct = ASVK_NO_VAL;
+    asvk_val t = conv_bn(b, "teacher.layers.0", out->input, sk->stem_out, sk->stem_kernel, sk->stem_stride, sk->stem_act,
+                         false);
+    asvk_cell_build_opts inference = {b->eps, 0.0f, false};
+    asvk_val total = ASVK_NO_VAL;
+    for (uint32_t l = 0; l < sk->count && t != ASVK_NO_VAL && !b->st; l++) {
+        asvk_val y = layer_mix(b, s, l, t);
+        asvk_cell_shape shape;
+        if ((b->st = cell_shape(sk, l, &s->reference[l], &shape))) return;
+        char prefix[48], name[48];
+        snprintf(prefix, sizeof prefix, "teacher.layers.%u.", l + 1);
+        asvk_val next = asvk_cell_build(b->g, prefix, &s->reference[l], &shape, t, &inference);
+        if (y == ASVK_NO_VAL || next == ASVK_NO_VAL) break;
+        snprintf(name, sizeof name, "distill.%u", l);
+        uint64_t n = asvk_graph_cval(b->g, next)->floats;
+        asvk_val term = asvk_op_mse(b->g, name, y, next, (float)(1.0 / (double)n)); /* a mean: layers weigh alike */
+        snprintf(name, sizeof name, "distill.sum.%u", l);
+        total = term == ASVK_NO_VAL ? term : total == ASVK_NO_VAL ? term : asvk_op_add(b->g, name, total, term);
+        if (total == ASVK_NO_VAL) break;
+        t = next;
+    }
+    if (total == ASVK_NO_VAL || b->st) {
+        if (!b->st) b->st = ASVK_ERR_INTERNAL;
+        return;
+    }
+    out->loss = asvk_op_scalar_loss(b->g, "loss", total);
+    if (out->loss == ASVK_NO_VAL) b->st = ASVK_ERR_INTERNAL;
 }
 
 asvk_status asvk_supernet_build(const asvk_supernet_spec *s, asvk_param_store *ps, bool arch_step, asvk_model *out) {
@@ -225,43 +327,10 @@ asvk_status asvk_supernet_build(const asvk_supernet_spec *s, asvk_param_store *p
     out->input = asvk_graph_act(b.g, "input", (asvk_nhwc){s->batch, sk->resolution, sk->resolution, sk->in_channels});
     asvk_graph_val(b.g, out->input)->kind = ASVK_VAL_INPUT;
     out->labels = asvk_graph_value(b.g, "labels", ASVK_VAL_INPUT, 1, &s->batch);
-    asvk_val x = conv_bn(&b, "stem", out->input, sk->stem_out, sk->stem_kernel, sk->stem_stride, sk->stem_act);
-    asvk_cell_build_opts co = {b.eps, b.momentum, true};
-    for (uint32_t l = 0; l < sk->count && x != ASVK_NO_VAL && !b.st; l++) {
-        asvk_val ys[ASVK_ALPHA_MAX_K];
-        for (uint32_t k = 0; k < s->k && x != ASVK_NO_VAL; k++) {
-            asvk_cell_shape shape;
-            asvk_status st = cell_shape(sk, l, &s->cells[l][k], &shape);
-            if (st) { b.st = st; x = ASVK_NO_VAL; break; }
-            char prefix[64];
-            asvk_supernet_cell_prefix(l, s->hash[l][k], prefix, sizeof prefix);
-            /* the cell looks its parameters up itself: freeze them for the arch step afterwards */
-            ys[k] = asvk_cell_build(b.g, prefix, &s->cells[l][k], &shape, x, &co);
-            if (ys[k] == ASVK_NO_VAL) { b.st = ASVK_ERR_USAGE; x = ASVK_NO_VAL; }
-        }
-        if (x == ASVK_NO_VAL) break;
-        if (s->k == 1) {
-            x = ys[0];
-        } else {
-            char name[32];
-            snprintf(name, sizeof name, "alpha.%u", l);
-            asvk_val alpha = P(&b, name);
-            snprintf(name, sizeof name, "mix.%u", l);
-            x = alpha == ASVK_NO_VAL ? ASVK_NO_VAL : asvk_op_mix(b.g, name, ys, s->k, alpha);
-        }
-    }
-    if (sk->head) x = conv_bn(&b, "head", x, sk->head, 1, 1, sk->head_act);
-    if (x != ASVK_NO_VAL) x = asvk_op_global_pool(b.g, "head.pool", x);
-    if (x != ASVK_NO_VAL && sk->dropout > 0 && !arch_step) x = asvk_op_dropout(b.g, "head.dropout", x, (float)sk->dropout, 0);
-    if (x != ASVK_NO_VAL) x = asvk_op_linear(b.g, "head.linear", x, P(&b, "head.linear.weight"), P(&b, "head.linear.bias"),
-                                             sk->num_classes);
+    if (s->distill && !s->reference) b.st = asvk_error_set(ASVK_ERR_INTERNAL, "distill without reference cells");
+    else if (s->distill) build_distill(&b, s, out);
+    else build_classifier(&b, s, arch_step, out);
     asvk_status st = b.st;
-    if (!st && x == ASVK_NO_VAL) st = ASVK_ERR_INTERNAL;
-    if (!st) {
-        out->logits = x;
-        out->loss = asvk_op_ce_loss(b.g, "loss", x, out->labels, (float)s->label_smoothing, &out->correct);
-        if (out->loss == ASVK_NO_VAL) st = ASVK_ERR_INTERNAL;
-    }
     if (!st) {
         /* Cells looked their weights up as trainable: set every parameter's
          * flag for this step, then recompute what needs a gradient. */

@@ -14,6 +14,16 @@
 typedef struct asvk_supernet_spec {
     const asvk_skeleton *sk;
     uint32_t k;
+    /* Block supervision (AUTOSPACE.md, --reference-mode distill): the
+     * reference network (stem and `reference` cells, frozen, BN in inference
+     * mode, tensors "teacher.layers.<i>.*" as asvk_skeleton_to_arch names
+     * them) runs on the batch; layer l's candidates take the reference's
+     * feature map before layer l as input and are trained to reproduce its
+     * feature map after layer l; the loss is the sum over layers of the mean
+     * squared error. Layers are then independent of each other, and the
+     * supernet has no head. */
+    bool distill;
+    const asvk_cell *reference; /* [sk->count], when distill */
     asvk_cell cells[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];
     uint64_t hash[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];
     uint32_t batch;
@@ -25,17 +35,21 @@ typedef struct asvk_supernet_spec {
 void asvk_supernet_cell_prefix(uint32_t layer, uint64_t hash, char *out, size_t n);
 
 /* Declares the stem, head, sampled cells and alphas ("alpha.<layer>", the
- * architecture group) in an empty store. */
+ * architecture group) in an empty store; with distill, the reference's
+ * stem and cells ("teacher.", the state group: never trained) instead of
+ * the stem and head. */
 asvk_status asvk_supernet_declare(const asvk_supernet_spec *s, asvk_param_store *ps);
 /* Fills an allocated store: tensors the bank holds come from it; the others
- * are initialised (seeded by their names); alphas are zero. */
+ * are initialised (seeded by their names); alphas are zero. The teacher's
+ * tensors must be in the bank (ASVK_ERR_USAGE naming the first missing). */
 asvk_status asvk_supernet_load(asvk_context *ctx, const asvk_supernet_spec *s, asvk_param_store *ps,
                                const asvk_bank *bank, uint64_t seed);
 /* Copies every tensor but the alphas back into the bank. */
 asvk_status asvk_supernet_save(asvk_context *ctx, asvk_param_store *ps, asvk_bank *bank);
 
 /* The forward graph and its loss; arch_step selects which parameters
- * receive gradients (the caller adds backward and optimizer nodes). */
+ * receive gradients (the caller adds backward and optimizer nodes). With
+ * distill, out->logits and out->correct are ASVK_NO_VAL. */
 asvk_status asvk_supernet_build(const asvk_supernet_spec *s, asvk_param_store *ps, bool arch_step, asvk_model *out);
 
 /* Cost of one cell at layer l of the skeleton (ProxylessNAS convention). */

@@ -116,6 +116,32 @@ run slice1 evolve "${common[@]}" --run "$tmp/r3" --stop-after 1
 for i in 2 3 4; do run slice$i evolve --resume --run "$tmp/r3" --stop-after 1 --quiet; done
 cmp -s "$tmp/r1/space.json" "$tmp/r3/space.json" || fail "the time-sliced run learned another space"
 
+# block supervision: the reference is trained first, frozen, and supervises every layer;
+# a time-sliced distill run ends where a straight one does
+dist=(--reference-mode distill --reference-epochs 2 --generations 3)
+run distill evolve "${common[@]}" "${dist[@]}" --run "$tmp/d1"
+run distill_slice evolve "${common[@]}" "${dist[@]}" --run "$tmp/d2" --stop-after 1
+run distill_resume evolve --resume --run "$tmp/d2" --quiet
+cmp -s "$tmp/d1/space.json" "$tmp/d2/space.json" || fail "the sliced distill run learned another space"
+/usr/bin/python3 - "$tmp/d1" "$here/../../tools" <<'PY' || fail "block supervision's files are wrong"
+import json, sys
+d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+import torch_arch as ta
+hist = [json.loads(l) for l in open(f"{d}/history.jsonl")]
+assert len(hist) == 3 and all(h["accuracy"] is None and h["loss"] > 0 and h["val_loss"] > 0 for h in hist), hist
+ref = json.load(open(f"{d}/reference.json"))
+assert ref["name"] == "tiny-reference" and [l["type"] for l in ref["layers"]][:3] == ["conv", "cell", "cell"]
+teacher, _ = ta.read_safetensors(f"{d}/reference.safetensors")
+bank, _ = ta.read_safetensors(f"{d}/bank-0003.safetensors")
+frozen = [k for k in bank if k.startswith("teacher.")]
+assert frozen and all((bank[k].flatten() == teacher[k[8:]].flatten()).all() for k in frozen), "the teacher changed"
+assert any(k.startswith("cells.") for k in bank)
+assert not any(k.startswith("stem.") or k.startswith("head.") for k in bank), "distill trains no stem or head"
+PY
+expect_resume_teacher=$(grep -c "training the reference" "$tmp/distill_resume.err")
+[ "$expect_resume_teacher" = 0 ] || fail "the resumed distill run trained its reference again"
+
 # bad input: one clear sentence, the right exit code
 expect() { # expect CODE REGEX args...
   local code=$1 re=$2; shift 2
@@ -129,6 +155,9 @@ expect 2 "holds no evolve run" evolve --resume --run "$tmp/nothing"
 expect 2 "population of 2 cannot supply K = 3" evolve "${common[@]}" --population 2 --k 3 --run "$tmp/bad1"
 expect 2 "does not cover the skeleton's stem and head" evolve "${common[@]}" --budget-madds 1k --run "$tmp/bad2"
 expect 2 "--ops must be" evolve "${common[@]}" --ops dw9x9 --run "$tmp/bad3"
+expect 2 "--reference-mode must be anchor or distill" evolve "${common[@]}" --reference-mode teach --run "$tmp/bad6"
+printf 'garbage' >"$tmp/notckpt.safetensors"
+expect 2 "notckpt.safetensors" evolve "${common[@]}" --reference-mode distill --reference-weights "$tmp/notckpt.safetensors" --run "$tmp/bad7"
 expect 2 "after the searchable layers a skeleton has" evolve "${common[@]}" --reference "$here/../torch/parity_arch.json" --run "$tmp/bad4"
 expect 2 "takes 1x12x12|12x12" evolve --reference fmnist_evo --data "fashion-mnist:$tmp/data" --run "$tmp/bad5"
 printf '{"format": "asvk-space/1", "name": "x", "layers": [{"cells": [{"genome": {"nodes": 2, "expand": 6, "edges": [[0, 1, "dw3x3"]], "hash": "0000000000000001"}}]}]}' >"$tmp/bad_space.json"
