@@ -12,6 +12,7 @@
 #define ASVK_RUNTIME_GRAPH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/engine.h"
@@ -114,5 +115,11 @@ asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *r
  * the last: ts[i] (i < node count) precedes node i, ts[count] ends the step. */
 asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts);
 const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node);
+/* The cost key of a node for latency tables: op, the attributes that decide
+ * its cost (asvk_op_describe_get), its input and output shapes, e.g.
+ * "conv[k3x3 s1x1 p1x1 g1] 1x16x14x14 96x16x3x3 -> 1x96x14x14". It depends on
+ * nothing but the graph, so a table measured on one device prices graphs
+ * built on another. Returns the length it needed (snprintf style). */
+size_t asvk_graph_node_key(const asvk_graph *g, uint32_t node, char *buf, size_t n);
 
 #endif

@@ -206,3 +206,37 @@ asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts)
 const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node) {
     return node < g->node_count ? asvk_op_def_get(g->nodes[node].op)->name : "?";
 }
+
+static size_t put_dims(char *buf, size_t n, size_t len, const asvk_value *v) {
+    for (uint32_t d = 0; d < v->ndim; d++) {
+        int w = snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, "%s%u", d ? "x" : "", v->dims[d]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    return len;
+}
+
+size_t asvk_graph_node_key(const asvk_graph *g, uint32_t node, char *buf, size_t n) {
+    if (node >= g->node_count) return (size_t)snprintf(buf, n, "?");
+    const asvk_node *nd = &g->nodes[node];
+    char attr[96] = "";
+    asvk_op_describe_fn d = asvk_op_describe_get(nd->op);
+    if (d) d(nd, attr, sizeof attr);
+    int w = snprintf(buf, n, "%s%s%s%s", asvk_op_def_get(nd->op)->name, attr[0] ? "[" : "", attr, attr[0] ? "]" : "");
+    size_t len = w > 0 ? (size_t)w : 0;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int w_ = snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, __VA_ARGS__);          \
+        len += w_ > 0 ? (size_t)w_ : 0;                                                            \
+    } while (0)
+    for (uint32_t k = 0; k < nd->nin; k++) {
+        PUT(" ");
+        len = put_dims(buf, n, len, &g->values[nd->in[k]]);
+    }
+    PUT(" ->");
+    for (uint32_t k = 0; k < nd->nout; k++) {
+        PUT(" ");
+        len = put_dims(buf, n, len, &g->values[nd->out[k]]);
+    }
+#undef PUT
+    return len;
+}

@@ -366,51 +366,14 @@ asvk_status asvk_trainer_load(asvk_trainer *t, const char *path, uint32_t *next_
     return st;
 }
 
-/* ---- timing for bench ---- */
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+/* ---- timing for bench (runtime/profile.h) ---- */
 
 static asvk_status time_graph(asvk_context *ctx, asvk_graph *g, uint32_t warmup, uint32_t repeat, double *med,
                               double *mn, double *mx) {
-    asvk_stream *s;
-    asvk_status st = asvk_stream_create(ctx, &s);
-    if (st) return st;
-    uint32_t t0, t1;
-    double *v = calloc(repeat ? repeat : 1, sizeof *v);
-    if (!v) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-    if (!st) st = asvk_stream_timestamp(s, &t0);
-    if (!st) st = asvk_graph_record(g, s, NULL);
-    if (!st) st = asvk_stream_timestamp(s, &t1);
-    for (uint32_t i = 0; i < warmup && !st; i++) st = asvk_stream_run(s);
-    for (uint32_t i = 0; i < repeat && !st; i++) {
-        st = asvk_stream_run(s);
-        if (!st) st = asvk_stream_elapsed_ns(s, t0, t1, &v[i]);
-    }
-    if (!st) {
-        qsort(v, repeat, sizeof *v, cmp_d);
-        *med = repeat % 2 ? v[repeat / 2] : 0.5 * (v[repeat / 2 - 1] + v[repeat / 2]);
-        *mn = v[0];
-        *mx = v[repeat - 1];
-    }
-    free(v);
-    asvk_stream_destroy(s);
-    return st;
-}
-
-static int cmp_d(const void *a, const void *b);
-
-/* Benchmarks run on whatever the input buffers hold: zero them so that no
- * NaN from uninitialised memory slows or poisons the timing. */
-static asvk_status zero_inputs(asvk_context *ctx, const asvk_model *m) {
-    const asvk_value *x = asvk_graph_cval(m->graph, m->input), *y = asvk_graph_cval(m->graph, m->labels);
-    float *z = calloc(x->floats, sizeof *z);
-    if (!z) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-    asvk_status st = asvk_buffer_upload(ctx, x->buf, 0, z, x->floats * 4);
-    if (!st) st = asvk_buffer_upload(ctx, y->buf, 0, z, y->floats * 4);
-    free(z);
+    asvk_timing t;
+    asvk_status st = asvk_graph_zero_inputs(ctx, g);
+    if (!st) st = asvk_graph_time(ctx, g, warmup, repeat, &t);
+    if (!st) *med = t.median_ns, *mn = t.min_ns, *mx = t.max_ns;
     return st;
 }
 
@@ -420,41 +383,20 @@ asvk_status asvk_trainer_profile(asvk_trainer *t, bool training, uint32_t batch,
     asvk_status st;
     if (training) {
         g = t->train.graph;
-        if ((st = set_step(t, 0)) || (st = zero_inputs(t->ctx, &t->train))) return st;
+        if ((st = set_step(t, 0))) return st;
     } else {
         eval_graph *e;
-        if ((st = eval_graph_for(t, batch, &e)) || (st = zero_inputs(t->ctx, &e->m))) return st;
+        if ((st = eval_graph_for(t, batch, &e))) return st;
         g = e->m.graph;
     }
-    uint32_t nodes;
-    asvk_graph_nodes(g, &nodes);
-    uint32_t *ts = calloc(nodes + 1, sizeof *ts);
-    double *v = calloc((size_t)nodes * (repeat ? repeat : 1), sizeof *v);
-    asvk_stream *s = NULL;
-    st = ts && v ? asvk_stream_create(t->ctx, &s) : asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-    if (!st) st = asvk_graph_record_timed(g, s, ts);
-    if (!st) st = asvk_stream_run(s); /* warm-up */
-    for (uint32_t r = 0; r < repeat && !st; r++) {
-        st = asvk_stream_run(s);
-        for (uint32_t i = 0; i < nodes && !st; i++) st = asvk_stream_elapsed_ns(s, ts[i], ts[i + 1], &v[(size_t)r * nodes + i]);
-    }
-    double *col = calloc(repeat ? repeat : 1, sizeof *col);
-    for (uint32_t i = 0; i < nodes && !st && col; i++) {
-        for (uint32_t r = 0; r < repeat; r++) col[r] = v[(size_t)r * nodes + i];
-        qsort(col, repeat, sizeof *col, cmp_d);
-        fn(user, i, asvk_graph_node_op_name(g, i), repeat % 2 ? col[repeat / 2] : 0.5 * (col[repeat / 2 - 1] + col[repeat / 2]));
-    }
-    free(col);
-    asvk_stream_destroy(s);
-    free(ts);
-    free(v);
-    return st;
+    /* zeroing the step buffer too would be wrong: set_step wrote it (it is the step value, not an INPUT) */
+    if ((st = asvk_graph_zero_inputs(t->ctx, g))) return st;
+    return asvk_graph_profile(t->ctx, g, 1, repeat, fn, user);
 }
 
 asvk_status asvk_trainer_time_step(asvk_trainer *t, uint32_t warmup, uint32_t repeat, double *median_ns,
                                    double *min_ns, double *max_ns) {
     asvk_status st = set_step(t, 0);
-    if (!st) st = zero_inputs(t->ctx, &t->train);
     return st ? st : time_graph(t->ctx, t->train.graph, warmup, repeat, median_ns, min_ns, max_ns);
 }
 
@@ -462,6 +404,5 @@ asvk_status asvk_trainer_time_eval(asvk_trainer *t, uint32_t batch, uint32_t war
                                    double *median_ns, double *min_ns, double *max_ns) {
     eval_graph *e;
     asvk_status st = eval_graph_for(t, batch, &e);
-    if (!st) st = zero_inputs(t->ctx, &e->m);
     return st ? st : time_graph(t->ctx, e->m.graph, warmup, repeat, median_ns, min_ns, max_ns);
 }

@@ -9,6 +9,7 @@
 #include "runtime/data/dataset.h"
 #include "runtime/io/arch.h"
 #include "runtime/model.h"
+#include "runtime/profile.h"
 #include "runtime/schedule.h"
 
 typedef enum { ASVK_OPTIMIZER_SGD = 0, ASVK_OPTIMIZER_ADAMW = 1 } asvk_optimizer;
@@ -83,7 +84,6 @@ asvk_status asvk_trainer_time_eval(asvk_trainer *t, uint32_t batch, uint32_t war
 
 /* Per-node device time of the training step (training) or of an evaluation
  * pass of `batch` images: medians over `repeat` runs, one callback per node. */
-typedef void (*asvk_profile_fn)(void *user, uint32_t node, const char *op, double median_ns);
 asvk_status asvk_trainer_profile(asvk_trainer *t, bool training, uint32_t batch, uint32_t repeat, asvk_profile_fn fn,
                                  void *user);
 

@@ -8,6 +8,12 @@
 
 typedef struct { asvk_conv_desc d; bool has_bias, accumulate; } conv_attr;
 
+void asvk_op_conv_describe(const asvk_node *n, char *buf, size_t size) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    snprintf(buf, size, "k%ux%u s%ux%u p%ux%u g%u%s", a->d.kh, a->d.kw, a->d.sh, a->d.sw, a->d.ph, a->d.pw, a->d.groups,
+             a->has_bias ? " bias" : "");
+}
+
 static asvk_node node_copy(asvk_graph *g, int i) {
     uint32_t n;
     return asvk_graph_nodes(g, &n)[i];
@@ -88,6 +94,11 @@ typedef struct {
     bool training;
     bool want_dx, acc_dx, acc_dgamma, acc_dbeta;
 } bn_attr;
+
+void asvk_op_bn_describe(const asvk_node *n, char *buf, size_t size) {
+    const bn_attr *a = ASVK_CATTR(n, bn_attr);
+    snprintf(buf, size, "%s act%d", a->training ? "train" : "infer", (int)a->d.act);
+}
 
 /* forward inputs: x, gamma, beta, running_mean, running_var;
  * training outputs: y, save_mean, save_invstd; inference output: y */

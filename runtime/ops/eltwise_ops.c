@@ -23,6 +23,10 @@ static bool needs(asvk_graph *g, asvk_val v) { return asvk_graph_val(g, v)->requ
 /* ---- activation ---- */
 typedef struct { asvk_act act; bool accumulate; } act_attr;
 
+void asvk_op_act_describe(const asvk_node *n, char *buf, size_t size) {
+    snprintf(buf, size, "act%d", (int)ASVK_CATTR(n, act_attr)->act);
+}
+
 static asvk_status act_record(asvk_exec *ex, const asvk_node *n) {
     return asvk_act_forward(ex->stream, ASVK_CATTR(n, act_attr)->act, asvk_exec_buf(ex, n->in[0]),
                             asvk_exec_buf(ex, n->out[0]), count(ex, n->out[0]));
@@ -119,6 +123,10 @@ asvk_val asvk_op_chscale(asvk_graph *g, const char *name, asvk_val x, asvk_val s
 
 /* ---- dropout ---- */
 typedef struct { float p; uint32_t id; bool accumulate; } dropout_attr;
+
+void asvk_op_dropout_describe(const asvk_node *n, char *buf, size_t size) {
+    snprintf(buf, size, "p%g", (double)ASVK_CATTR(n, dropout_attr)->p);
+}
 
 static asvk_status dropout_record(asvk_exec *ex, const asvk_node *n) {
     const dropout_attr *a = ASVK_CATTR(n, dropout_attr);

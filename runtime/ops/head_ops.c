@@ -18,6 +18,13 @@ static bool needs(asvk_graph *g, asvk_val v) { return asvk_graph_val(g, v)->requ
 /* ---- pooling ---- */
 typedef struct { asvk_pool_kind kind; asvk_pool2d p; asvk_nhwc xs; bool global, accumulate; } pool_attr;
 
+void asvk_op_pool_describe(const asvk_node *n, char *buf, size_t size) {
+    const pool_attr *a = ASVK_CATTR(n, pool_attr);
+    if (a->global) snprintf(buf, size, "global");
+    else snprintf(buf, size, "%s k%ux%u s%ux%u p%ux%u", a->kind == ASVK_POOL_MAX ? "max" : "avg", a->p.kh, a->p.kw,
+                  a->p.sh, a->p.sw, a->p.ph, a->p.pw);
+}
+
 static asvk_status pool_record(asvk_exec *ex, const asvk_node *n) {
     const pool_attr *a = ASVK_CATTR(n, pool_attr);
     if (a->global)
@@ -64,6 +71,10 @@ asvk_val asvk_op_global_pool(asvk_graph *g, const char *name, asvk_val x) {
 
 /* ---- linear ---- */
 typedef struct { asvk_linear_dims d; bool has_bias, accumulate; } linear_attr;
+
+void asvk_op_linear_describe(const asvk_node *n, char *buf, size_t size) {
+    snprintf(buf, size, "%s", ASVK_CATTR(n, linear_attr)->has_bias ? "bias" : "");
+}
 
 static asvk_status linear_record(asvk_exec *ex, const asvk_node *n) {
     const linear_attr *a = ASVK_CATTR(n, linear_attr);

@@ -47,3 +47,19 @@ static const asvk_op_def *const table[ASVK_OP_COUNT_] = {
 };
 
 const asvk_op_def *asvk_op_def_get(uint16_t op) { return op < ASVK_OP_COUNT_ ? table[op] : 0; }
+
+extern void asvk_op_conv_describe(const asvk_node *n, char *buf, size_t size);
+extern void asvk_op_bn_describe(const asvk_node *n, char *buf, size_t size);
+extern void asvk_op_act_describe(const asvk_node *n, char *buf, size_t size);
+extern void asvk_op_pool_describe(const asvk_node *n, char *buf, size_t size);
+extern void asvk_op_linear_describe(const asvk_node *n, char *buf, size_t size);
+extern void asvk_op_dropout_describe(const asvk_node *n, char *buf, size_t size);
+
+/* Forward ops only: latency tables time inference graphs. */
+static const asvk_op_describe_fn describe[ASVK_OP_COUNT_] = {
+    [ASVK_OP_CONV] = asvk_op_conv_describe,       [ASVK_OP_BN] = asvk_op_bn_describe,
+    [ASVK_OP_ACT] = asvk_op_act_describe,         [ASVK_OP_POOL] = asvk_op_pool_describe,
+    [ASVK_OP_LINEAR] = asvk_op_linear_describe,   [ASVK_OP_DROPOUT] = asvk_op_dropout_describe,
+};
+
+asvk_op_describe_fn asvk_op_describe_get(uint16_t op) { return op < ASVK_OP_COUNT_ ? describe[op] : 0; }

@@ -4,6 +4,8 @@
 #ifndef ASVK_RUNTIME_OPS_H
 #define ASVK_RUNTIME_OPS_H
 
+#include <stddef.h>
+
 #include "runtime/graph.h"
 
 typedef enum {
@@ -45,6 +47,12 @@ typedef struct asvk_op_def {
 } asvk_op_def;
 
 const asvk_op_def *asvk_op_def_get(uint16_t op);
+
+/* Writes the attributes of a node that decide its cost beyond its shapes
+ * ("k3x3 s2x2 p1x1 g96"), for latency tables (asvk_graph_node_key). Each op
+ * file defines its own; ops whose shapes say everything have none (NULL). */
+typedef void (*asvk_op_describe_fn)(const asvk_node *n, char *buf, size_t size);
+asvk_op_describe_fn asvk_op_describe_get(uint16_t op);
 
 /* Buffer of a value inside record(). */
 static inline asvk_buffer asvk_exec_buf(const asvk_exec *ex, asvk_val v) {

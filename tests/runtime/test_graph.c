@@ -8,6 +8,7 @@
 #include "runtime/graph.h"
 #include "runtime/ops/basic.h"
 #include "runtime/params.h"
+#include "runtime/profile.h"
 #include "tests/harness.h"
 
 /* y = (2 * x W1^T) W2^T ; L = sum(y * r): gradients against a double reference. */
@@ -280,12 +281,52 @@ static void params_are_grouped_and_aligned(void) {
     asvk_params_destroy(ctx, ps);
 }
 
+/* ---- node cost keys (latency tables) ---- */
+
+typedef struct {
+    char keys[256][256];
+    uint32_t n;
+} key_list;
+
+static void collect(void *user, const char *key) {
+    key_list *k = user;
+    if (k->n < 256) snprintf(k->keys[k->n++], sizeof k->keys[0], "%s", key);
+}
+
+static bool has_key(const key_list *k, const char *want) {
+    for (uint32_t i = 0; i < k->n; i++)
+        if (strcmp(k->keys[i], want) == 0) return true;
+    return false;
+}
+
+static void node_keys(void) {
+    /* the inference graph of a small MobileNetV2 at 32x32: keys name op, cost attributes and shapes, and
+     * are the same for the same architecture every time (no device involved) */
+    asvk_arch a;
+    OK(asvk_arch_builtin("mbv2:w=0.5:r=32:classes=10", &a));
+    static key_list k1, k2;
+    k1.n = k2.n = 0;
+    OK(asvk_arch_node_keys(&a, 1, collect, &k1));
+    OK(asvk_arch_node_keys(&a, 1, collect, &k2));
+    CHECK(k1.n > 50 && k1.n == k2.n && memcmp(k1.keys, k2.keys, sizeof k1.keys) == 0, "keys differ between builds");
+    /* the stem: 3x3 stride-2 conv of 3 -> 16 channels, then BN with ReLU6 in inference mode */
+    CHECK(has_key(&k1, "conv[k3x3 s2x2 p1x1 g1] 1x3x32x32 16x3x3x3 -> 1x16x16x16"), "no stem conv key (first: %s)", k1.keys[0]);
+    CHECK(has_key(&k1, "batchnorm[infer act2] 1x16x16x16 16 16 16 16 -> 1x16x16x16"), "no stem BN key (second: %s)", k1.keys[1]);
+    /* the first block's depthwise conv: groups = channels, weights as stored (OHWI) */
+    CHECK(has_key(&k1, "conv[k3x3 s1x1 p1x1 g16] 1x16x16x16 16x3x3x1 -> 1x16x16x16"), "no depthwise key (%s, %s, %s)",
+          k1.keys[2], k1.keys[3], k1.keys[4]);
+    OK(asvk_arch_node_keys(&a, 4, collect, &k2));
+    CHECK(has_key(&k2, "conv[k3x3 s2x2 p1x1 g1] 4x3x32x32 16x3x3x3 -> 4x16x16x16"), "batch 4 not in the key");
+    asvk_arch_free(&a);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"autograd_matches_reference", autograd_matches_reference},
         {"planner_never_overlaps_live_values", planner_never_overlaps_live_values},
         {"params_are_grouped_and_aligned", params_are_grouped_and_aligned},
         {"distillation_loss", distillation_loss},
+        {"node_keys", node_keys},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
