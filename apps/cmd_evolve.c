@@ -335,7 +335,7 @@ static asvk_status provide_teacher(asvk_context *ctx, const evolve_options *o, a
     asvk_arch ref;
     char name[96], json[1100];
     snprintf(name, sizeof name, "%.50s-reference", c->sk.name);
-    asvk_status st = asvk_skeleton_to_arch(&c->sk, c->reference, name, &ref);
+    asvk_status st = asvk_skeleton_to_arch_ex(&c->sk, c->reference, name, false, &ref); /* the teacher's cell names */
     if (st) return st;
     snprintf(json, sizeof json, "%s/reference.json", dir);
     if ((st = asvk_arch_save(json, &ref))) goto done;

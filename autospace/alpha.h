@@ -11,7 +11,8 @@
 #define ASVK_ALPHA_MAX_K 8
 
 typedef struct asvk_alpha {
-    uint32_t layers, k;
+    uint32_t layers;
+    uint32_t k[64];                   /* logits of each layer (asvk_alpha_init sets them all alike) */
     double a[64][ASVK_ALPHA_MAX_K];   /* logits */
     double m[64][ASVK_ALPHA_MAX_K];   /* Adam moments */
     double v[64][ASVK_ALPHA_MAX_K];

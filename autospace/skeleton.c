@@ -104,6 +104,11 @@ done:
 }
 
 asvk_status asvk_skeleton_to_arch(const asvk_skeleton *sk, const asvk_cell *cells, const char *name, asvk_arch *out) {
+    return asvk_skeleton_to_arch_ex(sk, cells, name, true, out);
+}
+
+asvk_status asvk_skeleton_to_arch_ex(const asvk_skeleton *sk, const asvk_cell *cells, const char *name,
+                                     bool mbconv_layers, asvk_arch *out) {
     asvk_arch_init(out);
     snprintf(out->name, sizeof out->name, "%s", name ? name : sk->name);
     out->in_channels = sk->in_channels, out->resolution = sk->resolution, out->num_classes = sk->num_classes;
@@ -112,8 +117,19 @@ asvk_status asvk_skeleton_to_arch(const asvk_skeleton *sk, const asvk_cell *cell
     l.conv.out = sk->stem_out, l.conv.kernel = sk->stem_kernel, l.conv.stride = sk->stem_stride, l.conv.act = sk->stem_act;
     asvk_status st = asvk_arch_append(out, &l);
     for (uint32_t i = 0; i < sk->count && !st; i++) {
-        l = asvk_layer_default(ASVK_LAYER_CELL);
-        l.cell.cell = cells[i], l.cell.out = sk->layers[i].out, l.cell.stride = sk->layers[i].stride;
+        const asvk_cell *c = &cells[i];
+        uint32_t k;
+        if (c->nodes == 0) {
+            l = asvk_layer_default(ASVK_LAYER_SKIP);
+        } else if (mbconv_layers && (k = asvk_skeleton_mbconv_kernel(c))) {
+            /* an MBConv genome as the layer type every NAS tool reads */
+            l = asvk_layer_default(ASVK_LAYER_MBCONV);
+            l.mbconv.out = sk->layers[i].out, l.mbconv.kernel = k, l.mbconv.stride = sk->layers[i].stride;
+            l.mbconv.expand = c->expand, l.mbconv.act = c->act, l.mbconv.se = c->se;
+        } else {
+            l = asvk_layer_default(ASVK_LAYER_CELL);
+            l.cell.cell = *c, l.cell.out = sk->layers[i].out, l.cell.stride = sk->layers[i].stride;
+        }
         st = asvk_arch_append(out, &l);
     }
     if (!st && sk->head) {
@@ -135,6 +151,16 @@ asvk_status asvk_skeleton_to_arch(const asvk_skeleton *sk, const asvk_cell *cell
     if (!st) st = asvk_arch_validate(out, 0);
     if (st) asvk_arch_free(out);
     return st;
+}
+
+uint32_t asvk_skeleton_mbconv_kernel(const asvk_cell *c) {
+    if (c->nodes != 2 || c->mix[1] != ASVK_MIX_SUM) return 0;
+    switch (c->op[1][0]) {
+    case ASVK_CELL_DW3X3: return 3;
+    case ASVK_CELL_DW5X5: return 5;
+    case ASVK_CELL_DW7X7: return 7;
+    default: return 0;
+    }
 }
 
 void asvk_skeleton_layer_input(const asvk_skeleton *sk, uint32_t layer, uint32_t *channels, uint32_t *size) {

@@ -14,6 +14,7 @@
 #define ASVK_AUTOSPACE_SKELETON_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine/status.h"
@@ -51,8 +52,18 @@ typedef struct asvk_skeleton {
 asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *reference);
 
 /* The network of the skeleton with cells[l] at searchable layer l, named
- * `name` (NULL: the skeleton's). Cells keep their own activation and SE. */
+ * `name` (NULL: the skeleton's). Cells keep their own activation and SE; a
+ * cell of 0 nodes is a skip layer (the identity; stride 1, equal channels),
+ * and an MBConv genome becomes an mbconv layer (the same function, the
+ * layer type ProxylessNAS tools read). */
 asvk_status asvk_skeleton_to_arch(const asvk_skeleton *sk, const asvk_cell *cells, const char *name, asvk_arch *out);
+/* The same with every searchable layer a cell layer when !mbconv_layers
+ * (its tensors then have the cell's names, runtime/cell_ops.h). */
+asvk_status asvk_skeleton_to_arch_ex(const asvk_skeleton *sk, const asvk_cell *cells, const char *name,
+                                     bool mbconv_layers, asvk_arch *out);
+
+/* The depthwise kernel when c is an MBConv genome ({2 nodes, dw k x k}), else 0. */
+uint32_t asvk_skeleton_mbconv_kernel(const asvk_cell *c);
 
 /* Input channels and height (= width) of searchable layer l. */
 void asvk_skeleton_layer_input(const asvk_skeleton *sk, uint32_t layer, uint32_t *channels, uint32_t *size);

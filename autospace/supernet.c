@@ -10,6 +10,11 @@
 #include "runtime/ops/basic.h"
 #include "runtime/ops/nn.h"
 
+uint32_t asvk_supernet_cells(const asvk_supernet_spec *s, uint32_t l) { return s->count[l] ? s->count[l] : s->k; }
+uint32_t asvk_supernet_candidates(const asvk_supernet_spec *s, uint32_t l) {
+    return asvk_supernet_cells(s, l) + (s->skip[l] ? 1 : 0);
+}
+
 void asvk_supernet_cell_prefix(uint32_t layer, uint64_t hash, char *out, size_t n) {
     snprintf(out, n, "cells.%u.%016llx.", layer, (unsigned long long)hash);
 }
@@ -67,7 +72,7 @@ static asvk_status conv_bn_params(param_visit fn, void *u, const char *p, uint32
  * in its architecture (asvk_skeleton_to_arch) under "teacher.". */
 static asvk_status teacher_params(const asvk_supernet_spec *s, param_visit fn, void *u) {
     asvk_arch a;
-    asvk_status st = asvk_skeleton_to_arch(s->sk, s->reference, NULL, &a);
+    asvk_status st = asvk_skeleton_to_arch_ex(s->sk, s->reference, NULL, false, &a); /* cell names, as built below */
     if (st) return st;
     asvk_param *ps;
     uint32_t n;
@@ -89,7 +94,7 @@ static asvk_status visit_all(const asvk_supernet_spec *s, param_visit fn, void *
     asvk_status st = s->distill ? teacher_params(s, fn, u)
                                 : conv_bn_params(fn, u, "stem", sk->stem_out, sk->stem_kernel, sk->in_channels);
     for (uint32_t l = 0; l < sk->count && !st; l++) {
-        for (uint32_t k = 0; k < s->k && !st; k++) {
+        for (uint32_t k = 0; k < asvk_supernet_cells(s, l) && !st; k++) {
             asvk_cell_shape shape;
             if ((st = cell_shape(sk, l, &s->cells[l][k], &shape))) break;
             char prefix[64];
@@ -97,10 +102,11 @@ static asvk_status visit_all(const asvk_supernet_spec *s, param_visit fn, void *
             cell_visit v = {fn, u, prefix};
             st = asvk_cell_params(&s->cells[l][k], &shape, on_cell_param, &v);
         }
-        if (!st && s->k > 1) {
+        uint32_t kl = asvk_supernet_candidates(s, l);
+        if (!st && kl > 1) {
             char name[32];
             snprintf(name, sizeof name, "alpha.%u", l);
-            st = fn(u, name, ASVK_PARAM_MIX_ALPHA, 1, &s->k);
+            st = fn(u, name, ASVK_PARAM_MIX_ALPHA, 1, &kl);
         }
     }
     if (s->distill) return st;
@@ -133,7 +139,16 @@ static asvk_status on_declare(void *u, const char *name, asvk_param_role role, u
 }
 
 asvk_status asvk_supernet_declare(const asvk_supernet_spec *s, asvk_param_store *ps) {
-    if (s->k < 1 || s->k > ASVK_ALPHA_MAX_K) return asvk_error_set(ASVK_ERR_USAGE, "K must be 1 to %d", ASVK_ALPHA_MAX_K);
+    for (uint32_t l = 0; l < s->sk->count; l++) {
+        uint32_t c = asvk_supernet_cells(s, l), kl = asvk_supernet_candidates(s, l);
+        if (c < 1 || kl > ASVK_ALPHA_MAX_K)
+            return asvk_error_set(ASVK_ERR_USAGE, "layer %u: 1 to %d candidates (cells and skip), not %u", l,
+                                  ASVK_ALPHA_MAX_K, kl);
+        uint32_t ch, h;
+        asvk_skeleton_layer_input(s->sk, l, &ch, &h);
+        if (s->skip[l] && (s->sk->layers[l].stride != 1 || ch != s->sk->layers[l].out))
+            return asvk_error_set(ASVK_ERR_USAGE, "layer %u cannot be skipped: its stride or channels change the shape", l);
+    }
     return visit_all(s, on_declare, ps);
 }
 
@@ -242,7 +257,8 @@ static asvk_val conv_bn(builder *b, const char *p, asvk_val x, uint32_t out, uin
 static asvk_val layer_mix(builder *b, const asvk_supernet_spec *s, uint32_t l, asvk_val x) {
     asvk_cell_build_opts co = {b->eps, b->momentum, true};
     asvk_val ys[ASVK_ALPHA_MAX_K];
-    for (uint32_t k = 0; k < s->k && x != ASVK_NO_VAL; k++) {
+    uint32_t cells = asvk_supernet_cells(s, l), kl = asvk_supernet_candidates(s, l);
+    for (uint32_t k = 0; k < cells && x != ASVK_NO_VAL; k++) {
         asvk_cell_shape shape;
         asvk_status st = cell_shape(s->sk, l, &s->cells[l][k], &shape);
         if (st) { b->st = st; return ASVK_NO_VAL; }
@@ -253,12 +269,13 @@ static asvk_val layer_mix(builder *b, const asvk_supernet_spec *s, uint32_t l, a
         if (ys[k] == ASVK_NO_VAL) { b->st = ASVK_ERR_USAGE; return ASVK_NO_VAL; }
     }
     if (x == ASVK_NO_VAL) return x;
-    if (s->k == 1) return ys[0];
+    if (s->skip[l]) ys[cells] = x; /* the identity candidate */
+    if (kl == 1) return ys[0];
     char name[32];
     snprintf(name, sizeof name, "alpha.%u", l);
     asvk_val alpha = P(b, name);
     snprintf(name, sizeof name, "mix.%u", l);
-    return alpha == ASVK_NO_VAL ? ASVK_NO_VAL : asvk_op_mix(b->g, name, ys, s->k, alpha);
+    return alpha == ASVK_NO_VAL ? ASVK_NO_VAL : asvk_op_mix(b->g, name, ys, kl, alpha);
 }
 
 /* The classifier supernet: stem, mixed layers, head, cross-entropy. */

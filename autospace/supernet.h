@@ -13,7 +13,12 @@
 
 typedef struct asvk_supernet_spec {
     const asvk_skeleton *sk;
-    uint32_t k;
+    uint32_t k;                          /* cells of every layer, unless count[l] is set */
+    uint32_t count[ASVK_SKEL_MAX_LAYERS]; /* cells of layer l (0: k) */
+    /* skip[l]: layer l's mixture has the identity as one more candidate,
+     * after its cells (the layer can vanish; only where the stride is 1 and
+     * the channels match). alpha.<l> then has count + 1 logits. */
+    bool skip[ASVK_SKEL_MAX_LAYERS];
     /* Block supervision (AUTOSPACE.md, --reference-mode distill): the
      * reference network (stem and `reference` cells, frozen, BN in inference
      * mode, tensors "teacher.layers.<i>.*" as asvk_skeleton_to_arch names
@@ -30,6 +35,10 @@ typedef struct asvk_supernet_spec {
     double bn_eps, bn_momentum;
     double label_smoothing;
 } asvk_supernet_spec;
+
+/* Cells of layer l, and the mixture's candidates there (cells + skip). */
+uint32_t asvk_supernet_cells(const asvk_supernet_spec *s, uint32_t layer);
+uint32_t asvk_supernet_candidates(const asvk_supernet_spec *s, uint32_t layer);
 
 /* Name prefix of a cell's tensors at a layer: "cells.<layer>.<hash>." */
 void asvk_supernet_cell_prefix(uint32_t layer, uint64_t hash, char *out, size_t n);
