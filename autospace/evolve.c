@@ -11,6 +11,7 @@
 #include "autospace/alpha.h"
 #include "autospace/bank.h"
 #include "autospace/supernet.h"
+#include "autospace/supernet_step.h"
 #include "runtime/cell_ops.h"
 #include "runtime/data/loader.h"
 #include "runtime/data/split.h"
@@ -251,69 +252,10 @@ const asvk_population *asvk_evolve_population(const asvk_evolve *e, uint32_t l) 
 
 /* ---- one generation ---- */
 
-typedef struct {
-    asvk_model m;
-    asvk_stream *s;
-} step_graph;
-
-static void graph_free(asvk_context *ctx, step_graph *g) {
-    asvk_stream_destroy(g->s);
-    asvk_graph_destroy(ctx, g->m.graph);
-    memset(g, 0, sizeof *g);
-}
-
-static asvk_status graph_make(asvk_evolve *e, const asvk_supernet_spec *spec, asvk_param_store *ps, bool arch,
-                              step_graph *out) {
-    memset(out, 0, sizeof *out);
-    asvk_status st = asvk_supernet_build(spec, ps, arch, &out->m);
-    if (!st) st = asvk_graph_backward(out->m.graph, out->m.loss);
-    if (!st && !arch) {
-        for (int group = 0; group < 2 && !st; group++) {
-            asvk_sgd_config c = {(float)e->cfg.momentum, group == ASVK_GROUP_DECAY ? (float)e->cfg.weight_decay : 0.0f,
-                                 e->cfg.momentum > 0, ASVK_STEP_LR};
-            st = asvk_op_sgd(out->m.graph, group, &c);
-        }
-    }
-    if (!st) asvk_graph_step(out->m.graph);
-    if (!st) st = asvk_graph_plan(e->ctx, out->m.graph, NULL);
-    if (!st) st = asvk_stream_create(e->ctx, &out->s);
-    if (!st) st = asvk_graph_record(out->m.graph, out->s, NULL);
-    if (!st) st = asvk_stream_end(out->s);
-    return st;
-}
-
-static asvk_status feed(asvk_evolve *e, step_graph *g, const asvk_batch *b, uint64_t global_step, double lr) {
-    float step[ASVK_STEP_FLOATS] = {0};
-    step[ASVK_STEP_LR] = (float)lr;
-    step[ASVK_STEP_T] = (float)(global_step + 1);
-    uint32_t seed = (uint32_t)(e->cfg.seed * 2654435761u + global_step * 40503u);
-    memcpy(&step[ASVK_STEP_SEED], &seed, 4);
-    step[ASVK_STEP_LOSS_SCALE] = 1;
-    asvk_graph *gr = g->m.graph;
-    uint64_t n = (uint64_t)b->n * b->h * b->w * b->c;
-    asvk_status st = asvk_buffer_upload(e->ctx, asvk_graph_cval(gr, g->m.input)->buf, 0, b->x, n * 4);
-    if (!st) st = asvk_buffer_upload(e->ctx, asvk_graph_cval(gr, g->m.labels)->buf, 0, b->y, b->n * 4ull);
-    if (!st) st = asvk_buffer_upload(e->ctx, asvk_graph_cval(gr, asvk_graph_step(gr))->buf, 0, step, sizeof step);
-    if (!st) st = asvk_stream_run(g->s);
-    return st;
-}
-
-static asvk_status outputs(asvk_evolve *e, step_graph *g, float *loss, float *correct) {
-    asvk_status st = asvk_buffer_download(e->ctx, asvk_graph_cval(g->m.graph, g->m.loss)->buf, 0, loss, 4);
-    *correct = NAN; /* block supervision has no classifier */
-    if (st || g->m.correct == ASVK_NO_VAL) return st;
-    return asvk_buffer_download(e->ctx, asvk_graph_cval(g->m.graph, g->m.correct)->buf, 0, correct, 4);
-}
-
-/* Loader positioned at the `count` batches that start at global batch `from`. */
-static asvk_status loader_at(asvk_evolve *e, const uint32_t *idx, uint32_t n, uint64_t from, bool augment, uint64_t salt,
-                             asvk_loader **out) {
-    uint32_t per_epoch = n / e->cfg.batch;
-    asvk_loader_options o = {.shuffle = true, .drop_last = true, .seed = e->cfg.seed + salt, .norm = e->cfg.norm,
-                             .augment = {augment ? e->cfg.crop_pad : 0, augment && e->cfg.flip},
-                             .epochs = 0, .start_epoch = (uint32_t)(from / per_epoch),
-                             .start_step = (uint32_t)(from % per_epoch)};
-    return asvk_loader_create(e->data, idx, n, e->cfg.batch, &o, out);
+static asvk_sn_data data_of(const asvk_evolve *e, bool train) {
+    /* the held-out batches get their own shuffle seed */
+    return (asvk_sn_data){e->data, train ? e->split.train : e->split.val, train ? e->split.n_train : e->split.n_val,
+                          e->cfg.batch, e->cfg.seed + (train ? 0 : 7919), e->cfg.norm, e->cfg.crop_pad, e->cfg.flip};
 }
 
 static double now_s(void) {
@@ -439,17 +381,19 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
     if (st) return asvk_error_prefix(st, "generation %u: ", e->generation);
 
     asvk_param_store *ps = asvk_params_create();
-    step_graph gw = {0}, ga = {0};
+    asvk_sn_graph gw = {0}, ga = {0};
     asvk_loader *lw = NULL, *la = NULL;
     if (!ps) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    asvk_sn_sgd sgd = {c->momentum, c->weight_decay};
+    asvk_sn_data dw = data_of(e, true), da = data_of(e, false);
     if (!st) st = asvk_supernet_declare(&spec, ps);
     if (!st) st = asvk_params_alloc(e->ctx, ps, c->momentum > 0 ? 1 : 0);
     if (!st) st = asvk_supernet_load(e->ctx, &spec, ps, e->bank, c->seed);
-    if (!st) st = graph_make(e, &spec, ps, false, &gw);
-    if (!st && c->k > 1) st = graph_make(e, &spec, ps, true, &ga);
+    if (!st) st = asvk_sn_graph_make(e->ctx, &spec, ps, &sgd, &gw);
+    if (!st && c->k > 1) st = asvk_sn_graph_make(e->ctx, &spec, ps, NULL, &ga);
     uint64_t first = (uint64_t)e->generation * c->steps;
-    if (!st) st = loader_at(e, e->split.train, e->split.n_train, first, true, 0, &lw);
-    if (!st && c->k > 1) st = loader_at(e, e->split.val, e->split.n_val, first, false, 7919, &la);
+    if (!st) st = asvk_sn_loader(&dw, first, true, &lw);
+    if (!st && c->k > 1) st = asvk_sn_loader(&da, first, false, &la);
 
     asvk_alpha al;
     asvk_alpha_init(&al, sk->count, c->k, c->arch_lr);
@@ -463,9 +407,9 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
         const asvk_batch *b;
         uint64_t gs = first + t;
         if ((st = asvk_loader_next(lw, &b)) || !b) break;
-        if ((st = feed(e, &gw, b, gs, asvk_schedule_lr(&sched, gs)))) break;
+        if ((st = asvk_sn_run(e->ctx, &gw, b, gs, asvk_schedule_lr(&sched, gs), c->seed))) break;
         float loss, correct;
-        if ((st = outputs(e, &gw, &loss, &correct))) break;
+        if ((st = asvk_sn_outputs(e->ctx, &gw, &loss, &correct))) break;
         if (!isfinite(loss)) {
             st = asvk_error_set(ASVK_ERR_USAGE, "the supernet's loss became %g in generation %u; lower --lr", loss,
                                 e->generation);
@@ -474,35 +418,23 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
         sum_loss += loss, sum_acc += correct / b->n;
         if (c->k > 1) {
             if ((st = asvk_loader_next(la, &b)) || !b) break;
-            if ((st = feed(e, &ga, b, gs, 0)) || (st = outputs(e, &ga, &loss, &correct))) break;
+            if ((st = asvk_sn_run(e->ctx, &ga, b, gs, 0, c->seed)) || (st = asvk_sn_outputs(e->ctx, &ga, &loss, &correct)))
+                break;
             sum_vloss += loss, sum_vacc += correct / b->n;
             /* alphas: the loss gradient from the device, the cost term's here, Adam here */
             double grad[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
-            float g[ASVK_ALPHA_MAX_K], a[ASVK_ALPHA_MAX_K];
-            for (uint32_t l = 0; l < sk->count && !st; l++) {
-                char name[32];
-                snprintf(name, sizeof name, "alpha.%u", l);
-                int i = asvk_params_find(ps, name);
-                st = asvk_buffer_download(e->ctx, asvk_params_grad(ps, i), 0, g, c->k * 4);
-                for (uint32_t k = 0; k < c->k; k++) grad[l][k] = g[k];
-            }
-            if (st) break;
+            if ((st = asvk_sn_alpha_grads(e->ctx, ps, &al, grad))) break;
             asvk_alpha_cost_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, c->lambda, grad);
             asvk_alpha_step(&al, (const double(*)[ASVK_ALPHA_MAX_K])grad);
-            for (uint32_t l = 0; l < sk->count && !st; l++) {
-                char name[32];
-                snprintf(name, sizeof name, "alpha.%u", l);
-                for (uint32_t k = 0; k < c->k; k++) a[k] = (float)al.a[l][k];
-                st = asvk_params_upload(e->ctx, ps, asvk_params_find(ps, name), a);
-            }
+            st = asvk_sn_alpha_upload(e->ctx, ps, &al, (const double(*)[ASVK_ALPHA_MAX_K])al.a);
         }
         if (fn) fn(user, e->generation, t + 1, c->steps, sum_loss / (t + 1), sum_acc / (t + 1));
     }
     asvk_loader_destroy(lw);
     asvk_loader_destroy(la);
     if (!st) st = asvk_supernet_save(e->ctx, ps, e->bank);
-    graph_free(e->ctx, &gw);
-    graph_free(e->ctx, &ga);
+    asvk_sn_graph_free(e->ctx, &gw);
+    asvk_sn_graph_free(e->ctx, &ga);
     asvk_params_destroy(e->ctx, ps);
     if (st) return asvk_error_prefix(st, "generation %u: ", e->generation);
 
