@@ -1,5 +1,7 @@
 #include "apps/cli.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -129,3 +131,27 @@ int cli_context_done(asvk_context *ctx, int rc) {
 }
 
 bool cli_tty(void) { return isatty(STDERR_FILENO); }
+
+asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const char *path,
+                               const char *first_invocation_opt, cli_args *a, char store[][64]) {
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    const cli_opt *opts = cmd->opts;
+    for (int i = 0; opts[i].name && strcmp(opts[i].name, first_invocation_opt) != 0; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, opts[i].name + 2);
+        if (!x) return asvk_error_set(ASVK_ERR_USAGE, "%s lacks '%s'; it was not written by this asvk", path,
+                                      opts[i].name + 2);
+        if (!opts[i].arg) {
+            if (!cJSON_IsBool(x)) return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' must be true or false", path, opts[i].name + 2);
+            a->set[i] = cJSON_IsTrue(x);
+        } else if (cJSON_IsString(x)) {
+            a->value[i] = x->valuestring, a->set[i] = x->valuestring[0] != '\0';
+        } else if (cJSON_IsNumber(x)) {
+            snprintf(store[i], 64, "%.17g", x->valuedouble);
+            a->value[i] = store[i], a->set[i] = true;
+        } else {
+            return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' must be a number or a string", path, opts[i].name + 2);
+        }
+    }
+    return ASVK_OK;
+}

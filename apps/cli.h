@@ -3,6 +3,7 @@
 #ifndef ASVK_APPS_CLI_H
 #define ASVK_APPS_CLI_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -54,6 +55,15 @@ int cli_usage_error(const cli_args *a, const char *fmt, ...) __attribute__((form
 asvk_status cli_context(const cli_args *a, asvk_context **ctx);
 /* Destroys it; returns 1 if the validation layer spoke (so tests fail), else `rc`. */
 int cli_context_done(asvk_context *ctx, int rc);
+
+/* A run's saved options (config.json: each option's name without the
+ * dashes, numbers, strings and booleans for flags) as parsed arguments of
+ * `cmd`, so that --resume goes through the same parser as the command line.
+ * Options from `first_invocation_opt` on in the table belong to one
+ * invocation and are not read. Number strings live in store[i]. A missing
+ * key or a wrong type is ASVK_ERR_USAGE naming `path`. */
+asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const char *path,
+                               const char *first_invocation_opt, cli_args *a, char store[][64]);
 
 /* True when stderr is a terminal (progress lines are drawn there only). */
 bool cli_tty(void);

@@ -236,30 +236,6 @@ static cJSON *options_json(const evolve_options *o) {
     return j;
 }
 
-/* The run options of config.json as command-line arguments, parsed by the
- * same code as the command line. Value strings live in `store`. */
-static asvk_status args_from_json(const cJSON *j, const char *path, cli_args *a, char store[][64]) {
-    memset(a, 0, sizeof *a);
-    a->cmd = &cmd_evolve;
-    for (int i = 0; opts[i].name && strcmp(opts[i].name, FIRST_INVOCATION_OPT) != 0; i++) {
-        const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, opts[i].name + 2);
-        if (!x) return asvk_error_set(ASVK_ERR_USAGE, "%s lacks '%s'; it was not written by this asvk", path,
-                                      opts[i].name + 2);
-        if (!opts[i].arg) {
-            if (!cJSON_IsBool(x)) return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' must be true or false", path, opts[i].name + 2);
-            a->set[i] = cJSON_IsTrue(x);
-        } else if (cJSON_IsString(x)) {
-            a->value[i] = x->valuestring, a->set[i] = x->valuestring[0] != '\0';
-        } else if (cJSON_IsNumber(x)) {
-            snprintf(store[i], 64, "%.17g", x->valuedouble);
-            a->value[i] = store[i], a->set[i] = true;
-        } else {
-            return asvk_error_set(ASVK_ERR_USAGE, "%s: '%s' must be a number or a string", path, opts[i].name + 2);
-        }
-    }
-    return ASVK_OK;
-}
-
 /* ---- progress ---- */
 
 typedef struct {
@@ -369,40 +345,6 @@ done:
 
 /* ---- the run folder ---- */
 
-/* history.jsonl keeps exactly the generations state.json has finished: a
- * line written before a kill that lost its state is dropped on resume. */
-static asvk_status trim_history(const char *dir, uint32_t generations) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/history.jsonl", dir);
-    char *text = NULL;
-    size_t size = 0;
-    if (access(path, F_OK) != 0) return ASVK_OK;
-    asvk_status st = asvk_file_read_all(path, 1u << 30, &text, &size);
-    if (st) return st;
-    size_t keep = 0;
-    uint32_t lines = 0;
-    while (keep < size && lines < generations) {
-        char *nl = memchr(text + keep, '\n', size - keep);
-        if (!nl) break;
-        keep = (size_t)(nl - text) + 1;
-        lines++;
-    }
-    st = asvk_file_write_atomic(path, text, keep);
-    free(text);
-    return st;
-}
-
-static asvk_status append_line(const char *dir, const char *name, const char *line) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "a");
-    if (!f) return asvk_error_set(ASVK_ERR_IO, "cannot open %s", path);
-    fprintf(f, "%s\n", line);
-    fflush(f);
-    fsync(fileno(f));
-    return fclose(f) ? asvk_error_set(ASVK_ERR_IO, "cannot write %s", path) : ASVK_OK;
-}
-
 /* space.json, search_space.config and best.json (the network of each
  * layer's fittest cell) from the populations as they stand. */
 static asvk_status write_space(const asvk_evolve *e, const char *dir, uint32_t k, uint32_t *kept, uint32_t *cells) {
@@ -449,7 +391,7 @@ static int run(cli_args *a) {
         if ((st = run_read_json(path, &j))) return cli_fail(st);
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
-        st = args_from_json(j, path, &saved, store);
+        st = cli_args_from_json(&cmd_evolve, j, path, FIRST_INVOCATION_OPT, &saved, store);
         rc = st ? cli_fail(st) : parse_options(&saved, &o, NULL);
         cJSON_Delete(j);
         if (rc) return rc;
@@ -468,7 +410,7 @@ static int run(cli_args *a) {
     if ((st = asvk_evolve_create(ctx, c, data.train, &e))) goto done;
     progress p = {cli_tty(), quiet, 0, 0, c->generations, 0, c->sk.count, {0}, false};
     if (resume) {
-        if ((st = asvk_evolve_load(e, run_dir)) || (st = trim_history(run_dir, asvk_evolve_generation(e)))) goto done;
+        if ((st = asvk_evolve_load(e, run_dir)) || (st = run_jsonl_keep(run_dir, "history.jsonl", "generation", asvk_evolve_generation(e)))) goto done;
         /* killed before the teacher was saved with a generation's state */
         if (c->distill && !asvk_evolve_has_teacher(e) && (st = provide_teacher(ctx, &o, e, data.train, run_dir, &p)))
             goto done;
@@ -505,8 +447,8 @@ static int run(cli_args *a) {
             break;
         }
         /* history first: a kill before the state is saved repeats this
-         * generation on resume, which trims the line (trim_history) */
-        st = append_line(run_dir, "history.jsonl", line);
+         * generation on resume, which drops the line (run_jsonl_keep) */
+        st = run_append_line(run_dir, "history.jsonl", line);
         free(line);
         if (!st) st = asvk_evolve_save(e, run_dir);
         if (!st) st = write_space(e, run_dir, c->k, &kept, &cells);

@@ -104,3 +104,38 @@ void run_log_close(run_log *l) {
     fclose(l->f);
     free(l);
 }
+
+asvk_status run_append_line(const char *dir, const char *name, const char *line) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "a");
+    if (!f) return asvk_error_set(ASVK_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    fprintf(f, "%s\n", line);
+    fflush(f);
+    fsync(fileno(f));
+    return fclose(f) ? asvk_error_set(ASVK_ERR_IO, "cannot write %s", path) : ASVK_OK;
+}
+
+asvk_status run_jsonl_keep(const char *dir, const char *name, const char *key, double upto) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (access(path, F_OK) != 0) return ASVK_OK;
+    char *text = NULL;
+    size_t size = 0;
+    asvk_status st = asvk_file_read_all(path, 1u << 30, &text, &size);
+    if (st) return st;
+    size_t keep = 0;
+    while (keep < size) {
+        char *nl = memchr(text + keep, '\n', size - keep);
+        if (!nl) break;
+        cJSON *j = cJSON_ParseWithLength(text + keep, (size_t)(nl - text) - keep);
+        const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, key) : NULL;
+        bool ok = cJSON_IsNumber(v) && v->valuedouble <= upto;
+        cJSON_Delete(j);
+        if (!ok) break;
+        keep = (size_t)(nl - text) + 1;
+    }
+    st = asvk_file_write_atomic(path, text, keep);
+    free(text);
+    return st;
+}

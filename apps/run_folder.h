@@ -13,6 +13,13 @@ void run_default_dir(char *out, size_t n, const char *name);
 asvk_status run_create(const char *dir, const cJSON *config);
 asvk_status run_read_json(const char *path, cJSON **out);
 
+/* Appends one line to dir/name, flushed and synced. */
+asvk_status run_append_line(const char *dir, const char *name, const char *line);
+/* Keeps the leading lines of dir/name (JSON lines) whose number `key` is at
+ * most `upto` and drops the rest: what a run killed after writing a line but
+ * before saving its state wrote ahead of the state it resumes from. */
+asvk_status run_jsonl_keep(const char *dir, const char *name, const char *key, double upto);
+
 typedef struct run_log run_log;
 asvk_status run_log_open(const char *dir, run_log **out);
 /* One JSON line per epoch, flushed to disk. NaN values are written as null. */
