@@ -9,4 +9,6 @@ extern const cli_command cmd_train;
 extern const cli_command cmd_eval;
 extern const cli_command cmd_evolve;
 extern const cli_command cmd_space;
+extern const cli_command cmd_latency;
+extern const cli_command cmd_search;
 #endif

@@ -1,0 +1,348 @@
+/* asvk search: pick one cell per layer from a learned or hand-made space
+ * under a MAdds or latency budget (autospace/search.h), in a run folder
+ * that --resume continues. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/data_spec.h"
+#include "apps/run_folder.h"
+#include "autospace/alpha.h"
+#include "autospace/search.h"
+#include "runtime/io/atomic_file.h"
+
+static const cli_opt opts[] = {
+    {"--space", "S", "a space.json (from asvk evolve) or 'mbconv' (ProxylessNAS's MBConv k3/5/7 x e3/6; default)"},
+    {"--reference", "A", "skeleton of the mbconv space (default fmnist_evo); a space.json brings its own"},
+    {"--budget-madds", "X", "MAdds budget of the network, e.g. 4M"},
+    {"--budget-latency", "MS", "latency budget in milliseconds, priced by --lut"},
+    {"--lut", "FILE", "latency table of the target device (asvk latency); needed for --budget-latency"},
+    {"--data", "SPEC", "training data: fashion-mnist[:DIR] (default), cifar10:DIR, folder:DIR[:RES[:C]]"},
+    {"--steps", "N", "weight + alpha step pairs (default 600; --quick 120)"},
+    {"--warmup", "N", "weight-only steps first (default 150; --quick 30)"},
+    {"--batch", "N", "batch size (default 64; --quick 32)"},
+    {"--lr", "X", "peak SGD learning rate of the weights (default 0.05)"},
+    {"--momentum", "X", "SGD momentum (default 0.9)"},
+    {"--wd", "X", "weight decay (default 5e-5)"},
+    {"--arch-lr", "X", "Adam learning rate of the alphas (default 0.02)"},
+    {"--tau0", "X", "Gumbel-softmax temperature at the start (default 5)"},
+    {"--tau1", "X", "... and at the end (default 0.5)"},
+    {"--lambda", "X", "weight of the budget term (default 1)"},
+    {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
+    {"--val", "N", "training images held out for the alpha steps (default 5000; --quick 1000)"},
+    {"--limit", "N", "use only the first N training images"},
+    {"--seed", "N", "seed of weights, noise and batches (default 1)"},
+    {"--save-every", "N", "save the state and log a history line every N steps (default 100)"},
+    /* options of one invocation */
+    {"--quick", NULL, "a short search (a few minutes on a CPU); options given win"},
+    {"--run", "DIR", "run folder (default runs/search-<space>-<date>-<time>)"},
+    {"--resume", NULL, "continue the search in --run from its last saved step"},
+    {"--quiet", NULL, "no progress line"},
+    {"--device", "D", "device number or name substring (see 'asvk devices')"},
+    {0},
+};
+#define FIRST_INVOCATION_OPT "--quick"
+
+typedef struct {
+    char space[1024], reference[1024], data[1024], lut[1024];
+    asvk_search_config cfg;
+    uint32_t limit, save_every;
+} search_options;
+
+static bool parse_amount(const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v > 0)) return false;
+    if (*end == 'k' || *end == 'K') v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm') v *= 1e6, end++;
+    else if (*end == 'G' || *end == 'g') v *= 1e9, end++;
+    if (*end) return false;
+    *out = v;
+    return true;
+}
+
+/* Parses the run options; loads the space (and the table) into o->cfg. *lut is owned by the caller. */
+static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
+    memset(o, 0, sizeof *o);
+    asvk_search_config *c = &o->cfg;
+    asvk_search_config_default(c);
+    *lut = NULL;
+    bool quick = cli_flag(a, "--quick");
+    snprintf(o->space, sizeof o->space, "%s", cli_str(a, "--space", "mbconv"));
+    snprintf(o->reference, sizeof o->reference, "%s", cli_str(a, "--reference", "fmnist_evo"));
+    snprintf(o->data, sizeof o->data, "%s", cli_str(a, "--data", "fashion-mnist"));
+    snprintf(o->lut, sizeof o->lut, "%s", cli_str(a, "--lut", ""));
+    long v;
+#define INT(name, def, qdef, lo, hi, dst)                                   \
+    do {                                                                    \
+        if (!cli_int(a, name, quick ? (qdef) : (def), lo, hi, &v)) return 2; \
+        dst = (uint32_t)v;                                                  \
+    } while (0)
+    INT("--steps", 600, 120, 2, 10000000, c->steps);
+    INT("--warmup", 150, 30, 0, 10000000, c->warmup);
+    INT("--batch", 64, 32, 2, 4096, c->batch);
+    INT("--val", 5000, 1000, 1, 100000000, c->val_images);
+    INT("--limit", 0, 0, 0, 100000000, o->limit);
+    INT("--save-every", 100, 20, 1, 100000000, o->save_every);
+    if (!cli_int(a, "--seed", 1, 0, 0x7fffffff, &v)) return 2;
+    c->seed = (uint64_t)v;
+#undef INT
+    if (!cli_double(a, "--lr", c->lr, 1e-9, 100, &c->lr) || !cli_double(a, "--momentum", c->momentum, 0, 0.9999, &c->momentum) ||
+        !cli_double(a, "--wd", c->weight_decay, 0, 10, &c->weight_decay) ||
+        !cli_double(a, "--arch-lr", c->arch_lr, 0, 100, &c->arch_lr) || !cli_double(a, "--tau0", c->tau0, 1e-3, 1e3, &c->tau0) ||
+        !cli_double(a, "--tau1", c->tau1, 1e-3, 1e3, &c->tau1) || !cli_double(a, "--lambda", c->lambda, 0, 1e6, &c->lambda))
+        return 2;
+    c->skip = !cli_flag(a, "--no-skip");
+    const char *bm = cli_str(a, "--budget-madds", NULL), *bl = cli_str(a, "--budget-latency", NULL);
+    if (!bm == !bl) return cli_usage_error(a, "give one budget: --budget-madds X or --budget-latency MS");
+    if (bm && !parse_amount(bm, &c->budget)) return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
+    if (bl) {
+        char *end;
+        c->budget = strtod(bl, &end);
+        if (end == bl || *end || !(c->budget > 0)) return cli_usage_error(a, "--budget-latency must be milliseconds > 0, not '%s'", bl);
+        c->budget_kind = ASVK_BUDGET_LATENCY;
+        if (!o->lut[0]) return cli_usage_error(a, "--budget-latency needs --lut (a table from 'asvk latency')");
+    }
+    asvk_status st;
+    if (strcmp(o->space, "mbconv") == 0) {
+        asvk_arch ref;
+        asvk_skeleton sk;
+        if ((st = asvk_arch_open(o->reference, &ref))) return cli_fail(st);
+        st = asvk_skeleton_from_arch(&ref, &sk, NULL);
+        asvk_arch_free(&ref);
+        if (!st) st = asvk_space_mbconv(&sk, &c->space);
+    } else {
+        st = asvk_space_load(o->space, ASVK_MOTIF_READING_DEFAULT, &c->space);
+        if (!st && !c->space.has_skeleton)
+            st = asvk_error_set(ASVK_ERR_USAGE, "%s has no skeleton (a search_space.config?): search a space.json", o->space);
+    }
+    if (st) return cli_fail(st);
+    if (o->lut[0]) {
+        if ((st = asvk_lut_load(o->lut, lut))) return cli_fail(st);
+        c->lut = *lut;
+    }
+    return 0;
+}
+
+static cJSON *options_json(const search_options *o) {
+    const asvk_search_config *c = &o->cfg;
+    cJSON *j = cJSON_CreateObject();
+    char b[64];
+    cJSON_AddStringToObject(j, "space", o->space);
+    cJSON_AddStringToObject(j, "reference", o->reference);
+    snprintf(b, sizeof b, "%.17g", c->budget);
+    cJSON_AddStringToObject(j, "budget-madds", c->budget_kind == ASVK_BUDGET_MADDS ? b : "");
+    cJSON_AddStringToObject(j, "budget-latency", c->budget_kind == ASVK_BUDGET_LATENCY ? b : "");
+    cJSON_AddStringToObject(j, "lut", o->lut);
+    cJSON_AddStringToObject(j, "data", o->data);
+    cJSON_AddNumberToObject(j, "steps", c->steps);
+    cJSON_AddNumberToObject(j, "warmup", c->warmup);
+    cJSON_AddNumberToObject(j, "batch", c->batch);
+    cJSON_AddNumberToObject(j, "lr", c->lr);
+    cJSON_AddNumberToObject(j, "momentum", c->momentum);
+    cJSON_AddNumberToObject(j, "wd", c->weight_decay);
+    cJSON_AddNumberToObject(j, "arch-lr", c->arch_lr);
+    cJSON_AddNumberToObject(j, "tau0", c->tau0);
+    cJSON_AddNumberToObject(j, "tau1", c->tau1);
+    cJSON_AddNumberToObject(j, "lambda", c->lambda);
+    cJSON_AddBoolToObject(j, "no-skip", !c->skip);
+    cJSON_AddNumberToObject(j, "val", c->val_images);
+    cJSON_AddNumberToObject(j, "limit", o->limit);
+    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(j, "save-every", o->save_every);
+    return j;
+}
+
+typedef struct {
+    bool tty, quiet;
+    double start, last;
+    uint32_t first;
+} progress;
+
+static double wall(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void on_step(void *user, uint32_t step, uint32_t steps, double loss, double acc) {
+    progress *p = user;
+    double now = wall();
+    if (p->quiet || !p->tty || (now - p->last < 0.25 && step != steps)) return;
+    p->last = now;
+    double eta = step > p->first ? (now - p->start) / (step - p->first) * (steps - step) : 0;
+    fprintf(stderr, "\r\033[Kstep %u/%u  loss %.4f  acc %.2f%%  ETA %02d:%02d:%02d", step, steps, loss, 100 * acc,
+            (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+    fflush(stderr);
+}
+
+/* net.json, net.config (when the format holds the network) and result.json. */
+static asvk_status write_result(const asvk_search *s, const search_options *o, const char *dir, bool quiet) {
+    asvk_search_result r;
+    asvk_status st = asvk_search_result_get(s, &r);
+    if (st) return st;
+    const asvk_skeleton *sk = &o->cfg.space.sk;
+    char name[96], path[1100];
+    snprintf(name, sizeof name, "%.40s-%.20s-searched", sk->name, o->cfg.space.name);
+    asvk_arch a;
+    if ((st = asvk_skeleton_to_arch(sk, r.cells, name, &a))) return st;
+    snprintf(path, sizeof path, "%s/net.json", dir);
+    st = asvk_arch_save(path, &a);
+    snprintf(path, sizeof path, "%s/net.config", dir);
+    bool netconfig = !st && asvk_arch_save_netconfig(path, &a) == ASVK_OK;
+    asvk_arch_free(&a);
+    if (st) return st;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "madds", (double)r.madds);
+    cJSON_AddNumberToObject(j, "params", (double)r.params);
+    if (isfinite(r.latency_ms)) cJSON_AddNumberToObject(j, "predicted_latency_ms", r.latency_ms);
+    cJSON_AddStringToObject(j, "budget_kind", o->cfg.budget_kind == ASVK_BUDGET_LATENCY ? "latency_ms" : "madds");
+    cJSON_AddNumberToObject(j, "budget", o->cfg.budget);
+    cJSON_AddNumberToObject(j, "layers_moved_to_meet_budget", r.moved);
+    cJSON *layers = cJSON_AddArrayToObject(j, "layers");
+    for (uint32_t l = 0; l < sk->count; l++) {
+        cJSON *lo = cJSON_CreateObject();
+        char line[256] = "skip";
+        if (r.cells[l].nodes) asvk_genome_format(&r.cells[l], line, sizeof line);
+        cJSON_AddStringToObject(lo, "cell", line);
+        cJSON_AddNumberToObject(lo, "choice", r.choice[l]);
+        double p[ASVK_ALPHA_MAX_K];
+        uint32_t k = asvk_search_probs(s, l, p);
+        cJSON *pr = cJSON_AddArrayToObject(lo, "probs");
+        for (uint32_t i = 0; i < k; i++) cJSON_AddItemToArray(pr, cJSON_CreateNumber(p[i]));
+        cJSON_AddItemToArray(layers, lo);
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    snprintf(path, sizeof path, "%s/result.json", dir);
+    st = asvk_file_write_atomic(path, text, strlen(text));
+    free(text);
+    if (!st && !quiet) {
+        fprintf(stderr, "searched network: %.3fM MAdds, %.3fM params", r.madds / 1e6, r.params / 1e6);
+        if (isfinite(r.latency_ms)) fprintf(stderr, ", %.3f ms predicted", r.latency_ms);
+        fprintf(stderr, "%s -> %s/net.json%s\n", r.moved ? " (moved layers to cheaper cells to meet the budget)" : "", dir,
+                netconfig ? " and net.config" : " (its cells have no net.config form)");
+    }
+    return st;
+}
+
+static int run(cli_args *a) {
+    if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
+    bool resume = cli_flag(a, "--resume"), quiet = cli_flag(a, "--quiet");
+    const char *run_opt = cli_str(a, "--run", NULL);
+    if (resume && !run_opt) return cli_usage_error(a, "--resume needs --run DIR (the search to continue)");
+    static search_options o; /* holds a whole space */
+    asvk_lut *lut = NULL;
+    char run_dir[1024];
+    int rc;
+    asvk_status st;
+    if (resume) {
+        snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        char path[1100];
+        snprintf(path, sizeof path, "%s/config.json", run_dir);
+        if (access(path, F_OK) != 0)
+            return cli_fail(asvk_error_set(ASVK_ERR_USAGE, "%s holds no search (no config.json); start one without "
+                                           "--resume", run_dir));
+        cJSON *j;
+        if ((st = run_read_json(path, &j))) return cli_fail(st);
+        static char store[CLI_MAX_OPTS][64];
+        cli_args saved;
+        st = cli_args_from_json(&cmd_search, j, path, FIRST_INVOCATION_OPT, &saved, store);
+        rc = st ? cli_fail(st) : parse_options(&saved, &o, &lut);
+        cJSON_Delete(j);
+        if (rc) return rc;
+    } else if ((rc = parse_options(a, &o, &lut))) {
+        return rc;
+    }
+    asvk_search_config *c = &o.cfg;
+    data_sets data;
+    if ((st = data_open(o.data, NULL, c->space.sk.resolution, c->space.sk.in_channels, true, &data))) {
+        asvk_lut_destroy(lut);
+        return cli_fail(st);
+    }
+    c->norm = data.norm;
+    if (o.limit && o.limit < data.train->n) data.train->n = o.limit;
+    asvk_context *ctx = NULL;
+    asvk_search *s = NULL;
+    if ((st = cli_context(a, &ctx))) goto done;
+    if (lut) {
+        char why[1200];
+        if (asvk_lut_other_device(lut, ctx, why, sizeof why)) fprintf(stderr, "asvk: warning: %s\n", why);
+    }
+    if ((st = asvk_search_create(ctx, c, data.train, &s))) goto done;
+    char state[1100] = "";
+    if (resume) snprintf(state, sizeof state, "%s/search.json", run_dir);
+    if (resume && access(state, F_OK) == 0) { /* (killed before its first save: it starts over) */
+        if ((st = asvk_search_load(s, run_dir)) ||
+            (st = run_jsonl_keep(run_dir, "history.jsonl", "step", asvk_search_done(s))))
+            goto done;
+    } else if (resume) {
+        if ((st = run_jsonl_keep(run_dir, "history.jsonl", "step", 0))) goto done;
+    } else {
+        if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        else {
+            char name[96];
+            snprintf(name, sizeof name, "search-%.60s", c->space.name);
+            run_default_dir(run_dir, sizeof run_dir, name);
+        }
+        cJSON *cj = options_json(&o);
+        st = run_create(run_dir, cj);
+        cJSON_Delete(cj);
+        if (st) goto done;
+    }
+    if (!quiet)
+        fprintf(stderr, "%s in %s (%u layers) on %s: %u steps (%u warm-up), batch %u, budget %g %s, run folder %s\n",
+                resume ? "resuming the search" : "searching", c->space.name, c->space.layers, asvk_context_device(ctx)->name,
+                c->steps, c->warmup, c->batch, c->budget_kind == ASVK_BUDGET_LATENCY ? c->budget : c->budget / 1e6,
+                c->budget_kind == ASVK_BUDGET_LATENCY ? "ms" : "M MAdds", run_dir);
+    progress p = {cli_tty(), quiet, wall(), 0, asvk_search_done(s)};
+    while (!st && asvk_search_done(s) < c->steps) {
+        asvk_search_stats ss;
+        if ((st = asvk_search_run(s, o.save_every, on_step, &p, &ss))) break;
+        char *line = asvk_search_history_json(s, &ss);
+        if (!line) { st = asvk_error_set(ASVK_ERR_OOM, "out of host memory"); break; }
+        st = run_append_line(run_dir, "history.jsonl", line);
+        free(line);
+        if (!st) st = asvk_search_save(s, run_dir);
+        if (!st && !quiet) {
+            if (p.tty) fprintf(stderr, "\r\033[K");
+            fprintf(stderr, "step %u/%u  loss %.4f  acc %.2f%%", ss.step, c->steps, ss.loss, 100 * ss.accuracy);
+            if (isfinite(ss.val_accuracy)) fprintf(stderr, "  val acc %.2f%%", 100 * ss.val_accuracy);
+            fprintf(stderr, "  tau %.2f  E[cost] %.3f %s  %.1f s\n", ss.tau,
+                    c->budget_kind == ASVK_BUDGET_LATENCY ? ss.expected_cost : ss.expected_cost / 1e6,
+                    c->budget_kind == ASVK_BUDGET_LATENCY ? "ms" : "M MAdds", ss.seconds);
+        }
+    }
+    if (!st) st = write_result(s, &o, run_dir, quiet);
+done:
+    asvk_search_destroy(s);
+    rc = cli_context_done(ctx, st ? cli_fail(st) : 0);
+    data_close(&data);
+    asvk_lut_destroy(lut);
+    return rc;
+}
+
+const cli_command cmd_search = {
+    "search",
+    "search a network inside a learned or hand-made space under a MAdds or latency budget",
+    "asvk search [--space S] --budget-madds X | --budget-latency MS --lut FILE [--run DIR] [--resume] ...",
+    "FBNet-style differentiable search: every candidate of every layer (the space's\n"
+    "cells, plus the identity where the shape allows) sits in one supernet, mixed\n"
+    "by Gumbel-softmax weights softmax((alpha + g) / tau); after a weight-only\n"
+    "warm-up, weight steps (SGD, training split) alternate with alpha steps (Adam,\n"
+    "held-out split) on cross-entropy + lambda * max(0, log(E[cost] / budget)). The\n"
+    "network is each layer's most likely candidate, moved to cheaper ones where\n"
+    "needed to meet the budget (by the cost model, and by the table for latency).\n"
+    "The run folder holds config.json, history.jsonl, search.json with\n"
+    "search-weights.safetensors (the state --resume continues), net.json (for\n"
+    "'asvk train --arch'), net.config when the format holds it, and result.json.",
+    opts,
+    run,
+};

@@ -1,0 +1,79 @@
+/* Latency tables (`asvk latency`) and the predictor built on them.
+ *
+ * A table maps the cost key of every inference-graph node (asvk_graph_node_key:
+ * op, the attributes that decide its cost, input and output shapes) to its
+ * median device time, measured with a timestamp before every node inside
+ * whole networks, so each time includes the node's dispatches, barriers and
+ * the gaps between them as the runtime really runs them. The networks
+ * measured are probes that put every operator of a space, at every expansion
+ * ratio and every stride, into every searchable layer of a skeleton. Keys
+ * depend only on graphs, which build without a device, so a table measured on
+ * one device (a phone, a board) prices networks on another machine.
+ *
+ * Prediction of a network: the sum over its nodes of their table times plus
+ * a per-node correction: the median over the probes of (untimed total -
+ * sum of timed nodes) / nodes, since a timestamp before every node costs a
+ * little on some drivers (lavapipe). A cell: its nodes' share, corrected
+ * alike. The graph overhead field stays for tables from other methods (0). */
+#ifndef ASVK_AUTOSPACE_LATENCY_H
+#define ASVK_AUTOSPACE_LATENCY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "autospace/genome.h"
+#include "autospace/skeleton.h"
+#include "engine/engine.h"
+#include "runtime/profile.h"
+
+typedef struct asvk_lut asvk_lut;
+
+typedef struct asvk_lut_stamp {
+    char device[256], vendor[32], driver[520], driver_version[32], asvk_version[32];
+    uint32_t vendor_id, device_id;
+} asvk_lut_stamp;
+
+asvk_lut *asvk_lut_create(uint32_t batch);
+void asvk_lut_destroy(asvk_lut *t);
+uint32_t asvk_lut_batch(const asvk_lut *t);
+uint32_t asvk_lut_count(const asvk_lut *t);
+const asvk_lut_stamp *asvk_lut_stamp_of(const asvk_lut *t);
+double asvk_lut_overhead_ms(const asvk_lut *t);
+double asvk_lut_per_node_ms(const asvk_lut *t);
+
+/* Stamps the table with the context's device and this asvk. */
+void asvk_lut_stamp_device(asvk_lut *t, const asvk_context *ctx);
+/* NULL when the table was measured on this context's device; otherwise a
+ * sentence naming both (a warning for the caller to show). */
+const char *asvk_lut_other_device(const asvk_lut *t, const asvk_context *ctx, char *buf, size_t n);
+
+/* Measures the inference graph of `a` at the table's batch: every node is
+ * one observation of its key, and the total one observation of the graph
+ * overhead. `total` (may be NULL) receives the untimed whole-graph timing. */
+asvk_status asvk_lut_measure_arch(asvk_lut *t, asvk_context *ctx, const asvk_arch *a, uint32_t warmup, uint32_t repeat,
+                                  asvk_timing *total);
+
+/* The probes that cover a skeleton: for every expansion ratio, one network
+ * per operator (a 3-node chain of it, strided first edge, in every layer),
+ * two with 2- and 3-input sum and weighted merges, and one with SE; `acts`
+ * are the activations cells may use. *out is malloc'd (asvk_arch_free each,
+ * then free the array). */
+asvk_status asvk_lut_probes(const asvk_skeleton *sk, uint32_t ops, const float *expands, uint32_t nexpands,
+                            const asvk_act *acts, uint32_t nacts, asvk_arch **out, uint32_t *count);
+
+/* Predictions. A key the table lacks is ASVK_ERR_USAGE naming it (measure
+ * the skeleton's probes with `asvk latency` for that space). */
+asvk_status asvk_lut_predict_arch(const asvk_lut *t, const asvk_arch *a, double *ms);
+asvk_status asvk_lut_predict_cell(const asvk_lut *t, const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c,
+                                  double *ms);
+
+/* A cell alone (its layer's input -> the cell -> its output) timed on the
+ * device: what asvk_lut_predict_cell plus the graph overhead predicts. */
+asvk_status asvk_lut_measure_cell(asvk_context *ctx, const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c,
+                                  uint32_t batch, uint32_t warmup, uint32_t repeat, asvk_timing *out);
+
+/* JSON ("format": "asvk-latency/1"), written atomically; reading validates everything. */
+asvk_status asvk_lut_save(const asvk_lut *t, const char *path);
+asvk_status asvk_lut_load(const char *path, asvk_lut **out);
+
+#endif

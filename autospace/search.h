@@ -1,0 +1,103 @@
+/* Architecture search inside a layer-wise space (`asvk search`): one cell
+ * per layer, or the identity where the shapes allow, under a MAdds or a
+ * latency budget.
+ *
+ * FBNet-style Gumbel-softmax (Wu et al. 2019): every candidate of every
+ * layer is in one supernet, mixed by softmax((alpha + g) / tau) with fresh
+ * Gumbel noise g each step and a temperature annealed from tau0 to tau1.
+ * Chosen over ProxylessNAS's sampled binary paths because asvk records a
+ * training step once and replays it: a fixed supernet keeps one recorded
+ * step (one submit) for the whole search, where path sampling would change
+ * the graph every step; with the 5 to 7 candidates a layer has here, the
+ * cost of running them all stays within a small factor of a network.
+ *
+ * After `warmup` weight-only steps (an even mixture, no noise), each step
+ * pair is a weight step (SGD on the training split) and an alpha step
+ * (Adam, on a held-out split) on
+ *   CE + lambda * max(0, log(E[cost] / budget)),
+ *   E[cost] = fixed + sum_l sum_k softmax(alpha_l)_k cost_lk
+ * (the expected MAdds or predicted latency of the network; fixed is the
+ * stem and head). The result is each layer's most likely candidate; when
+ * that network breaks the budget, layers move to cheaper candidates,
+ * giving up the least probability per unit of cost saved, until it fits. */
+#ifndef ASVK_AUTOSPACE_SEARCH_H
+#define ASVK_AUTOSPACE_SEARCH_H
+
+#include "autospace/latency.h"
+#include "autospace/space.h"
+#include "runtime/data/dataset.h"
+
+typedef enum { ASVK_BUDGET_MADDS = 0, ASVK_BUDGET_LATENCY = 1 } asvk_budget_kind;
+
+typedef struct asvk_search_config {
+    asvk_space space;        /* candidates per layer; must have its skeleton */
+    bool skip;               /* the identity as a candidate where stride is 1 and channels match */
+    uint32_t steps, warmup;  /* step pairs in all; the first `warmup` train the weights only */
+    uint32_t batch;
+    double lr, momentum, weight_decay; /* weights: SGD, cosine over the steps */
+    double arch_lr;          /* alphas: Adam */
+    double tau0, tau1;       /* Gumbel-softmax temperature, exponential from tau0 to tau1 */
+    double lambda;           /* weight of the budget term */
+    asvk_budget_kind budget_kind;
+    double budget;           /* MAdds, or milliseconds with the table */
+    const asvk_lut *lut;     /* needed for a latency budget; predicts latency for the report when given */
+    uint64_t seed;
+    uint32_t val_images;
+    double label_smoothing;
+    uint32_t crop_pad;
+    bool flip;
+    asvk_norm norm;
+} asvk_search_config;
+
+void asvk_search_config_default(asvk_search_config *c);
+
+/* The hand-made space of ProxylessNAS: MBConv k in {3, 5, 7} x e in {3, 6}
+ * in every layer of the skeleton (skip is the search's --skip). */
+asvk_status asvk_space_mbconv(const asvk_skeleton *sk, asvk_space *out);
+
+typedef struct asvk_search asvk_search;
+
+/* Checks everything before training (the cheapest network must meet the
+ * budget: ASVK_ERR_USAGE with its cost otherwise) and builds the supernet. */
+asvk_status asvk_search_create(asvk_context *ctx, const asvk_search_config *cfg, const asvk_dataset *train,
+                               asvk_search **out);
+void asvk_search_destroy(asvk_search *s);
+
+typedef struct asvk_search_stats {
+    uint32_t step;           /* step pairs done */
+    double loss, accuracy;   /* weight steps since the last call, means */
+    double val_loss, val_accuracy; /* alpha steps since the last call (NaN in warm-up) */
+    double tau, expected_cost;
+    double seconds;
+} asvk_search_stats;
+
+typedef void (*asvk_search_progress_fn)(void *user, uint32_t step, uint32_t steps, double loss, double accuracy);
+
+/* Runs up to `n` more step pairs (fewer at the end). */
+asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn fn, void *user, asvk_search_stats *out);
+uint32_t asvk_search_done(const asvk_search *s);
+
+/* Probabilities softmax(alpha_l) of each layer's candidates (cells, then skip). */
+uint32_t asvk_search_probs(const asvk_search *s, uint32_t layer, double *p);
+
+/* The chosen network: cells[l] (nodes == 0: skip), its cost by the cost
+ * model, and its predicted latency when a table was given (else NaN). */
+typedef struct asvk_search_result {
+    asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+    int choice[ASVK_SKEL_MAX_LAYERS]; /* candidate index */
+    uint64_t madds, params;
+    double latency_ms;
+    uint32_t moved;                   /* layers moved to cheaper candidates to meet the budget */
+} asvk_search_result;
+asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out);
+
+/* State after asvk_search_done() steps: dir/search.json (alphas, Adam, the
+ * step) and dir/search-weights.safetensors (every parameter and optimizer
+ * slot), written atomically, weights first. */
+asvk_status asvk_search_save(asvk_search *s, const char *dir);
+asvk_status asvk_search_load(asvk_search *s, const char *dir);
+
+/* A JSON line of the current state (malloc'd). */
+char *asvk_search_history_json(const asvk_search *s, const asvk_search_stats *st);
+
+#endif

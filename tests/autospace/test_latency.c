@@ -1,0 +1,140 @@
+/* Latency tables (autospace/latency.h): the probes cover every node shape a
+ * space's networks have, a measured table saves and loads to the same
+ * predictions, predictions are sums of the table's entries, a missing shape
+ * is a clear error, malformed files are refused by name. Timing figures
+ * themselves are never asserted (asvk latency --check reports them). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autospace/latency.h"
+#include "runtime/io/atomic_file.h"
+#include "runtime/profile.h"
+#include "tests/harness.h"
+
+#define EXPECT_ERR(call, status, want)                                                                           \
+    do {                                                                                                         \
+        asvk_status st_ = (call);                                                                                \
+        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
+              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
+    } while (0)
+
+static const char *small_json =
+    "{\"format\": \"asvk-arch/1\", \"name\": \"small\", \"in_channels\": 1, \"resolution\": 10, \"num_classes\": 4, "
+    "\"layers\": [{\"type\": \"conv\", \"out\": 8, \"kernel\": 3, \"stride\": 2}, "
+    "{\"type\": \"mbconv\", \"out\": 8, \"kernel\": 3, \"expand\": 3}, "
+    "{\"type\": \"mbconv\", \"out\": 12, \"kernel\": 5, \"stride\": 2, \"expand\": 6}, "
+    "{\"type\": \"global_pool\"}, {\"type\": \"linear\", \"out\": 4}]}";
+
+static asvk_status small_skeleton(asvk_skeleton *sk) {
+    asvk_arch a;
+    asvk_status st = asvk_arch_parse(small_json, strlen(small_json), "small", &a);
+    if (st) return st;
+    st = asvk_skeleton_from_arch(&a, sk, NULL);
+    asvk_arch_free(&a);
+    return st;
+}
+
+static void write_text(const char *path, const char *text) {
+    asvk_status st = asvk_file_write_atomic(path, text, strlen(text));
+    CHECK(st == ASVK_OK, "write %s", path);
+}
+
+static void probes_cover_random_cells(void) {
+    asvk_skeleton sk;
+    OK(small_skeleton(&sk));
+    uint32_t ops = (1u << ASVK_CELL_IDENTITY) | (1u << ASVK_CELL_DW3X3) | (1u << ASVK_CELL_CONV1X1) |
+                   (1u << ASVK_CELL_MAXPOOL3X3);
+    const float expands[] = {1, 3};
+    const asvk_act acts[] = {ASVK_ACT_RELU6};
+    asvk_arch *probes;
+    uint32_t n;
+    OK(asvk_lut_probes(&sk, ops, expands, 2, acts, 1, &probes, &n));
+    CHECK(n == 2 * (4 + 3), "%u probes, expected 2 ratios x (4 operators + 2 merge + 1 SE probes)", n);
+    asvk_lut *t = asvk_lut_create(1);
+    asvk_lut_stamp_device(t, test_context());
+    for (uint32_t i = 0; i < n; i++) {
+        asvk_timing tm;
+        OK(asvk_lut_measure_arch(t, test_context(), &probes[i], 0, 5, &tm));
+        CHECK(tm.median_ns > 0 && tm.min_ns <= tm.median_ns && tm.median_ns <= tm.max_ns, "probe %u timing", i);
+    }
+    CHECK(asvk_lut_count(t) > 20, "%u node shapes", asvk_lut_count(t));
+    /* any random cell of those operators and ratios, at any layer, and any network of them, is priced */
+    asvk_genome_options o;
+    asvk_genome_options_default(&o);
+    o.ops = ops, o.expand_count = 2, o.expands[0] = 1, o.expands[1] = 3;
+    asvk_prng rng = asvk_prng_seed(test_seed);
+    for (int r = 0; r < 30; r++) {
+        asvk_cell cells[2];
+        OK(asvk_genome_random(&rng, 4, &o, &cells[0]));
+        OK(asvk_genome_random(&rng, 4, &o, &cells[1]));
+        double c0, c1, net;
+        OK(asvk_lut_predict_cell(t, &sk, 0, &cells[0], &c0));
+        OK(asvk_lut_predict_cell(t, &sk, 1, &cells[1], &c1));
+        asvk_arch a;
+        OK(asvk_skeleton_to_arch(&sk, cells, NULL, &a));
+        OK(asvk_lut_predict_arch(t, &a, &net));
+        /* a network is its cells plus the stem, head and overheads: more than its cells alone */
+        CHECK(c0 > 0 && c1 > 0 && net > c0 + c1 - 1e-12 * net, "cells %g + %g, network %g", c0, c1, net);
+        asvk_arch_free(&a);
+    }
+    /* save, load: the same predictions */
+    char path[] = "/tmp/asvk-lut-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    OK(asvk_lut_save(t, path));
+    asvk_lut *u;
+    OK(asvk_lut_load(path, &u));
+    CHECK(asvk_lut_count(u) == asvk_lut_count(t) && asvk_lut_batch(u) == 1 &&
+              strcmp(asvk_lut_stamp_of(u)->device, asvk_context_device(test_context())->name) == 0,
+          "reloaded table");
+    char why[1200];
+    CHECK(asvk_lut_other_device(u, test_context(), why, sizeof why) == NULL, "its own device called another: %s", why);
+    for (uint32_t i = 0; i < n; i++) {
+        double a, b;
+        OK(asvk_lut_predict_arch(t, &probes[i], &a));
+        OK(asvk_lut_predict_arch(u, &probes[i], &b));
+        CHECK(a == b || (a - b < 1e-9 * a && b - a < 1e-9 * a), "probe %u: %.12g before saving, %.12g after", i, a, b);
+    }
+    /* a shape the table lacks: dw7x7 was never measured */
+    asvk_cell c = asvk_cell_mbconv(7, 3);
+    double ms;
+    EXPECT_ERR(asvk_lut_predict_cell(u, &sk, 0, &c, &ms), ASVK_ERR_USAGE, "latency table has no time for 'conv[k7x7");
+    remove(path);
+    asvk_lut_destroy(t);
+    asvk_lut_destroy(u);
+    for (uint32_t i = 0; i < n; i++) asvk_arch_free(&probes[i]);
+    free(probes);
+}
+
+static void malformed_tables(void) {
+    char path[] = "/tmp/asvk-lut-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    asvk_lut *t;
+    static const struct { const char *text, *want; } cases[] = {
+        {"{", "not valid JSON"},
+        {"{\"format\": \"asvk-arch/1\"}", "is not a latency table"},
+        {"{\"format\": \"asvk-latency/1\", \"batch\": 1, \"graph_overhead_ms\": 0, \"per_node_ms\": 0, "
+         "\"asvk_version\": \"x\", \"device\": {}, \"nodes\": {}}", "device.name is missing"},
+        {"{\"format\": \"asvk-latency/1\", \"batch\": 1, \"graph_overhead_ms\": 0, \"per_node_ms\": 0, "
+         "\"asvk_version\": \"x\", \"device\": {\"name\": \"d\", \"vendor\": \"v\", \"vendor_id\": 1, \"device_id\": 2, "
+         "\"driver\": \"x\", \"driver_version\": \"1\"}, \"nodes\": {\"conv x\": {\"ms\": -1}}}", "nodes['conv x'].ms"},
+        {"{\"format\": \"asvk-latency/1\", \"batch\": 1, \"graph_overhead_ms\": 0, \"per_node_ms\": 0, \"colour\": 1}",
+         "unknown key 'colour'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_text(path, cases[i].text);
+        EXPECT_ERR(asvk_lut_load(path, &t), ASVK_ERR_USAGE, cases[i].want);
+    }
+    remove(path);
+    EXPECT_ERR(asvk_lut_load("/nonexistent/lut.json", &t), ASVK_ERR_USAGE, "/nonexistent/lut.json");
+}
+
+int main(int argc, char **argv) {
+    static const test_case cases[] = {
+        {"probes_cover_random_cells", probes_cover_random_cells},
+        {"malformed_tables", malformed_tables},
+    };
+    return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
