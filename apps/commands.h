@@ -11,4 +11,6 @@ extern const cli_command cmd_evolve;
 extern const cli_command cmd_space;
 extern const cli_command cmd_latency;
 extern const cli_command cmd_search;
+extern const cli_command cmd_pipeline;
+extern const cli_command cmd_report;
 #endif

@@ -1,0 +1,10 @@
+/* The HTML report of a pipeline run folder (apps/cmd_report.c). */
+#ifndef ASVK_APPS_REPORT_H
+#define ASVK_APPS_REPORT_H
+
+#include "engine/status.h"
+
+/* Writes dir/report.html (atomically) from the run's files. */
+asvk_status report_write(const char *dir);
+
+#endif
