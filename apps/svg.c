@@ -23,11 +23,11 @@ static const char *op_colour(asvk_cell_op op) {
 }
 
 void svg_cell(FILE *f, const asvk_cell *c, const char *caption) {
-    const double gap = 130, r = 16, top = 30;
+    const double gap = 130, r = 16;
     uint32_t n = c->nodes;
-    /* arcs over the nodes grow with their span; alternate above and below */
-    double width = gap * (n - 1) + 80, height = 230;
-    double mid = top + height / 2 - 10;
+    /* arcs over the nodes rise with their span (a quadratic curve peaks at
+     * half its control offset), alternating above and below the node row */
+    double width = gap * (n - 1) + 80, height = 280, mid = 140;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
                "font-size=\"11\">\n", width, height);
     fprintf(f, "<text x=\"6\" y=\"16\" font-size=\"12\">%s</text>\n", caption ? caption : "");
@@ -36,17 +36,18 @@ void svg_cell(FILE *f, const asvk_cell *c, const char *caption) {
         for (uint32_t j = 0; j < i; j++) {
             asvk_cell_op op = (asvk_cell_op)c->op[i][j];
             if (!op) continue;
-            double x0 = 40 + gap * j, x1 = 40 + gap * i, span = i - j;
-            double h = span == 1 ? 0 : 28 * span;
-            int side = e++ % 2 ? 1 : -1;
-            double cy = mid + side * h;
-            if (span == 1)
-                fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n", x0 + r,
-                        mid, x1 - r, mid, op_colour(op));
-            else
+            double x0 = 40 + gap * j, x1 = 40 + gap * i, span = i - j, lx = (x0 + x1) / 2, ly;
+            if (span == 1) {
+                fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+                        x0 + r, mid, x1 - r, mid, op_colour(op));
+                ly = mid - 6;
+            } else {
+                int side = e++ % 2 ? 1 : -1;
+                double ctrl = 2 * 22 * (span - 1) + 20; /* the curve rises to about half of it */
                 fprintf(f, "<path d=\"M %.1f %.1f Q %.1f %.1f %.1f %.1f\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>\n",
-                        x0, mid + side * r, (x0 + x1) / 2, cy + side * h * 0.6, x1, mid + side * r, op_colour(op));
-            double lx = (x0 + x1) / 2, ly = span == 1 ? mid - 6 : cy + side * (h * 0.3 + 4);
+                        x0, mid + side * r, lx, mid + side * (r + ctrl), x1, mid + side * r, op_colour(op));
+                ly = mid + side * (r + ctrl / 2 + 6) + (side > 0 ? 8 : 0);
+            }
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%s%s</text>\n", lx, ly,
                     op_colour(op), asvk_genome_op_short(op), j == 0 ? " *" : "");
         }
@@ -98,7 +99,14 @@ void svg_chart(FILE *f, const char *title, const char *xlabel, const char *ylabe
             double y = h - b - (h - t - b) * (s[k].y[i] - ymin) / (ymax - ymin);
             fprintf(f, "%.1f,%.1f ", x, y);
         }
-        fprintf(f, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n", w - r + 8, t + 14 + 16.0 * k, colours[k],
+        fprintf(f, "\"/>\n");
+        for (uint32_t i = 0; i < s[k].n; i++) { /* markers: a series of one point shows too */
+            if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i])) continue;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n",
+                    l + (w - l - r) * (s[k].x[i] - xmin) / (xmax - xmin),
+                    h - b - (h - t - b) * (s[k].y[i] - ymin) / (ymax - ymin), colours[k]);
+        }
+        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n", w - r + 8, t + 14 + 16.0 * k, colours[k],
                 s[k].name);
     }
     fprintf(f, "</svg>\n");
