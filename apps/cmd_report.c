@@ -140,7 +140,7 @@ static void evolve_curves(FILE *f, const char *dir) {
     if (nl > 8) nl = 8;
     double *fx = calloc((size_t)h.n * nl + 1, sizeof *fx), *fy = calloc((size_t)h.n * nl + 1, sizeof *fy);
     svg_series fs[8];
-    char names[8][16];
+    char names[8][24];
     for (uint32_t l = 0; fx && fy && l < nl; l++) {
         for (uint32_t g = 0; g < h.n; g++) {
             const cJSON *lo = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(h.rows[g], "layers"), (int)l);
