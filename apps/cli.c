@@ -1,12 +1,15 @@
 #include "apps/cli.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "runtime/io/atomic_file.h"
 
 static int find_opt(const cli_command *cmd, const char *name, size_t len) {
     for (int i = 0; cmd->opts && cmd->opts[i].name; i++)
@@ -154,4 +157,26 @@ asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const cha
         }
     }
     return ASVK_OK;
+}
+
+asvk_status cli_saved_args(const cli_command *cmd, const char *dir, const char *file, const char *what,
+                           const char *first_invocation_opt, cli_args *out, cJSON **json, char store[][64]) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    *json = NULL;
+    if (access(path, F_OK) != 0)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s holds no %s (no %s); start one without --resume", dir, what, file);
+    char *text;
+    size_t size;
+    asvk_status st = asvk_file_read_all(path, 1 << 24, &text, &size);
+    if (st) return st;
+    *json = cJSON_ParseWithLength(text, size);
+    free(text);
+    if (!*json) return asvk_error_set(ASVK_ERR_USAGE, "%s is not valid JSON", path);
+    st = cli_args_from_json(cmd, *json, path, first_invocation_opt, out, store);
+    if (st) {
+        cJSON_Delete(*json);
+        *json = NULL;
+    }
+    return st;
 }

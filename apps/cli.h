@@ -65,6 +65,13 @@ int cli_context_done(asvk_context *ctx, int rc);
 asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const char *path,
                                const char *first_invocation_opt, cli_args *a, char store[][64]);
 
+/* The options a run in `dir` was started with (dir/file, e.g. config.json)
+ * as arguments of cmd, for --resume: ASVK_ERR_USAGE "<dir> holds no <what>"
+ * when the file is missing. The arguments point into *json (cJSON_Delete
+ * it once they are parsed) and into store. */
+asvk_status cli_saved_args(const cli_command *cmd, const char *dir, const char *file, const char *what,
+                           const char *first_invocation_opt, cli_args *out, cJSON **json, char store[][64]);
+
 /* True when stderr is a terminal (progress lines are drawn there only). */
 bool cli_tty(void);
 

@@ -382,16 +382,10 @@ static int run(cli_args *a) {
     asvk_status st;
     if (resume) {
         snprintf(run_dir, sizeof run_dir, "%s", run_opt);
-        char path[1100];
-        snprintf(path, sizeof path, "%s/config.json", run_dir);
-        if (access(path, F_OK) != 0)
-            return cli_fail(asvk_error_set(ASVK_ERR_USAGE, "%s holds no evolve run (no config.json); start one without "
-                                           "--resume", run_dir));
         cJSON *j;
-        if ((st = run_read_json(path, &j))) return cli_fail(st);
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
-        st = cli_args_from_json(&cmd_evolve, j, path, FIRST_INVOCATION_OPT, &saved, store);
+        st = cli_saved_args(&cmd_evolve, run_dir, "config.json", "evolve run", FIRST_INVOCATION_OPT, &saved, &j, store);
         rc = st ? cli_fail(st) : parse_options(&saved, &o, NULL);
         cJSON_Delete(j);
         if (rc) return rc;

@@ -139,16 +139,11 @@ static int run(cli_args *a) {
     if (!cli_flag(a, "--resume")) return run_with(a, a);
     const char *run_opt = cli_str(a, "--run", NULL);
     if (!run_opt) return cli_usage_error(a, "--resume needs --run DIR");
-    char path[1100];
-    snprintf(path, sizeof path, "%s/pipeline.json", run_opt);
-    if (access(path, F_OK) != 0)
-        return cli_fail(asvk_error_set(ASVK_ERR_USAGE, "%s holds no pipeline (no pipeline.json)", run_opt));
     cJSON *j;
-    asvk_status st = run_read_json(path, &j);
-    if (st) return cli_fail(st);
     static char store[CLI_MAX_OPTS][64];
     cli_args saved;
-    st = cli_args_from_json(&cmd_pipeline, j, path, FIRST_INVOCATION_OPT, &saved, store);
+    asvk_status st = cli_saved_args(&cmd_pipeline, run_opt, "pipeline.json", "pipeline", FIRST_INVOCATION_OPT, &saved, &j,
+                                    store);
     int rc = st ? cli_fail(st) : run_with(a, &saved);
     cJSON_Delete(j);
     return rc;
