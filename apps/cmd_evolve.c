@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/data_spec.h"
 #include "apps/run_folder.h"
+#include "apps/space_opts.h"
 #include "autospace/alpha.h"
 #include "autospace/evolve.h"
 #include "autospace/space.h"
@@ -69,54 +70,6 @@ typedef struct {
     uint32_t limit, reference_epochs;
 } evolve_options;
 
-static const struct { const char *name; asvk_cell_op op; } op_names[] = {
-    {"identity", ASVK_CELL_IDENTITY}, {"conv1x1", ASVK_CELL_CONV1X1}, {"conv3x3", ASVK_CELL_CONV3X3},
-    {"dw3x3", ASVK_CELL_DW3X3},       {"dw5x5", ASVK_CELL_DW5X5},     {"dw7x7", ASVK_CELL_DW7X7},
-    {"avgpool3x3", ASVK_CELL_AVGPOOL3X3}, {"maxpool3x3", ASVK_CELL_MAXPOOL3X3},
-};
-
-static bool parse_ops(const char *s, uint32_t *mask) {
-    if (strcmp(s, "all") == 0) s = "identity,conv1x1,conv3x3,dw3x3,dw5x5,dw7x7,avgpool3x3,maxpool3x3";
-    else if (strcmp(s, "motif") == 0) s = "identity,dw3x3,dw5x5,dw7x7";
-    *mask = 0;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        bool found = false;
-        for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
-            if (strlen(op_names[i].name) == n && strncmp(op_names[i].name, s, n) == 0)
-                *mask |= 1u << op_names[i].op, found = true;
-        if (!found) return false;
-        s += n + (s[n] == ',');
-    }
-    return *mask != 0;
-}
-
-static bool parse_expands(const char *s, asvk_genome_options *g) {
-    g->expand_count = 0;
-    while (*s) {
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || !(v > 0 && v <= 64) || (*end && *end != ',') || g->expand_count == ASVK_GENOME_MAX_EXPANDS)
-            return false;
-        g->expands[g->expand_count++] = (float)v;
-        s = *end ? end + 1 : end;
-    }
-    return g->expand_count > 0;
-}
-
-/* "12M", "1.5G", "300000": a number of multiply-adds. */
-static bool parse_madds(const char *s, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v >= 0)) return false;
-    if (*end == 'k' || *end == 'K') v *= 1e3, end++;
-    else if (*end == 'M' || *end == 'm') v *= 1e6, end++;
-    else if (*end == 'G' || *end == 'g') v *= 1e9, end++;
-    if (*end) return false;
-    *out = v;
-    return true;
-}
-
 static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) {
     memset(o, 0, sizeof *o);
     asvk_evolve_config *c = &o->cfg;
@@ -162,11 +115,9 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
     c->genome.se = cli_flag(a, "--se");
     c->genome.weighted = !cli_flag(a, "--no-weighted");
     snprintf(o->ops, sizeof o->ops, "%s", cli_str(a, "--ops", "all"));
-    if (!parse_ops(o->ops, &c->genome.ops))
-        return cli_usage_error(a, "--ops must be 'all', 'motif' or operators from identity, conv1x1, conv3x3, dw3x3, "
-                               "dw5x5, dw7x7, avgpool3x3, maxpool3x3, not '%s'", o->ops);
+    if (!opts_parse_ops(o->ops, &c->genome.ops)) return cli_usage_error(a, "--ops must be " OPTS_OPS_HELP ", not '%s'", o->ops);
     snprintf(o->expands, sizeof o->expands, "%s", cli_str(a, "--expands", "1,3,6"));
-    if (!parse_expands(o->expands, &c->genome))
+    if (!opts_parse_expands(o->expands, c->genome.expands, &c->genome.expand_count))
         return cli_usage_error(a, "--expands must be up to %d ratios in (0, 64] separated by commas, not '%s'",
                                ASVK_GENOME_MAX_EXPANDS, o->expands);
 
@@ -179,7 +130,7 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
     }
     const char *budget = cli_str(a, "--budget-madds", NULL);
     if (budget) {
-        if (!parse_madds(budget, &c->budget_madds))
+        if (!opts_parse_amount(budget, &c->budget_madds))
             return cli_usage_error(a, "--budget-madds must be a number of multiply-adds such as 12M, not '%s'", budget);
     } else {
         asvk_cost cost;

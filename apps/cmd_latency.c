@@ -9,6 +9,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/space_opts.h"
 #include "autospace/latency.h"
 #include "autospace/space.h"
 
@@ -28,23 +29,6 @@ static const cli_opt opts[] = {
     {"--quiet", NULL, "no progress"},
     {0},
 };
-
-/* Same parsing as asvk evolve's --ops/--expands. */
-static bool parse_ops(const char *s, uint32_t *mask) {
-    if (strcmp(s, "all") == 0) s = "identity,conv1x1,conv3x3,dw3x3,dw5x5,dw7x7,avgpool3x3,maxpool3x3";
-    else if (strcmp(s, "motif") == 0) s = "identity,dw3x3,dw5x5,dw7x7";
-    *mask = 0;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        asvk_cell_op op;
-        char name[32];
-        snprintf(name, sizeof name, "%.*s", (int)(n < 31 ? n : 31), s);
-        if (!asvk_cell_op_parse(name, &op) || op == ASVK_CELL_ZERO) return false;
-        *mask |= 1u << op;
-        s += n + (s[n] == ',');
-    }
-    return *mask != 0;
-}
 
 static void add_expand(float *e, uint32_t *n, float v) {
     for (uint32_t i = 0; i < *n; i++)
@@ -111,17 +95,13 @@ static int run(cli_args *a) {
         st = asvk_skeleton_from_arch(&arch, &sk, ref);
         asvk_arch_free(&arch);
         if (st) return cli_fail(st);
-        if (!parse_ops(cli_str(a, "--ops", "all"), &ops))
-            return cli_usage_error(a, "--ops must be 'all', 'motif' or operators from identity, conv1x1, conv3x3, "
-                                   "dw3x3, dw5x5, dw7x7, avgpool3x3, maxpool3x3");
-        const char *e = cli_str(a, "--expands", "1,3,6");
-        while (*e) {
-            char *end;
-            double v = strtod(e, &end);
-            if (end == e || !(v > 0 && v <= 64) || (*end && *end != ',')) return cli_usage_error(a, "bad --expands '%s'", e);
-            add_expand(expands, &nexp, (float)v);
-            e = *end ? end + 1 : end;
-        }
+        if (!opts_parse_ops(cli_str(a, "--ops", "all"), &ops)) return cli_usage_error(a, "--ops must be " OPTS_OPS_HELP);
+        float given[ASVK_GENOME_MAX_EXPANDS];
+        uint32_t ng;
+        if (!opts_parse_expands(cli_str(a, "--expands", "1,3,6"), given, &ng))
+            return cli_usage_error(a, "--expands must be up to %d ratios in (0, 64] separated by commas",
+                                   ASVK_GENOME_MAX_EXPANDS);
+        for (uint32_t i = 0; i < ng; i++) add_expand(expands, &nexp, given[i]);
         add_act(acts, &nacts, ASVK_ACT_RELU6);
         for (uint32_t l = 0; l < sk.count; l++) add_expand(expands, &nexp, ref[l].expand), add_act(acts, &nacts, ref[l].act);
     }

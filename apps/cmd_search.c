@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/data_spec.h"
 #include "apps/run_folder.h"
+#include "apps/space_opts.h"
 #include "autospace/alpha.h"
 #include "autospace/search.h"
 #include "runtime/io/atomic_file.h"
@@ -55,18 +56,6 @@ typedef struct {
     uint32_t limit, save_every;
 } search_options;
 
-static bool parse_amount(const char *s, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v > 0)) return false;
-    if (*end == 'k' || *end == 'K') v *= 1e3, end++;
-    else if (*end == 'M' || *end == 'm') v *= 1e6, end++;
-    else if (*end == 'G' || *end == 'g') v *= 1e9, end++;
-    if (*end) return false;
-    *out = v;
-    return true;
-}
-
 /* Parses the run options; loads the space (and the table) into o->cfg. *lut is owned by the caller. */
 static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
     memset(o, 0, sizeof *o);
@@ -101,7 +90,7 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
     c->skip = !cli_flag(a, "--no-skip");
     const char *bm = cli_str(a, "--budget-madds", NULL), *bl = cli_str(a, "--budget-latency", NULL);
     if (!bm == !bl) return cli_usage_error(a, "give one budget: --budget-madds X or --budget-latency MS");
-    if (bm && !parse_amount(bm, &c->budget)) return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
+    if (bm && (!opts_parse_amount(bm, &c->budget) || !(c->budget > 0))) return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
     if (bl) {
         char *end;
         c->budget = strtod(bl, &end);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "engine/engine.h"
 
@@ -41,6 +42,14 @@ extern uint64_t test_seed;
                     asvk_status_name(ok_st_), asvk_error_message());                              \
             return;                                                                               \
         }                                                                                         \
+    } while (0)
+
+/* A call that must fail with `status` and a message containing `want`. */
+#define EXPECT_ERR(call, status, want)                                                                           \
+    do {                                                                                                         \
+        asvk_status st_ = (call);                                                                                \
+        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
+              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
     } while (0)
 
 /* Runs the cases (or those named on the command line); returns the exit code. */

@@ -23,13 +23,6 @@
 #include "runtime/params.h"
 #include "tests/harness.h"
 
-#define EXPECT_ERR(call, status, want)                                                                           \
-    do {                                                                                                         \
-        asvk_status st_ = (call);                                                                                \
-        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
-              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
-    } while (0)
-
 static asvk_member member(double fitness, uint32_t born, uint32_t sampled, bool anchor, uint64_t hash) {
     asvk_member m = {0};
     m.cell = asvk_cell_mbconv(3, 6);

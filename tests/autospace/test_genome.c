@@ -15,13 +15,6 @@
 
 #define N ASVK_CELL_MAX_NODES
 
-#define EXPECT_ERR(call, status, want)                                                                           \
-    do {                                                                                                         \
-        asvk_status st_ = (call);                                                                                \
-        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
-              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
-    } while (0)
-
 static asvk_cell cell_of(uint32_t nodes, float expand) {
     asvk_cell c;
     asvk_cell_init(&c, nodes, expand);

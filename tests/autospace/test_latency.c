@@ -12,13 +12,6 @@
 #include "runtime/profile.h"
 #include "tests/harness.h"
 
-#define EXPECT_ERR(call, status, want)                                                                           \
-    do {                                                                                                         \
-        asvk_status st_ = (call);                                                                                \
-        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
-              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
-    } while (0)
-
 static const char *small_json =
     "{\"format\": \"asvk-arch/1\", \"name\": \"small\", \"in_channels\": 1, \"resolution\": 10, \"num_classes\": 4, "
     "\"layers\": [{\"type\": \"conv\", \"out\": 8, \"kernel\": 3, \"stride\": 2}, "

@@ -14,13 +14,6 @@
 #include "tests/harness.h"
 
 /* The expected failure: status and a message containing `want`. */
-#define EXPECT_ERR(call, status, want)                                                                           \
-    do {                                                                                                         \
-        asvk_status st_ = (call);                                                                                \
-        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
-              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
-    } while (0)
-
 /* The published reference files live beside the repository (shared/), or
  * where ASVK_REFERENCE_DIR points. */
 static const char *reference(const char *rel, char *buf, size_t n) {

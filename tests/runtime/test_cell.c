@@ -22,13 +22,6 @@
 #include "tests/harness.h"
 #include "tests/ref/cell_ref.h"
 
-#define EXPECT_ERR(call, status, want)                                                                           \
-    do {                                                                                                         \
-        asvk_status st_ = (call);                                                                                \
-        CHECK(st_ == (status) && strstr(asvk_error_message(), want), "%s gave %s '%s', expected %s with '%s'",   \
-              #call, asvk_status_name(st_), asvk_error_message(), asvk_status_name(status), want);               \
-    } while (0)
-
 /* The published reference files, found as tests/runtime/test_arch.c finds them. */
 static const char *reference(const char *rel, char *buf, size_t n) {
     const char *dir = getenv("ASVK_REFERENCE_DIR");
