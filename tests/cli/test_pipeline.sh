@@ -73,6 +73,24 @@ run p3 pipeline "${common[@]}" --space mbconv --budget-madds 0.03M --run "$tmp/p
 grep -q "hand-made space" "$tmp/p3/report.html" || fail "the mbconv report does not say its space was hand-made"
 run report report "$tmp/p3"
 
+# the experiment script (learned against mbconv over seeds), at toy sizes
+tiny=(--data "fashion-mnist:$tmp/data" --batch 16 --val 160)
+if ASVK="$ASVK" REFERENCE="$here/tiny_arch.json" BUDGET=30000 EPOCHS=1 \
+   EVOLVE_ARGS="${tiny[*]} --generations 2 --population 4 --k 3 --steps 4" \
+   SEARCH_ARGS="${tiny[*]} --steps 20 --warmup 5" TRAIN_ARGS="--data fashion-mnist:$tmp/data --batch 32" \
+   bash "$here/../../scripts/experiment_spaces.sh" "$tmp/x" 1 2 >"$tmp/x.out" 2>"$tmp/x.err"; then
+  /usr/bin/python3 - "$tmp/x/summary.json" <<'PY' || fail "the experiment's summary is wrong"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert set(s) == {"learned", "mbconv"} and all(len(v) == 2 for v in s.values()), s
+for rows in s.values():
+    assert [r["seed"] for r in rows] == [1, 2] and all(0 < r["madds"] <= 30000 and r["latency_ms"] > 0 for r in rows), rows
+PY
+  grep -q "^learned " "$tmp/x.out" && grep -q "^mbconv " "$tmp/x.out" || { fail "the experiment printed no table"; cat "$tmp/x.out"; }
+else
+  fail "the experiment script failed"; cat "$tmp/x.err"
+fi
+
 expect() { # expect CODE REGEX args...
   local code=$1 re=$2; shift 2
   out=$("$ASVK" "$@" 2>&1); rc=$?
