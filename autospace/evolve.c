@@ -477,8 +477,13 @@ uint32_t asvk_evolve_top(const asvk_evolve *e, uint32_t layer, uint32_t k, uint3
         int best = -1;
         for (uint32_t i = 0; i < p->count; i++) {
             if (taken[i]) continue;
-            if (best < 0 || p->m[i].fitness > p->m[best].fitness ||
-                (p->m[i].fitness == p->m[best].fitness && p->m[i].hash < p->m[best].hash))
+            /* trained cells first: a newborn's fitness is its parent's, a prior
+             * rather than a measurement, and would let an untried variant of a
+             * good cell crowd the space beside it */
+            bool ti = p->m[i].sampled > 0, tb = best >= 0 && p->m[best].sampled > 0;
+            if (best < 0 || (ti && !tb) ||
+                (ti == tb && (p->m[i].fitness > p->m[best].fitness ||
+                              (p->m[i].fitness == p->m[best].fitness && p->m[i].hash < p->m[best].hash))))
                 best = (int)i;
         }
         taken[best] = true;
@@ -499,7 +504,7 @@ asvk_status asvk_evolve_space(const asvk_evolve *e, uint32_t k, asvk_space *out)
         out->count[l] = asvk_evolve_top(e, l, k, idx);
         for (uint32_t i = 0; i < out->count[l]; i++) {
             const asvk_member *m = &e->pop[l].m[idx[i]];
-            out->cells[l][i] = (asvk_space_cell){m->cell, m->hash, true, m->fitness, 0, 0, m->anchor};
+            out->cells[l][i] = (asvk_space_cell){m->cell, m->hash, true, m->fitness, 0, 0, m->anchor, m->sampled};
         }
     }
     return asvk_space_set_skeleton(out, &e->cfg.sk);

@@ -99,7 +99,8 @@ asvk_status asvk_evolve_load(asvk_evolve *e, const char *dir);
 char *asvk_evolve_history_json(const asvk_evolve *e, const asvk_generation_stats *s);
 
 /* The top-K members of a layer by fitness (indices into its population;
- * ties: the lower hash first). */
+ * ties: the lower hash first), members trained at least once before those
+ * never sampled (whose fitness is only inherited). */
 uint32_t asvk_evolve_top(const asvk_evolve *e, uint32_t layer, uint32_t k, uint32_t *out);
 
 /* The learned space: the top-k cells of every layer with fitness and cost. */

@@ -81,6 +81,7 @@ static asvk_status space_json(const asvk_space *s, cJSON **out) {
             }
             cJSON_AddItemToObject(co, "genome", g);
             if (c->has_fitness) cJSON_AddNumberToObject(co, "fitness", c->fitness);
+            if (c->has_fitness) cJSON_AddNumberToObject(co, "sampled", c->sampled);
             if (s->has_skeleton) {
                 cJSON_AddNumberToObject(co, "madds", (double)c->madds);
                 cJSON_AddNumberToObject(co, "params", (double)c->params);
@@ -139,7 +140,7 @@ uint32_t asvk_space_cells(const asvk_space *s) {
 static asvk_status read_asvk(const cJSON *j, const char *path, asvk_space *s) {
     static const char *const keys[] = {"format", "name", "generations", "skeleton", "layers", NULL};
     static const char *const layer_keys[] = {"in", "size", "out", "stride", "cells", NULL};
-    static const char *const cell_keys[] = {"cell", "genome", "fitness", "madds", "params", "anchor", NULL};
+    static const char *const cell_keys[] = {"cell", "genome", "fitness", "sampled", "madds", "params", "anchor", NULL};
     asvk_status st;
     const char *name;
     if ((st = asvk_json_check_keys(j, path, keys)) || (st = asvk_json_string(j, path, "name", true, NULL, &name)) ||
@@ -171,7 +172,8 @@ static asvk_status read_asvk(const cJSON *j, const char *path, asvk_space *s) {
             if ((st = asvk_json_check_keys(co, cctx, cell_keys)) ||
                 (st = asvk_json_number(co, cctx, "madds", false, 0, 0, 1e18, &madds)) ||
                 (st = asvk_json_number(co, cctx, "params", false, 0, 0, 1e18, &params)) ||
-                (st = asvk_json_bool(co, cctx, "anchor", false, false, &c->anchor)))
+                (st = asvk_json_bool(co, cctx, "anchor", false, false, &c->anchor)) ||
+                (st = asvk_json_uint(co, cctx, "sampled", false, 0, 0, 1u << 30, &c->sampled)))
                 return st;
             const cJSON *fit = asvk_json_get(co, "fitness");
             if (fit && (st = asvk_json_number(co, cctx, "fitness", true, 0, -1e9, 1e9, &c->fitness))) return st;

@@ -32,6 +32,7 @@ typedef struct asvk_space_cell {
     double fitness;
     uint64_t madds, params; /* at its layer; 0 when the space has no skeleton */
     bool anchor;
+    uint32_t sampled;       /* generations it was trained in (learned spaces) */
 } asvk_space_cell;
 
 typedef struct asvk_space {

@@ -51,8 +51,8 @@ assert [l["out"] for l in sp["layers"]] == [12, 12] and [l["stride"] for l in sp
 for l in sp["layers"]:
     cells = l["cells"]
     assert len(cells) == 2, cells
-    fit = [c["fitness"] for c in cells]
-    assert fit == sorted(fit, reverse=True), fit            # top-K by fitness
+    key = [(c["sampled"] > 0, c["fitness"]) for c in cells]
+    assert key == sorted(key, reverse=True), key            # top-K by fitness, trained cells first
     assert len({c["genome"]["hash"] for c in cells}) == 2   # no redundant cells
     assert all(c["madds"] > 0 and c["params"] > 0 for c in cells)
 st = json.load(open(f"{d}/state.json"))
