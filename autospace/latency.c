@@ -9,6 +9,7 @@
 
 #include "engine/version.h"
 #include "runtime/cell_ops.h"
+#include "runtime/fold.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/json_read.h"
 #include "runtime/model.h"
@@ -299,6 +300,7 @@ static asvk_status cell_graph(const asvk_skeleton *sk, uint32_t layer, const asv
     asvk_param_store *ps = asvk_params_create();
     if (!ps) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     st = asvk_cell_params(c, &s, declare, ps);
+    if (!st) st = asvk_fold_declare(ps); /* as networks run it: BN folded in */
     asvk_graph *g = st ? NULL : asvk_graph_create(ps);
     if (!st && !g) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     if (!st) {
@@ -353,6 +355,7 @@ asvk_status asvk_lut_measure_cell(asvk_context *ctx, const asvk_skeleton *sk, ui
             free(v);
         }
     }
+    if (!st) st = asvk_fold_run(ctx, ps, (float)sk->bn_eps);
     if (!st) st = asvk_graph_plan(ctx, g, NULL);
     if (!st) st = asvk_graph_zero_inputs(ctx, g);
     if (!st) st = asvk_graph_time(ctx, g, warmup, repeat, out);

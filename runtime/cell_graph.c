@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/cell_ops.h"
+#include "runtime/fold.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/nn.h"
 
@@ -33,6 +34,15 @@ static asvk_val conv_bn(ctx *b, const char *conv, const char *bn, asvk_val x, ui
     char name[128], s[5][64];
     snprintf(s[0], sizeof s[0], "%s.weight", conv);
     node_name(b, name, sizeof name, conv);
+    char full[160], fw[160], fb[160];
+    snprintf(full, sizeof full, "%s%s", b->prefix, s[0]);
+    if (!b->o->training && asvk_fold_names(asvk_graph_store(b->g), full, fw, fb, sizeof fw)) {
+        /* inference with the BN folded in (runtime/fold.h): one convolution */
+        asvk_val fwv = asvk_graph_param(b->g, fw), fbv = asvk_graph_param(b->g, fb);
+        if ((fwv == ASVK_NO_VAL || fbv == ASVK_NO_VAL) && !b->st) b->st = ASVK_ERR_INTERNAL;
+        if (fwv == ASVK_NO_VAL || fbv == ASVK_NO_VAL) return ASVK_NO_VAL;
+        return asvk_op_conv_act(b->g, name, x, fwv, fbv, cout, k, stride, k / 2, groups, act);
+    }
     asvk_val y = asvk_op_conv(b->g, name, x, param(b, s[0]), ASVK_NO_VAL, cout, k, stride, k / 2, groups);
     if (y == ASVK_NO_VAL) return y;
     const char *role[4] = {"weight", "bias", "running_mean", "running_var"};

@@ -80,6 +80,8 @@ asvk_nhwc asvk_graph_shape(const asvk_graph *g, asvk_val v) {
     return s;
 }
 
+asvk_param_store *asvk_graph_store(const asvk_graph *g) { return g->store; }
+
 asvk_val asvk_graph_step(asvk_graph *g) {
     if (g->step == ASVK_NO_VAL) {
         uint32_t n = ASVK_STEP_FLOATS;

@@ -66,6 +66,7 @@ typedef struct asvk_param_store asvk_param_store;
 #define ASVK_CATTR(node, type) ((const type *)(const void *)(node)->attr)
 
 asvk_graph *asvk_graph_create(asvk_param_store *store);
+asvk_param_store *asvk_graph_store(const asvk_graph *g);
 void asvk_graph_destroy(asvk_context *ctx, asvk_graph *g);
 
 /* Values. Persistent kinds bind to the store entry of the same name at plan time. */

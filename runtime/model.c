@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/cell_ops.h"
+#include "runtime/fold.h"
 #include "runtime/ops/basic.h"
 #include "runtime/ops/nn.h"
 
@@ -22,7 +23,7 @@ asvk_status asvk_model_declare(const asvk_arch *a, asvk_param_store *ps) {
         if (asvk_params_add(ps, p[i].name, p[i].rank, p[i].storage, group) < 0) st = ASVK_ERR_USAGE;
     }
     free(p);
-    return st;
+    return st ? st : asvk_fold_declare(ps); /* inference folds every BN into its convolution */
 }
 
 /* splitmix64 and Box-Muller: the same numbers on every machine. */
@@ -94,6 +95,17 @@ static asvk_val conv_bn(builder *b, uint32_t i, const char *conv, const char *bn
     if (bias) {
         snprintf(wn, sizeof wn, "%s.bias", conv);
         bv = P(b, i, wn);
+    }
+    char fw[160], fb[160], full[96];
+    snprintf(full, sizeof full, "layers.%u.%s.weight", i, conv);
+    if (has_bn && !b->training && asvk_fold_names(asvk_graph_store(b->g), full, fw, fb, sizeof fw)) {
+        /* inference with the BN folded in (runtime/fold.h): one convolution */
+        asvk_val fwv = asvk_graph_param(b->g, fw), fbv = asvk_graph_param(b->g, fb);
+        if (fwv == ASVK_NO_VAL || fbv == ASVK_NO_VAL) {
+            if (!b->st) b->st = ASVK_ERR_INTERNAL;
+            return ASVK_NO_VAL;
+        }
+        return asvk_op_conv_act(b->g, name, x, fwv, fbv, cout, k, stride, k / 2, groups, act);
     }
     asvk_val y = asvk_op_conv(b->g, name, x, w, bv, cout, k, stride, k / 2, groups);
     if (y == ASVK_NO_VAL) return y;

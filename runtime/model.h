@@ -20,7 +20,9 @@ typedef struct asvk_model {
 } asvk_model;
 
 /* Declares every tensor of the architecture in the store (trainable weights
- * with decay, BN affine and biases without, running statistics as state). */
+ * with decay, BN affine and biases without, running statistics as state),
+ * and the derived tensors inference folds its BNs into (runtime/fold.h:
+ * inference graphs read them, so run the fold graph before them). */
 asvk_status asvk_model_declare(const asvk_arch *a, asvk_param_store *ps);
 
 /* Initialises an allocated store: convolutions Kaiming-normal (fan_out, as

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/fold.h"
 #include "runtime/model.h"
 
 static int cmp_d(const void *a, const void *b) {
@@ -101,6 +102,7 @@ asvk_status asvk_arch_profile(asvk_context *ctx, const asvk_arch *a, uint32_t ba
     asvk_status st = asvk_model_declare(a, ps);
     if (!st) st = asvk_params_alloc(ctx, ps, 0);
     if (!st) st = asvk_model_init(ctx, a, ps, 1);
+    if (!st) st = asvk_fold_run(ctx, ps, (float)a->bn_eps);
     if (!st) st = asvk_model_build(a, ps, batch, 0, false, 0, &m);
     if (!st) st = asvk_graph_plan(ctx, m.graph, NULL);
     if (!st) st = asvk_graph_zero_inputs(ctx, m.graph);

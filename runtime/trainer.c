@@ -1,6 +1,8 @@
 /* The training loop's device side; see trainer.h. */
 #include "runtime/trainer.h"
 
+#include "runtime/fold.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,9 @@ struct asvk_trainer {
     asvk_stream *stream;
     asvk_plan_report plan;
     eval_graph eval[EVAL_SLOTS];
+    asvk_graph *fold;       /* BN folded into the convolutions of the inference graphs (runtime/fold.h) */
+    asvk_stream *fold_stream;
+    bool fold_stale;        /* the weights changed since the last fold */
     asvk_schedule sched;
     uint64_t steps_per_epoch;
     uint32_t opt_slots;
@@ -109,6 +114,12 @@ asvk_status asvk_trainer_create(asvk_context *ctx, const asvk_arch *a, const asv
     if (!st) st = asvk_params_alloc(ctx, t->ps, t->opt_slots);
     if (!st) st = asvk_model_init(ctx, &t->arch, t->ps, cfg->seed);
     if (!st) st = build_train(t);
+    if (!st) st = asvk_fold_graph(t->ps, (float)t->arch.bn_eps, &t->fold);
+    if (!st) st = asvk_graph_plan(ctx, t->fold, NULL);
+    if (!st) st = asvk_stream_create(ctx, &t->fold_stream);
+    if (!st) st = asvk_graph_record(t->fold, t->fold_stream, NULL);
+    if (!st) st = asvk_stream_end(t->fold_stream);
+    t->fold_stale = true;
     if (st) {
         asvk_trainer_destroy(t);
         return st;
@@ -124,6 +135,8 @@ void asvk_trainer_destroy(asvk_trainer *t) {
     if (!t) return;
     asvk_stream_destroy(t->stream);
     asvk_graph_destroy(t->ctx, t->train.graph);
+    asvk_stream_destroy(t->fold_stream);
+    asvk_graph_destroy(t->ctx, t->fold);
     for (int i = 0; i < EVAL_SLOTS; i++) {
         asvk_stream_destroy(t->eval[i].s);
         asvk_graph_destroy(t->ctx, t->eval[i].m.graph);
@@ -135,6 +148,16 @@ void asvk_trainer_destroy(asvk_trainer *t) {
 
 const asvk_plan_report *asvk_trainer_plan(const asvk_trainer *t) { return &t->plan; }
 const asvk_param_store *asvk_trainer_store(const asvk_trainer *t) { return t->ps; }
+
+/* Inference graphs read the folded weights: refold after training changed them. */
+static asvk_status fresh_folds(asvk_trainer *t) {
+    if (!t->fold_stale) return ASVK_OK;
+    uint32_t n;
+    asvk_graph_nodes(t->fold, &n);
+    asvk_status st = n ? asvk_stream_run(t->fold_stream) : ASVK_OK;
+    if (!st) t->fold_stale = false;
+    return st;
+}
 
 static asvk_status upload_batch(asvk_context *ctx, const asvk_model *m, const asvk_batch *b) {
     uint64_t floats = (uint64_t)b->n * b->h * b->w * b->c;
@@ -190,6 +213,7 @@ asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uin
         sum_loss += loss;
         sum_acc += correct / b->n;
         done++;
+        t->fold_stale = true;
         double el = now_s() - t0;
         if (progress) progress(user, epoch, b->step + 1, steps, sum_loss / done, sum_acc / done, done * (double)b->n / el);
     }
@@ -236,6 +260,8 @@ asvk_status asvk_trainer_evaluate(asvk_trainer *t, const asvk_dataset *d, const 
                                   double *loss, double *accuracy) {
     if (!idx) n = d->n;
     if (!n) return asvk_error_set(ASVK_ERR_USAGE, "nothing to evaluate: no images");
+    asvk_status fst = fresh_folds(t);
+    if (fst) return fst;
     uint32_t batch = t->cfg.batch < n ? t->cfg.batch : n;
     asvk_loader_options o = {.shuffle = false, .drop_last = false, .seed = t->cfg.seed, .norm = t->cfg.norm, .epochs = 1};
     asvk_loader *l;
@@ -278,6 +304,7 @@ asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_e
     size_t nt = 0;
     for (uint32_t i = 0; i < ps->count && !st; i++) {
         const asvk_store_item *p = &ps->items[i];
+        if (asvk_fold_is_derived(p->name)) continue; /* recomputed from the weights */
         for (uint32_t k = 0; k < per && !st; k++) {
             if (k > 0 && p->group == ASVK_GROUP_STATE) break;
             asvk_buffer b = k == 0 ? asvk_params_buffer(ps, (int)i)
@@ -331,8 +358,10 @@ asvk_status asvk_trainer_load(asvk_trainer *t, const char *path, uint32_t *next_
     asvk_status st = asvk_safetensors_read(path, &f);
     if (st) return st;
     const asvk_param_store *ps = t->ps;
+    t->fold_stale = true;
     for (uint32_t i = 0; i < ps->count && !st; i++) {
         const asvk_store_item *p = &ps->items[i];
+        if (asvk_fold_is_derived(p->name)) continue;
         uint32_t per = p->group == ASVK_GROUP_STATE ? 1 : 1 + t->opt_slots;
         for (uint32_t k = 0; k < per && !st; k++) {
             char name[160];
@@ -386,7 +415,7 @@ asvk_status asvk_trainer_profile(asvk_trainer *t, bool training, uint32_t batch,
         if ((st = set_step(t, 0))) return st;
     } else {
         eval_graph *e;
-        if ((st = eval_graph_for(t, batch, &e))) return st;
+        if ((st = eval_graph_for(t, batch, &e)) || (st = fresh_folds(t))) return st;
         g = e->m.graph;
     }
     /* zeroing the step buffer too would be wrong: set_step wrote it (it is the step value, not an INPUT) */
@@ -404,5 +433,6 @@ asvk_status asvk_trainer_time_eval(asvk_trainer *t, uint32_t batch, uint32_t war
                                    double *median_ns, double *min_ns, double *max_ns) {
     eval_graph *e;
     asvk_status st = eval_graph_for(t, batch, &e);
+    if (!st) st = fresh_folds(t);
     return st ? st : time_graph(t->ctx, e->m.graph, warmup, repeat, median_ns, min_ns, max_ns);
 }

@@ -497,3 +497,38 @@ asvk_status asvk_conv_backward_bias(asvk_stream *s, const asvk_conv_desc *d, asv
     if ((st = colsum(s, dy, rows, d->cout, chunks, workspace, false))) return st;
     return colsum(s, workspace, chunks, d->cout, 1, db, accumulate);
 }
+
+/* ---- folding an inference BatchNorm into the convolution ---- */
+
+asvk_status asvk_conv_fold_bn(asvk_stream *s, uint32_t cout, uint64_t kc, float eps, asvk_buffer w, asvk_buffer bias,
+                              asvk_buffer gamma, asvk_buffer beta, asvk_buffer mean, asvk_buffer var,
+                              asvk_buffer w_out, asvk_buffer b_out) {
+    if (!cout || !kc) return asvk_error_set(ASVK_ERR_USAGE, "fold: %u channels of %llu weights", cout, (unsigned long long)kc);
+    if (!(eps > 0)) return asvk_error_set(ASVK_ERR_USAGE, "BatchNorm eps %g must be positive", (double)eps);
+    uint64_t nw = (uint64_t)cout * kc;
+    bool has_bias = bias.block != NULL;
+    asvk_status st;
+    if ((st = asvk_check_floats(w, nw, "fold w")) || (st = asvk_check_floats(w_out, nw, "fold w_out")) ||
+        (has_bias && (st = asvk_check_floats(bias, cout, "fold bias"))) ||
+        (st = asvk_check_floats(gamma, cout, "fold gamma")) || (st = asvk_check_floats(beta, cout, "fold beta")) ||
+        (st = asvk_check_floats(mean, cout, "fold mean")) || (st = asvk_check_floats(var, cout, "fold var")) ||
+        (st = asvk_check_floats(b_out, cout, "fold b_out")))
+        return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer views[8] = {w, has_bias ? bias : w, gamma, beta, mean, var, w_out, b_out}, bind[8];
+    uint32_t off[8];
+    for (int i = 0; i < 8; i++) asvk_buffer_bindable(ctx, views[i], &bind[i], &off[i]);
+    uint64_t wq = (nw + 3) / 4, total = wq + (cout + 3) / 4;
+    if (total >= (1ull << 32)) return asvk_error_set(ASVK_ERR_LIMIT, "fold: %llu weights", (unsigned long long)nw);
+    struct {
+        uint32_t cout, kc, wq;
+        uint32_t off[8];
+        uint32_t total;
+        float eps;
+    } push = {cout, (uint32_t)kc, (uint32_t)wq, {0}, (uint32_t)total, eps};
+    memcpy(push.off, off, sizeof off);
+    uint32_t spec[3] = {ELT_WG, has_bias, off[0] % 4 == 0 && off[6] % 4 == 0};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "conv_fold_bn", spec, 3, &k))) return st;
+    return asvk_stream_dispatch_linear(s, k, bind, 8, &push, sizeof push, (total + ELT_WG - 1) / ELT_WG);
+}

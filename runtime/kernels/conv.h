@@ -66,6 +66,19 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
  * with ASVK_ACT_NONE. */
 asvk_status asvk_conv_forward_ex(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w,
                                  asvk_buffer bias, asvk_act act, asvk_buffer y);
+/* Folds an inference BatchNorm that follows a convolution of `cout` output
+ * channels and `kc` weights per channel into its weights and bias, so that
+ * asvk_conv_forward_ex(w_out, b_out, act) computes act(BN_infer(conv(x, w) + bias)):
+ *   a[co]         = gamma[co] / sqrt(var[co] + eps)        (inversesqrt, as bn_apply)
+ *   w_out[co][..] = w[co][..] * a[co]                      (OHWI, every weight of channel co)
+ *   b_out[co]     = (bias[co] - mean[co]) * a[co] + beta[co]   (bias 0 when bias.block is NULL)
+ * gamma, beta, mean and var are [cout]. One dispatch; the outputs must not
+ * overlap any input. It reads and writes the weights once, so it runs
+ * before evaluations to follow weights that training changes, not inside
+ * the inference that it saves a pass over every activation. */
+asvk_status asvk_conv_fold_bn(asvk_stream *s, uint32_t cout, uint64_t kc, float eps, asvk_buffer w, asvk_buffer bias,
+                              asvk_buffer gamma, asvk_buffer beta, asvk_buffer mean, asvk_buffer var,
+                              asvk_buffer w_out, asvk_buffer b_out);
 /* dx (=, or += when accumulate) d(sum y*dy)/dx. */
 asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer w,
                                     asvk_buffer dx, bool accumulate);

@@ -6,12 +6,12 @@
 #include "runtime/ops/basic.h"
 #include "runtime/ops/nn.h"
 
-typedef struct { asvk_conv_desc d; bool has_bias, accumulate; } conv_attr;
+typedef struct { asvk_conv_desc d; bool has_bias, accumulate; asvk_act act; } conv_attr;
 
 void asvk_op_conv_describe(const asvk_node *n, char *buf, size_t size) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
-    snprintf(buf, size, "k%ux%u s%ux%u p%ux%u g%u%s", a->d.kh, a->d.kw, a->d.sh, a->d.sw, a->d.ph, a->d.pw, a->d.groups,
-             a->has_bias ? " bias" : "");
+    snprintf(buf, size, "k%ux%u s%ux%u p%ux%u g%u%s act%d", a->d.kh, a->d.kw, a->d.sh, a->d.sw, a->d.ph, a->d.pw,
+             a->d.groups, a->has_bias ? " bias" : "", (int)a->act);
 }
 
 static asvk_node node_copy(asvk_graph *g, int i) {
@@ -23,8 +23,8 @@ static asvk_buffer none(void) { return (asvk_buffer){0}; }
 
 static asvk_status conv_record(asvk_exec *ex, const asvk_node *n) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
-    return asvk_conv_forward(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
-                             a->has_bias ? asvk_exec_buf(ex, n->in[2]) : none(), asvk_exec_buf(ex, n->out[0]));
+    return asvk_conv_forward_ex(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
+                                a->has_bias ? asvk_exec_buf(ex, n->in[2]) : none(), a->act, asvk_exec_buf(ex, n->out[0]));
 }
 static asvk_status conv_bwd_data_record(asvk_exec *ex, const asvk_node *n) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
@@ -59,6 +59,8 @@ static asvk_status add_bwd(asvk_graph *g, uint16_t op, const asvk_val *in, uint3
 static asvk_status conv_backward(asvk_graph *g, int i) {
     asvk_node n = node_copy(g, i);
     conv_attr a = *ASVK_CATTR(&n, conv_attr);
+    if (a.act != ASVK_ACT_NONE)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "a convolution with its activation in the epilogue is inference-only");
     asvk_val dy = asvk_graph_val(g, n.out[0])->grad;
     asvk_status st = ASVK_OK;
     if (asvk_graph_val(g, n.in[0])->requires_grad) {
@@ -78,7 +80,12 @@ static asvk_status conv_backward(asvk_graph *g, int i) {
 
 asvk_val asvk_op_conv(asvk_graph *g, const char *name, asvk_val x, asvk_val w, asvk_val bias, uint32_t cout,
                       uint32_t k, uint32_t stride, uint32_t pad, uint32_t groups) {
-    conv_attr a = {{asvk_graph_shape(g, x), cout, k, k, stride, stride, pad, pad, groups}, bias != ASVK_NO_VAL, false};
+    return asvk_op_conv_act(g, name, x, w, bias, cout, k, stride, pad, groups, ASVK_ACT_NONE);
+}
+
+asvk_val asvk_op_conv_act(asvk_graph *g, const char *name, asvk_val x, asvk_val w, asvk_val bias, uint32_t cout,
+                          uint32_t k, uint32_t stride, uint32_t pad, uint32_t groups, asvk_act act) {
+    conv_attr a = {{asvk_graph_shape(g, x), cout, k, k, stride, stride, pad, pad, groups}, bias != ASVK_NO_VAL, false, act};
     if (asvk_conv_check(&a.d)) return ASVK_NO_VAL;
     asvk_val y = asvk_graph_act(g, name, asvk_conv_out(&a.d));
     asvk_val in[3] = {x, w, bias};
@@ -166,6 +173,33 @@ asvk_val asvk_op_bn(asvk_graph *g, const char *name, asvk_val x, asvk_val gamma,
     return y;
 }
 
+/* ---- folding BN into a convolution (inference) ---- */
+typedef struct { uint32_t cout; uint64_t kc; float eps; bool has_bias; } fold_attr;
+
+/* in: w, [bias], gamma, beta, mean, var; out: folded w, folded bias */
+static asvk_status fold_record(asvk_exec *ex, const asvk_node *n) {
+    const fold_attr *a = ASVK_CATTR(n, fold_attr);
+    uint32_t k = a->has_bias ? 2 : 1;
+    return asvk_conv_fold_bn(ex->stream, a->cout, a->kc, a->eps, asvk_exec_buf(ex, n->in[0]),
+                             a->has_bias ? asvk_exec_buf(ex, n->in[1]) : none(), asvk_exec_buf(ex, n->in[k]),
+                             asvk_exec_buf(ex, n->in[k + 1]), asvk_exec_buf(ex, n->in[k + 2]),
+                             asvk_exec_buf(ex, n->in[k + 3]), asvk_exec_buf(ex, n->out[0]), asvk_exec_buf(ex, n->out[1]));
+}
+
+asvk_status asvk_op_fold_bn(asvk_graph *g, asvk_val w, asvk_val bias, asvk_val gamma, asvk_val beta, asvk_val mean,
+                            asvk_val var, asvk_val w_out, asvk_val b_out, float eps) {
+    const asvk_value *wv = asvk_graph_cval(g, w);
+    fold_attr a = {wv->dims[0], wv->floats / (wv->dims[0] ? wv->dims[0] : 1), eps, bias != ASVK_NO_VAL};
+    asvk_val in[6];
+    uint32_t n = 0;
+    in[n++] = w;
+    if (a.has_bias) in[n++] = bias;
+    in[n++] = gamma, in[n++] = beta, in[n++] = mean, in[n++] = var;
+    return asvk_graph_node(g, ASVK_OP_FOLD_BN, in, n, (asvk_val[]){w_out, b_out}, 2, &a, sizeof a) < 0 ? ASVK_ERR_INTERNAL
+                                                                                                      : ASVK_OK;
+}
+
+const asvk_op_def asvk_op_fold_bn_def = {"fold_bn", fold_record, NULL, NULL, false};
 const asvk_op_def asvk_op_conv_def = {"conv", conv_record, conv_backward, NULL, false};
 const asvk_op_def asvk_op_conv_bwd_data_def = {"conv_bwd_data", conv_bwd_data_record, NULL, NULL, false};
 const asvk_op_def asvk_op_conv_bwd_weight_def = {"conv_bwd_weight", conv_bwd_weight_record, NULL, conv_bwd_weight_ws, false};

@@ -14,6 +14,14 @@
 /* y = conv(x, w) (+ bias); bias may be ASVK_NO_VAL. */
 asvk_val asvk_op_conv(asvk_graph *g, const char *name, asvk_val x, asvk_val w, asvk_val bias, uint32_t cout,
                       uint32_t k, uint32_t stride, uint32_t pad, uint32_t groups);
+/* The same with `act` in the convolution's epilogue: inference only (no
+ * backward), for convolutions whose BN is folded in (runtime/fold.h). */
+asvk_val asvk_op_conv_act(asvk_graph *g, const char *name, asvk_val x, asvk_val w, asvk_val bias, uint32_t cout,
+                          uint32_t k, uint32_t stride, uint32_t pad, uint32_t groups, asvk_act act);
+/* w_out, b_out (persistent values) = w and bias with the inference BN (gamma,
+ * beta, mean, var, eps) folded in (asvk_conv_fold_bn); bias may be ASVK_NO_VAL. */
+asvk_status asvk_op_fold_bn(asvk_graph *g, asvk_val w, asvk_val bias, asvk_val gamma, asvk_val beta, asvk_val mean,
+                            asvk_val var, asvk_val w_out, asvk_val b_out, float eps);
 /* y = act(batchnorm(x)); training: batch statistics, running stats updated. */
 asvk_val asvk_op_bn(asvk_graph *g, const char *name, asvk_val x, asvk_val gamma, asvk_val beta, asvk_val rmean,
                     asvk_val rvar, asvk_act act, float eps, float momentum, bool training);

@@ -4,7 +4,7 @@
 extern const asvk_op_def asvk_op_matmul_def, asvk_op_matmul_bwd_data_def, asvk_op_matmul_bwd_weight_def,
     asvk_op_add_def, asvk_op_grad_copy_def, asvk_op_dot_loss_def,
     asvk_op_conv_def, asvk_op_conv_bwd_data_def, asvk_op_conv_bwd_weight_def, asvk_op_conv_bwd_bias_def, asvk_op_bn_def, asvk_op_bn_bwd_def, asvk_op_act_def, asvk_op_act_bwd_def, asvk_op_mul_def, asvk_op_mul_bwd_def, asvk_op_chscale_def, asvk_op_chscale_bwd_def, asvk_op_dropout_def, asvk_op_dropout_bwd_def, asvk_op_mix_def, asvk_op_mix_bwd_def, asvk_op_pool_def, asvk_op_pool_bwd_def, asvk_op_linear_def, asvk_op_linear_bwd_data_def, asvk_op_linear_bwd_weight_def, asvk_op_linear_bwd_bias_def, asvk_op_concat_def, asvk_op_concat_bwd_def, asvk_op_ce_loss_def, asvk_op_ce_loss_bwd_def, asvk_op_optim_def,
-    asvk_op_mse_def, asvk_op_mse_bwd_def, asvk_op_scalar_loss_def, asvk_op_scalar_loss_bwd_def;
+    asvk_op_mse_def, asvk_op_mse_bwd_def, asvk_op_scalar_loss_def, asvk_op_scalar_loss_bwd_def, asvk_op_fold_bn_def;
 
 static const asvk_op_def *const table[ASVK_OP_COUNT_] = {
     [ASVK_OP_MATMUL] = &asvk_op_matmul_def,
@@ -44,6 +44,7 @@ static const asvk_op_def *const table[ASVK_OP_COUNT_] = {
     [ASVK_OP_MSE_BWD] = &asvk_op_mse_bwd_def,
     [ASVK_OP_SCALAR_LOSS] = &asvk_op_scalar_loss_def,
     [ASVK_OP_SCALAR_LOSS_BWD] = &asvk_op_scalar_loss_bwd_def,
+    [ASVK_OP_FOLD_BN] = &asvk_op_fold_bn_def,
 };
 
 const asvk_op_def *asvk_op_def_get(uint16_t op) { return op < ASVK_OP_COUNT_ ? table[op] : 0; }

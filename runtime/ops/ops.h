@@ -26,6 +26,7 @@ typedef enum {
     ASVK_OP_MSE_BWD,
     ASVK_OP_SCALAR_LOSS, /* L = x for a one-float x */
     ASVK_OP_SCALAR_LOSS_BWD,
+    ASVK_OP_FOLD_BN,     /* a convolution's weights and bias with its inference BN folded in */
     ASVK_OP_COUNT_ = 64
 } asvk_op_id;
 

@@ -38,7 +38,7 @@ assert t["device"]["name"] and t["device"]["driver_version"] and t["asvk_version
 nodes = t["nodes"]
 assert len(nodes) > 30 and all(v["ms"] > 0 and v["runs"] >= 1 for v in nodes.values()), len(nodes)
 # every operator at the searchable layers' widths: tiny's layer 1 (8 -> 12, stride 2) at expand 6 is 48 wide
-assert any(k.startswith("conv[k7x7 s2x2 p3x3 g48] 1x48x6x6") for k in nodes), [k for k in nodes if "g48" in k]
+assert any(k.startswith("conv[k7x7 s2x2 p3x3 g48 bias act2] 1x48x6x6") for k in nodes), [k for k in nodes if "g48" in k]
 PY
 run check latency --lut "$tmp/lut.json" --skeleton "$here/tiny_arch.json" --ops dw3x3,dw5x5,dw7x7,identity --expands 3,6 --check 3 --quiet
 grep -Eq "networks +median +[0-9.]+%" "$tmp/check.out" || { fail "latency --check printed no error figures"; cat "$tmp/check.out"; }

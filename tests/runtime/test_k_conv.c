@@ -189,6 +189,73 @@ static void forward_epilogue(void) {
         check_forward_act(&fwd_cases[cases[i]].d, i % 2 == 0, fwd_cases[cases[i]].off, acts[i % 3]);
 }
 
+/* Folding an inference BN into the weights: w_out and b_out against the
+ * double reference, then the folded forward (bias + act in the epilogue)
+ * against act(BN_infer(conv(x, w) + bias)) computed in double. */
+static void fold_bn(void) {
+    static const struct { asvk_conv_desc d; bool bias; uint32_t off; } cases[] = {
+        {{{2, 7, 7, 8}, 12, 1, 1, 1, 1, 0, 0, 1}, false, 0}, /* pointwise (GEMM path) */
+        {{{1, 9, 9, 16}, 16, 3, 3, 2, 2, 1, 1, 16}, true, 0}, /* depthwise */
+        {{{1, 9, 7, 5}, 6, 3, 3, 1, 1, 1, 1, 1}, true, 3},   /* direct, odd channels, unaligned views */
+        {{{1, 6, 6, 6}, 9, 3, 3, 1, 1, 1, 1, 3}, false, 1},  /* groups 3 */
+    };
+    asvk_context *ctx = test_context();
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const asvk_conv_desc *d = &cases[ci].d;
+        uint32_t off = cases[ci].off, co = d->cout;
+        uint64_t nw = asvk_conv_weight_count(d), kc = nw / co;
+        const float eps = 1e-3f;
+        tensor x = {0}, w = {0}, b = {0}, g = {0}, be = {0}, m = {0}, v = {0}, wf = {0}, bf = {0}, y = {0};
+        OK(t_make(&x, asvk_nhwc_count(d->in), off, -1, 1, false));
+        OK(t_make(&w, nw, off, -1, 1, false));
+        OK(t_make(&b, co, off, -1, 1, false));
+        OK(t_make(&g, co, off, 0.5f, 1.5f, false));
+        OK(t_make(&be, co, off, -0.5f, 0.5f, false));
+        OK(t_make(&m, co, off, -0.3f, 0.3f, false));
+        OK(t_make(&v, co, off, 0.1f, 2.0f, false));
+        OK(t_make(&wf, nw, off + 1, -1, 1, true));
+        OK(t_make(&bf, co, off, -1, 1, true));
+        asvk_nhwc o = asvk_conv_out(d);
+        OK(t_make(&y, asvk_nhwc_count(o), off, -1, 1, true));
+        asvk_stream *s;
+        OK(asvk_stream_create(ctx, &s));
+        asvk_buffer none = {0};
+        OK(asvk_conv_fold_bn(s, co, kc, eps, t_view(&w), cases[ci].bias ? t_view(&b) : none, t_view(&g), t_view(&be),
+                             t_view(&m), t_view(&v), t_view(&wf), t_view(&bf)));
+        OK(asvk_conv_forward_ex(s, d, t_view(&x), t_view(&wf), t_view(&bf), ASVK_ACT_RELU6, t_view(&y)));
+        OK(run_stream(s));
+        /* the folded parameters: a = gamma / sqrt(var + eps) in double; the kernel's
+         * inversesqrt errs by a few ulps, its products by one each: 8u relative */
+        double *rw = calloc(nw, sizeof *rw), *mw = calloc(nw, sizeof *mw), *rb = calloc(co, sizeof *rb),
+               *mb = calloc(co, sizeof *mb);
+        for (uint32_t c = 0; c < co; c++) {
+            double a = t_data(&g)[c] / sqrt((double)t_data(&v)[c] + eps);
+            double bias = cases[ci].bias ? t_data(&b)[c] : 0;
+            rb[c] = (bias - t_data(&m)[c]) * a + t_data(&be)[c];
+            mb[c] = (fabs(bias) + fabs(t_data(&m)[c])) * fabs(a) / 4 + fabs(t_data(&be)[c]) / 4; /* t_check: 16u*mag */
+            for (uint64_t k = 0; k < kc; k++) rw[c * kc + k] = t_data(&w)[c * kc + k] * a, mw[c * kc + k] = fabs(rw[c * kc + k]) / 4;
+        }
+        t_check(&wf, rw, mw, false, "folded weights", "fold");
+        t_check(&bf, rb, mb, false, "folded bias", "fold");
+        /* the folded forward against act(BN_infer(conv + bias)) in double: the
+         * conv's error bound (mag) grows by |a| through the folded weights */
+        uint64_t ny = asvk_nhwc_count(o);
+        double *ref = calloc(ny, sizeof *ref), *mag = calloc(ny, sizeof *mag);
+        conv_ref_forward(d, t_data(&x), t_data(&w), cases[ci].bias ? t_data(&b) : NULL, ref, mag);
+        for (uint64_t i = 0; i < ny; i++) {
+            uint32_t c = (uint32_t)(i % co);
+            double a = t_data(&g)[c] / sqrt((double)t_data(&v)[c] + eps);
+            double z = (ref[i] - t_data(&m)[c]) * a + t_data(&be)[c];
+            ref[i] = eltwise_ref_act(ASVK_ACT_RELU6, z);
+            mag[i] = mag[i] * fabs(a) + 2 * (fabs(z) + fabs(t_data(&be)[c]) + fabs(t_data(&m)[c] * a));
+        }
+        t_check(&y, ref, mag, false, "folded forward", "fold");
+        free(rw), free(mw), free(rb), free(mb), free(ref), free(mag);
+        t_free(&x), t_free(&w), t_free(&b), t_free(&g), t_free(&be), t_free(&m), t_free(&v), t_free(&wf), t_free(&bf),
+            t_free(&y);
+    }
+}
+
 static asvk_conv_desc random_desc(void) {
     static const uint32_t chans[] = {1, 3, 4, 5, 6, 8, 12, 16};
     for (;;) {
@@ -600,6 +667,7 @@ int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"forward_paths", forward_paths},
         {"forward_epilogue", forward_epilogue},
+        {"fold_bn", fold_bn},
         {"forward_random", forward_random},
         {"backward_vs_reference", backward_vs_reference},
         {"backward_accumulate", backward_accumulate},
