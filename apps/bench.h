@@ -16,7 +16,19 @@ asvk_status bench_time_stream(asvk_stream *s, int warmup, int repeat, asvk_summa
 
 cJSON *bench_summary_json(const asvk_summary *s, double flops);
 
+/* The device's measured ceilings (bench peak): SGEMM with its tuned kernel
+ * and large copies through the transfer engine and a shader. */
+typedef struct bench_ceilings {
+    uint32_t n;                 /* SGEMM n x n x n */
+    char kernel[64];
+    asvk_summary sgemm, copy, shader_copy;
+    double copy_bytes;          /* read + written per copy */
+    double gflops, copy_gbps, shader_gbps;
+} bench_ceilings;
+asvk_status bench_ceilings_measure(asvk_context *ctx, bool quick, int warmup, int repeat, bench_ceilings *out);
+
 int bench_gemm(cli_args *a);
+int bench_ops(cli_args *a);
 int bench_train(cli_args *a);
 int bench_peak(cli_args *a);
 int bench_compare(cli_args *a);

@@ -4,6 +4,7 @@
  * shader). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "apps/bench.h"
 #include "runtime/blas.h"
@@ -26,27 +27,21 @@ static asvk_status time_copy(asvk_context *ctx, bool shader, asvk_buffer a, asvk
     return st;
 }
 
-int bench_peak(cli_args *a) {
-    long repeat, warmup;
-    if (!cli_int(a, "--repeat", 5, 5, 1000, &repeat) || !cli_int(a, "--warmup", 2, 0, 1000, &warmup)) return 2;
-    bool json = cli_flag(a, "--json");
-    asvk_context *ctx;
-    asvk_status st = cli_context(a, &ctx);
-    if (st) return cli_fail(st);
+asvk_status bench_ceilings_measure(asvk_context *ctx, bool quick, int warmup, int repeat, bench_ceilings *out) {
+    memset(out, 0, sizeof *out);
     const asvk_device_info *d = asvk_context_device(ctx);
     /* Sizes that take tens of milliseconds: CPU devices get smaller ones. */
     bool cpu = d->type == ASVK_DEVICE_CPU;
-    uint32_t n = cli_flag(a, "--quick") ? 512 : cpu ? 1024 : 4096;
+    uint32_t n = quick ? 512 : cpu ? 1024 : 4096;
     uint64_t copy_floats = (cpu ? 32ull : 128ull) << 18; /* 32 / 128 MiB */
     if (copy_floats * 4 > d->max_storage_buffer_range) copy_floats = d->max_storage_buffer_range / 4 / 1024 * 1024;
+    out->n = n, out->copy_bytes = 2.0 * copy_floats * 4; /* read + write */
     asvk_buffer A = {0}, B = {0}, C = {0};
-    cJSON *root = bench_stamp(ctx);
-    asvk_summary sg = {0}, sc = {0}, ss = {0};
     asvk_gemm_tuning tune;
-    char tname[64] = "";
-    if ((st = asvk_context_require(ctx, "timestamps"))) goto done;
-    if ((st = asvk_gemm_tuning_default(ctx, &tune))) goto done;
-    asvk_gemm_tuning_format(&tune, tname, sizeof tname);
+    asvk_status st = asvk_context_require(ctx, "timestamps");
+    if (!st) st = asvk_gemm_tuning_default(ctx, &tune);
+    if (st) return st;
+    asvk_gemm_tuning_format(&tune, out->kernel, sizeof out->kernel);
     uint64_t big = (uint64_t)n * n > copy_floats ? (uint64_t)n * n : copy_floats;
     if ((st = asvk_buffer_alloc(ctx, big * 4, &A)) || (st = asvk_buffer_alloc(ctx, big * 4, &B)) ||
         (st = asvk_buffer_alloc(ctx, (uint64_t)n * n * 4, &C)))
@@ -65,34 +60,56 @@ int bench_peak(cli_args *a) {
         uint32_t t0, t1;
         if (!(st = asvk_stream_timestamp(s, &t0)) && !(st = asvk_blas_gemm_tuned(s, &tune, &g, A, B, C)) &&
             !(st = asvk_stream_timestamp(s, &t1)))
-            st = bench_time_stream(s, (int)warmup, (int)repeat, &sg);
+            st = bench_time_stream(s, warmup, repeat, &out->sgemm);
         asvk_stream_destroy(s);
         if (st) goto done;
     }
-    if ((st = time_copy(ctx, false, A, B, copy_floats, (int)warmup, (int)repeat, &sc))) goto done;
-    if ((st = time_copy(ctx, true, A, B, copy_floats, (int)warmup, (int)repeat, &ss))) goto done;
-    double flops = 2.0 * n * n * n, bytes = 2.0 * copy_floats * 4; /* read + write */
+    if ((st = time_copy(ctx, false, A, B, copy_floats, warmup, repeat, &out->copy))) goto done;
+    st = time_copy(ctx, true, A, B, copy_floats, warmup, repeat, &out->shader_copy);
+    if (!st) {
+        out->gflops = 2.0 * n * n * n / out->sgemm.median;
+        out->copy_gbps = out->copy_bytes / out->copy.median;
+        out->shader_gbps = out->copy_bytes / out->shader_copy.median;
+    }
+done:
+    asvk_buffer_free(ctx, &A);
+    asvk_buffer_free(ctx, &B);
+    asvk_buffer_free(ctx, &C);
+    return st;
+}
+
+int bench_peak(cli_args *a) {
+    long repeat, warmup;
+    if (!cli_int(a, "--repeat", 5, 5, 1000, &repeat) || !cli_int(a, "--warmup", 2, 0, 1000, &warmup)) return 2;
+    bool json = cli_flag(a, "--json");
+    asvk_context *ctx;
+    asvk_status st = cli_context(a, &ctx);
+    if (st) return cli_fail(st);
+    const asvk_device_info *d = asvk_context_device(ctx);
+    cJSON *root = bench_stamp(ctx);
+    bench_ceilings c;
+    if ((st = bench_ceilings_measure(ctx, cli_flag(a, "--quick"), (int)warmup, (int)repeat, &c))) goto done;
     cJSON_AddStringToObject(root, "benchmark", "peak");
-    cJSON *jg = bench_summary_json(&sg, flops);
-    cJSON_AddNumberToObject(jg, "n", n);
-    cJSON_AddStringToObject(jg, "kernel", tname);
+    cJSON *jg = bench_summary_json(&c.sgemm, 2.0 * c.n * c.n * c.n);
+    cJSON_AddNumberToObject(jg, "n", c.n);
+    cJSON_AddStringToObject(jg, "kernel", c.kernel);
     cJSON_AddItemToObject(root, "sgemm", jg);
-    cJSON *jc = bench_summary_json(&sc, 0);
-    cJSON_AddNumberToObject(jc, "bytes", bytes);
-    cJSON_AddNumberToObject(jc, "gb_per_s", bytes / sc.median);
+    cJSON *jc = bench_summary_json(&c.copy, 0);
+    cJSON_AddNumberToObject(jc, "bytes", c.copy_bytes);
+    cJSON_AddNumberToObject(jc, "gb_per_s", c.copy_gbps);
     cJSON_AddItemToObject(root, "copy_transfer", jc);
-    cJSON *js = bench_summary_json(&ss, 0);
-    cJSON_AddNumberToObject(js, "bytes", bytes);
-    cJSON_AddNumberToObject(js, "gb_per_s", bytes / ss.median);
+    cJSON *js = bench_summary_json(&c.shader_copy, 0);
+    cJSON_AddNumberToObject(js, "bytes", c.copy_bytes);
+    cJSON_AddNumberToObject(js, "gb_per_s", c.shader_gbps);
     cJSON_AddItemToObject(root, "copy_shader", js);
     if (!json) {
         printf("device: %s (%s)\n", d->name, d->driver);
-        printf("  sgemm %ux%ux%u (%s)    %9.2f GFLOP/s  (median of %ld, spread %.0f%%)\n", n, n, n, tname,
-               flops / sg.median, repeat, 100 * (sg.max - sg.min) / sg.median);
+        printf("  sgemm %ux%ux%u (%s)    %9.2f GFLOP/s  (median of %ld, spread %.0f%%)\n", c.n, c.n, c.n, c.kernel,
+               c.gflops, repeat, 100 * (c.sgemm.max - c.sgemm.min) / c.sgemm.median);
         printf("  copy, transfer engine (%.0f MiB) %9.2f GB/s   (read + write; spread %.0f%%)\n",
-               copy_floats * 4 / 1048576.0, bytes / sc.median, 100 * (sc.max - sc.min) / sc.median);
-        printf("  copy, shader          (%.0f MiB) %9.2f GB/s   (spread %.0f%%)\n", copy_floats * 4 / 1048576.0,
-               bytes / ss.median, 100 * (ss.max - ss.min) / ss.median);
+               c.copy_bytes / 2 / 1048576.0, c.copy_gbps, 100 * (c.copy.max - c.copy.min) / c.copy.median);
+        printf("  copy, shader          (%.0f MiB) %9.2f GB/s   (spread %.0f%%)\n", c.copy_bytes / 2 / 1048576.0,
+               c.shader_gbps, 100 * (c.shader_copy.max - c.shader_copy.min) / c.shader_copy.median);
     }
 done:
     if (!st && json) {
@@ -101,8 +118,5 @@ done:
         free(text);
     }
     cJSON_Delete(root);
-    asvk_buffer_free(ctx, &A);
-    asvk_buffer_free(ctx, &B);
-    asvk_buffer_free(ctx, &C);
     return cli_context_done(ctx, st ? cli_fail(st) : 0);
 }

@@ -17,8 +17,8 @@ static const cli_opt opts[] = {
     {"--warmup", "N", "untimed runs first (default 2)"},
     {"--no-baseline", NULL, "gemm: skip the naive one-thread-per-output kernel"},
     {"--no-cpu", NULL, "gemm: skip the OpenBLAS sgemm baseline on the CPU"},
-    {"--arch", "A", "train: architecture file or built-in (default fmnist)"},
-    {"--batch", "N", "train: training and inference batch (default 128)"},
+    {"--arch", "A", "train, ops: architecture file or built-in (default fmnist)"},
+    {"--batch", "N", "train, ops: training and inference batch (default 128)"},
     {"--profile", NULL, "train: device time per op kind, training step and inference"},
     {0},
 };
@@ -26,17 +26,19 @@ static const cli_opt opts[] = {
 static int run(cli_args *a) {
     if (a->npos < 1) return cli_usage_error(a, "name a benchmark (gemm)");
     if (strcmp(a->pos[0], "gemm") == 0) return bench_gemm(a);
-    if (strcmp(a->pos[0], "train") == 0) return bench_train(a);
+    if (strcmp(a->pos[0], "train") == 0 || strcmp(a->pos[0], "net") == 0) return bench_train(a);
+    if (strcmp(a->pos[0], "ops") == 0) return bench_ops(a);
     if (strcmp(a->pos[0], "peak") == 0) return bench_peak(a);
     if (strcmp(a->pos[0], "compare") == 0) return bench_compare(a);
-    return cli_usage_error(a, "no benchmark '%s' (known: peak, gemm, train, compare)", a->pos[0]);
+    return cli_usage_error(a, "no benchmark '%s' (known: peak, gemm, ops, net (= train), compare)", a->pos[0]);
 }
 
 const cli_command cmd_bench = {
     "bench",
     "measure kernels on the device (timestamp queries, medians)",
     "asvk bench gemm [--quick] [--shapes LIST] [--kernel TUNING] [--tune] [--json] [--device D]\n"
-    "       asvk bench train [--arch A] [--batch N] [--profile] [--json] [--device D]\n"
+    "       asvk bench train|net [--arch A] [--batch N] [--profile] [--json] [--device D]\n"
+    "       asvk bench ops [--arch A] [--batch N] [--quick] [--json] [--device D]\n"
     "       asvk bench peak [--quick] [--json] [--device D]\n"
     "       asvk bench compare A.json B.json ...",
     "gemm: SGEMM GFLOP/s for a sweep of shapes: the device's tuned kernel against the\n"
@@ -48,7 +50,13 @@ const cli_command cmd_bench = {
     "the tuned and naive results relative to the largest |C|.\n\n"
     "train: images/s of a whole training step (forward, backward, optimizer; one\n"
     "submit) and of inference at --batch, and batch-1 latency, each the median of\n"
-    "--repeat device-timed replays. --profile adds the device time per op kind.\n\n"
+    "--repeat device-timed replays. --profile adds the device time per op kind.\n"
+    "'net' is the same benchmark.\n\n"
+    "ops: every operator of the network's training step, inference at --batch and\n"
+    "batch-1 inference, forward and backward, at its own shapes: device time (a\n"
+    "timestamp before every node; medians), GFLOP/s (2 per multiply-add), GB/s of\n"
+    "the bytes its tensors hold, and those as fractions of the device's ceilings\n"
+    "measured in the same run (peak below), per op kind and per shape.\n\n"
     "peak: the device's measured ceilings: SGEMM (1024^3 on CPU devices, 4096^3\n"
     "otherwise) with its tuned kernel, and 32/128 MiB copies through the transfer\n"
     "engine and through a shader (GB/s counts bytes read plus written).\n\n"

@@ -122,5 +122,9 @@ const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node);
  * nothing but the graph, so a table measured on one device prices graphs
  * built on another. Returns the length it needed (snprintf style). */
 size_t asvk_graph_node_key(const asvk_graph *g, uint32_t node, char *buf, size_t n);
+/* A node's work: floating-point operations (2 per multiply-add; one per
+ * output element for ops without a count) and bytes its inputs and
+ * outputs hold (what it must at least read and write). */
+void asvk_graph_node_work(const asvk_graph *g, uint32_t node, double *flops, double *bytes);
 
 #endif

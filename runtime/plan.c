@@ -240,3 +240,15 @@ size_t asvk_graph_node_key(const asvk_graph *g, uint32_t node, char *buf, size_t
 #undef PUT
     return len;
 }
+
+void asvk_graph_node_work(const asvk_graph *g, uint32_t node, double *flops, double *bytes) {
+    *flops = *bytes = 0;
+    if (node >= g->node_count) return;
+    const asvk_node *nd = &g->nodes[node];
+    double out = 0;
+    for (uint32_t k = 0; k < nd->nin; k++) *bytes += 4.0 * g->values[nd->in[k]].floats;
+    for (uint32_t k = 0; k < nd->nout; k++) out += g->values[nd->out[k]].floats;
+    *bytes += 4 * out;
+    asvk_op_flops_fn f = asvk_op_flops_get(nd->op);
+    *flops = f ? f(nd) : out;
+}

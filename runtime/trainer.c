@@ -406,6 +406,12 @@ static asvk_status time_graph(asvk_context *ctx, asvk_graph *g, uint32_t warmup,
     return st;
 }
 
+const asvk_graph *asvk_trainer_graph(asvk_trainer *t, bool training, uint32_t batch) {
+    if (training) return t->train.graph;
+    eval_graph *e;
+    return eval_graph_for(t, batch, &e) ? NULL : e->m.graph;
+}
+
 asvk_status asvk_trainer_profile(asvk_trainer *t, bool training, uint32_t batch, uint32_t repeat, asvk_profile_fn fn,
                                  void *user) {
     asvk_graph *g;

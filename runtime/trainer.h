@@ -84,6 +84,9 @@ asvk_status asvk_trainer_time_eval(asvk_trainer *t, uint32_t batch, uint32_t war
 
 /* Per-node device time of the training step (training) or of an evaluation
  * pass of `batch` images: medians over `repeat` runs, one callback per node. */
+/* The training step's graph, or the evaluation graph of `batch` images
+ * (built on first use); NULL with the message set on failure. */
+const asvk_graph *asvk_trainer_graph(asvk_trainer *t, bool training, uint32_t batch);
 asvk_status asvk_trainer_profile(asvk_trainer *t, bool training, uint32_t batch, uint32_t repeat, asvk_profile_fn fn,
                                  void *user);
 

@@ -62,6 +62,11 @@ asvk_val asvk_op_matmul(asvk_graph *g, const char *name, asvk_val x, asvk_val w,
     return y;
 }
 
+double asvk_op_matmul_flops(const asvk_node *n) {
+    const asvk_matmul_attr *a = ASVK_CATTR(n, asvk_matmul_attr);
+    return 2.0 * a->m * a->n * a->k;
+}
+
 /* ---- add and gradient routing ---- */
 
 static asvk_status add_record(asvk_exec *ex, const asvk_node *n) {

@@ -14,6 +14,13 @@ void asvk_op_conv_describe(const asvk_node *n, char *buf, size_t size) {
              a->d.groups, a->has_bias ? " bias" : "", (int)a->act);
 }
 
+/* forward, data and weight gradients: the same multiply-adds */
+double asvk_op_conv_flops(const asvk_node *n) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    asvk_nhwc o = asvk_conv_out(&a->d);
+    return 2.0 * asvk_nhwc_count(o) * a->d.kh * a->d.kw * (a->d.in.c / a->d.groups);
+}
+
 static asvk_node node_copy(asvk_graph *g, int i) {
     uint32_t n;
     return asvk_graph_nodes(g, &n)[i];

@@ -72,6 +72,11 @@ asvk_val asvk_op_global_pool(asvk_graph *g, const char *name, asvk_val x) {
 /* ---- linear ---- */
 typedef struct { asvk_linear_dims d; bool has_bias, accumulate; } linear_attr;
 
+double asvk_op_linear_flops(const asvk_node *n) {
+    const linear_attr *a = ASVK_CATTR(n, linear_attr);
+    return 2.0 * a->d.rows * a->d.in * a->d.out;
+}
+
 void asvk_op_linear_describe(const asvk_node *n, char *buf, size_t size) {
     snprintf(buf, size, "%s", ASVK_CATTR(n, linear_attr)->has_bias ? "bias" : "");
 }

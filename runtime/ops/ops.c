@@ -64,3 +64,17 @@ static const asvk_op_describe_fn describe[ASVK_OP_COUNT_] = {
 };
 
 asvk_op_describe_fn asvk_op_describe_get(uint16_t op) { return op < ASVK_OP_COUNT_ ? describe[op] : 0; }
+
+extern double asvk_op_conv_flops(const asvk_node *n);
+extern double asvk_op_linear_flops(const asvk_node *n);
+extern double asvk_op_matmul_flops(const asvk_node *n);
+
+static const asvk_op_flops_fn flops[ASVK_OP_COUNT_] = {
+    [ASVK_OP_CONV] = asvk_op_conv_flops,          [ASVK_OP_CONV_BWD_DATA] = asvk_op_conv_flops,
+    [ASVK_OP_CONV_BWD_WEIGHT] = asvk_op_conv_flops, [ASVK_OP_LINEAR] = asvk_op_linear_flops,
+    [ASVK_OP_LINEAR_BWD_DATA] = asvk_op_linear_flops, [ASVK_OP_LINEAR_BWD_WEIGHT] = asvk_op_linear_flops,
+    [ASVK_OP_MATMUL] = asvk_op_matmul_flops,      [ASVK_OP_MATMUL_BWD_DATA] = asvk_op_matmul_flops,
+    [ASVK_OP_MATMUL_BWD_WEIGHT] = asvk_op_matmul_flops,
+};
+
+asvk_op_flops_fn asvk_op_flops_get(uint16_t op) { return op < ASVK_OP_COUNT_ ? flops[op] : 0; }

@@ -55,6 +55,11 @@ const asvk_op_def *asvk_op_def_get(uint16_t op);
 typedef void (*asvk_op_describe_fn)(const asvk_node *n, char *buf, size_t size);
 asvk_op_describe_fn asvk_op_describe_get(uint16_t op);
 
+/* Floating-point operations of a node for `asvk bench ops` (2 per
+ * multiply-add); ops without one count one per output element. */
+typedef double (*asvk_op_flops_fn)(const asvk_node *n);
+asvk_op_flops_fn asvk_op_flops_get(uint16_t op);
+
 /* Buffer of a value inside record(). */
 static inline asvk_buffer asvk_exec_buf(const asvk_exec *ex, asvk_val v) {
     return asvk_graph_cval(ex->graph, v)->buf;

@@ -70,6 +70,24 @@ for r in d["results"]:
 PY
 
 # bad usage: exit 2 with a pointer to help
+# bench ops on the tiny network: every op of the training step, inference and batch 1, the kinds' times
+# adding up to the step's, work counted (the convolutions' FLOPs are their multiply-adds x 2)
+"$ASVK" bench ops --arch "$(dirname "$0")/tiny_arch.json" --batch 4 --quick --json >"$tmp/ops.json" 2>"$tmp/err" ||
+  fail "bench ops --json failed: $(cat "$tmp/err")"
+python3 - "$tmp/ops.json" <<'PY' || fail "bench ops --json is wrong"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["benchmark"] == "ops" and j["device"]["name"] and j["ceilings"]["sgemm_gflops"] > 0
+for part in ("train", "infer", "infer_batch1"):
+    p = j[part]
+    ops = {k["op"]: k for k in p["kinds"]}
+    assert "conv" in ops and abs(sum(k["ms"] for k in p["kinds"]) - p["ms"]) < 1e-6 * p["ms"] + 1e-9, p["kinds"]
+    assert all(r["gflops"] >= 0 and r["gb_per_s"] > 0 for r in p["shapes"] if r["ms"] > 0)
+assert "conv_bwd_weight" in {k["op"] for k in j["train"]["kinds"]} and "batchnorm" not in {k["op"] for k in j["infer"]["kinds"]}
+# the stem: 3x3 conv 1 -> 8 at 12x12, stride 2: 4 x 8 x 6 x 6 outputs of 9 multiply-adds each
+stem = [r for r in j["infer"]["shapes"] if r["shape"].startswith("conv[k3x3 s2x2 p1x1 g1")][0]
+assert abs(stem["gflops"] * stem["ms"] * 1e6 - 2 * 4 * 8 * 6 * 6 * 9) < 1e-3, stem
+PY
 expect 2 "unknown option '--frob'" -- "$ASVK" bench gemm --frob
 expect 2 "bad gemm shape" -- "$ASVK" bench gemm --shapes 10x10
 expect 2 "--repeat must be" -- "$ASVK" bench gemm --repeat 2
