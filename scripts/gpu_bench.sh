@@ -45,5 +45,6 @@ echo "== benchmarks =="
 "$asvk" bench gemm $quick --no-cpu --json >"$out/$stamp-gemm.json"
 "$asvk" bench train --arch fmnist --batch 128 --json >"$out/$stamp-train-fmnist.json"
 "$asvk" bench train --arch mbv2 --batch 1 --json >"$out/$stamp-train-mbv2-b1.json"
+"$asvk" bench ops --arch fmnist --batch 128 --json >"$out/$stamp-ops-fmnist.json"
 ls -l "$out"/"$stamp"-*.json
 echo "compare with: build/asvk bench compare bench/results/<lavapipe>-peak.json $out/$stamp-peak.json"
