@@ -226,15 +226,15 @@ static double expected_cost(const asvk_search *s) {
     return e;
 }
 
-/* lambda * max(0, log(E / B)): dE/dalpha_lj = p_lj (cost_lj - sum_k p_lk cost_lk) */
+/* lambda * |log(E / B)|: d/dalpha_lj = sign(E - B) lambda / E * p_lj (cost_lj - sum_k p_lk cost_lk) */
 static void budget_grad(const asvk_search *s, double grad[][ASVK_ALPHA_MAX_K]) {
     double e = expected_cost(s), p[ASVK_ALPHA_MAX_K];
-    if (e <= s->cfg.budget) return;
-    for (uint32_t l = 0; l < s->al.layers; l++) {
+    double f = (e > s->cfg.budget ? 1 : e < s->cfg.budget ? -1 : 0) * s->cfg.lambda / e;
+    for (uint32_t l = 0; l < s->al.layers && f; l++) {
         asvk_alpha_softmax(&s->al, l, p);
         double mean = 0;
         for (uint32_t k = 0; k < s->al.k[l]; k++) mean += p[k] * s->cost[l][k];
-        for (uint32_t k = 0; k < s->al.k[l]; k++) grad[l][k] += s->cfg.lambda / e * p[k] * (s->cost[l][k] - mean);
+        for (uint32_t k = 0; k < s->al.k[l]; k++) grad[l][k] += f * p[k] * (s->cost[l][k] - mean);
     }
 }
 

@@ -14,10 +14,14 @@
  * After `warmup` weight-only steps (an even mixture, no noise), each step
  * pair is a weight step (SGD on the training split) and an alpha step
  * (Adam, on a held-out split) on
- *   CE + lambda * max(0, log(E[cost] / budget)),
+ *   CE + lambda * |log(E[cost] / budget)|,
  *   E[cost] = fixed + sum_l sum_k softmax(alpha_l)_k cost_lk
  * (the expected MAdds or predicted latency of the network; fixed is the
- * stem and head). The result is each layer's most likely candidate; when
+ * stem and head): the budget is a target (TuNAS's absolute-value form),
+ * pushing down above it and up below it, so that searches in different
+ * spaces end at alike costs instead of drifting to cheap identities (the
+ * skip collapse of differentiable NAS). The result is each layer's most
+ * likely candidate; when
  * that network breaks the budget, layers move to cheaper candidates,
  * giving up the least probability per unit of cost saved, until it fits. */
 #ifndef ASVK_AUTOSPACE_SEARCH_H
