@@ -31,7 +31,7 @@ static const cli_opt opts[] = {
     {"--lr", "X", "peak SGD learning rate of the weights (default 0.05)"},
     {"--momentum", "X", "SGD momentum (default 0.9)"},
     {"--wd", "X", "weight decay (default 5e-5)"},
-    {"--arch-lr", "X", "Adam learning rate of the alphas (default 0.02)"},
+    {"--arch-lr", "X", "Adam learning rate of the alphas (default 0.05)"},
     {"--tau0", "X", "Gumbel-softmax temperature at the start (default 5)"},
     {"--tau1", "X", "... and at the end (default 0.5)"},
     {"--lambda", "X", "weight of the budget term (default 1)"},
@@ -322,7 +322,8 @@ const cli_command cmd_search = {
     "warm-up, weight steps (SGD, training split) alternate with alpha steps (Adam,\n"
     "held-out split) on cross-entropy + lambda * |log(E[cost] / budget)| (the budget\n"
     "as a target: searches in different spaces end at alike costs). The\n"
-    "network is each layer's most likely candidate, moved to cheaper ones where\n"
+    "network is each layer's most likely cell (the identity where that has half the\n"
+    "probability or more), moved to cheaper candidates where\n"
     "needed to meet the budget (by the cost model, and by the table for latency).\n"
     "The run folder holds config.json, history.jsonl, search.json with\n"
     "search-weights.safetensors (the state --resume continues), net.json (for\n"

@@ -37,7 +37,7 @@ void asvk_search_config_default(asvk_search_config *c) {
     c->warmup = 150;
     c->batch = 64;
     c->lr = 0.05, c->momentum = 0.9, c->weight_decay = 5e-5;
-    c->arch_lr = 0.02;
+    c->arch_lr = 0.05;
     c->tau0 = 5.0, c->tau1 = 0.5; /* FBNet starts at 5 and decays */
     c->lambda = 1.0;
     c->seed = 1;
@@ -309,9 +309,13 @@ asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out
     bool moved[ASVK_SKEL_MAX_LAYERS] = {0};
     for (uint32_t l = 0; l < sk->count; l++) {
         asvk_alpha_softmax(&s->al, l, p[l]);
+        /* the layer vanishes only when the identity outweighs all cells together:
+         * a flat mixture of 6 cells and a skip at 0.2 says "a cell", not "skip" */
+        uint32_t cells = asvk_supernet_cells(&s->spec, l);
         int best = 0;
-        for (uint32_t k = 1; k < s->al.k[l]; k++)
+        for (uint32_t k = 1; k < cells; k++)
             if (p[l][k] > p[l][best]) best = (int)k;
+        if (s->spec.skip[l] && p[l][cells] >= 0.5) best = (int)cells;
         out->choice[l] = best;
         total += s->cost[l][best];
     }

@@ -21,7 +21,8 @@
  * pushing down above it and up below it, so that searches in different
  * spaces end at alike costs instead of drifting to cheap identities (the
  * skip collapse of differentiable NAS). The result is each layer's most
- * likely candidate; when
+ * likely cell, or the identity where it has at least half the probability
+ * (a skip at 0.2 beside six cells sharing 0.8 means "a cell"); when
  * that network breaks the budget, layers move to cheaper candidates,
  * giving up the least probability per unit of cost saved, until it fits. */
 #ifndef ASVK_AUTOSPACE_SEARCH_H
