@@ -216,7 +216,7 @@ static asvk_status write_result(const asvk_search *s, const search_options *o, c
     if (!st && !quiet) {
         fprintf(stderr, "searched network: %.3fM MAdds, %.3fM params", r.madds / 1e6, r.params / 1e6);
         if (isfinite(r.latency_ms)) fprintf(stderr, ", %.3f ms predicted", r.latency_ms);
-        fprintf(stderr, "%s -> %s/net.json%s\n", r.moved ? " (moved layers to cheaper cells to meet the budget)" : "", dir,
+        fprintf(stderr, "%s -> %s/net.json%s\n", r.moved ? " (the most likely network within the budget)" : "", dir,
                 netconfig ? " and net.config" : " (its cells have no net.config form)");
     }
     return st;
@@ -323,8 +323,8 @@ const cli_command cmd_search = {
     "held-out split) on cross-entropy + lambda * |log(E[cost] / budget)| (the budget\n"
     "as a target: searches in different spaces end at alike costs). The\n"
     "network is each layer's most likely cell (the identity where that has half the\n"
-    "probability or more), moved to cheaper candidates where\n"
-    "needed to meet the budget (by the cost model, and by the table for latency).\n"
+    "probability or more); over the budget, the most likely network that fits\n"
+    "(by the cost model, and by the table for latency).\n"
     "The run folder holds config.json, history.jsonl, search.json with\n"
     "search-weights.safetensors (the state --resume continues), net.json (for\n"
     "'asvk train --arch'), net.config when the format holds it, and result.json.",

@@ -301,42 +301,73 @@ asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn 
 
 /* ---- the result ---- */
 
+/* The network of the largest sum of log-probabilities within the budget: a
+ * multiple-choice knapsack, solved exactly by dynamic programming over the
+ * cost left to the cells in BINS steps (costs rounded up, so the result
+ * never exceeds the budget). allowed[l][k] limits the candidates. false
+ * when nothing fits. */
+#define BINS 4000
+static bool knapsack(const asvk_search *s, const double p[][ASVK_ALPHA_MAX_K], bool allowed[][ASVK_ALPHA_MAX_K],
+                     int *choice) {
+    uint32_t L = s->al.layers;
+    double room = s->cfg.budget - s->fixed;
+    if (room < 0) return false;
+    double unit = room > 0 ? room / BINS : 1;
+    static double best[ASVK_SKEL_MAX_LAYERS + 1][BINS + 1];
+    static signed char pick[ASVK_SKEL_MAX_LAYERS][BINS + 1];
+    for (uint32_t b = 0; b <= BINS; b++) best[0][b] = 0;
+    for (uint32_t l = 0; l < L; l++)
+        for (uint32_t b = 0; b <= BINS; b++) {
+            best[l + 1][b] = -INFINITY, pick[l][b] = -1;
+            for (uint32_t k = 0; k < s->al.k[l]; k++) {
+                if (!allowed[l][k]) continue;
+                double w = ceil(s->cost[l][k] / unit - 1e-9);
+                if (w > b) continue;
+                double v = best[l][b - (uint32_t)w] + log(p[l][k]);
+                if (v > best[l + 1][b]) best[l + 1][b] = v, pick[l][b] = (signed char)k;
+            }
+        }
+    if (!isfinite(best[L][BINS])) return false;
+    for (uint32_t l = L, b = BINS; l-- > 0;) {
+        int k = pick[l][b];
+        choice[l] = k;
+        b -= (uint32_t)ceil(s->cost[l][k] / unit - 1e-9);
+    }
+    return true;
+}
+
 asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out) {
     memset(out, 0, sizeof *out);
     const asvk_search_config *c = &s->cfg;
     const asvk_skeleton *sk = &c->space.sk;
     double p[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K], total = s->fixed;
-    bool moved[ASVK_SKEL_MAX_LAYERS] = {0};
+    bool allowed[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+    int argmax[ASVK_SKEL_MAX_LAYERS];
     for (uint32_t l = 0; l < sk->count; l++) {
         asvk_alpha_softmax(&s->al, l, p[l]);
         /* the layer vanishes only when the identity outweighs all cells together:
          * a flat mixture of 6 cells and a skip at 0.2 says "a cell", not "skip" */
         uint32_t cells = asvk_supernet_cells(&s->spec, l);
         int best = 0;
-        for (uint32_t k = 1; k < cells; k++)
+        for (uint32_t k = 0; k < cells; k++) {
+            allowed[l][k] = true;
             if (p[l][k] > p[l][best]) best = (int)k;
-        if (s->spec.skip[l] && p[l][cells] >= 0.5) best = (int)cells;
-        out->choice[l] = best;
+        }
+        if (s->spec.skip[l] && p[l][cells] >= 0.5) best = (int)cells, allowed[l][cells] = true;
+        out->choice[l] = argmax[l] = best;
         total += s->cost[l][best];
     }
-    /* over budget: move the layer that gives up the least log-probability per unit of cost saved */
-    while (total > c->budget) {
-        int bl = -1, bk = -1;
-        double best = INFINITY;
-        for (uint32_t l = 0; l < sk->count; l++) {
-            int cur = out->choice[l];
-            for (uint32_t k = 0; k < s->al.k[l]; k++) {
-                double saved = s->cost[l][cur] - s->cost[l][k];
-                if (saved <= 0) continue;
-                double loss = (log(p[l][cur]) - log(p[l][k])) / saved;
-                if (loss < best) best = loss, bl = (int)l, bk = (int)k;
-            }
-        }
-        if (bl < 0) return asvk_error_set(ASVK_ERR_INTERNAL, "no cheaper candidate left above the budget");
-        total += s->cost[bl][bk] - s->cost[bl][out->choice[bl]];
-        out->choice[bl] = bk;
-        moved[bl] = true;
+    /* over budget: the most likely network that fits, skips where the search
+     * wanted them; failing that, with skips wherever they can go */
+    if (total > c->budget) {
+        bool fits = knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, out->choice);
+        for (uint32_t l = 0; !fits && l < sk->count; l++)
+            for (uint32_t k = 0; k < s->al.k[l]; k++) allowed[l][k] = true;
+        if (!fits && !knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, out->choice))
+            return asvk_error_set(ASVK_ERR_INTERNAL, "no network of the space fits the budget");
     }
+    bool moved[ASVK_SKEL_MAX_LAYERS] = {0};
+    for (uint32_t l = 0; l < sk->count; l++) moved[l] = out->choice[l] != argmax[l];
     for (uint32_t l = 0; l < sk->count; l++) {
         out->moved += moved[l];
         if ((uint32_t)out->choice[l] < c->space.count[l]) out->cells[l] = c->space.cells[l][out->choice[l]].cell;

@@ -23,8 +23,8 @@
  * skip collapse of differentiable NAS). The result is each layer's most
  * likely cell, or the identity where it has at least half the probability
  * (a skip at 0.2 beside six cells sharing 0.8 means "a cell"); when
- * that network breaks the budget, layers move to cheaper candidates,
- * giving up the least probability per unit of cost saved, until it fits. */
+ * that network breaks the budget, the network of the largest sum of
+ * log-probabilities that fits (an exact multiple-choice knapsack). */
 #ifndef ASVK_AUTOSPACE_SEARCH_H
 #define ASVK_AUTOSPACE_SEARCH_H
 
