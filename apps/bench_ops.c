@@ -37,8 +37,9 @@ static row *find_row(table *t, const char *op, const char *key) {
     return r;
 }
 
-static void on_node(void *user, uint32_t node, const char *op, double ns) {
+static void on_node(void *user, uint32_t node, const char *op, const asvk_timing *tm) {
     table *t = user;
+    double ns = tm->median_ns;
     char key[512];
     double flops, bytes;
     asvk_graph_node_key(t->g, node, key, sizeof key);

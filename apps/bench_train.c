@@ -16,8 +16,9 @@ typedef struct {
     double total;
 } profile_sum;
 
-static void on_node(void *user, uint32_t node, const char *op, double ns) {
+static void on_node(void *user, uint32_t node, const char *op, const asvk_timing *tm) {
     (void)node;
+    double ns = tm->median_ns;
     profile_sum *p = user;
     uint32_t k = 0;
     while (k < p->kinds && strcmp(p->name[k], op) != 0) k++;

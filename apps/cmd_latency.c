@@ -19,10 +19,11 @@ static const cli_opt opts[] = {
     {"--ops", "LIST", "operators to measure: 'all' (default), 'motif' or a comma-separated list"},
     {"--expands", "LIST", "expansion ratios to measure (default 1,3,6 and the skeleton's own)"},
     {"--batch", "N", "batch of the measured inference (default 1: latency)"},
-    {"--repeat", "N", "timed runs per measurement, at least 5 (default 9); the median is kept"},
+    {"--repeat", "N", "timed runs per measurement, at least 5 (default 15); the fastest is kept (see latency.h)"},
     {"--warmup", "N", "untimed runs first (default 3)"},
     {"--out", "FILE", "where to write the table (default latency.json; never written by --check alone)"},
     {"--lut", "FILE", "with --check: an existing table to check instead of measuring one"},
+    {"--calibrate", "N", "random networks measured beside the probes to fit the per-node and per-barrier terms (default 12)"},
     {"--check", "N", "measure N random cells and N random networks and report the prediction error"},
     {"--seed", "N", "seed of the random cells of --check (default 1)"},
     {"--device", "D", "device number or name substring (see 'asvk devices')"},
@@ -55,8 +56,9 @@ static double quantile(double *v, uint32_t n, double q) {
 
 static int run(cli_args *a) {
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
-    long batch, repeat, warmup, check, seed;
-    if (!cli_int(a, "--batch", 1, 1, 4096, &batch) || !cli_int(a, "--repeat", 9, 5, 10000, &repeat) ||
+    long batch, repeat, warmup, check, seed, calibrate;
+    if (!cli_int(a, "--calibrate", 12, 0, 10000, &calibrate)) return 2;
+    if (!cli_int(a, "--batch", 1, 1, 4096, &batch) || !cli_int(a, "--repeat", 15, 5, 10000, &repeat) ||
         !cli_int(a, "--warmup", 3, 0, 10000, &warmup) || !cli_int(a, "--check", 0, 0, 100000, &check) ||
         !cli_int(a, "--seed", 1, 0, 0x7fffffff, &seed))
         return 2;
@@ -127,15 +129,33 @@ static int run(cli_args *a) {
             asvk_timing tm;
             st = asvk_lut_measure_arch(t, ctx, &probes[i], (uint32_t)warmup, (uint32_t)repeat, &tm);
             if (!st && !quiet && cli_tty())
-                fprintf(stderr, "\r\033[Kprobe %u/%u  %-32s %8.3f ms", i + 1, nprobes, probes[i].name, tm.median_ns / 1e6);
+                fprintf(stderr, "\r\033[Kprobe %u/%u  %-32s %8.3f ms", i + 1, nprobes, probes[i].name, tm.min_ns / 1e6);
+        }
+        if (st) goto done;
+        /* calibration: random networks of the space (their own seed, never the --check ones) */
+        asvk_genome_options cg;
+        asvk_genome_options_default(&cg);
+        cg.ops = ops, cg.expand_count = nexp;
+        memcpy(cg.expands, expands, nexp * sizeof *expands);
+        asvk_prng crng = asvk_prng_seed((uint64_t)seed + 0x5eed);
+        for (long i = 0; i < calibrate && !st; i++) {
+            asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+            for (uint32_t l = 0; l < sk.count && !st; l++) st = asvk_genome_random(&crng, cg.nodes, &cg, &cells[l]);
+            asvk_arch net;
+            if (st || (st = asvk_skeleton_to_arch(&sk, cells, "calibration", &net))) break;
+            asvk_timing tm;
+            st = asvk_lut_measure_arch(t, ctx, &net, (uint32_t)warmup, (uint32_t)repeat, &tm);
+            asvk_arch_free(&net);
+            if (!st && !quiet && cli_tty())
+                fprintf(stderr, "\r\033[Kcalibration network %ld/%ld  %8.3f ms", i + 1, calibrate, tm.min_ns / 1e6);
         }
         if (st) goto done;
         if (!quiet && cli_tty()) fprintf(stderr, "\r\033[K");
         const char *path = out ? out : "latency.json";
         if ((st = asvk_lut_save(t, path))) goto done;
-        printf("latency table of %s on %s, batch %ld: %u probe networks, %u node shapes, graph overhead %.3f ms, "
-               "%+.4f ms per node -> %s\n", sk.name, asvk_context_device(ctx)->name, batch, nprobes, asvk_lut_count(t),
-               asvk_lut_overhead_ms(t), asvk_lut_per_node_ms(t), path);
+        printf("latency table of %s on %s, batch %ld: %u probe and %ld calibration networks, %u node shapes; "
+               "%+.4f ms per node, %+.4f ms per barrier -> %s\n", sk.name, asvk_context_device(ctx)->name, batch, nprobes,
+               calibrate, asvk_lut_count(t), asvk_lut_per_node_ms(t), asvk_lut_per_barrier_ms(t), path);
     }
 
     if (check) {
@@ -162,13 +182,13 @@ static int run(cli_args *a) {
                 !(st = asvk_lut_measure_cell(ctx, &sk, layer, &cells[layer], asvk_lut_batch(t), (uint32_t)warmup,
                                              (uint32_t)repeat, &mc)) &&
                 !(st = asvk_arch_profile(ctx, &net, asvk_lut_batch(t), (uint32_t)warmup, (uint32_t)repeat, NULL, NULL, &mn))) {
-                pc += asvk_lut_overhead_ms(t); /* a graph of its own */
-                err_c[i] = fabs(pc - mc.median_ns / 1e6) / (mc.median_ns / 1e6);
-                err_n[i] = fabs(pn - mn.median_ns / 1e6) / (mn.median_ns / 1e6);
+                pc += asvk_lut_overhead_ms(t); /* a graph of its own (0 for tables of this asvk) */
+                err_c[i] = fabs(pc - mc.min_ns / 1e6) / (mc.min_ns / 1e6);
+                err_n[i] = fabs(pn - mn.min_ns / 1e6) / (mn.min_ns / 1e6);
                 if (!quiet)
                     fprintf(stderr, "%scheck %ld/%ld  layer %u cell: %.3f ms predicted, %.3f measured  network: %.3f / %.3f ms%s",
-                            cli_tty() ? "\r\033[K" : "", i + 1, check, layer + 1, pc, mc.median_ns / 1e6, pn,
-                            mn.median_ns / 1e6, cli_tty() ? "" : "\n");
+                            cli_tty() ? "\r\033[K" : "", i + 1, check, layer + 1, pc, mc.min_ns / 1e6, pn,
+                            mn.min_ns / 1e6, cli_tty() ? "" : "\n");
             }
             asvk_arch_free(&net);
         }

@@ -18,10 +18,10 @@
 
 typedef struct {
     char *key;
-    double *obs; /* observations (ms) until finished */
-    uint32_t n, cap;
-    double ms, spread; /* median and (max - min) / median of the observations */
-    uint32_t runs;     /* observations behind ms */
+    double *obs, *med; /* per occurrence in a measured network: fastest and median run (ms), until finished */
+    uint32_t n, cap, capm;
+    double ms, median_ms, spread; /* medians over the occurrences; (max - min) / ms of the fastest runs */
+    uint32_t runs;                /* occurrences behind ms */
 } entry;
 
 struct asvk_lut {
@@ -29,10 +29,11 @@ struct asvk_lut {
     uint32_t batch;
     entry *e;
     uint32_t n, cap;
-    /* per probe: the sum of its node times, its node count and its untimed total, for the fit below */
+    /* per measured network: the sum of its node times, its nodes, its barriers and its untimed total */
     double *fit;
     uint32_t nf, capf;
-    double overhead_ms, per_node_ms;
+    double overhead_ms, per_node_ms, per_barrier_ms;
+    uint32_t warmup, repeat; /* of the measurements */
 };
 
 asvk_lut *asvk_lut_create(uint32_t batch) {
@@ -43,7 +44,7 @@ asvk_lut *asvk_lut_create(uint32_t batch) {
 
 void asvk_lut_destroy(asvk_lut *t) {
     if (!t) return;
-    for (uint32_t i = 0; i < t->n; i++) free(t->e[i].key), free(t->e[i].obs);
+    for (uint32_t i = 0; i < t->n; i++) free(t->e[i].key), free(t->e[i].obs), free(t->e[i].med);
     free(t->e), free(t->fit), free(t);
 }
 
@@ -68,26 +69,35 @@ static void finish(asvk_lut *t) {
         entry *e = &t->e[i];
         if (!e->n) continue;
         e->ms = median_of(e->obs, e->n);
+        e->median_ms = median_of(e->med, e->n);
         e->spread = e->ms > 0 ? (e->obs[e->n - 1] - e->obs[0]) / e->ms : 0;
         e->runs = e->n;
     }
-    /* untimed total = sum of timed node times + per_node * nodes: a
-     * timestamp before every node costs a little on some drivers (lavapipe's
-     * timed nodes add up to more than the untimed graph), and the graph's
-     * own cost beyond its nodes is its first and last timestamp, nothing to
-     * speak of. The median over the probes is robust to one noisy run. */
-    uint32_t m = t->nf / 3;
+    /* untimed total - sum of timed node times = per_node * nodes + per_barrier * barriers,
+     * least squares over the measured networks: a timestamp before every
+     * node costs a little, and serializes what the untimed graph runs
+     * without a barrier between independent nodes (lavapipe overlaps those) */
+    uint32_t m = t->nf / 4;
     if (!m) return;
-    double *r = malloc(m * sizeof *r);
-    if (!r) return;
-    for (uint32_t i = 0; i < m; i++) r[i] = (t->fit[3 * i + 2] - t->fit[3 * i]) / (t->fit[3 * i + 1] ? t->fit[3 * i + 1] : 1);
-    t->per_node_ms = median_of(r, m);
+    double sxx = 0, sxy = 0, syy = 0, sxr = 0, syr = 0;
+    for (uint32_t i = 0; i < m; i++) {
+        double x = t->fit[4 * i + 1], y = t->fit[4 * i + 2], r = t->fit[4 * i + 3] - t->fit[4 * i];
+        sxx += x * x, sxy += x * y, syy += y * y, sxr += x * r, syr += y * r;
+    }
+    double det = sxx * syy - sxy * sxy;
+    if (m >= 2 && det > 1e-3 * sxx * syy) {
+        t->per_node_ms = (sxr * syy - syr * sxy) / det;
+        t->per_barrier_ms = (syr * sxx - sxr * sxy) / det;
+    } else { /* networks alike in their proportion of barriers: one term */
+        t->per_node_ms = sxx > 0 ? sxr / sxx : 0;
+        t->per_barrier_ms = 0;
+    }
     t->overhead_ms = 0;
-    free(r);
 }
 
 double asvk_lut_overhead_ms(const asvk_lut *t) { return t->overhead_ms; }
 double asvk_lut_per_node_ms(const asvk_lut *t) { return t->per_node_ms; }
+double asvk_lut_per_barrier_ms(const asvk_lut *t) { return t->per_barrier_ms; }
 
 /* Binary search over the sorted keys; *pos is where `key` is or would go. */
 static entry *find(const asvk_lut *t, const char *key, uint32_t *pos) {
@@ -166,12 +176,20 @@ typedef struct {
     bool oom;
 } measure_ctx;
 
-static void on_node(void *user, const char *key, const char *op, double ns) {
+/* The fastest of the runs, for nodes and totals alike: on a shared or
+ * power-managed device the slower runs are interference (a thread pool
+ * waking, another process, clocks ramping) that differs between sessions;
+ * the fastest run is what repeats (lavapipe here: the same network measured
+ * twice differs by 2.4% at the median as the fastest of 15 runs, 3.8% as the
+ * median of 15; a cell by 8.8% against 9.8%). */
+static void on_node(void *user, const char *key, const char *op, const asvk_timing *tm) {
     (void)op;
     measure_ctx *m = user;
     entry *e = insert(m->t, key);
-    if (!e || !push(&e->obs, &e->n, &e->cap, ns / 1e6)) m->oom = true;
-    m->sum_ms += ns / 1e6;
+    uint32_t n = e ? e->n : 0;
+    if (!e || !push(&e->med, &n, &e->capm, tm->median_ns / 1e6) || !push(&e->obs, &e->n, &e->cap, tm->min_ns / 1e6))
+        m->oom = true;
+    m->sum_ms += tm->min_ns / 1e6;
     m->nodes++;
 }
 
@@ -179,10 +197,13 @@ asvk_status asvk_lut_measure_arch(asvk_lut *t, asvk_context *ctx, const asvk_arc
                                   asvk_timing *total) {
     measure_ctx m = {t, 0, 0, false};
     asvk_timing tot;
+    t->warmup = warmup, t->repeat = repeat;
     asvk_status st = asvk_arch_profile(ctx, a, t->batch, warmup, repeat, on_node, &m, &tot);
     if (!st && m.oom) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    uint32_t barriers = 0;
+    if (!st) st = asvk_arch_node_keys(a, t->batch, NULL, NULL, &barriers);
     if (!st && (!push(&t->fit, &t->nf, &t->capf, m.sum_ms) || !push(&t->fit, &t->nf, &t->capf, m.nodes) ||
-                !push(&t->fit, &t->nf, &t->capf, tot.median_ns / 1e6)))
+                !push(&t->fit, &t->nf, &t->capf, barriers) || !push(&t->fit, &t->nf, &t->capf, tot.min_ns / 1e6)))
         st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     if (!st) finish(t);
     if (!st && total) *total = tot;
@@ -253,11 +274,10 @@ asvk_status asvk_lut_probes(const asvk_skeleton *sk, uint32_t ops, const float *
 
 typedef struct {
     const asvk_lut *t;
-    double ms;
+    double ms; /* the sum of the nodes' table times */
+    uint32_t nodes;
     asvk_status st;
 } predict_ctx;
-
-/* one node's predicted share of an untimed graph */
 
 static void on_key(void *user, const char *key) {
     predict_ctx *p = user;
@@ -268,14 +288,25 @@ static void on_key(void *user, const char *key) {
                                "space with 'asvk latency' first", key);
         return;
     }
-    p->ms += e->ms + p->t->per_node_ms;
+    p->ms += e->ms;
+    p->nodes++;
+}
+
+/* The nodes' times with the fitted terms. Those are fitted on networks; a
+ * graph far from them (a lone cell of a few small nodes, where the terms can
+ * outweigh the nodes) is held to at least half its nodes' times, since the
+ * timestamps cannot account for more. */
+static double corrected(const asvk_lut *t, const predict_ctx *p, uint32_t barriers) {
+    double ms = p->ms + t->per_node_ms * p->nodes + t->per_barrier_ms * barriers;
+    return ms > 0.5 * p->ms ? ms : 0.5 * p->ms;
 }
 
 asvk_status asvk_lut_predict_arch(const asvk_lut *t, const asvk_arch *a, double *ms) {
-    predict_ctx p = {t, 0, ASVK_OK};
-    asvk_status st = asvk_arch_node_keys(a, t->batch, on_key, &p);
+    predict_ctx p = {t, 0, 0, ASVK_OK};
+    uint32_t barriers = 0;
+    asvk_status st = asvk_arch_node_keys(a, t->batch, on_key, &p, &barriers);
     if (!st) st = p.st;
-    if (!st) *ms = p.ms + t->overhead_ms;
+    if (!st) *ms = corrected(t, &p, barriers) + t->overhead_ms;
     return st;
 }
 
@@ -327,13 +358,13 @@ asvk_status asvk_lut_predict_cell(const asvk_lut *t, const asvk_skeleton *sk, ui
     if (st) return st;
     uint32_t n;
     asvk_graph_nodes(g, &n);
-    predict_ctx p = {t, 0, ASVK_OK};
+    predict_ctx p = {t, 0, 0, ASVK_OK};
     char key[512];
     for (uint32_t i = 0; i < n && !p.st; i++) {
         asvk_graph_node_key(g, i, key, sizeof key);
         on_key(&p, key);
     }
-    if (!(st = p.st)) *ms = p.ms;
+    if (!(st = p.st)) *ms = corrected(t, &p, asvk_graph_barriers_estimate(g));
     asvk_graph_destroy(NULL, g);
     asvk_params_destroy(NULL, ps);
     return st;
@@ -380,10 +411,15 @@ asvk_status asvk_lut_save(const asvk_lut *t, const char *path) {
     cJSON_AddNumberToObject(j, "batch", t->batch);
     cJSON_AddNumberToObject(j, "graph_overhead_ms", t->overhead_ms);
     cJSON_AddNumberToObject(j, "per_node_ms", t->per_node_ms);
+    cJSON_AddNumberToObject(j, "per_barrier_ms", t->per_barrier_ms);
+    cJSON_AddStringToObject(j, "statistic", "ms: the fastest of repeat runs after warmup (median over a key's occurrences)");
+    cJSON_AddNumberToObject(j, "warmup", t->warmup);
+    cJSON_AddNumberToObject(j, "repeat", t->repeat);
     cJSON *e = cJSON_AddObjectToObject(j, "nodes");
     for (uint32_t i = 0; i < t->n; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "ms", t->e[i].ms);
+        cJSON_AddNumberToObject(o, "median_ms", t->e[i].median_ms);
         cJSON_AddNumberToObject(o, "spread", t->e[i].spread);
         cJSON_AddNumberToObject(o, "runs", t->e[i].runs);
         cJSON_AddItemToObject(e, t->e[i].key, o);
@@ -405,9 +441,9 @@ static asvk_status copy_string(const cJSON *o, const char *ctx, const char *key,
 
 asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     static const char *const keys[] = {"format", "device", "asvk_version", "batch", "graph_overhead_ms", "per_node_ms",
-                                       "nodes", NULL};
+                                       "per_barrier_ms", "statistic", "warmup", "repeat", "nodes", NULL};
     static const char *const dev_keys[] = {"name", "vendor", "vendor_id", "device_id", "driver", "driver_version", NULL};
-    static const char *const node_keys[] = {"ms", "spread", "runs", NULL};
+    static const char *const node_keys[] = {"ms", "median_ms", "spread", "runs", NULL};
     *out = NULL;
     char *text;
     size_t size;
@@ -429,6 +465,9 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     if (!st) st = asvk_json_uint(j, path, "batch", true, 0, 1, 65536, &t->batch);
     if (!st) st = asvk_json_number(j, path, "graph_overhead_ms", true, 0, -1e6, 1e6, &t->overhead_ms);
     if (!st) st = asvk_json_number(j, path, "per_node_ms", true, 0, -1e6, 1e6, &t->per_node_ms);
+    if (!st) st = asvk_json_number(j, path, "per_barrier_ms", false, 0, -1e6, 1e6, &t->per_barrier_ms);
+    if (!st) st = asvk_json_uint(j, path, "warmup", false, 0, 0, UINT32_MAX, &t->warmup);
+    if (!st) st = asvk_json_uint(j, path, "repeat", false, 0, 0, UINT32_MAX, &t->repeat);
     if (!st) st = copy_string(j, path, "asvk_version", t->stamp.asvk_version, sizeof t->stamp.asvk_version);
     const cJSON *d = st ? NULL : asvk_json_get(j, "device");
     snprintf(ctx, sizeof ctx, "%.1100s: device", path);
@@ -444,11 +483,12 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     if (!st && !cJSON_IsObject(nodes)) st = asvk_error_set(ASVK_ERR_USAGE, "%s: nodes must be an object", path);
     for (const cJSON *o = nodes ? nodes->child : NULL; o && !st; o = o->next) {
         snprintf(ctx, sizeof ctx, "%.600s: nodes['%.500s']", path, o->string);
-        double ms, spread;
+        double ms, median_ms, spread;
         uint32_t runs;
         if (!cJSON_IsObject(o)) st = asvk_error_set(ASVK_ERR_USAGE, "%s must be an object", ctx);
         if (!st) st = asvk_json_check_keys(o, ctx, node_keys);
         if (!st) st = asvk_json_number(o, ctx, "ms", true, 0, 0, 1e6, &ms);
+        if (!st) st = asvk_json_number(o, ctx, "median_ms", false, ms, 0, 1e6, &median_ms);
         if (!st) st = asvk_json_number(o, ctx, "spread", false, 0, 0, 1e6, &spread);
         if (!st) st = asvk_json_uint(o, ctx, "runs", false, 1, 1, UINT32_MAX, &runs);
         if (st) break;
@@ -458,7 +498,7 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
         }
         entry *e = insert(t, o->string);
         if (!e) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-        else e->ms = ms, e->spread = spread, e->runs = runs;
+        else e->ms = ms, e->median_ms = median_ms, e->spread = spread, e->runs = runs;
     }
     cJSON_Delete(j);
     if (st) {

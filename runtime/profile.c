@@ -74,7 +74,9 @@ asvk_status asvk_graph_profile(asvk_context *ctx, asvk_graph *g, uint32_t warmup
     }
     for (uint32_t i = 0; i < nodes && !st; i++) {
         for (uint32_t r = 0; r < repeat; r++) col[r] = v[(size_t)r * nodes + i];
-        fn(user, i, asvk_graph_node_op_name(g, i), median(col, repeat));
+        double med = median(col, repeat); /* sorts col: initializers are not sequenced */
+        asvk_timing t = {med, col[0], col[repeat - 1], repeat};
+        fn(user, i, asvk_graph_node_op_name(g, i), &t);
     }
     asvk_stream_destroy(s);
     free(ts), free(v), free(col);
@@ -87,11 +89,11 @@ typedef struct {
     void *user;
 } node_ctx;
 
-static void on_node(void *user, uint32_t node, const char *op, double ns) {
+static void on_node(void *user, uint32_t node, const char *op, const asvk_timing *t) {
     node_ctx *c = user;
     char key[512];
     asvk_graph_node_key(c->g, node, key, sizeof key);
-    c->fn(c->user, key, op, ns);
+    c->fn(c->user, key, op, t);
 }
 
 asvk_status asvk_arch_profile(asvk_context *ctx, const asvk_arch *a, uint32_t batch, uint32_t warmup, uint32_t repeat,
@@ -114,7 +116,7 @@ asvk_status asvk_arch_profile(asvk_context *ctx, const asvk_arch *a, uint32_t ba
     return st;
 }
 
-asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user) {
+asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user, uint32_t *barriers) {
     asvk_param_store *ps = asvk_params_create();
     if (!ps) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     asvk_model m = {0};
@@ -124,10 +126,11 @@ asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_ke
         uint32_t n;
         asvk_graph_nodes(m.graph, &n);
         char key[512];
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; fn && i < n; i++) {
             asvk_graph_node_key(m.graph, i, key, sizeof key);
             fn(user, key);
         }
+        if (barriers) *barriers = asvk_graph_barriers_estimate(m.graph);
     }
     if (m.graph) asvk_graph_destroy(NULL, m.graph);
     asvk_params_destroy(NULL, ps);

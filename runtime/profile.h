@@ -22,21 +22,23 @@ asvk_status asvk_graph_zero_inputs(asvk_context *ctx, asvk_graph *g);
 /* The whole planned graph, recorded once, replayed warmup + repeat times. */
 asvk_status asvk_graph_time(asvk_context *ctx, asvk_graph *g, uint32_t warmup, uint32_t repeat, asvk_timing *out);
 
-/* Median time of every node of a planned graph over `repeat` replays. */
-typedef void (*asvk_profile_fn)(void *user, uint32_t node, const char *op, double median_ns);
+/* Every node of a planned graph over `repeat` replays: its median, fastest
+ * and slowest time. */
+typedef void (*asvk_profile_fn)(void *user, uint32_t node, const char *op, const asvk_timing *t);
 asvk_status asvk_graph_profile(asvk_context *ctx, asvk_graph *g, uint32_t warmup, uint32_t repeat, asvk_profile_fn fn,
                                void *user);
 
 /* The inference graph of an architecture (freshly initialised weights, zero
  * inputs) at `batch`: its total time, and with node_fn != NULL every node's
- * median with its cost key (asvk_graph_node_key) and name. */
-typedef void (*asvk_arch_node_fn)(void *user, const char *key, const char *op, double median_ns);
+ * times with its cost key (asvk_graph_node_key) and name. */
+typedef void (*asvk_arch_node_fn)(void *user, const char *key, const char *op, const asvk_timing *t);
 asvk_status asvk_arch_profile(asvk_context *ctx, const asvk_arch *a, uint32_t batch, uint32_t warmup, uint32_t repeat,
                               asvk_arch_node_fn node_fn, void *user, asvk_timing *total);
 
 /* The cost keys of every node of the architecture's inference graph at
- * `batch`, without a device (the graph is built, never planned). */
+ * `batch`, without a device (the graph is built, never planned), and the
+ * barriers between its nodes (asvk_graph_barriers_estimate; may be NULL). */
 typedef void (*asvk_arch_key_fn)(void *user, const char *key);
-asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user);
+asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user, uint32_t *barriers);
 
 #endif

@@ -85,7 +85,7 @@ for part in ("train", "infer", "infer_batch1"):
     assert all(r["gflops"] >= 0 and r["gb_per_s"] > 0 for r in p["shapes"] if r["ms"] > 0)
 assert "conv_bwd_weight" in {k["op"] for k in j["train"]["kinds"]} and "batchnorm" not in {k["op"] for k in j["infer"]["kinds"]}
 # the stem: 3x3 conv 1 -> 8 at 12x12, stride 2: 4 x 8 x 6 x 6 outputs of 9 multiply-adds each
-stem = [r for r in j["infer"]["shapes"] if r["shape"].startswith("conv[k3x3 s2x2 p1x1 g1")][0]
+stem = [r for r in j["infer"]["shapes"] if r["shape"].startswith("conv[k3x3 s2x2 p1x1 g1 ")][0]
 assert abs(stem["gflops"] * stem["ms"] * 1e6 - 2 * 4 * 8 * 6 * 6 * 9) < 1e-3, stem
 PY
 expect 2 "unknown option '--frob'" -- "$ASVK" bench gemm --frob
