@@ -24,7 +24,7 @@
 static const cli_opt opts[] = {
     {"--reference", "A", "reference architecture: skeleton and anchor cells (default fmnist_evo; any .json, net.config or built-in)"},
     {"--data", "SPEC", "training data: fashion-mnist[:DIR] (default), cifar10:DIR, folder:DIR[:RES[:C]]"},
-    {"--generations", "N", "generations (default 24; --quick 4)"},
+    {"--generations", "N", "generations (default 24; --quick 4); 0 writes the initial populations as the space: with --no-anchors, K random affordable cells per layer (the baseline a learned space must beat)"},
     {"--population", "N", "cells per layer (default 16; --quick 8)"},
     {"--k", "N", "cells sampled and mixed per layer each generation, and cells per layer in the space (default 4)"},
     {"--steps", "N", "weight + architecture step pairs per generation (default 48; --quick 12)"},
@@ -83,7 +83,7 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
         if (!cli_int(a, name, quick ? (quick_def) : (def), lo, hi, &v)) return 2;     \
         dst = (uint32_t)v;                                                            \
     } while (0)
-    INT("--generations", 24, 4, 1, 100000, c->generations);
+    INT("--generations", 24, 4, 0, 100000, c->generations);
     INT("--population", 16, 8, 1, 4096, c->population);
     INT("--k", 4, 4, 1, ASVK_ALPHA_MAX_K, c->k);
     INT("--steps", 48, 12, 1, 1000000, c->steps);
@@ -371,6 +371,9 @@ static int run(cli_args *a) {
         cJSON_Delete(cj);
         if (!st && c->distill) st = provide_teacher(ctx, &o, e, data.train, run_dir, &p);
         if (!st) st = asvk_evolve_save(e, run_dir); /* generation 0: the initial populations */
+        /* no generations: the space is K of the initial, untrained cells (ties broken by hash: a random choice) */
+        uint32_t kept0, cells0;
+        if (!st && !c->generations) st = write_space(e, run_dir, c->k, &kept0, &cells0);
         if (st) goto done;
     }
     p.start = wall();
@@ -416,8 +419,8 @@ static int run(cli_args *a) {
         }
     }
     if (!st && asvk_evolve_generation(e) == c->generations && !quiet) {
-        fprintf(stderr, "learned space: %s/space.json (and search_space.config); its best network: %s/best.json\n",
-                run_dir, run_dir);
+        fprintf(stderr, "%s: %s/space.json (and search_space.config); its best network: %s/best.json\n",
+                c->generations ? "learned space" : "initial populations, not evolved", run_dir, run_dir);
         if (kept < cells)
             fprintf(stderr, "note: search_space.config holds %u of the %u cells: the published format has only identity "
                     "and depthwise edges, no SE, expansions 1, 3, 6 and 4 nodes (evolve with --ops motif for a space it "

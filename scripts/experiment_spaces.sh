@@ -2,9 +2,11 @@
 # The experiment of AutoSpace's claim, on this machine's device: at the same
 # MAdds budget and with the same search and training settings, NAS inside the
 # space `asvk evolve` learned against NAS inside ProxylessNAS's hand-made
-# mbconv space, over several seeds; prints mean +- standard deviation (and
-# min..max) of test accuracy, params, MAdds and measured batch-1 latency,
-# and writes OUT/summary.json.
+# mbconv space, and against NAS inside a space of K random affordable cells
+# per layer (`asvk evolve --generations 0 --no-anchors`: what evolution starts
+# from, one per seed), over several seeds; prints mean +- standard deviation
+# (and min..max) of test accuracy, params, MAdds and measured batch-1
+# latency, and writes OUT/summary.json.
 #
 #   scripts/experiment_spaces.sh OUT [SEED...]          (default seeds 1 2 3)
 #
@@ -14,6 +16,7 @@
 # Settings come from the environment (defaults in brackets):
 #   ASVK=build/asvk  REFERENCE=fmnist_evo  BUDGET=<the reference's MAdds>
 #   EVOLVE_ARGS=""   SEARCH_ARGS=""  EPOCHS=5  TRAIN_ARGS=""
+#   SPACES="learned mbconv random" (the arms to run; the summary shows every arm OUT holds)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?usage: experiment_spaces.sh OUT [SEED...]}
@@ -33,11 +36,19 @@ stage() { # stage DIR args...: run a command in DIR, resuming it when DIR holds 
 }
 
 echo "reference $ref, budget $budget MAdds, seeds ${seeds[*]}, $epochs epochs" >&2
+read -r -a spaces <<<"${SPACES:-learned mbconv random}"
 # shellcheck disable=SC2086
-stage "$out/evolve" evolve --reference "$ref" --seed 1 ${EVOLVE_ARGS:-}
+case " ${spaces[*]} " in *" learned "*) stage "$out/evolve" evolve --reference "$ref" --seed 1 ${EVOLVE_ARGS:-} ;; esac
 for s in "${seeds[@]}"; do
-  for space in learned mbconv; do
-    sp=$([ "$space" = learned ] && echo "$out/evolve/space.json" || echo mbconv)
+  for space in "${spaces[@]}"; do
+    case $space in
+      learned) sp=$out/evolve/space.json ;;
+      mbconv) sp=mbconv ;;
+      random) # shellcheck disable=SC2086
+              stage "$out/random-$s/space" evolve --reference "$ref" --generations 0 --no-anchors --seed "$s" ${EVOLVE_ARGS:-}
+              sp=$out/random-$s/space/space.json ;;
+      *) echo "unknown space '$space' (learned, mbconv or random)" >&2; exit 2 ;;
+    esac
     # shellcheck disable=SC2086
     stage "$out/$space-$s/search" search --space "$sp" --reference "$ref" --budget-madds "$budget" --seed "$s" ${SEARCH_ARGS:-}
     # shellcheck disable=SC2086
@@ -50,13 +61,15 @@ for s in "${seeds[@]}"; do
 done
 
 /usr/bin/python3 - "$out" "${seeds[@]}" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 out, seeds = sys.argv[1], sys.argv[2:]
 def last(path):
     rows = [json.loads(l) for l in open(path)]
     return rows[-1]
 summary = {}
-for space in ("learned", "mbconv"):
+for space in ("learned", "mbconv", "random"):
+    if not all(os.path.exists(f"{out}/{space}-{s}/bench.json") for s in seeds):
+        continue
     rows = []
     for s in seeds:
         d = f"{out}/{space}-{s}"

@@ -142,6 +142,24 @@ PY
 expect_resume_teacher=$(grep -c "training the reference" "$tmp/distill_resume.err")
 [ "$expect_resume_teacher" = 0 ] || fail "the resumed distill run trained its reference again"
 
+# --generations 0 --no-anchors: the baseline space, K of the initial random cells per layer, none the
+# reference's, no history (nothing was trained), and the same space for the same seed
+run random0 evolve "${common[@]}" --generations 0 --no-anchors --run "$tmp/rand0"
+run random0b evolve "${common[@]}" --generations 0 --no-anchors --run "$tmp/rand0b"
+cmp -s "$tmp/rand0/space.json" "$tmp/rand0b/space.json" || fail "the random space differs between two runs of one seed"
+/usr/bin/python3 - "$tmp/rand0" "$tmp/r1" <<'PY' || fail "the --generations 0 space is wrong"
+import json, os, sys
+d, learned = sys.argv[1], sys.argv[2]
+s = json.load(open(f"{d}/space.json"))
+ref = {m["hash"] for pop in json.load(open(f"{learned}/state.json"))["layers"] for m in pop if m["anchor"]}
+cells = [c for l in s["layers"] for c in l["cells"]]
+assert len(s["layers"]) == 2 and all(len(l["cells"]) == 2 for l in s["layers"]), s
+assert ref and not any(c["anchor"] or c["genome"]["hash"] in ref for c in cells), (ref, cells)
+st = json.load(open(f"{d}/state.json"))
+assert st["generation"] == 0 and not any(m["anchor"] for pop in st["layers"] for m in pop), st
+assert not os.path.exists(f"{d}/history.jsonl") or not open(f"{d}/history.jsonl").read().strip()
+PY
+
 # bad input: one clear sentence, the right exit code
 expect() { # expect CODE REGEX args...
   local code=$1 re=$2; shift 2
