@@ -150,7 +150,11 @@ asvk_status asvk_evolve_create(asvk_context *ctx, const asvk_evolve_config *cfg,
         return st;
     }
     e->data = train;
-    e->rng = cfg->seed * 0x9e3779b97f4a7c15ull + 0x1234567;
+    /* The seed is hashed, not scaled: splitmix64 steps its state by the
+     * golden gamma, so a state of seed * gamma made seed s + 1's stream seed
+     * s's shifted by one draw (their populations came out the same). */
+    asvk_prng seeder = asvk_prng_seed(cfg->seed ^ 0x1234567);
+    e->rng = asvk_prng_next(&seeder);
     e->bank = asvk_bank_create();
     asvk_split_options so = {.count = cfg->val_images, .seed = cfg->seed, .stratified = true};
     if (!e->bank) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");

@@ -45,7 +45,7 @@ for s in "${seeds[@]}"; do
       learned) sp=$out/evolve/space.json ;;
       mbconv) sp=mbconv ;;
       random) # shellcheck disable=SC2086
-              stage "$out/random-$s/space" evolve --reference "$ref" --generations 0 --no-anchors --seed "$s" ${EVOLVE_ARGS:-}
+              stage "$out/random-$s/space" evolve --reference "$ref" ${EVOLVE_ARGS:-} --generations 0 --no-anchors --seed "$s"
               sp=$out/random-$s/space/space.json ;;
       *) echo "unknown space '$space' (learned, mbconv or random)" >&2; exit 2 ;;
     esac

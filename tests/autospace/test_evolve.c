@@ -396,6 +396,45 @@ static void bad_configs(void) {
     asvk_dataset_destroy(d);
 }
 
+/* Nearby seeds draw unrelated initial populations (seed s + 1 once drew
+ * seed s's stream shifted by one number: the same cells). */
+static void seeds_draw_distinct_populations(void) {
+    asvk_arch a;
+    OK(asvk_arch_builtin("fmnist_evo", &a));
+    asvk_evolve_config cfg;
+    asvk_evolve_config_default(&cfg);
+    OK(asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference));
+    asvk_arch_free(&a);
+    cfg.val_images = 100, cfg.anchors = false, cfg.population = 16;
+    asvk_dataset *d = textures(400, 28);
+    CHECK(d != NULL, "dataset");
+    if (!d) return;
+    uint64_t hashes[4][ASVK_SKEL_MAX_LAYERS][16];
+    uint32_t total = 0;
+    for (uint32_t s = 0; s < 4; s++) {
+        cfg.seed = s + 1;
+        asvk_evolve *e;
+        OK(asvk_evolve_create(test_context(), &cfg, d, &e));
+        if (!e) break;
+        for (uint32_t l = 0; l < cfg.sk.count; l++) {
+            const asvk_population *p = asvk_evolve_population(e, l);
+            CHECK(p->count == 16, "seed %u layer %u: %u cells", s + 1, l, p->count);
+            for (uint32_t i = 0; i < 16 && i < p->count; i++) hashes[s][l][i] = p->m[i].hash;
+        }
+        asvk_evolve_destroy(e);
+    }
+    total = cfg.sk.count * 16;
+    for (uint32_t s = 0; s + 1 < 4; s++) {
+        uint32_t shared = 0;
+        for (uint32_t l = 0; l < cfg.sk.count; l++)
+            for (uint32_t i = 0; i < 16; i++)
+                for (uint32_t j = 0; j < 16; j++) shared += hashes[s][l][i] == hashes[s + 1][l][j];
+        /* independent draws from the open space share few cells (cheap ones, e.g. a lone dw3x3, recur) */
+        CHECK(shared < total / 4, "seeds %u and %u share %u of %u cells", s + 1, s + 2, shared, total);
+    }
+    asvk_dataset_destroy(d);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"population_sampling", population_sampling},
@@ -407,6 +446,7 @@ int main(int argc, char **argv) {
         {"supernet_holds_only_sampled_cells", supernet_holds_only_sampled_cells},
         {"generations_inherit_and_stay_distinct", generations_inherit_and_stay_distinct},
         {"bad_configs", bad_configs},
+        {"seeds_draw_distinct_populations", seeds_draw_distinct_populations},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

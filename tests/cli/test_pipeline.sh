@@ -73,7 +73,7 @@ run p3 pipeline "${common[@]}" --space mbconv --budget-madds 0.03M --run "$tmp/p
 grep -q "hand-made space" "$tmp/p3/report.html" || fail "the mbconv report does not say its space was hand-made"
 run report report "$tmp/p3"
 
-# the experiment script (learned against mbconv over seeds), at toy sizes
+# the experiment script (learned against mbconv and random spaces over seeds), at toy sizes
 tiny=(--data "fashion-mnist:$tmp/data" --batch 16 --val 160)
 if ASVK="$ASVK" REFERENCE="$here/tiny_arch.json" BUDGET=30000 EPOCHS=1 \
    EVOLVE_ARGS="${tiny[*]} --generations 2 --population 4 --k 3 --steps 4" \
@@ -82,11 +82,19 @@ if ASVK="$ASVK" REFERENCE="$here/tiny_arch.json" BUDGET=30000 EPOCHS=1 \
   /usr/bin/python3 - "$tmp/x/summary.json" <<'PY' || fail "the experiment's summary is wrong"
 import json, sys
 s = json.load(open(sys.argv[1]))
-assert set(s) == {"learned", "mbconv"} and all(len(v) == 2 for v in s.values()), s
+assert set(s) == {"learned", "mbconv", "random"} and all(len(v) == 2 for v in s.values()), s
 for rows in s.values():
     assert [r["seed"] for r in rows] == [1, 2] and all(0 < r["madds"] <= 30000 and r["latency_ms"] > 0 for r in rows), rows
 PY
-  grep -q "^learned " "$tmp/x.out" && grep -q "^mbconv " "$tmp/x.out" || { fail "the experiment printed no table"; cat "$tmp/x.out"; }
+  for sp in learned mbconv random; do grep -q "^$sp " "$tmp/x.out" || { fail "the experiment printed no $sp row"; cat "$tmp/x.out"; }; done
+  # the random arm: spaces of the initial populations (no generations), one per seed, and they differ
+  /usr/bin/python3 - "$tmp/x" <<'PY' || fail "the experiment's random spaces are wrong"
+import json, sys
+x = sys.argv[1]
+sp = [json.load(open(f"{x}/random-{s}/space/space.json")) for s in (1, 2)]
+assert all(s.get("generations", 0) == 0 for s in sp), [s.get("generations") for s in sp]
+assert sp[0]["layers"] != sp[1]["layers"], "seeds 1 and 2 drew the same random space"
+PY
 else
   fail "the experiment script failed"; cat "$tmp/x.err"
 fi
