@@ -35,6 +35,8 @@ static const cli_opt opts[] = {
     {"--arch-lr", "X", "Adam learning rate of the mixture weights alpha (default 0.05)"},
     {"--lambda", "X", "weight of the cost term lambda*log(expected MAdds) in the alpha loss (default 0.05)"},
     {"--budget-madds", "X", "MAdds budget of a whole network, e.g. 12M (default 1.5x the reference's; 0: none)"},
+    {"--lut", "FILE", "latency table of the target device (asvk latency): cells cost their predicted latency, not MAdds"},
+    {"--budget-latency", "MS", "with --lut: latency budget of a whole network in ms (default 1.5x the reference's predicted)"},
     {"--tournament", "N", "tournament size (default 4)"},
     {"--min-sampled", "N", "generations a cell is trained before it may be removed (default 2)"},
     {"--beta", "X", "fitness moving-average rate of Eqn. 5 (default 0.5)"},
@@ -65,7 +67,8 @@ static const cli_opt opts[] = {
 #define FIRST_INVOCATION_OPT "--quick"
 
 typedef struct {
-    char reference[1024], data[1024], ops[256], expands[128], reference_weights[1024];
+    char reference[1024], data[1024], ops[256], expands[128], reference_weights[1024], lut_path[1024];
+    asvk_lut *lut; /* owned; cfg.lut borrows it */
     asvk_evolve_config cfg;
     uint32_t limit, reference_epochs;
 } evolve_options;
@@ -128,7 +131,35 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
         if (ref.layers) asvk_arch_free(&ref);
         return cli_fail(st);
     }
-    const char *budget = cli_str(a, "--budget-madds", NULL);
+    const char *budget = cli_str(a, "--budget-madds", NULL), *latency = cli_str(a, "--budget-latency", NULL);
+    if (budget && !*budget) budget = NULL; /* "" in a run's config.json: not given */
+    if (latency && !*latency) latency = NULL;
+    snprintf(o->lut_path, sizeof o->lut_path, "%s", cli_str(a, "--lut", ""));
+    if ((latency && !o->lut_path[0]) || (budget && o->lut_path[0])) {
+        asvk_arch_free(&ref);
+        return cli_usage_error(a, latency ? "--budget-latency needs --lut (a table from 'asvk latency')"
+                                          : "with --lut cells cost their latency: give --budget-latency, not --budget-madds");
+    }
+    if (o->lut_path[0]) {
+        /* the latency table prices every cell; the budget is in its ms */
+        if (latency && !cli_double(a, "--budget-latency", 0, 1e-6, 1e9, &c->budget_ms)) {
+            asvk_arch_free(&ref);
+            return 2;
+        }
+        if (!(st = asvk_lut_load(o->lut_path, &o->lut)) && !latency) {
+            double ms;
+            if (!(st = asvk_lut_predict_arch(o->lut, &ref, &ms))) c->budget_ms = 1.5 * ms;
+        }
+        asvk_arch_free(&ref);
+        if (st) {
+            asvk_lut_destroy(o->lut);
+            o->lut = NULL;
+            return cli_fail(st);
+        }
+        c->lut = o->lut, c->budget_madds = 0;
+        if (sk_out) *sk_out = c->sk;
+        return 0;
+    }
     if (budget) {
         if (!opts_parse_amount(budget, &c->budget_madds))
             return cli_usage_error(a, "--budget-madds must be a number of multiply-adds such as 12M, not '%s'", budget);
@@ -164,8 +195,12 @@ static cJSON *options_json(const evolve_options *o) {
     cJSON_AddNumberToObject(j, "wd", c->weight_decay);
     cJSON_AddNumberToObject(j, "arch-lr", c->arch_lr);
     cJSON_AddNumberToObject(j, "lambda", c->lambda);
+    /* a latency-priced run: its table and budget, no MAdds budget ("": not given) */
+    cJSON_AddStringToObject(j, "lut", o->lut ? o->lut_path : "");
+    snprintf(b, sizeof b, "%.17g", c->budget_ms);
+    cJSON_AddStringToObject(j, "budget-latency", o->lut ? b : "");
     snprintf(b, sizeof b, "%.17g", c->budget_madds);
-    cJSON_AddStringToObject(j, "budget-madds", b);
+    cJSON_AddStringToObject(j, "budget-madds", o->lut ? "" : b);
     cJSON_AddNumberToObject(j, "tournament", c->tournament);
     cJSON_AddNumberToObject(j, "min-sampled", c->min_sampled);
     cJSON_AddNumberToObject(j, "beta", c->beta);
@@ -345,13 +380,18 @@ static int run(cli_args *a) {
     }
     asvk_evolve_config *c = &o.cfg;
     data_sets data;
-    if ((st = data_open(o.data, NULL, c->sk.resolution, c->sk.in_channels, true, &data))) return cli_fail(st);
+    if ((st = data_open(o.data, NULL, c->sk.resolution, c->sk.in_channels, true, &data))) {
+        asvk_lut_destroy(o.lut);
+        return cli_fail(st);
+    }
     c->norm = data.norm;
     if (o.limit && o.limit < data.train->n) data.train->n = o.limit;
 
     asvk_context *ctx = NULL;
     asvk_evolve *e = NULL;
     if ((st = cli_context(a, &ctx))) goto done;
+    char why[512];
+    if (o.lut && asvk_lut_other_device(o.lut, ctx, why, sizeof why)) fprintf(stderr, "asvk: warning: %s\n", why);
     if ((st = asvk_evolve_create(ctx, c, data.train, &e))) goto done;
     progress p = {cli_tty(), quiet, 0, 0, c->generations, 0, c->sk.count, {0}, false};
     if (resume) {
@@ -378,11 +418,15 @@ static int run(cli_args *a) {
     }
     p.start = wall();
     p.first_generation = asvk_evolve_generation(e);
-    if (!quiet)
+    if (!quiet) {
+        char budget[96];
+        if (c->lut) snprintf(budget, sizeof budget, "%.3f ms (%.60s)", c->budget_ms, o.lut_path);
+        else snprintf(budget, sizeof budget, "%.2fM MAdds", c->budget_madds / 1e6);
         fprintf(stderr, "%s %s on %s: %u layers, %u cells each, K = %u, %u generations of %u steps (batch %u), "
-                "budget %.2fM MAdds, run folder %s\n", resume ? "resuming" : "evolving a space for", c->sk.name,
+                "budget %s, run folder %s\n", resume ? "resuming" : "evolving a space for", c->sk.name,
                 asvk_context_device(ctx)->name, c->sk.count, c->population, c->k, c->generations, c->steps, c->batch,
-                c->budget_madds / 1e6, run_dir);
+                budget, run_dir);
+    }
     uint32_t end = c->generations;
     if (stop_after && asvk_evolve_generation(e) + stop_after < end) end = asvk_evolve_generation(e) + (uint32_t)stop_after;
     uint32_t kept = 0, cells = 0;
@@ -414,6 +458,7 @@ static int run(cli_args *a) {
             else
                 fprintf(stderr, "gen %u/%u  loss %.4f  acc %.2f%%  val acc %.2f%%", gs.generation + 1, c->generations,
                         gs.loss, 100 * gs.accuracy, 100 * gs.val_accuracy);
+            if (c->lut) fprintf(stderr, "  E[latency] %.3f ms", gs.expected_ms);
             fprintf(stderr, "  E[MAdds] %.2fM  best fitness [%s]  %.0f img/s  %.1f s  ETA %s\n", gs.expected_madds / 1e6,
                     fit, gs.images_per_s, gs.seconds, eta);
         }
@@ -430,6 +475,7 @@ done:
     asvk_evolve_destroy(e);
     rc = cli_context_done(ctx, st ? cli_fail(st) : 0);
     data_close(&data);
+    asvk_lut_destroy(o.lut);
     return rc;
 }
 

@@ -23,7 +23,7 @@ static const cli_opt opts[] = {
     {"--warmup", "N", "untimed runs first (default 3)"},
     {"--out", "FILE", "where to write the table (default latency.json; never written by --check alone)"},
     {"--lut", "FILE", "with --check: an existing table to check instead of measuring one"},
-    {"--calibrate", "N", "random networks measured beside the probes to fit the per-node and per-barrier terms (default 12)"},
+    {"--calibrate", "N", "random networks measured beside the probes to fit the per-node term (default 12)"},
     {"--check", "N", "measure N random cells and N random networks and report the prediction error"},
     {"--seed", "N", "seed of the random cells of --check (default 1)"},
     {"--device", "D", "device number or name substring (see 'asvk devices')"},
@@ -154,8 +154,8 @@ static int run(cli_args *a) {
         const char *path = out ? out : "latency.json";
         if ((st = asvk_lut_save(t, path))) goto done;
         printf("latency table of %s on %s, batch %ld: %u probe and %ld calibration networks, %u node shapes; "
-               "%+.4f ms per node, %+.4f ms per barrier -> %s\n", sk.name, asvk_context_device(ctx)->name, batch, nprobes,
-               calibrate, asvk_lut_count(t), asvk_lut_per_node_ms(t), asvk_lut_per_barrier_ms(t), path);
+               "%+.4f ms per node -> %s\n", sk.name, asvk_context_device(ctx)->name, batch, nprobes,
+               calibrate, asvk_lut_count(t), asvk_lut_per_node_ms(t), path);
     }
 
     if (check) {

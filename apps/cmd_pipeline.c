@@ -199,9 +199,21 @@ static int run_with(cli_args *a, const cli_args *o) {
     int rc = 0;
     char space_path[1200];
     snprintf(space_path, sizeof space_path, "%s/space.json", sub[0]);
-    if (strcmp(space, "learned") == 0) {
+    bool learned = strcmp(space, "learned") == 0;
+    /* A latency budget prices evolution too: the table of the open space (every cell evolve can make, at
+     * every layer) comes first, and serves the search of the learned space after. */
+    if (learned && bl && !exists(dir, "latency.json")) {
+        argvec v = {0};
+        push(&v, "--skeleton"), push(&v, ref), push(&v, "--out"), push(&v, sub[3]);
+        common(&v, a);
+        if (!quiet) fprintf(stderr, "== latency (the open space, for a latency-priced evolution) ==\n");
+        cli_args args;
+        if ((rc = cli_parse(&cmd_latency, v.argc, (char **)v.argv, &args)) || (rc = cmd_latency.run(&args))) return rc;
+    }
+    if (learned) {
         argvec v = {0};
         push(&v, "--reference"), push(&v, ref), push(&v, "--data"), push(&v, data), push(&v, "--seed"), push(&v, seed);
+        if (bl) push(&v, "--lut"), push(&v, sub[3]), push(&v, "--budget-latency"), push(&v, bl);
         if (quick) push(&v, "--quick");
         push(&v, "--run"), push(&v, sub[0]);
         common(&v, a);

@@ -54,13 +54,47 @@ static asvk_status member_of(const asvk_evolve *e, uint32_t layer, const asvk_ce
     memset(m, 0, sizeof *m);
     asvk_status st = asvk_genome_canonical(c, &m->cell, &m->hash);
     if (!st) st = asvk_supernet_cell_cost(&e->cfg.sk, layer, &m->cell, &m->madds, &m->params);
+    if (!st && e->cfg.lut) st = asvk_lut_predict_cell(e->cfg.lut, &e->cfg.sk, layer, &m->cell, &m->ms);
     m->fitness = 1.0; /* neutral: the share of a uniform mixture, times K */
     m->born = e->generation;
     return st;
 }
 
+/* What the cost term, the shares and the budget count: MAdds, or with a table predicted ms. */
+static double cost_of(const asvk_evolve *e, const asvk_member *m) { return e->cfg.lut ? m->ms : (double)m->madds; }
+
 static bool affordable(const asvk_evolve *e, uint32_t layer, const asvk_member *m) {
-    return e->layer_budget[layer] <= 0 || (double)m->madds <= e->layer_budget[layer];
+    return e->layer_budget[layer] <= 0 || cost_of(e, m) <= e->layer_budget[layer];
+}
+
+/* The cost of a cell at a layer, in the unit of cost_of. */
+static asvk_status cell_cost(const asvk_evolve_config *c, uint32_t layer, const asvk_cell *cell, double *out) {
+    uint64_t m, p;
+    if (c->lut) return asvk_lut_predict_cell(c->lut, &c->sk, layer, cell, out);
+    asvk_status st = asvk_supernet_cell_cost(&c->sk, layer, cell, &m, &p);
+    *out = (double)m;
+    return st;
+}
+
+/* What every network of the skeleton costs besides its cells, in the unit of cost_of. */
+static asvk_status fixed_cost(const asvk_evolve_config *c, double *out) {
+    if (!c->lut) {
+        *out = (double)asvk_evolve_fixed_madds(&c->sk);
+        return ASVK_OK;
+    }
+    /* the network with the cheapest cells, minus those cells' predicted share */
+    asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+    for (uint32_t l = 0; l < c->sk.count; l++) cells[l] = asvk_cell_mbconv(3, 1);
+    asvk_arch a;
+    asvk_status st = asvk_skeleton_to_arch(&c->sk, cells, NULL, &a);
+    if (st) return st;
+    st = asvk_lut_predict_arch(c->lut, &a, out);
+    asvk_arch_free(&a);
+    for (uint32_t l = 0; l < c->sk.count && !st; l++) {
+        double ms;
+        if (!(st = asvk_lut_predict_cell(c->lut, &c->sk, l, &cells[l], &ms))) *out -= ms;
+    }
+    return st;
 }
 
 static asvk_status validate_skeleton(const asvk_skeleton *sk) {
@@ -165,27 +199,32 @@ asvk_status asvk_evolve_create(asvk_context *ctx, const asvk_evolve_config *cfg,
 
     /* The budget, shared between layers in proportion to the reference
      * cell's cost there; the cheapest possible cell must fit, or no cell can. */
+    if (!st && cfg->budget_ms > 0 && !cfg->lut)
+        st = asvk_error_set(ASVK_ERR_USAGE, "a latency budget needs a latency table (asvk latency)");
     double ref_total = 0, ref_cost[ASVK_SKEL_MAX_LAYERS] = {0};
     for (uint32_t l = 0; l < sk->count && !st; l++) {
-        uint64_t m, p;
-        st = asvk_supernet_cell_cost(sk, l, &e->cfg.reference[l], &m, &p);
-        ref_cost[l] = (double)m;
-        ref_total += (double)m;
+        st = cell_cost(&e->cfg, l, &e->cfg.reference[l], &ref_cost[l]);
+        ref_total += ref_cost[l];
     }
-    if (!st && cfg->budget_madds > 0) {
-        double fixed = (double)asvk_evolve_fixed_madds(sk), cells = cfg->budget_madds - fixed;
-        if (cells <= 0)
-            st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3fM MAdds does not cover the skeleton's stem and head "
-                                "(%.3fM); raise --budget-madds", cfg->budget_madds / 1e6, fixed / 1e6);
+    /* MAdds shown in M, latency in ms */
+    double budget = cfg->lut ? cfg->budget_ms : cfg->budget_madds, scale = cfg->lut ? 1 : 1e-6;
+    const char *unit = cfg->lut ? " ms" : "M MAdds", *opt = cfg->lut ? "--budget-latency" : "--budget-madds";
+    if (!st && budget > 0) {
+        double fixed = 0;
+        st = fixed_cost(&e->cfg, &fixed);
+        double cells = budget - fixed;
+        if (!st && cells <= 0)
+            st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3f%s does not cover the skeleton's stem and head "
+                                "(%.3f%s); raise %s", budget * scale, unit, fixed * scale, unit, opt);
         asvk_cell cheap = asvk_cell_mbconv(3, 1);
         for (uint32_t l = 0; l < sk->count && !st; l++) {
             e->layer_budget[l] = cells * ref_cost[l] / ref_total;
-            uint64_t m, p;
-            st = asvk_supernet_cell_cost(sk, l, &cheap, &m, &p);
-            if (!st && (double)m > e->layer_budget[l])
-                st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3fM MAdds leaves layer %u %.3fM, below its cheapest "
-                                    "cell (%.3fM); raise --budget-madds", cfg->budget_madds / 1e6, l,
-                                    e->layer_budget[l] / 1e6, m / 1e6);
+            double m;
+            st = cell_cost(&e->cfg, l, &cheap, &m);
+            if (!st && m > e->layer_budget[l])
+                st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3f%s leaves layer %u %.3f%s, below its cheapest "
+                                    "cell (%.3f%s); raise %s", budget * scale, unit, l, e->layer_budget[l] * scale,
+                                    unit, m * scale, unit, opt);
         }
     }
     /* Initial populations: the anchor, then random cells new to the layer. */
@@ -403,7 +442,7 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
     asvk_alpha_init(&al, sk->count, c->k, c->arch_lr);
     double cost[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
     for (uint32_t l = 0; l < sk->count; l++)
-        for (uint32_t k = 0; k < c->k; k++) cost[l][k] = (double)e->pop[l].m[e->sampled[l][k]].madds;
+        for (uint32_t k = 0; k < c->k; k++) cost[l][k] = cost_of(e, &e->pop[l].m[e->sampled[l][k]]);
     asvk_schedule sched = {ASVK_SCHEDULE_COSINE, c->lr, (double)c->steps, (uint64_t)c->generations * c->steps,
                            0.1 * c->lr, 0, 0};
     double sum_loss = 0, sum_acc = 0, sum_vloss = 0, sum_vacc = 0;
@@ -458,6 +497,7 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
             e->share[l][k] = p[k];
             e->sample_hash[l][k] = m->hash;
             out->expected_madds += p[k] * (double)m->madds;
+            out->expected_ms += p[k] * m->ms;
         }
     }
     for (uint32_t l = 0; l < sk->count && !st; l++) st = evolve_layer(e, l);

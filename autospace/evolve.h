@@ -11,6 +11,7 @@
 #define ASVK_AUTOSPACE_EVOLVE_H
 
 #include "autospace/genome.h"
+#include "autospace/latency.h"
 #include "autospace/population.h"
 #include "autospace/skeleton.h"
 #include "autospace/space.h"
@@ -34,6 +35,10 @@ typedef struct asvk_evolve_config {
     double budget_madds;  /* MAdds budget of the whole network, stem and head included; 0: none. The
                            * cells' part is shared between layers in proportion to the reference cell's
                            * cost there, and a cell costing more than its layer's share is never sampled */
+    const asvk_lut *lut;  /* with a table, a cell's cost is its predicted latency (ms) on the table's
+                           * device instead of its MAdds: the cost term, the shares and the budget
+                           * (borrowed; it must price every cell of the space at every layer) */
+    double budget_ms;     /* latency budget of the whole network (needs lut; budget_madds unused); 0: none */
     bool anchors;         /* the reference cells in every population, never removed */
     bool distill;         /* block supervision by the trained reference (supernet.h); needs
                            * asvk_evolve_set_teacher before the first generation */
@@ -67,7 +72,8 @@ typedef struct asvk_generation_stats {
     double loss, accuracy;        /* weight steps, means */
     double val_loss, val_accuracy;/* architecture steps (held-out batches), means */
     double seconds, images_per_s;
-    double expected_madds;        /* sum over layers of the softmax(alpha)-weighted cell cost */
+    double expected_madds;        /* sum over layers of the softmax(alpha)-weighted cell MAdds */
+    double expected_ms;           /* and predicted latency (with a table; else 0) */
     double best_fitness[ASVK_SKEL_MAX_LAYERS];
 } asvk_generation_stats;
 

@@ -16,7 +16,7 @@ struct asvk_evolve {
     asvk_bank *bank;
     uint64_t rng;         /* splitmix64 state (asvk_prng-compatible) */
     uint32_t generation;  /* generations finished */
-    double layer_budget[ASVK_SKEL_MAX_LAYERS]; /* MAdds a cell may cost at each layer (0: none) */
+    double layer_budget[ASVK_SKEL_MAX_LAYERS]; /* MAdds (or ms, with a table) a cell may cost at each layer (0: none) */
     uint32_t sampled[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K]; /* last generation's sample (indices) */
     double share[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];      /* and their final softmax(alpha) */
     uint64_t sample_hash[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];

@@ -28,6 +28,7 @@ static cJSON *member_json(const asvk_member *m) {
     snprintf(h, sizeof h, "%016llx", (unsigned long long)m->parent);
     cJSON_AddStringToObject(o, "parent", h);
     cJSON_AddNumberToObject(o, "madds", (double)m->madds);
+    if (m->ms > 0) cJSON_AddNumberToObject(o, "latency_ms", m->ms);
     cJSON_AddNumberToObject(o, "params", (double)m->params);
     return o;
 }
@@ -118,6 +119,8 @@ asvk_status asvk_evolve_load(asvk_evolve *e, const char *dir) {
             mb.anchor = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "anchor"));
             mb.madds = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "madds"));
             mb.params = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "params"));
+            /* priced again: the table of this invocation is the one that counts */
+            if (e->cfg.lut && (st = asvk_lut_predict_cell(e->cfg.lut, &e->cfg.sk, l, &mb.cell, &mb.ms))) break;
             if ((st = asvk_pop_add(&pops[l], &mb))) break;
         }
     }
@@ -147,6 +150,7 @@ char *asvk_evolve_history_json(const asvk_evolve *e, const asvk_generation_stats
     if (isfinite(s->val_loss)) cJSON_AddNumberToObject(o, "val_loss", s->val_loss);
     if (isfinite(s->val_accuracy)) cJSON_AddNumberToObject(o, "val_accuracy", s->val_accuracy);
     cJSON_AddNumberToObject(o, "expected_madds", s->expected_madds);
+    if (e->cfg.lut) cJSON_AddNumberToObject(o, "expected_latency_ms", s->expected_ms);
     cJSON_AddNumberToObject(o, "seconds", s->seconds);
     cJSON *layers = cJSON_AddArrayToObject(o, "layers");
     for (uint32_t l = 0; l < e->cfg.sk.count; l++) {

@@ -29,10 +29,10 @@ struct asvk_lut {
     uint32_t batch;
     entry *e;
     uint32_t n, cap;
-    /* per measured network: the sum of its node times, its nodes, its barriers and its untimed total */
+    /* per measured network: the sum of its node times, its nodes and its untimed total */
     double *fit;
     uint32_t nf, capf;
-    double overhead_ms, per_node_ms, per_barrier_ms;
+    double overhead_ms, per_node_ms;
     uint32_t warmup, repeat; /* of the measurements */
 };
 
@@ -73,31 +73,25 @@ static void finish(asvk_lut *t) {
         e->spread = e->ms > 0 ? (e->obs[e->n - 1] - e->obs[0]) / e->ms : 0;
         e->runs = e->n;
     }
-    /* untimed total - sum of timed node times = per_node * nodes + per_barrier * barriers,
-     * least squares over the measured networks: a timestamp before every
-     * node costs a little, and serializes what the untimed graph runs
-     * without a barrier between independent nodes (lavapipe overlaps those) */
-    uint32_t m = t->nf / 4;
+    /* untimed total - sum of timed node times = per_node * nodes, least
+     * squares over the measured networks: a timestamp before every node
+     * costs a little, and serializes independent nodes that the untimed
+     * graph runs side by side (lavapipe overlaps a cell's parallel edges).
+     * A term per barrier as well fitted no better here (within the noise)
+     * and made a network's prediction less than its cells' sum. */
+    uint32_t m = t->nf / 3;
     if (!m) return;
-    double sxx = 0, sxy = 0, syy = 0, sxr = 0, syr = 0;
+    double sxx = 0, sxr = 0;
     for (uint32_t i = 0; i < m; i++) {
-        double x = t->fit[4 * i + 1], y = t->fit[4 * i + 2], r = t->fit[4 * i + 3] - t->fit[4 * i];
-        sxx += x * x, sxy += x * y, syy += y * y, sxr += x * r, syr += y * r;
+        double x = t->fit[3 * i + 1], r = t->fit[3 * i + 2] - t->fit[3 * i];
+        sxx += x * x, sxr += x * r;
     }
-    double det = sxx * syy - sxy * sxy;
-    if (m >= 2 && det > 1e-3 * sxx * syy) {
-        t->per_node_ms = (sxr * syy - syr * sxy) / det;
-        t->per_barrier_ms = (syr * sxx - sxr * sxy) / det;
-    } else { /* networks alike in their proportion of barriers: one term */
-        t->per_node_ms = sxx > 0 ? sxr / sxx : 0;
-        t->per_barrier_ms = 0;
-    }
+    t->per_node_ms = sxx > 0 ? sxr / sxx : 0;
     t->overhead_ms = 0;
 }
 
 double asvk_lut_overhead_ms(const asvk_lut *t) { return t->overhead_ms; }
 double asvk_lut_per_node_ms(const asvk_lut *t) { return t->per_node_ms; }
-double asvk_lut_per_barrier_ms(const asvk_lut *t) { return t->per_barrier_ms; }
 
 /* Binary search over the sorted keys; *pos is where `key` is or would go. */
 static entry *find(const asvk_lut *t, const char *key, uint32_t *pos) {
@@ -200,10 +194,8 @@ asvk_status asvk_lut_measure_arch(asvk_lut *t, asvk_context *ctx, const asvk_arc
     t->warmup = warmup, t->repeat = repeat;
     asvk_status st = asvk_arch_profile(ctx, a, t->batch, warmup, repeat, on_node, &m, &tot);
     if (!st && m.oom) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-    uint32_t barriers = 0;
-    if (!st) st = asvk_arch_node_keys(a, t->batch, NULL, NULL, &barriers);
     if (!st && (!push(&t->fit, &t->nf, &t->capf, m.sum_ms) || !push(&t->fit, &t->nf, &t->capf, m.nodes) ||
-                !push(&t->fit, &t->nf, &t->capf, barriers) || !push(&t->fit, &t->nf, &t->capf, tot.min_ns / 1e6)))
+                !push(&t->fit, &t->nf, &t->capf, tot.min_ns / 1e6)))
         st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     if (!st) finish(t);
     if (!st && total) *total = tot;
@@ -274,8 +266,7 @@ asvk_status asvk_lut_probes(const asvk_skeleton *sk, uint32_t ops, const float *
 
 typedef struct {
     const asvk_lut *t;
-    double ms; /* the sum of the nodes' table times */
-    uint32_t nodes;
+    double ms; /* the sum of the nodes' predicted shares */
     asvk_status st;
 } predict_ctx;
 
@@ -288,25 +279,19 @@ static void on_key(void *user, const char *key) {
                                "space with 'asvk latency' first", key);
         return;
     }
-    p->ms += e->ms;
-    p->nodes++;
-}
-
-/* The nodes' times with the fitted terms. Those are fitted on networks; a
- * graph far from them (a lone cell of a few small nodes, where the terms can
- * outweigh the nodes) is held to at least half its nodes' times, since the
- * timestamps cannot account for more. */
-static double corrected(const asvk_lut *t, const predict_ctx *p, uint32_t barriers) {
-    double ms = p->ms + t->per_node_ms * p->nodes + t->per_barrier_ms * barriers;
-    return ms > 0.5 * p->ms ? ms : 0.5 * p->ms;
+    /* A node's share: its table time with the per-node term, held to at
+     * least half its time (a small node where the term, fitted on whole
+     * networks, would outweigh it). Per node, so that a network is never
+     * predicted below the sum of its cells' predictions. */
+    double ms = e->ms + p->t->per_node_ms;
+    p->ms += ms > 0.5 * e->ms ? ms : 0.5 * e->ms;
 }
 
 asvk_status asvk_lut_predict_arch(const asvk_lut *t, const asvk_arch *a, double *ms) {
-    predict_ctx p = {t, 0, 0, ASVK_OK};
-    uint32_t barriers = 0;
-    asvk_status st = asvk_arch_node_keys(a, t->batch, on_key, &p, &barriers);
+    predict_ctx p = {t, 0, ASVK_OK};
+    asvk_status st = asvk_arch_node_keys(a, t->batch, on_key, &p);
     if (!st) st = p.st;
-    if (!st) *ms = corrected(t, &p, barriers) + t->overhead_ms;
+    if (!st) *ms = p.ms + t->overhead_ms;
     return st;
 }
 
@@ -358,13 +343,13 @@ asvk_status asvk_lut_predict_cell(const asvk_lut *t, const asvk_skeleton *sk, ui
     if (st) return st;
     uint32_t n;
     asvk_graph_nodes(g, &n);
-    predict_ctx p = {t, 0, 0, ASVK_OK};
+    predict_ctx p = {t, 0, ASVK_OK};
     char key[512];
     for (uint32_t i = 0; i < n && !p.st; i++) {
         asvk_graph_node_key(g, i, key, sizeof key);
         on_key(&p, key);
     }
-    if (!(st = p.st)) *ms = corrected(t, &p, asvk_graph_barriers_estimate(g));
+    if (!(st = p.st)) *ms = p.ms;
     asvk_graph_destroy(NULL, g);
     asvk_params_destroy(NULL, ps);
     return st;
@@ -411,7 +396,6 @@ asvk_status asvk_lut_save(const asvk_lut *t, const char *path) {
     cJSON_AddNumberToObject(j, "batch", t->batch);
     cJSON_AddNumberToObject(j, "graph_overhead_ms", t->overhead_ms);
     cJSON_AddNumberToObject(j, "per_node_ms", t->per_node_ms);
-    cJSON_AddNumberToObject(j, "per_barrier_ms", t->per_barrier_ms);
     cJSON_AddStringToObject(j, "statistic", "ms: the fastest of repeat runs after warmup (median over a key's occurrences)");
     cJSON_AddNumberToObject(j, "warmup", t->warmup);
     cJSON_AddNumberToObject(j, "repeat", t->repeat);
@@ -441,7 +425,7 @@ static asvk_status copy_string(const cJSON *o, const char *ctx, const char *key,
 
 asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     static const char *const keys[] = {"format", "device", "asvk_version", "batch", "graph_overhead_ms", "per_node_ms",
-                                       "per_barrier_ms", "statistic", "warmup", "repeat", "nodes", NULL};
+                                       "statistic", "warmup", "repeat", "nodes", NULL};
     static const char *const dev_keys[] = {"name", "vendor", "vendor_id", "device_id", "driver", "driver_version", NULL};
     static const char *const node_keys[] = {"ms", "median_ms", "spread", "runs", NULL};
     *out = NULL;
@@ -465,7 +449,6 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     if (!st) st = asvk_json_uint(j, path, "batch", true, 0, 1, 65536, &t->batch);
     if (!st) st = asvk_json_number(j, path, "graph_overhead_ms", true, 0, -1e6, 1e6, &t->overhead_ms);
     if (!st) st = asvk_json_number(j, path, "per_node_ms", true, 0, -1e6, 1e6, &t->per_node_ms);
-    if (!st) st = asvk_json_number(j, path, "per_barrier_ms", false, 0, -1e6, 1e6, &t->per_barrier_ms);
     if (!st) st = asvk_json_uint(j, path, "warmup", false, 0, 0, UINT32_MAX, &t->warmup);
     if (!st) st = asvk_json_uint(j, path, "repeat", false, 0, 0, UINT32_MAX, &t->repeat);
     if (!st) st = copy_string(j, path, "asvk_version", t->stamp.asvk_version, sizeof t->stamp.asvk_version);

@@ -10,16 +10,14 @@
  * depend only on graphs, which build without a device, so a table measured on
  * one device (a phone, a board) prices networks on another machine.
  *
- * Prediction of a network: the sum over its nodes of their table times, plus
- * per_node * nodes + per_barrier * barriers (the barriers the stream puts
- * between its nodes, asvk_graph_barriers_estimate), the two terms fitted by
- * least squares over the measured networks (untimed total - sum of timed
- * nodes): a timestamp before every node costs a little and serializes
- * independent nodes that an untimed graph runs without a barrier between
- * them. The probes are chains, all barriers; `asvk latency` also measures
- * random calibration networks, whose cells' parallel edges are not (nearly
- * collinear data, probes alone, fits per_node only). A cell: its nodes' share
- * with the same two terms. Either is held to at least half its nodes' sum.
+ * Prediction of a network: the sum over its nodes of their table times plus
+ * per_node each, per_node fitted by least squares over the measured
+ * networks (untimed total - sum of timed nodes): a timestamp before every
+ * node costs a little and serializes independent nodes that an untimed
+ * graph runs side by side. The probes are chains; `asvk latency` also
+ * measures random calibration networks, whose cells' parallel edges are
+ * not. A node's share is held to at least half its table time. A cell: its
+ * nodes' shares, so a network is never below the sum of its cells.
  *
  * Every time is the fastest of `repeat` runs after `warmup` (the median over
  * a key's occurrences in the measured networks): on a shared or
@@ -50,7 +48,6 @@ uint32_t asvk_lut_count(const asvk_lut *t);
 const asvk_lut_stamp *asvk_lut_stamp_of(const asvk_lut *t);
 double asvk_lut_overhead_ms(const asvk_lut *t);
 double asvk_lut_per_node_ms(const asvk_lut *t);
-double asvk_lut_per_barrier_ms(const asvk_lut *t);
 
 /* Stamps the table with the context's device and this asvk. */
 void asvk_lut_stamp_device(asvk_lut *t, const asvk_context *ctx);

@@ -21,6 +21,7 @@ typedef struct asvk_member {
     bool anchor;      /* a reference cell: never removed */
     uint64_t parent;  /* hash of the parent, 0 for initial members */
     uint64_t madds, params; /* its cost at this layer */
+    double ms;              /* its predicted latency there (evolving with a latency table; else 0) */
 } asvk_member;
 
 typedef struct asvk_population {

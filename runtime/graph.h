@@ -126,12 +126,5 @@ size_t asvk_graph_node_key(const asvk_graph *g, uint32_t node, char *buf, size_t
  * output element for ops without a count) and bytes its inputs and
  * outputs hold (what it must at least read and write). */
 void asvk_graph_node_work(const asvk_graph *g, uint32_t node, double *flops, double *bytes);
-/* The barriers a recording of the forward nodes needs between nodes, from
- * the values alone (the stream's rule: a node that reads a value written
- * since the last barrier, or writes one read or written since, needs one);
- * memory the planner shares between values can only add to it. For latency
- * models: independent nodes without a barrier between them overlap on some
- * drivers. */
-uint32_t asvk_graph_barriers_estimate(const asvk_graph *g);
 
 #endif

@@ -252,24 +252,3 @@ void asvk_graph_node_work(const asvk_graph *g, uint32_t node, double *flops, dou
     asvk_op_flops_fn f = asvk_op_flops_get(nd->op);
     *flops = f ? f(nd) : out;
 }
-
-uint32_t asvk_graph_barriers_estimate(const asvk_graph *g) {
-    uint8_t *state = calloc(g->value_count ? g->value_count : 1, 1); /* 1 read, 2 written since the last barrier */
-    if (!state) return 0;
-    uint32_t n = 0, nodes = g->forward_nodes ? g->forward_nodes : g->node_count;
-    for (uint32_t i = 0; i < nodes; i++) {
-        const asvk_node *nd = &g->nodes[i];
-        bool need = false;
-        for (uint32_t k = 0; k < nd->nin; k++) need |= state[nd->in[k]] == 2;
-        for (uint32_t k = 0; k < nd->nout; k++) need |= state[nd->out[k]] != 0;
-        if (need && i > 0) {
-            n++;
-            memset(state, 0, g->value_count);
-        }
-        for (uint32_t k = 0; k < nd->nin; k++)
-            if (!state[nd->in[k]]) state[nd->in[k]] = 1;
-        for (uint32_t k = 0; k < nd->nout; k++) state[nd->out[k]] = 2;
-    }
-    free(state);
-    return n;
-}

@@ -116,7 +116,7 @@ asvk_status asvk_arch_profile(asvk_context *ctx, const asvk_arch *a, uint32_t ba
     return st;
 }
 
-asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user, uint32_t *barriers) {
+asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user) {
     asvk_param_store *ps = asvk_params_create();
     if (!ps) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     asvk_model m = {0};
@@ -126,11 +126,10 @@ asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_ke
         uint32_t n;
         asvk_graph_nodes(m.graph, &n);
         char key[512];
-        for (uint32_t i = 0; fn && i < n; i++) {
+        for (uint32_t i = 0; i < n; i++) {
             asvk_graph_node_key(m.graph, i, key, sizeof key);
             fn(user, key);
         }
-        if (barriers) *barriers = asvk_graph_barriers_estimate(m.graph);
     }
     if (m.graph) asvk_graph_destroy(NULL, m.graph);
     asvk_params_destroy(NULL, ps);

@@ -36,9 +36,8 @@ asvk_status asvk_arch_profile(asvk_context *ctx, const asvk_arch *a, uint32_t ba
                               asvk_arch_node_fn node_fn, void *user, asvk_timing *total);
 
 /* The cost keys of every node of the architecture's inference graph at
- * `batch`, without a device (the graph is built, never planned), and the
- * barriers between its nodes (asvk_graph_barriers_estimate; may be NULL). */
+ * `batch`, without a device (the graph is built, never planned). */
 typedef void (*asvk_arch_key_fn)(void *user, const char *key);
-asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user, uint32_t *barriers);
+asvk_status asvk_arch_node_keys(const asvk_arch *a, uint32_t batch, asvk_arch_key_fn fn, void *user);
 
 #endif

@@ -142,6 +142,36 @@ PY
 expect_resume_teacher=$(grep -c "training the reference" "$tmp/distill_resume.err")
 [ "$expect_resume_teacher" = 0 ] || fail "the resumed distill run trained its reference again"
 
+# a latency-priced run: the tiny skeleton's table, cells cost their predicted ms, every member within its
+# layer's share of the budget, the expected latency in the history; a time-sliced run ends the same
+run lut latency --skeleton "$here/tiny_arch.json" --out "$tmp/lut.json" --repeat 5 --calibrate 4 --quiet
+# (the default budget, 1.5x the reference's predicted latency: a fixed one may not fit a loaded machine's table)
+run lat1 evolve "${common[@]}" --generations 3 --lut "$tmp/lut.json" --run "$tmp/l1"
+run lat2 evolve "${common[@]}" --generations 3 --lut "$tmp/lut.json" --run "$tmp/l2" --stop-after 1
+for i in 1 2; do run lat2r$i evolve --resume --run "$tmp/l2" --stop-after 1 --quiet; done
+cmp -s "$tmp/l1/space.json" "$tmp/l2/space.json" || fail "a time-sliced latency-priced run ended with another space"
+/usr/bin/python3 - "$tmp/l1" <<'PY' || fail "the latency-priced run is wrong"
+import json, sys
+d = sys.argv[1]
+cfg = json.load(open(f"{d}/config.json"))
+b = float(cfg["budget-latency"])
+assert b > 0 and cfg["lut"].endswith("lut.json") and cfg["budget-madds"] == "", cfg
+hist = [json.loads(l) for l in open(f"{d}/history.jsonl")]
+assert len(hist) == 3 and all(0 < h["expected_latency_ms"] < b for h in hist), (b, hist)
+st = json.load(open(f"{d}/state.json"))
+ms = [m["latency_ms"] for pop in st["layers"] for m in pop]
+assert all(0 < x < b for x in ms) and len(set(ms)) > 1, (b, ms)
+PY
+expect_lat() { # the bad latency budgets (expect is defined below for the rest)
+  local re=$1; shift
+  out=$("$ASVK" evolve "${common[@]}" "$@" 2>&1); rc=$?
+  [ "$rc" = 2 ] && grep -Eq -- "$re" <<<"$out" || fail "asvk evolve $* gave $rc: '$out', expected 2 and /$re/"
+}
+expect_lat "--budget-latency needs --lut" --budget-latency 1 --run "$tmp/badl1"
+expect_lat "give --budget-latency, not --budget-madds" --lut "$tmp/lut.json" --budget-madds 1M --run "$tmp/badl2"
+expect_lat "below its cheapest cell \(0\.[0-9]+ ms\); raise --budget-latency|does not cover the skeleton's stem and head \([0-9.]+ ms\)" \
+  --lut "$tmp/lut.json" --budget-latency 0.01 --run "$tmp/badl3"
+
 # --generations 0 --no-anchors: the baseline space, K of the initial random cells per layer, none the
 # reference's, no history (nothing was trained), and the same space for the same seed
 run random0 evolve "${common[@]}" --generations 0 --no-anchors --run "$tmp/rand0"

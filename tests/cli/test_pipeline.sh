@@ -73,6 +73,19 @@ run p3 pipeline "${common[@]}" --space mbconv --budget-madds 0.03M --run "$tmp/p
 grep -q "hand-made space" "$tmp/p3/report.html" || fail "the mbconv report does not say its space was hand-made"
 run report report "$tmp/p3"
 
+# a latency budget prices the evolution too: the open space's table first, evolve and search priced by it
+run p4 pipeline "${common[@]}" --budget-latency 5 --run "$tmp/p4"
+/usr/bin/python3 - "$tmp/p4" <<'PY' || fail "the latency-budget pipeline is wrong"
+import json, sys
+d = sys.argv[1]
+ev = json.load(open(f"{d}/evolve/config.json"))
+assert ev["lut"] == f"{d}/latency.json" and float(ev["budget-latency"]) == 5 and ev["budget-madds"] == "", ev
+hist = [json.loads(l) for l in open(f"{d}/evolve/history.jsonl")]
+assert all(h["expected_latency_ms"] > 0 for h in hist), hist
+r = json.load(open(f"{d}/search/result.json"))
+assert r["budget_kind"] == "latency_ms" and 0 < r["predicted_latency_ms"] <= 5, r
+PY
+
 # the experiment script (learned against mbconv and random spaces over seeds), at toy sizes
 tiny=(--data "fashion-mnist:$tmp/data" --batch 16 --val 160)
 if ASVK="$ASVK" REFERENCE="$here/tiny_arch.json" BUDGET=30000 EPOCHS=1 \

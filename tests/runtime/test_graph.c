@@ -306,8 +306,8 @@ static void node_keys(void) {
     OK(asvk_arch_builtin("mbv2:w=0.5:r=32:classes=10", &a));
     static key_list k1, k2;
     k1.n = k2.n = 0;
-    OK(asvk_arch_node_keys(&a, 1, collect, &k1, NULL));
-    OK(asvk_arch_node_keys(&a, 1, collect, &k2, NULL));
+    OK(asvk_arch_node_keys(&a, 1, collect, &k1));
+    OK(asvk_arch_node_keys(&a, 1, collect, &k2));
     CHECK(k1.n > 50 && k1.n == k2.n && memcmp(k1.keys, k2.keys, sizeof k1.keys) == 0, "keys differ between builds");
     /* the stem: 3x3 stride-2 conv of 3 -> 16 channels, its BN folded in: bias and ReLU6 in the epilogue */
     CHECK(has_key(&k1, "conv[k3x3 s2x2 p1x1 g1 bias act2] 1x3x32x32 16x3x3x3 16 -> 1x16x16x16"), "no stem conv key (first: %s)",
@@ -317,7 +317,7 @@ static void node_keys(void) {
           k1.keys[1]);
     /* inference folds every BN (runtime/fold.h): none is left */
     for (uint32_t i = 0; i < k1.n; i++) CHECK(strncmp(k1.keys[i], "batchnorm", 9) != 0, "a BN in inference: %s", k1.keys[i]);
-    OK(asvk_arch_node_keys(&a, 4, collect, &k2, NULL));
+    OK(asvk_arch_node_keys(&a, 4, collect, &k2));
     CHECK(has_key(&k2, "conv[k3x3 s2x2 p1x1 g1 bias act2] 4x3x32x32 16x3x3x3 16 -> 4x16x16x16"), "batch 4 not in the key");
     asvk_arch_free(&a);
 }
