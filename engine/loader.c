@@ -8,7 +8,26 @@
 
 #include "engine/internal.h"
 
+/* ASVK_KEEP_LOADED=A.so[:B.so]: libraries (a driver) opened with
+ * RTLD_NODELETE, so they stay mapped after the loader unloads them at
+ * vkDestroyInstance. For leak checking: LeakSanitizer runs at exit, and the
+ * memory an unloaded driver (lavapipe's LLVM) still held looks leaked and
+ * cannot be attributed (scripts/test's sanitizer pass sets it). */
+static void keep_loaded(void) {
+    const char *list = getenv("ASVK_KEEP_LOADED");
+    char name[1024];
+    while (list && *list) {
+        size_t n = strcspn(list, ":");
+        if (n && n < sizeof name) {
+            memcpy(name, list, n), name[n] = 0;
+            (void)dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE); /* never closed; missing ones are ignored */
+        }
+        list += n + (list[n] == ':');
+    }
+}
+
 asvk_status asvk_loader_open(void **handle) {
+    keep_loaded();
     const char *path = getenv("ASVK_VULKAN_LIBRARY");
     const char *name = path && *path ? path : "libvulkan.so.1";
     void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
