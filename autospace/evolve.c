@@ -76,17 +76,22 @@ static asvk_status cell_cost(const asvk_evolve_config *c, uint32_t layer, const 
     return st;
 }
 
+/* The network of the cheapest possible cells (their costs are taken off it
+ * to leave the stem and head's). */
+static asvk_status cheapest_network(const asvk_skeleton *sk, asvk_cell cells[ASVK_SKEL_MAX_LAYERS], asvk_arch *a) {
+    for (uint32_t l = 0; l < sk->count; l++) cells[l] = asvk_cell_mbconv(3, 1);
+    return asvk_skeleton_to_arch(sk, cells, NULL, a);
+}
+
 /* What every network of the skeleton costs besides its cells, in the unit of cost_of. */
 static asvk_status fixed_cost(const asvk_evolve_config *c, double *out) {
     if (!c->lut) {
         *out = (double)asvk_evolve_fixed_madds(&c->sk);
         return ASVK_OK;
     }
-    /* the network with the cheapest cells, minus those cells' predicted share */
     asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
-    for (uint32_t l = 0; l < c->sk.count; l++) cells[l] = asvk_cell_mbconv(3, 1);
     asvk_arch a;
-    asvk_status st = asvk_skeleton_to_arch(&c->sk, cells, NULL, &a);
+    asvk_status st = cheapest_network(&c->sk, cells, &a);
     if (st) return st;
     st = asvk_lut_predict_arch(c->lut, &a, out);
     asvk_arch_free(&a);
@@ -111,11 +116,9 @@ static asvk_status validate_skeleton(const asvk_skeleton *sk) {
 }
 
 uint64_t asvk_evolve_fixed_madds(const asvk_skeleton *sk) {
-    /* the network with the cheapest possible cells, minus those cells */
     asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
-    for (uint32_t l = 0; l < sk->count; l++) cells[l] = asvk_cell_mbconv(3, 1);
     asvk_arch a;
-    if (asvk_skeleton_to_arch(sk, cells, NULL, &a)) return 0;
+    if (cheapest_network(sk, cells, &a)) return 0;
     asvk_cost c;
     uint64_t fixed = 0;
     if (!asvk_arch_cost(&a, 0, &c)) {

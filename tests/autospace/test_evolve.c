@@ -372,13 +372,18 @@ static void generations_inherit_and_stay_distinct(void) {
     asvk_dataset_destroy(d);
 }
 
-static void bad_configs(void) {
+/* The defaults with fmnist_evo's skeleton and reference cells. */
+static void fmnist_evo_config(asvk_evolve_config *cfg) {
     asvk_arch a;
     OK(asvk_arch_builtin("fmnist_evo", &a));
-    asvk_evolve_config cfg;
-    asvk_evolve_config_default(&cfg);
-    OK(asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference));
+    asvk_evolve_config_default(cfg);
+    OK(asvk_skeleton_from_arch(&a, &cfg->sk, cfg->reference));
     asvk_arch_free(&a);
+}
+
+static void bad_configs(void) {
+    asvk_evolve_config cfg;
+    fmnist_evo_config(&cfg);
     asvk_dataset *d = textures(64, 10);
     asvk_evolve *e;
     EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "skeleton fmnist_evo takes 28x28x1");
@@ -399,12 +404,8 @@ static void bad_configs(void) {
 /* Nearby seeds draw unrelated initial populations (seed s + 1 once drew
  * seed s's stream shifted by one number: the same cells). */
 static void seeds_draw_distinct_populations(void) {
-    asvk_arch a;
-    OK(asvk_arch_builtin("fmnist_evo", &a));
     asvk_evolve_config cfg;
-    asvk_evolve_config_default(&cfg);
-    OK(asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference));
-    asvk_arch_free(&a);
+    fmnist_evo_config(&cfg);
     cfg.val_images = 100, cfg.anchors = false, cfg.population = 16;
     asvk_dataset *d = textures(400, 28);
     CHECK(d != NULL, "dataset");
