@@ -23,7 +23,8 @@ static const cli_opt opts[] = {
     {"--warmup", "N", "untimed runs first (default 3)"},
     {"--out", "FILE", "where to write the table (default latency.json; never written by --check alone)"},
     {"--lut", "FILE", "with --check: an existing table to check instead of measuring one"},
-    {"--calibrate", "N", "random networks measured beside the probes to fit the per-node term (default 12)"},
+    {"--calibrate", "N", "random networks measured beside the probes, and twice as many cells alone, to fit the "
+                         "predictor's terms (default 12)"},
     {"--check", "N", "measure N random cells and N random networks and report the prediction error"},
     {"--seed", "N", "seed of the random cells of --check (default 1)"},
     {"--device", "D", "device number or name substring (see 'asvk devices')"},
@@ -150,12 +151,25 @@ static int run(cli_args *a) {
                 fprintf(stderr, "\r\033[Kcalibration network %ld/%ld  %8.3f ms", i + 1, calibrate, tm.min_ns / 1e6);
         }
         if (st) goto done;
+        /* calibration cells alone, for the graph overhead of a cell on its own */
+        for (long i = 0; i < 2 * calibrate && !st; i++) {
+            asvk_cell cell;
+            uint32_t layer = asvk_prng_below(&crng, sk.count);
+            asvk_timing tm;
+            if (!(st = asvk_genome_random(&crng, cg.nodes, &cg, &cell)))
+                st = asvk_lut_calibrate_cell(t, ctx, &sk, layer, &cell, (uint32_t)warmup, (uint32_t)(4 * repeat), &tm);
+            if (!st && !quiet && cli_tty())
+                fprintf(stderr, "\r\033[Kcalibration cell %ld/%ld  %8.3f ms", i + 1, 2 * calibrate, tm.min_ns / 1e6);
+        }
+        if (st) goto done;
         if (!quiet && cli_tty()) fprintf(stderr, "\r\033[K");
         const char *path = out ? out : "latency.json";
         if ((st = asvk_lut_save(t, path))) goto done;
-        printf("latency table of %s on %s, batch %ld: %u probe and %ld calibration networks, %u node shapes; "
-               "%+.4f ms per node -> %s\n", sk.name, asvk_context_device(ctx)->name, batch, nprobes,
-               calibrate, asvk_lut_count(t), asvk_lut_per_node_ms(t), path);
+        printf("latency table of %s on %s, batch %ld: %u probe and %ld calibration networks, %ld calibration "
+               "cells, %u node shapes; node share %.3f x time %+.4f ms, a cell alone %.3f x shares %+.4f ms -> %s\n",
+               sk.name, asvk_context_device(ctx)->name, batch, nprobes, calibrate, 2 * calibrate, asvk_lut_count(t),
+               asvk_lut_node_scale(t), asvk_lut_per_node_ms(t), asvk_lut_alone_scale(t), asvk_lut_overhead_ms(t),
+               path);
     }
 
     if (check) {
@@ -177,12 +191,11 @@ static int run(cli_args *a) {
             double pc = 0, pn = 0;
             asvk_timing mc, mn;
             if (st || (st = asvk_skeleton_to_arch(&sk, cells, "check-net", &net))) break;
-            if (!(st = asvk_lut_predict_cell(t, &sk, layer, &cells[layer], &pc)) &&
+            if (!(st = asvk_lut_predict_cell_alone(t, &sk, layer, &cells[layer], &pc)) &&
                 !(st = asvk_lut_predict_arch(t, &net, &pn)) &&
                 !(st = asvk_lut_measure_cell(ctx, &sk, layer, &cells[layer], asvk_lut_batch(t), (uint32_t)warmup,
-                                             (uint32_t)repeat, &mc)) &&
+                                             (uint32_t)(4 * repeat), &mc)) &&
                 !(st = asvk_arch_profile(ctx, &net, asvk_lut_batch(t), (uint32_t)warmup, (uint32_t)repeat, NULL, NULL, &mn))) {
-                pc += asvk_lut_overhead_ms(t); /* a graph of its own (0 for tables of this asvk) */
                 err_c[i] = fabs(pc - mc.min_ns / 1e6) / (mc.min_ns / 1e6);
                 err_n[i] = fabs(pn - mn.min_ns / 1e6) / (mn.min_ns / 1e6);
                 if (!quiet)

@@ -24,28 +24,44 @@ typedef struct {
     uint32_t runs;                /* occurrences behind ms */
 } entry;
 
+/* A measured network: its nodes' keys and its untimed total (fastest run). */
+typedef struct {
+    char **keys;
+    uint32_t n, cap;
+    double total_ms;
+} fit_net;
+
 struct asvk_lut {
     asvk_lut_stamp stamp;
     uint32_t batch;
     entry *e;
     uint32_t n, cap;
-    /* per measured network: the sum of its node times, its nodes and its untimed total */
-    double *fit;
+    fit_net *fit; /* the measured networks, for the fit */
     uint32_t nf, capf;
-    double overhead_ms, per_node_ms;
+    fit_net *cells; /* cells measured alone, for the graph overhead */
+    uint32_t nc, capc;
+    double overhead_ms, per_node_ms, scale, alone_scale;
     uint32_t warmup, repeat; /* of the measurements */
 };
 
+static void free_net(fit_net *f) {
+    for (uint32_t k = 0; k < f->n; k++) free(f->keys[k]);
+    free(f->keys);
+    f->keys = NULL, f->n = f->cap = 0;
+}
+
 asvk_lut *asvk_lut_create(uint32_t batch) {
     asvk_lut *t = calloc(1, sizeof *t);
-    if (t) t->batch = batch ? batch : 1;
+    if (t) t->batch = batch ? batch : 1, t->scale = 1, t->alone_scale = 1;
     return t;
 }
 
 void asvk_lut_destroy(asvk_lut *t) {
     if (!t) return;
     for (uint32_t i = 0; i < t->n; i++) free(t->e[i].key), free(t->e[i].obs), free(t->e[i].med);
-    free(t->e), free(t->fit), free(t);
+    for (uint32_t i = 0; i < t->nf; i++) free_net(&t->fit[i]);
+    for (uint32_t i = 0; i < t->nc; i++) free_net(&t->cells[i]);
+    free(t->e), free(t->fit), free(t->cells), free(t);
 }
 
 uint32_t asvk_lut_batch(const asvk_lut *t) { return t->batch; }
@@ -63,6 +79,95 @@ static double median_of(double *v, uint32_t n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+static entry *find(const asvk_lut *t, const char *key, uint32_t *pos);
+
+/* A node's predicted share of a network: scale * its table time + per_node,
+ * held to at least half its time (a small node where the terms, fitted on
+ * whole networks, would outweigh it). Per node and never negative, so that
+ * a network is never predicted below the sum of its cells' predictions. */
+static double share(double ms, double scale, double per_node) {
+    double v = scale * ms + per_node;
+    return v > 0.5 * ms ? v : 0.5 * ms;
+}
+
+static double fit_error(const asvk_lut *t, const entry *const *const *nodes, double scale, double per_node) {
+    double err = 0;
+    for (uint32_t i = 0; i < t->nf; i++) {
+        double p = 0;
+        for (uint32_t k = 0; k < t->fit[i].n; k++) p += share(nodes[i][k]->ms, scale, per_node);
+        double r = p / t->fit[i].total_ms - 1;
+        err += r * r;
+    }
+    return err;
+}
+
+/* scale and per_node: what makes the table's shares add up to the measured
+ * networks' untimed totals, in relative squared error (the error --check
+ * reports), floor included. A timestamp before every node costs a little and
+ * serializes independent nodes that the untimed graph runs side by side
+ * (lavapipe overlaps a cell's parallel edges); the node times in the table
+ * are medians over occurrences, not the network's own. A grid over both
+ * terms, refined twice around the best point: two parameters, tens of
+ * networks, so exhaustive is cheap and has no local minima to fall into. */
+static void fit_model(asvk_lut *t) {
+    t->scale = 1, t->per_node_ms = 0;
+    if (!t->nf) return;
+    const entry ***nodes = calloc(t->nf, sizeof *nodes);
+    bool ok = nodes != NULL;
+    for (uint32_t i = 0; ok && i < t->nf; i++) {
+        ok = t->fit[i].total_ms > 0 && (nodes[i] = malloc((t->fit[i].n + 1) * sizeof **nodes)) != NULL;
+        for (uint32_t k = 0; ok && k < t->fit[i].n; k++) ok = (nodes[i][k] = find(t, t->fit[i].keys[k], NULL)) != NULL;
+    }
+    if (ok) {
+        double bs = 1, bp = 0, best = fit_error(t, (const entry *const *const *)nodes, 1, 0);
+        double cs = 1, cp = 0, ws = 0.5, wp = 0.1; /* half-widths: scale, ms per node */
+        for (int round = 0; round < 3; round++) {
+            for (int i = -20; i <= 20; i++)
+                for (int j = -20; j <= 20; j++) {
+                    double sc = cs + ws * i / 20, pn = cp + wp * j / 20;
+                    if (sc <= 0.05) continue;
+                    double e = fit_error(t, (const entry *const *const *)nodes, sc, pn);
+                    if (e < best) best = e, bs = sc, bp = pn;
+                }
+            cs = bs, cp = bp, ws /= 10, wp /= 10;
+        }
+        t->scale = bs, t->per_node_ms = bp;
+    }
+    for (uint32_t i = 0; nodes && i < t->nf; i++) free(nodes[i]);
+    free(nodes);
+}
+
+/* A cell alone (a graph of its own): alone_scale * its nodes' shares +
+ * overhead, least squares in relative error over the cells measured alone
+ * (x = S/M, 1/M against 1). Alone, a small cell's data stays in cache from
+ * run to run where inside a network it does not, and the graph's first
+ * dispatch wakes the device's threads: a scale and a constant. Only
+ * predictions of a cell on its own carry them; a network's cells don't. */
+static void fit_overhead(asvk_lut *t) {
+    double sxx = 0, sxy = 0, syy = 0, sx = 0, sy = 0;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < t->nc; i++) {
+        double sum = 0, m = t->cells[i].total_ms;
+        bool ok = m > 0;
+        for (uint32_t k = 0; ok && k < t->cells[i].n; k++) {
+            const entry *e = find(t, t->cells[i].keys[k], NULL);
+            if (!(ok = e != NULL)) break;
+            sum += share(e->ms, t->scale, t->per_node_ms);
+        }
+        if (!ok) continue;
+        double x = sum / m, y = 1 / m;
+        sxx += x * x, sxy += x * y, syy += y * y, sx += x, sy += y;
+        used++;
+    }
+    t->alone_scale = 1, t->overhead_ms = 0;
+    if (!used) return;
+    double det = sxx * syy - sxy * sxy;
+    double a = det > 1e-12 * sxx * syy ? (sx * syy - sy * sxy) / det : 0;
+    double o = det > 1e-12 * sxx * syy ? (sy * sxx - sx * sxy) / det : 0;
+    if (used >= 3 && a > 0.25 && a < 4) t->alone_scale = a, t->overhead_ms = o;
+    else t->overhead_ms = syy > 0 ? (sy - sxy) / syy : 0; /* the constant alone: few cells or a wild scale */
+}
+
 /* Medians of whatever was observed since the last call. */
 static void finish(asvk_lut *t) {
     for (uint32_t i = 0; i < t->n; i++) {
@@ -73,25 +178,14 @@ static void finish(asvk_lut *t) {
         e->spread = e->ms > 0 ? (e->obs[e->n - 1] - e->obs[0]) / e->ms : 0;
         e->runs = e->n;
     }
-    /* untimed total - sum of timed node times = per_node * nodes, least
-     * squares over the measured networks: a timestamp before every node
-     * costs a little, and serializes independent nodes that the untimed
-     * graph runs side by side (lavapipe overlaps a cell's parallel edges).
-     * A term per barrier as well fitted no better here (within the noise)
-     * and made a network's prediction less than its cells' sum. */
-    uint32_t m = t->nf / 3;
-    if (!m) return;
-    double sxx = 0, sxr = 0;
-    for (uint32_t i = 0; i < m; i++) {
-        double x = t->fit[3 * i + 1], r = t->fit[3 * i + 2] - t->fit[3 * i];
-        sxx += x * x, sxr += x * r;
-    }
-    t->per_node_ms = sxx > 0 ? sxr / sxx : 0;
-    t->overhead_ms = 0;
+    fit_model(t);
+    fit_overhead(t);
 }
 
 double asvk_lut_overhead_ms(const asvk_lut *t) { return t->overhead_ms; }
 double asvk_lut_per_node_ms(const asvk_lut *t) { return t->per_node_ms; }
+double asvk_lut_node_scale(const asvk_lut *t) { return t->scale; }
+double asvk_lut_alone_scale(const asvk_lut *t) { return t->alone_scale; }
 
 /* Binary search over the sorted keys; *pos is where `key` is or would go. */
 static entry *find(const asvk_lut *t, const char *key, uint32_t *pos) {
@@ -126,6 +220,18 @@ static entry *insert(asvk_lut *t, const char *key) {
     t->e[pos] = (entry){.key = k};
     t->n++;
     return &t->e[pos];
+}
+
+static bool push_key(fit_net *f, const char *key) {
+    if (f->n == f->cap) {
+        uint32_t c = f->cap ? 2 * f->cap : 64;
+        char **nk = realloc(f->keys, c * sizeof *nk);
+        if (!nk) return false;
+        f->keys = nk, f->cap = c;
+    }
+    if (!(f->keys[f->n] = strdup(key))) return false;
+    f->n++;
+    return true;
 }
 
 static bool push(double **v, uint32_t *n, uint32_t *cap, double x) {
@@ -165,8 +271,7 @@ const char *asvk_lut_other_device(const asvk_lut *t, const asvk_context *ctx, ch
 
 typedef struct {
     asvk_lut *t;
-    double sum_ms;
-    uint32_t nodes;
+    fit_net net;
     bool oom;
 } measure_ctx;
 
@@ -183,22 +288,30 @@ static void on_node(void *user, const char *key, const char *op, const asvk_timi
     uint32_t n = e ? e->n : 0;
     if (!e || !push(&e->med, &n, &e->capm, tm->median_ns / 1e6) || !push(&e->obs, &e->n, &e->cap, tm->min_ns / 1e6))
         m->oom = true;
-    m->sum_ms += tm->min_ns / 1e6;
-    m->nodes++;
+    if (!push_key(&m->net, key)) m->oom = true;
 }
 
 asvk_status asvk_lut_measure_arch(asvk_lut *t, asvk_context *ctx, const asvk_arch *a, uint32_t warmup, uint32_t repeat,
                                   asvk_timing *total) {
-    measure_ctx m = {t, 0, 0, false};
+    measure_ctx m = {t, {0}, false};
     asvk_timing tot;
     t->warmup = warmup, t->repeat = repeat;
     asvk_status st = asvk_arch_profile(ctx, a, t->batch, warmup, repeat, on_node, &m, &tot);
     if (!st && m.oom) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-    if (!st && (!push(&t->fit, &t->nf, &t->capf, m.sum_ms) || !push(&t->fit, &t->nf, &t->capf, m.nodes) ||
-                !push(&t->fit, &t->nf, &t->capf, tot.min_ns / 1e6)))
-        st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-    if (!st) finish(t);
-    if (!st && total) *total = tot;
+    if (!st && t->nf == t->capf) {
+        uint32_t c = t->capf ? 2 * t->capf : 16;
+        fit_net *nf = realloc(t->fit, c * sizeof *nf);
+        if (!nf) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        else t->fit = nf, t->capf = c;
+    }
+    if (!st) {
+        m.net.total_ms = tot.min_ns / 1e6;
+        t->fit[t->nf++] = m.net;
+        finish(t);
+        if (total) *total = tot;
+    } else {
+        free_net(&m.net);
+    }
     return st;
 }
 
@@ -279,12 +392,7 @@ static void on_key(void *user, const char *key) {
                                "space with 'asvk latency' first", key);
         return;
     }
-    /* A node's share: its table time with the per-node term, held to at
-     * least half its time (a small node where the term, fitted on whole
-     * networks, would outweigh it). Per node, so that a network is never
-     * predicted below the sum of its cells' predictions. */
-    double ms = e->ms + p->t->per_node_ms;
-    p->ms += ms > 0.5 * e->ms ? ms : 0.5 * e->ms;
+    p->ms += share(e->ms, p->t->scale, p->t->per_node_ms);
 }
 
 asvk_status asvk_lut_predict_arch(const asvk_lut *t, const asvk_arch *a, double *ms) {
@@ -355,6 +463,14 @@ asvk_status asvk_lut_predict_cell(const asvk_lut *t, const asvk_skeleton *sk, ui
     return st;
 }
 
+asvk_status asvk_lut_predict_cell_alone(const asvk_lut *t, const asvk_skeleton *sk, uint32_t layer,
+                                        const asvk_cell *c, double *ms) {
+    double shares;
+    asvk_status st = asvk_lut_predict_cell(t, sk, layer, c, &shares);
+    if (!st) *ms = t->alone_scale * shares + t->overhead_ms;
+    return st;
+}
+
 asvk_status asvk_lut_measure_cell(asvk_context *ctx, const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c,
                                   uint32_t batch, uint32_t warmup, uint32_t repeat, asvk_timing *out) {
     asvk_param_store *ps;
@@ -396,6 +512,8 @@ asvk_status asvk_lut_save(const asvk_lut *t, const char *path) {
     cJSON_AddNumberToObject(j, "batch", t->batch);
     cJSON_AddNumberToObject(j, "graph_overhead_ms", t->overhead_ms);
     cJSON_AddNumberToObject(j, "per_node_ms", t->per_node_ms);
+    cJSON_AddNumberToObject(j, "node_scale", t->scale);
+    cJSON_AddNumberToObject(j, "alone_scale", t->alone_scale);
     cJSON_AddStringToObject(j, "statistic", "ms: the fastest of repeat runs after warmup (median over a key's occurrences)");
     cJSON_AddNumberToObject(j, "warmup", t->warmup);
     cJSON_AddNumberToObject(j, "repeat", t->repeat);
@@ -425,7 +543,7 @@ static asvk_status copy_string(const cJSON *o, const char *ctx, const char *key,
 
 asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     static const char *const keys[] = {"format", "device", "asvk_version", "batch", "graph_overhead_ms", "per_node_ms",
-                                       "statistic", "warmup", "repeat", "nodes", NULL};
+                                       "node_scale", "alone_scale", "statistic", "warmup", "repeat", "nodes", NULL};
     static const char *const dev_keys[] = {"name", "vendor", "vendor_id", "device_id", "driver", "driver_version", NULL};
     static const char *const node_keys[] = {"ms", "median_ms", "spread", "runs", NULL};
     *out = NULL;
@@ -449,6 +567,8 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     if (!st) st = asvk_json_uint(j, path, "batch", true, 0, 1, 65536, &t->batch);
     if (!st) st = asvk_json_number(j, path, "graph_overhead_ms", true, 0, -1e6, 1e6, &t->overhead_ms);
     if (!st) st = asvk_json_number(j, path, "per_node_ms", true, 0, -1e6, 1e6, &t->per_node_ms);
+    if (!st) st = asvk_json_number(j, path, "node_scale", false, 1, 0.01, 100, &t->scale);
+    if (!st) st = asvk_json_number(j, path, "alone_scale", false, 1, 0.01, 100, &t->alone_scale);
     if (!st) st = asvk_json_uint(j, path, "warmup", false, 0, 0, UINT32_MAX, &t->warmup);
     if (!st) st = asvk_json_uint(j, path, "repeat", false, 0, 0, UINT32_MAX, &t->repeat);
     if (!st) st = copy_string(j, path, "asvk_version", t->stamp.asvk_version, sizeof t->stamp.asvk_version);
@@ -489,5 +609,43 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
         return st;
     }
     *out = t;
+    return ASVK_OK;
+}
+
+asvk_status asvk_lut_calibrate_cell(asvk_lut *t, asvk_context *ctx, const asvk_skeleton *sk, uint32_t layer,
+                                    const asvk_cell *c, uint32_t warmup, uint32_t repeat, asvk_timing *out) {
+    asvk_param_store *ps;
+    asvk_graph *g;
+    asvk_status st = cell_graph(sk, layer, c, t->batch, &ps, &g);
+    if (st) return st;
+    fit_net f = {0};
+    uint32_t n;
+    asvk_graph_nodes(g, &n);
+    char key[512];
+    for (uint32_t i = 0; i < n && !st; i++) {
+        asvk_graph_node_key(g, i, key, sizeof key);
+        if (!find(t, key, NULL))
+            st = asvk_error_set(ASVK_ERR_USAGE, "the latency table has no time for '%s'", key);
+        else if (!push_key(&f, key))
+            st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    }
+    asvk_graph_destroy(NULL, g);
+    asvk_params_destroy(NULL, ps);
+    asvk_timing tm;
+    if (!st) st = asvk_lut_measure_cell(ctx, sk, layer, c, t->batch, warmup, repeat, &tm);
+    if (!st && t->nc == t->capc) {
+        uint32_t cap = t->capc ? 2 * t->capc : 16;
+        fit_net *nc = realloc(t->cells, cap * sizeof *nc);
+        if (!nc) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        else t->cells = nc, t->capc = cap;
+    }
+    if (st) {
+        free_net(&f);
+        return st;
+    }
+    f.total_ms = tm.min_ns / 1e6;
+    t->cells[t->nc++] = f;
+    fit_overhead(t);
+    if (out) *out = tm;
     return ASVK_OK;
 }

@@ -10,14 +10,17 @@
  * depend only on graphs, which build without a device, so a table measured on
  * one device (a phone, a board) prices networks on another machine.
  *
- * Prediction of a network: the sum over its nodes of their table times plus
- * per_node each, per_node fitted by least squares over the measured
- * networks (untimed total - sum of timed nodes): a timestamp before every
+ * Prediction of a network: the sum over its nodes of their shares, a share
+ * being scale * table time + per_node, held to at least half the table time;
+ * scale and per_node are fitted to the measured networks' untimed totals
+ * (relative squared error, the floor included): a timestamp before every
  * node costs a little and serializes independent nodes that an untimed
  * graph runs side by side. The probes are chains; `asvk latency` also
  * measures random calibration networks, whose cells' parallel edges are
- * not. A node's share is held to at least half its table time. A cell: its
- * nodes' shares, so a network is never below the sum of its cells.
+ * not. A cell inside a network: its nodes' shares, so a network is never
+ * below the sum of its cells. A cell alone (a graph of its own) is
+ * alone_scale * its shares + the graph overhead, both fitted on calibration
+ * cells measured alone.
  *
  * Every time is the fastest of `repeat` runs after `warmup` (the median over
  * a key's occurrences in the measured networks): on a shared or
@@ -48,6 +51,8 @@ uint32_t asvk_lut_count(const asvk_lut *t);
 const asvk_lut_stamp *asvk_lut_stamp_of(const asvk_lut *t);
 double asvk_lut_overhead_ms(const asvk_lut *t);
 double asvk_lut_per_node_ms(const asvk_lut *t);
+double asvk_lut_node_scale(const asvk_lut *t);
+double asvk_lut_alone_scale(const asvk_lut *t);
 
 /* Stamps the table with the context's device and this asvk. */
 void asvk_lut_stamp_device(asvk_lut *t, const asvk_context *ctx);
@@ -75,8 +80,17 @@ asvk_status asvk_lut_predict_arch(const asvk_lut *t, const asvk_arch *a, double 
 asvk_status asvk_lut_predict_cell(const asvk_lut *t, const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c,
                                   double *ms);
 
-/* A cell alone (its layer's input -> the cell -> its output) timed on the
- * device: what asvk_lut_predict_cell plus the graph overhead predicts. */
+/* Measures cell c of `layer` alone (as asvk_lut_measure_cell) and adds it to
+ * the cells the graph overhead (asvk_lut_overhead_ms) is fitted on: what a
+ * graph of its own costs beyond its nodes' shares. Every node of the cell
+ * must already be in the table. `out` (may be NULL) receives the timing. */
+asvk_status asvk_lut_calibrate_cell(asvk_lut *t, asvk_context *ctx, const asvk_skeleton *sk, uint32_t layer,
+                                    const asvk_cell *c, uint32_t warmup, uint32_t repeat, asvk_timing *out);
+/* A cell alone (its layer's input -> the cell -> its output): predicted
+ * (alone_scale * its shares + the graph overhead, both fitted on the cells
+ * given to asvk_lut_calibrate_cell) and timed on the device. */
+asvk_status asvk_lut_predict_cell_alone(const asvk_lut *t, const asvk_skeleton *sk, uint32_t layer,
+                                        const asvk_cell *c, double *ms);
 asvk_status asvk_lut_measure_cell(asvk_context *ctx, const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c,
                                   uint32_t batch, uint32_t warmup, uint32_t repeat, asvk_timing *out);
 

@@ -3,6 +3,7 @@
  * predictions, predictions are sums of the table's entries, a missing shape
  * is a clear error, malformed files are refused by name. Timing figures
  * themselves are never asserted (asvk latency --check reports them). */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,12 +47,15 @@ static void probes_cover_random_cells(void) {
     CHECK(n == 2 * (4 + 3), "%u probes, expected 2 ratios x (4 operators + 2 merge + 1 SE probes)", n);
     asvk_lut *t = asvk_lut_create(1);
     asvk_lut_stamp_device(t, test_context());
+    double *measured = calloc(n, sizeof *measured);
     for (uint32_t i = 0; i < n; i++) {
         asvk_timing tm;
         OK(asvk_lut_measure_arch(t, test_context(), &probes[i], 0, 5, &tm));
         CHECK(tm.median_ns > 0 && tm.min_ns <= tm.median_ns && tm.median_ns <= tm.max_ns, "probe %u timing", i);
+        measured[i] = tm.min_ns / 1e6;
     }
     CHECK(asvk_lut_count(t) > 20, "%u node shapes", asvk_lut_count(t));
+    CHECK(asvk_lut_node_scale(t) > 0, "node scale %g", asvk_lut_node_scale(t));
     /* any random cell of those operators and ratios, at any layer, and any network of them, is priced */
     asvk_genome_options o;
     asvk_genome_options_default(&o);
@@ -71,6 +75,19 @@ static void probes_cover_random_cells(void) {
         CHECK(c0 > 0 && c1 > 0 && net > c0 + c1 - 1e-12 * net, "cells %g + %g, network %g", c0, c1, net);
         asvk_arch_free(&a);
     }
+    /* cells alone calibrate the graph overhead; a cell with a shape the table lacks is refused */
+    for (int r = 0; r < 3; r++) {
+        asvk_cell cell;
+        OK(asvk_genome_random(&rng, 4, &o, &cell));
+        asvk_timing tm;
+        OK(asvk_lut_calibrate_cell(t, test_context(), &sk, (uint32_t)r % 2, &cell, 0, 5, &tm));
+        CHECK(tm.min_ns > 0, "calibration cell %d timing", r);
+    }
+    double ov = asvk_lut_overhead_ms(t);
+    CHECK(ov == ov && ov > -1e3 && ov < 1e3, "graph overhead %g ms", ov);
+    asvk_cell c7 = asvk_cell_mbconv(7, 3);
+    EXPECT_ERR(asvk_lut_calibrate_cell(t, test_context(), &sk, 0, &c7, 0, 5, NULL), ASVK_ERR_USAGE,
+               "latency table has no time for 'conv[k7x7");
     /* save, load: the same predictions */
     char path[] = "/tmp/asvk-lut-XXXXXX";
     int fd = mkstemp(path);
@@ -89,6 +106,36 @@ static void probes_cover_random_cells(void) {
         OK(asvk_lut_predict_arch(u, &probes[i], &b));
         CHECK(a == b || (a - b < 1e-9 * a && b - a < 1e-9 * a), "probe %u: %.12g before saving, %.12g after", i, a, b);
     }
+    CHECK(asvk_lut_overhead_ms(u) == asvk_lut_overhead_ms(t) && asvk_lut_node_scale(u) == asvk_lut_node_scale(t),
+          "reloaded overhead %g, scale %g", asvk_lut_overhead_ms(u), asvk_lut_node_scale(u));
+    /* the fitted shares match the measured networks at least as well as the plain sums of the table */
+    {
+        char *text;
+        size_t size;
+        OK(asvk_file_read_all(path, 1u << 28, &text, &size));
+        cJSON *j = cJSON_Parse(text);
+        free(text);
+        CHECK(j != NULL, "parse %s", path);
+        cJSON_ReplaceItemInObject(j, "node_scale", cJSON_CreateNumber(1));
+        cJSON_ReplaceItemInObject(j, "per_node_ms", cJSON_CreateNumber(0));
+        char *plain = cJSON_Print(j);
+        cJSON_Delete(j);
+        write_text(path, plain);
+        free(plain);
+        asvk_lut *p;
+        OK(asvk_lut_load(path, &p));
+        double fitted = 0, sums = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double a, b;
+            OK(asvk_lut_predict_arch(t, &probes[i], &a));
+            OK(asvk_lut_predict_arch(p, &probes[i], &b));
+            fitted += (a / measured[i] - 1) * (a / measured[i] - 1);
+            sums += (b / measured[i] - 1) * (b / measured[i] - 1);
+        }
+        CHECK(fitted <= sums * (1 + 1e-9), "fitted squared relative error %g, plain sums %g", fitted, sums);
+        asvk_lut_destroy(p);
+    }
+    free(measured);
     /* a shape the table lacks: dw7x7 was never measured */
     asvk_cell c = asvk_cell_mbconv(7, 3);
     double ms;
