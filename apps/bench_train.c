@@ -74,6 +74,7 @@ int bench_train(cli_args *a) {
     asvk_train_config cfg;
     asvk_train_config_default(&cfg);
     cfg.batch = (uint32_t)batch;
+    cfg.fp16 = cli_flag(a, "--fp16");
     asvk_trainer *t = NULL;
     cJSON *root = bench_stamp(ctx);
     double tr[3], inf[3], lat[3];

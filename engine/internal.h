@@ -45,13 +45,21 @@ typedef struct {
     VkPipeline pipeline;
 } asvk_pipeline_variant;
 
+typedef struct {
+    uint32_t mask; /* F16_MASK: bindings holding fp16 */
+    int variant;   /* ASVK_SHADER_TEXEL or _SSBO: its fp16 form is built */
+    asvk_pipeline_variant v;
+} asvk_kernel_f16;
+
 struct asvk_kernel {
     char name[64];
     uint32_t spec[ASVK_MAX_SPEC];
     uint32_t spec_count;
     uint64_t hash;
     const void *code; /* asvk_shader_code */
-    asvk_pipeline_variant variant[2];
+    asvk_pipeline_variant variant[2]; /* texel, ssbo: fp32 tensors only */
+    asvk_kernel_f16 *f16;             /* fp16 forms, one per mask met */
+    uint32_t f16_count, f16_cap;
 };
 
 struct asvk_context {
@@ -134,7 +142,9 @@ void asvk_pipeline_cache_save(asvk_context *ctx);
 
 /* kernel.c */
 void asvk_kernels_destroy_all(asvk_context *ctx);
-asvk_status asvk_kernel_variant(asvk_context *ctx, struct asvk_kernel *k, int variant,
+/* The pipeline of variant ASVK_SHADER_TEXEL or _SSBO; with a nonzero
+ * f16_mask (bit b: binding b holds fp16) its fp16-storage form. */
+asvk_status asvk_kernel_variant(asvk_context *ctx, struct asvk_kernel *k, int variant, uint32_t f16_mask,
                                 asvk_pipeline_variant **out);
 
 #endif

@@ -63,11 +63,14 @@ uint32_t asvk_kernel_binding_count(asvk_kernel *k) { return k->variant[ASVK_SHAD
 
 uint32_t asvk_context_pipeline_count(const asvk_context *ctx) { return ctx->pipelines_created; }
 
-asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, asvk_pipeline_variant **out) {
-    asvk_pipeline_variant *v = &k->variant[variant];
-    *out = v;
-    if (v->ready) return ASVK_OK;
+/* Builds pipeline variant v from SPIR-V variant `code_index`; an fp16
+ * variant also specializes its F16_MASK constant to `mask`. */
+static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint32_t mask, asvk_pipeline_variant *v) {
+    const int variant = code_index;
     const asvk_shader_code *code = k->code;
+    if (code_index >= ASVK_SHADER_TEXEL_F16 && k->spec_count > ASVK_SHADER_F16_SPEC_ID)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s uses specialization constant %u, reserved for fp16 storage",
+                              k->name, ASVK_SHADER_F16_SPEC_ID);
     asvk_status st = asvk_reflect(code->words[variant], code->word_count[variant], &v->refl);
     if (st) return asvk_error_prefix(st, "shader %s: ", k->name);
     if (v->refl.push_size > ctx->info.max_push_constants)
@@ -101,16 +104,19 @@ asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, 
                                     .pCode = code->words[variant]};
     VkShaderModule module;
     ASVK_VK(ctx, ctx->vk.vkCreateShaderModule(ctx->device, &smi, NULL, &module));
-    VkSpecializationMapEntry entries[ASVK_MAX_SPEC];
-    for (uint32_t i = 0; i < k->spec_count; i++) entries[i] = (VkSpecializationMapEntry){i, i * 4, 4};
-    VkSpecializationInfo si = {k->spec_count, entries, k->spec_count * 4, k->spec};
+    VkSpecializationMapEntry entries[ASVK_MAX_SPEC + 1];
+    uint32_t data[ASVK_MAX_SPEC + 1], n = k->spec_count;
+    for (uint32_t i = 0; i < n; i++) entries[i] = (VkSpecializationMapEntry){i, i * 4, 4}, data[i] = k->spec[i];
+    if (code_index >= ASVK_SHADER_TEXEL_F16) /* ids below spec_count are the kernel's own: 23 is never one */
+        entries[n] = (VkSpecializationMapEntry){ASVK_SHADER_F16_SPEC_ID, n * 4, 4}, data[n] = mask, n++;
+    VkSpecializationInfo si = {n, entries, n * 4, data};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                   .module = module,
                   .pName = "main",
-                  .pSpecializationInfo = k->spec_count ? &si : NULL},
+                  .pSpecializationInfo = n ? &si : NULL},
         .layout = v->layout};
     VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &v->pipeline);
     ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
@@ -121,15 +127,44 @@ asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, 
     return ASVK_OK;
 }
 
+asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, uint32_t f16_mask,
+                                asvk_pipeline_variant **out) {
+    if (!f16_mask) {
+        asvk_pipeline_variant *v = &k->variant[variant];
+        *out = v;
+        return v->ready ? ASVK_OK : build(ctx, k, variant, 0, v);
+    }
+    for (uint32_t i = 0; i < k->f16_count; i++)
+        if (k->f16[i].mask == f16_mask && k->f16[i].variant == variant) {
+            *out = &k->f16[i].v;
+            return ASVK_OK;
+        }
+    if (k->f16_count == k->f16_cap) {
+        uint32_t cap = k->f16_cap ? 2 * k->f16_cap : 4;
+        void *p = realloc(k->f16, cap * sizeof *k->f16);
+        if (!p) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        k->f16 = p, k->f16_cap = cap;
+    }
+    asvk_kernel_f16 *e = &k->f16[k->f16_count];
+    memset(e, 0, sizeof *e);
+    e->mask = f16_mask, e->variant = variant;
+    asvk_status st = build(ctx, k, variant + ASVK_SHADER_TEXEL_F16, f16_mask, &e->v);
+    if (st) return st;
+    k->f16_count++;
+    *out = &e->v;
+    return ASVK_OK;
+}
+
 void asvk_kernels_destroy_all(asvk_context *ctx) {
     for (uint32_t i = 0; i < ctx->kernel_count; i++) {
         asvk_kernel *k = ctx->kernels[i];
-        for (int v = 0; v < 2; v++) {
-            asvk_pipeline_variant *p = &k->variant[v];
+        for (uint32_t v = 0; v < 2 + k->f16_count; v++) {
+            asvk_pipeline_variant *p = v < 2 ? &k->variant[v] : &k->f16[v - 2].v;
             if (p->pipeline) ctx->vk.vkDestroyPipeline(ctx->device, p->pipeline, NULL);
             if (p->layout) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, NULL);
             if (p->set_layout) ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layout, NULL);
         }
+        free(k->f16);
         free(k);
     }
     free(ctx->kernels);

@@ -298,7 +298,7 @@ void asvk_buffer_bindable(const asvk_context *ctx, asvk_buffer view, asvk_buffer
     *bind = view;
     bind->offset = base;
     bind->size = view.size + (view.offset - base);
-    *elem_offset = (uint32_t)((view.offset - base) / 4);
+    *elem_offset = (uint32_t)((view.offset - base) / asvk_buffer_elem_bytes(view));
 }
 
 void asvk_memory_stats_get(const asvk_context *ctx, asvk_memory_stats *out) {

@@ -4,6 +4,7 @@
 #ifndef ASVK_ENGINE_MEMORY_H
 #define ASVK_ENGINE_MEMORY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine/device.h"
@@ -11,12 +12,18 @@
 struct asvk_block;
 
 /* A range of device memory. A value type: copy it freely; sub-ranges are
- * made with asvk_buffer_sub. offset and size are in bytes. */
+ * made with asvk_buffer_sub. offset and size are in bytes. `half`: the
+ * tensor in it is stored as fp16 (2 bytes an element; kernels read and
+ * write it through the fp16 forms of their shaders), else fp32. */
 typedef struct asvk_buffer {
     struct asvk_block *block;
     uint64_t offset;
     uint64_t size;
+    bool half;
 } asvk_buffer;
+
+/* Bytes per element of the tensor in b: 2 (fp16) or 4 (fp32). */
+static inline uint32_t asvk_buffer_elem_bytes(asvk_buffer b) { return b.half ? 2u : 4u; }
 
 typedef struct asvk_memory_stats {
     uint32_t allocate_calls; /* vkAllocateMemory calls so far */
@@ -34,9 +41,10 @@ void asvk_buffer_free(asvk_context *ctx, asvk_buffer *buf);
 /* A sub-range of `buf` (bytes). */
 asvk_buffer asvk_buffer_sub(asvk_buffer buf, uint64_t offset, uint64_t size);
 
-/* Splits a view at any 4-byte offset into a range that can be bound on this
+/* Splits a view at any element offset into a range that can be bound on this
  * device (offset aligned down to the device's alignment) and the element
- * offset of the view inside it, which kernels take as a push constant. */
+ * offset of the view inside it (in its own elements: fp16 or fp32), which
+ * kernels take as a push constant. */
 void asvk_buffer_bindable(const asvk_context *ctx, asvk_buffer view, asvk_buffer *bind, uint32_t *elem_offset);
 
 /* Synchronous host <-> device copies; they wait for submitted work first. */

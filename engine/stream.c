@@ -19,7 +19,7 @@
 #define SETS_PER_POOL 128
 
 typedef struct { uint32_t block; uint64_t begin, end; } span;
-typedef struct { VkBuffer buffer; uint64_t offset, range; VkBufferView view; } view_entry;
+typedef struct { VkBuffer buffer; uint64_t offset, range; VkFormat format; VkBufferView view; } view_entry;
 typedef struct { span *v; uint32_t n, cap; } span_list;
 
 struct asvk_stream {
@@ -147,10 +147,14 @@ static asvk_status check_buffer(const asvk_stream *s, const asvk_buffer *b, uint
     return ASVK_OK;
 }
 
+/* A texel view of the binding: RGBA32F, or RGBA16F for an fp16 tensor
+ * (texelFetch converts, so the shader reads both alike). */
 static asvk_status get_view(asvk_stream *s, const asvk_buffer *b, VkBufferView *out) {
     uint64_t range = bind_range(b);
+    VkFormat format = b->half ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
     for (uint32_t i = 0; i < s->view_count; i++)
-        if (s->views[i].buffer == b->block->buffer && s->views[i].offset == b->offset && s->views[i].range == range) {
+        if (s->views[i].buffer == b->block->buffer && s->views[i].offset == b->offset && s->views[i].range == range &&
+            s->views[i].format == format) {
             *out = s->views[i].view;
             return ASVK_OK;
         }
@@ -163,11 +167,11 @@ static asvk_status get_view(asvk_stream *s, const asvk_buffer *b, VkBufferView *
     }
     VkBufferViewCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
                                  .buffer = b->block->buffer,
-                                 .format = VK_FORMAT_R32G32B32A32_SFLOAT,
+                                 .format = format,
                                  .offset = b->offset,
                                  .range = range};
     ASVK_VK(s->ctx, s->ctx->vk.vkCreateBufferView(s->ctx->device, &ci, NULL, out));
-    s->views[s->view_count++] = (view_entry){b->block->buffer, b->offset, range, *out};
+    s->views[s->view_count++] = (view_entry){b->block->buffer, b->offset, range, format, *out};
     return ASVK_OK;
 }
 
@@ -226,17 +230,24 @@ asvk_status asvk_stream_dispatch(asvk_stream *s, asvk_kernel *k, const asvk_buff
 
     bool texel = ctx->sw.texel_inputs;
     span r[ASVK_MAX_BINDINGS], w[ASVK_MAX_BINDINGS];
-    uint32_t nr = 0, nw = 0;
+    uint32_t nr = 0, nw = 0, f16_mask = 0;
     for (uint32_t i = 0; i < binding_count; i++) {
         if ((st = check_buffer(s, &bindings[i], i, k->name))) return st;
+        if (bindings[i].half) {
+            if (!ctx->sw.fp16)
+                return asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s: binding %u holds fp16 but fp16 storage is off on %s",
+                                      k->name, i, ctx->info.name);
+            f16_mask |= 1u << i;
+        }
         span x = {bindings[i].block->id, bindings[i].offset, bindings[i].offset + bindings[i].size};
         if (base->access[i] & ASVK_ACCESS_READ) r[nr++] = x;
         if (base->access[i] & ASVK_ACCESS_WRITE) w[nw++] = x;
-        if (base->access[i] == ASVK_ACCESS_READ && bind_range(&bindings[i]) / 16 > ctx->info.max_texel_buffer_elements)
+        if (base->access[i] == ASVK_ACCESS_READ &&
+            bind_range(&bindings[i]) / (bindings[i].half ? 8 : 16) > ctx->info.max_texel_buffer_elements)
             texel = false; /* too large for a texel view: this dispatch reads through storage buffers */
     }
     asvk_pipeline_variant *v;
-    if ((st = asvk_kernel_variant(ctx, k, texel ? ASVK_SHADER_TEXEL : ASVK_SHADER_SSBO, &v))) return st;
+    if ((st = asvk_kernel_variant(ctx, k, texel ? ASVK_SHADER_TEXEL : ASVK_SHADER_SSBO, f16_mask, &v))) return st;
     if ((st = track(s, r, nr, w, nw))) return st;
 
     VkWriteDescriptorSet writes[ASVK_MAX_BINDINGS];

@@ -14,9 +14,10 @@ static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 static asvk_status need(asvk_buffer b, uint64_t floats, const char *what) {
     if (!b.block) return asvk_error_set(ASVK_ERR_INTERNAL, "%s: buffer not allocated", what);
-    if (floats * 4 > b.size)
-        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: needs %llu floats, buffer holds %llu", what,
-                              (unsigned long long)floats, (unsigned long long)(b.size / 4));
+    uint32_t e = asvk_buffer_elem_bytes(b);
+    if (floats * e > b.size)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: needs %llu elements, buffer holds %llu", what,
+                              (unsigned long long)floats, (unsigned long long)(b.size / e));
     return ASVK_OK;
 }
 
@@ -242,8 +243,13 @@ asvk_status asvk_blas_copy(asvk_stream *s, asvk_buffer y, asvk_buffer x, uint64_
     if ((st = need(x, n, "copy source")) || (st = need(y, n, "copy destination"))) return st;
     if (n == 0) return ASVK_OK;
     /* The transfer engine is fastest (11.8 GB/s vs 0.8-2.2 through shaders
-     * on lavapipe); it needs 4-byte offsets, which every view has. */
-    return asvk_stream_copy(s, asvk_buffer_sub(y, 0, n * 4), asvk_buffer_sub(x, 0, n * 4));
+     * on lavapipe); it needs 4-byte offsets, which every view has. It copies
+     * bytes: both tensors must be stored alike (fp16 or fp32). */
+    if (x.half != y.half)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "copy between an fp16 and an fp32 tensor of %llu elements",
+                              (unsigned long long)n);
+    uint64_t bytes = (n * asvk_buffer_elem_bytes(x) + 3) & ~3ull;
+    return asvk_stream_copy(s, asvk_buffer_sub(y, 0, bytes), asvk_buffer_sub(x, 0, bytes));
 }
 
 asvk_status asvk_blas_binary(asvk_stream *s, asvk_binary_op op, asvk_buffer a, asvk_buffer b, asvk_buffer c,

@@ -106,6 +106,13 @@ typedef struct asvk_plan_report {
     uint64_t persistent_bytes;
 } asvk_plan_report;
 
+/* fp16 storage of activations: before planning, asks that every 4-D
+ * temporary (activations and their gradients) be stored as fp16; kernels
+ * still compute in fp32. Parameters, their gradients and optimizer state,
+ * per-channel statistics, workspaces of reductions, logits, inputs and
+ * outputs stay fp32. ASVK_ERR_FEATURE where the device lacks 16-bit
+ * storage (or ASVK_DISABLE=fp16 turned it off). */
+asvk_status asvk_graph_set_half_activations(asvk_context *ctx, asvk_graph *g, bool on);
 /* Gives every value its memory: temporaries by liveness in shared arenas,
  * persistent values from the store, inputs/outputs their own buffers. */
 asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *report);

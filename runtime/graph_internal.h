@@ -19,6 +19,7 @@ struct asvk_graph {
     asvk_buffer *own;    /* inputs, outputs, the step buffer */
     uint32_t own_count;
     bool planned;
+    bool half_acts; /* activations (4-D temporaries) stored as fp16 */
 };
 
 #endif

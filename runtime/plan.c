@@ -33,6 +33,18 @@ static int by_offset(const void *a, const void *b) {
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* Bytes per element of a temporary: fp16 for activations when asked. */
+static uint32_t value_bytes(const asvk_graph *g, const asvk_value *v) {
+    return g->half_acts && v->kind == ASVK_VAL_TEMP && v->ndim == 4 ? 2u : 4u;
+}
+
+asvk_status asvk_graph_set_half_activations(asvk_context *ctx, asvk_graph *g, bool on) {
+    if (g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "fp16 activations must be chosen before planning");
+    asvk_status st = on ? asvk_context_require(ctx, "fp16") : ASVK_OK;
+    if (!st) g->half_acts = on;
+    return st;
+}
+
 static asvk_status own_buffer(asvk_context *ctx, asvk_graph *g, asvk_value *v) {
     void *p = realloc(g->own, (g->own_count + 1) * sizeof *g->own);
     if (!p) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
@@ -112,7 +124,7 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     bool no_reuse = no_reuse_env && *no_reuse_env && strcmp(no_reuse_env, "0") != 0;
     for (uint32_t t = 0; t < nt && !st; t++) {
         asvk_value *v = &g->values[order[t]];
-        uint64_t size = align_up(v->floats * 4, VALUE_ALIGN);
+        uint64_t size = align_up(v->floats * value_bytes(g, v), VALUE_ALIGN);
         if (size > cap) {
             st = asvk_error_set(ASVK_ERR_LIMIT, "%s needs %.1f MiB, more than one binding of %s can address (%.1f MiB); "
                                 "lower --batch or the resolution", v->name, size / 1048576.0, dev->name, cap / 1048576.0);
@@ -149,7 +161,8 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     for (uint32_t t = 0; t < nt && !st; t++) {
         asvk_value *v = &g->values[order[t]];
         uint64_t o = offset[order[t]];
-        v->buf = asvk_buffer_sub(g->arenas[o / cap], o % cap, v->floats * 4);
+        v->buf = asvk_buffer_sub(g->arenas[o / cap], o % cap, v->floats * value_bytes(g, v));
+        v->buf.half = value_bytes(g, v) == 2;
     }
     free(order);
     free(offset);

@@ -89,6 +89,7 @@ static asvk_status build_train(asvk_trainer *t) {
         if (st) return st;
     }
     asvk_graph_step(g);
+    if ((st = asvk_graph_set_half_activations(t->ctx, g, t->cfg.fp16))) return st;
     if ((st = asvk_graph_plan(t->ctx, g, &t->plan))) return st;
     if ((st = asvk_stream_create(t->ctx, &t->stream))) return st;
     if ((st = asvk_graph_record(g, t->stream, &t->plan))) return st;
@@ -241,6 +242,7 @@ static asvk_status eval_graph_for(asvk_trainer *t, uint32_t batch, eval_graph **
     }
     eval_graph *e = &t->eval[free_slot];
     asvk_status st = asvk_model_build(&t->arch, t->ps, batch, t->train.resolution, false, (float)t->cfg.label_smoothing, &e->m);
+    if (!st) st = asvk_graph_set_half_activations(t->ctx, e->m.graph, t->cfg.fp16);
     if (!st) st = asvk_graph_plan(t->ctx, e->m.graph, NULL);
     if (!st) st = asvk_stream_create(t->ctx, &e->s);
     if (!st) st = asvk_graph_record(e->m.graph, e->s, NULL);

@@ -28,6 +28,7 @@ typedef struct asvk_train_config {
     bool flip;         /* random horizontal flip */
     uint32_t resolution; /* 0: the architecture's */
     asvk_norm norm;
+    bool fp16;           /* activations stored as fp16 (asvk_graph_set_half_activations) */
 } asvk_train_config;
 
 /* Defaults: SGD momentum 0.9 Nesterov, lr 0.1, wd 5e-5, cosine, batch 128. */

@@ -59,6 +59,18 @@ run plan train "${common[@]}" --plan
 grep -q "submits per step      1" "$tmp/plan.out" || fail "--plan does not report one submit per step"
 grep -Eq "activation memory .* planned" "$tmp/plan.out" || fail "--plan does not report planned memory"
 
+# fp16 storage of activations: the same run tracks the fp32 one (every epoch's
+# training loss within 5%), and its config records it for --resume
+run fp16 train "${common[@]}" --epochs 3 --seed 3 --fp16 --run "$tmp/r16"
+/usr/bin/python3 - "$tmp/r1/log.jsonl" "$tmp/r16/log.jsonl" "$tmp/r16/config.json" <<'PY' || fail "--fp16 does not track fp32 training"
+import json, sys
+a = [json.loads(l)["train_loss"] for l in open(sys.argv[1]) if '"epoch"' in l]
+b = [json.loads(l)["train_loss"] for l in open(sys.argv[2]) if '"epoch"' in l]
+assert len(a) == len(b) == 3, (a, b)
+assert all(abs(x - y) <= 0.05 * x for x, y in zip(a, b)), (a, b)
+assert json.load(open(sys.argv[3]))["fp16"] is True
+PY
+
 # bad input: one clear sentence, the right exit code
 expect() { # expect CODE REGEX args...
   local code=$1 re=$2; shift 2
@@ -75,6 +87,7 @@ expect 2 "do not fill one batch" train "${common[@]}" --batch 4096 --run "$tmp/b
 expect 2 "takes 1x12x12|12x12" train --arch fmnist --data "fashion-mnist:$tmp/data" --epochs 1 --run "$tmp/bad4"
 printf 'garbage' >"$tmp/notckpt.safetensors"
 expect 2 "notckpt.safetensors" eval --checkpoint "$tmp/notckpt.safetensors"
+ASVK_DISABLE=fp16 expect 1 "16-bit storage.*switched off.*drop --fp16" train "${common[@]}" --fp16 --run "$tmp/bad5"
 
 if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all train cases passed"
