@@ -120,7 +120,7 @@ static void fit_model(asvk_lut *t) {
     }
     if (ok) {
         double bs = 1, bp = 0, best = fit_error(t, (const entry *const *const *)nodes, 1, 0);
-        double cs = 1, cp = 0, ws = 0.5, wp = 0.1; /* half-widths: scale, ms per node */
+        double cs = 1, cp = 0, ws = 0.75, wp = 0.25; /* half-widths: scale, ms per node */
         for (int round = 0; round < 3; round++) {
             for (int i = -20; i <= 20; i++)
                 for (int j = -20; j <= 20; j++) {
