@@ -135,6 +135,7 @@ int bench_ops(cli_args *a) {
         cJSON_AddStringToObject(root, "benchmark", "ops");
         cJSON_AddStringToObject(root, "arch", arch.name);
         cJSON_AddNumberToObject(root, "batch", (double)batch);
+        cJSON_AddBoolToObject(root, "fp16_activations", cfg.fp16);
         cJSON *ceil = cJSON_AddObjectToObject(root, "ceilings");
         cJSON_AddNumberToObject(ceil, "sgemm_gflops", c.gflops);
         cJSON_AddNumberToObject(ceil, "copy_shader_gb_per_s", c.shader_gbps);

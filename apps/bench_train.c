@@ -88,6 +88,7 @@ int bench_train(cli_args *a) {
         cJSON_AddStringToObject(root, "benchmark", "train");
         cJSON_AddStringToObject(root, "arch", arch.name);
         cJSON_AddNumberToObject(root, "batch", (double)batch);
+        cJSON_AddBoolToObject(root, "fp16_activations", cfg.fp16);
         cJSON_AddNumberToObject(root, "params", (double)cost.params);
         cJSON_AddNumberToObject(root, "madds", (double)cost.madds);
         cJSON_AddNumberToObject(root, "train_images_per_s", batch / (tr[0] * 1e-9));
@@ -102,8 +103,9 @@ int bench_train(cli_args *a) {
         cJSON_AddNumberToObject(root, "dispatches_per_step", plan->dispatches);
         cJSON_AddNumberToObject(root, "barriers_per_step", plan->barriers);
         if (!json) {
-            printf("%s (%.3fM params, %.2fM MAdds) on %s, batch %ld, medians of %ld runs:\n", arch.name, cost.params / 1e6,
-                   cost.madds / 1e6, asvk_context_device(ctx)->name, batch, repeat);
+            printf("%s (%.3fM params, %.2fM MAdds) on %s, batch %ld%s, medians of %ld runs:\n", arch.name,
+                   cost.params / 1e6, cost.madds / 1e6, asvk_context_device(ctx)->name, batch,
+                   cfg.fp16 ? ", fp16 activations" : "", repeat);
             printf("  training step   %9.2f ms  %9.1f images/s  (spread %.0f%%; %u dispatches, %u barriers, 1 submit)\n",
                    tr[0] / 1e6, batch / (tr[0] * 1e-9), 100 * (tr[2] - tr[1]) / tr[0], plan->dispatches, plan->barriers);
             printf("  inference       %9.2f ms  %9.1f images/s  (spread %.0f%%)\n", inf[0] / 1e6, batch / (inf[0] * 1e-9),

@@ -44,6 +44,9 @@ echo "== benchmarks =="
 "$asvk" bench peak $quick --json >"$out/$stamp-peak.json"
 "$asvk" bench gemm $quick --no-cpu --json >"$out/$stamp-gemm.json"
 "$asvk" bench train --arch fmnist --batch 128 --json >"$out/$stamp-train-fmnist.json"
+# fp16 storage of activations where the device has 16-bit storage (skipped, with the reason, where not)
+"$asvk" bench train --arch fmnist --batch 128 --fp16 --json >"$out/$stamp-train-fmnist-fp16.json" ||
+  { echo "gpu_bench: no fp16 run (see above)"; rm -f "$out/$stamp-train-fmnist-fp16.json"; }
 "$asvk" bench train --arch mbv2 --batch 1 --json >"$out/$stamp-train-mbv2-b1.json"
 "$asvk" bench ops --arch fmnist --batch 128 --json >"$out/$stamp-ops-fmnist.json"
 ls -l "$out"/"$stamp"-*.json
