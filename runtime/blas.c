@@ -189,16 +189,36 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     return ASVK_OK;
 }
 
+/* The table's register-blocked tiling (CPU devices: 8x8 outputs an
+ * invocation, 8 invocations along N, the direction llvmpipe vectorises),
+ * fitted to the shape; every figure measured on lavapipe (docs/perf.md):
+ * - tall and narrow products, M >= 4096 rows and N <= 256 columns (the 1x1
+ *   convolutions and their backward-data of small networks: M = pixels),
+ *   take 16x4 tiles: inside a training step the 8-row tiles of such shapes
+ *   ran 2.7x slower than alone for some placements of their operands (a
+ *   texel-path effect whose cause is not known: 8-row tiles with 8x1
+ *   workgroups only; the storage-buffer path and 16-row tiles are immune),
+ *   and fmnist's training step went from 592 to 485 ms;
+ * - otherwise N that would leave much of the last 64-column tile idle takes
+ *   4-wide column tiles (about 17% slower per flop on full tiles, so only
+ *   when that wastes 20% less): 25088x24x96 5.6 -> 9.2 GFLOP/s.
+ * ASVK_GEMM overrides all of it. */
+static void fit_tiling(const asvk_gemm_desc *d, asvk_gemm_tuning *t) {
+    if (getenv("ASVK_GEMM") || t->kernel != ASVK_GEMM_REG || t->tm != 8 || t->tn != 8) return;
+    if (d->m >= 4096 && d->n <= 256) {
+        t->tm = 16, t->tn = 4;
+        return;
+    }
+    uint64_t w8 = (uint64_t)t->wg_x * 8, w4 = (uint64_t)t->wg_x * 4;
+    uint64_t pad8 = (d->n + w8 - 1) / w8 * w8, pad4 = (d->n + w4 - 1) / w4 * w4;
+    if (pad8 * 5 > pad4 * 6) t->tn = 4;
+}
+
 asvk_status asvk_blas_gemm(asvk_stream *s, const asvk_gemm_desc *d, asvk_buffer a, asvk_buffer b, asvk_buffer c) {
     asvk_gemm_tuning t;
     asvk_status st = asvk_gemm_tuning_default(asvk_stream_context(s), &t);
     if (st) return st;
-    /* Narrow outputs (the 1x1 convolutions of small networks: N = 16..32
-     * channels) waste most of a wide register tile: on lavapipe a column
-     * tile of 8x4 instead of 8x8 halves the time of M x 16 x 16 (measured
-     * with asvk bench gemm; docs/perf.md). The workgroup keeps 8 invocations
-     * along x, the direction llvmpipe vectorises. */
-    if (t.kernel == ASVK_GEMM_REG && !getenv("ASVK_GEMM") && d->n <= t.wg_x * t.tn / 2 && t.tn > 4) t.tn = 4;
+    fit_tiling(d, &t);
     return asvk_blas_gemm_tuned(s, &t, d, a, b, c);
 }
 

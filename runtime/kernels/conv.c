@@ -38,24 +38,10 @@ static conv_tuning tuning(const asvk_context *ctx) {
     return asvk_context_device(ctx)->type == ASVK_DEVICE_CPU ? cpu : gpu;
 }
 
-/* asvk_blas_gemm with the device's tuning, except that where that is the
- * register-blocked kernel with 8-wide column tiles across the lanes (CPU
- * devices), N that would leave much of the last 8*WG_X-column tile idle takes
- * 4-wide tiles (about 17% slower per flop on full tiles, so only when that
- * wastes 20% less): the 16-32-channel projections of MobileNets, N = 96.
- * 25088x24x96 on lavapipe: 5.6 -> 9.2 GFLOP/s. ASVK_GEMM still overrides. */
+/* The 1x1 paths are GEMMs with the device's tuning fitted to the shape
+ * (asvk_blas_gemm). */
 static asvk_status gemm(asvk_stream *s, const asvk_gemm_desc *g, asvk_buffer a, asvk_buffer b, asvk_buffer c) {
-    asvk_context *ctx = asvk_stream_context(s);
-    asvk_gemm_tuning t;
-    asvk_status st = asvk_gemm_tuning_default(ctx, &t);
-    if (st) return st;
-    const char *env = getenv("ASVK_GEMM");
-    if (!(env && *env) && t.kernel == ASVK_GEMM_REG && t.tn == 8) {
-        uint64_t w8 = (uint64_t)t.wg_x * 8, w4 = (uint64_t)t.wg_x * 4;
-        uint64_t pad8 = (g->n + w8 - 1) / w8 * w8, pad4 = (g->n + w4 - 1) / w4 * w4;
-        if (pad8 * 5 > pad4 * 6) t.tn = 4;
-    }
-    return asvk_blas_gemm_tuned(s, &t, g, a, b, c);
+    return asvk_blas_gemm(s, g, a, b, c);
 }
 
 #define ELT_WG 64u

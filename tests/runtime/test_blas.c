@@ -87,14 +87,15 @@ static void run_gemm(const asvk_gemm_tuning *t, const gemm_case *g) {
     asvk_stream *s;
     OK(asvk_stream_create(ctx, &s));
     /* Views at an element offset: exercises the unaligned-view path. */
-    OK(asvk_blas_gemm_tuned(s, t, &d, asvk_buffer_sub(A, g->off * 4, (na - g->off) * 4),
-                            asvk_buffer_sub(B, g->off * 4, (nb - g->off) * 4),
-                            asvk_buffer_sub(C, g->off * 4, (nc - g->off) * 4)));
+    asvk_buffer va = asvk_buffer_sub(A, g->off * 4, (na - g->off) * 4), vb = asvk_buffer_sub(B, g->off * 4, (nb - g->off) * 4),
+                vc = asvk_buffer_sub(C, g->off * 4, (nc - g->off) * 4);
+    /* t NULL: asvk_blas_gemm, the device's tuning fitted to the shape */
+    OK(t ? asvk_blas_gemm_tuned(s, t, &d, va, vb, vc) : asvk_blas_gemm(s, &d, va, vb, vc));
     OK(asvk_stream_run(s));
     asvk_stream_destroy(s);
     OK(test_download(ctx, C, out, nc));
-    char tn[64];
-    asvk_gemm_tuning_format(t, tn, sizeof tn);
+    char tn[64] = "fitted";
+    if (t) asvk_gemm_tuning_format(t, tn, sizeof tn);
     int bad = 0;
     for (uint32_t z = 0; z < batch; z++)
         for (uint32_t i = 0; i < g->m; i++)
@@ -117,8 +118,8 @@ static void run_gemm(const asvk_gemm_tuning *t, const gemm_case *g) {
     free(a), free(b), free(c), free(out), free(ref), free(tol), free(bias);
 }
 
-static const char *const tunings[] = {"naive", "reg:8x8:8x1", "reg:4x4:8x8", "reg:16x8:4x2", "smem:4x4:8x8:16",
-                                      "smem:2x3:16x4:5"};
+static const char *const tunings[] = {"naive", "reg:8x8:8x1", "reg:8x4:8x1", "reg:16x4:8x1", "reg:4x4:8x8",
+                                      "reg:16x8:4x2", "smem:4x4:8x8:16", "smem:2x3:16x4:5"};
 #define NTUNINGS (sizeof tunings / sizeof tunings[0])
 
 static void gemm_edge_shapes(void) {
@@ -162,6 +163,19 @@ static void gemm_default_tuning_and_aligned_vec4_paths(void) {
             OK(asvk_gemm_tuning_parse("reg:8x8:8x1", &tu));
             run_gemm(&tu, &g);
             OK(asvk_gemm_tuning_default(test_context(), &tu));
+        }
+}
+
+static void gemm_fitted_tilings(void) {
+    /* asvk_blas_gemm fits the tiling to the shape (tall and narrow: 16x4;
+     * N wasting a 64-column tile: 8x4): the shapes of each rule, with the
+     * vec4 paths (aligned) and without them, a bias and an activation. */
+    const uint32_t shapes[][3] = {{4100, 40, 24}, {4096, 96, 16}, {5000, 257, 9}, {300, 96, 24}, {70, 20, 33}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int v = 0; v < 3; v++) {
+            gemm_case g = {shapes[i][0], shapes[i][1], shapes[i][2], false, v == 1, 1, 1.0f, 0.0f, v == 2 ? 3u : 0u,
+                           v == 2 ? 1u : 0u, v != 1, v == 0 ? ASVK_ACT_RELU6 : ASVK_ACT_NONE};
+            run_gemm(NULL, &g);
         }
 }
 
@@ -371,6 +385,7 @@ int main(int argc, char **argv) {
         {"gemm_random_shapes", gemm_random_shapes},
         {"gemm_default_tuning_and_aligned_vec4_paths", gemm_default_tuning_and_aligned_vec4_paths},
         {"gemm_epilogue", gemm_epilogue},
+        {"gemm_fitted_tilings", gemm_fitted_tilings},
         {"gemm_tuning_errors", gemm_tuning_errors},
         {"fill_copy_copy2d", fill_copy_copy2d},
         {"binary_and_axpy", binary_and_axpy},
