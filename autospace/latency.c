@@ -327,7 +327,7 @@ static asvk_status probe_arch(const asvk_skeleton *sk, const asvk_cell *c, const
 
 asvk_status asvk_lut_probes(const asvk_skeleton *sk, uint32_t ops, const float *expands, uint32_t nexpands,
                             const asvk_act *acts, uint32_t nacts, asvk_arch **out, uint32_t *count) {
-    uint32_t cap = nexpands * nacts * (ASVK_CELL_OPS + 3) + 1, n = 0;
+    uint32_t cap = nexpands * nacts * (ASVK_CELL_OPS + 4) + 1, n = 0;
     asvk_arch *a = calloc(cap, sizeof *a);
     if (!a) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     asvk_status st = ASVK_OK;
@@ -353,6 +353,18 @@ asvk_status asvk_lut_probes(const asvk_skeleton *sk, uint32_t ops, const float *
                 c.mix[2] = swap ? ASVK_MIX_WEIGHTED : ASVK_MIX_SUM;
                 c.mix[3] = swap ? ASVK_MIX_SUM : ASVK_MIX_WEIGHTED;
                 snprintf(what, sizeof what, "e%g-merges%d-%s", (double)expands[x], swap, asvk_act_name(acts[y]));
+                st = probe_arch(sk, &c, what, &a[n]);
+                if (!st) n++;
+            }
+            if (!st && y == 0) {
+                /* two identity edges bringing one value into a node: the cell
+                 * graph copies one of them (act none) at the layer's inner
+                 * shape, after the stride: 1 = id(0) (strided), 2 = id(1),
+                 * 3 = id(1) + id(2). The copy does not depend on the act. */
+                asvk_cell_init(&c, 4, expands[x]);
+                c.act = acts[y];
+                c.op[1][0] = c.op[2][1] = c.op[3][1] = c.op[3][2] = ASVK_CELL_IDENTITY;
+                snprintf(what, sizeof what, "e%g-copies", (double)expands[x]);
                 st = probe_arch(sk, &c, what, &a[n]);
                 if (!st) n++;
             }

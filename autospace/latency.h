@@ -68,7 +68,8 @@ asvk_status asvk_lut_measure_arch(asvk_lut *t, asvk_context *ctx, const asvk_arc
 
 /* The probes that cover a skeleton: for every expansion ratio, one network
  * per operator (a 3-node chain of it, strided first edge, in every layer),
- * two with 2- and 3-input sum and weighted merges, and one with SE; `acts`
+ * two with 2- and 3-input sum and weighted merges, one with the copy a node
+ * fed one value by two identity edges makes, and one with SE; `acts`
  * are the activations cells may use. *out is malloc'd (asvk_arch_free each,
  * then free the array). */
 asvk_status asvk_lut_probes(const asvk_skeleton *sk, uint32_t ops, const float *expands, uint32_t nexpands,

@@ -45,7 +45,7 @@ static void probes_cover_random_cells(void) {
     asvk_arch *probes;
     uint32_t n;
     OK(asvk_lut_probes(&sk, ops, expands, 2, acts, 1, &probes, &n));
-    CHECK(n == 2 * (4 + 3), "%u probes, expected 2 ratios x (4 operators + 2 merge + 1 SE probes)", n);
+    CHECK(n == 2 * (4 + 4), "%u probes, expected 2 ratios x (4 operators + 2 merge + 1 copy + 1 SE probes)", n);
     asvk_lut *t = asvk_lut_create(1);
     asvk_lut_stamp_device(t, test_context());
     double *measured = calloc(n, sizeof *measured);
@@ -141,6 +141,17 @@ static void probes_cover_random_cells(void) {
         asvk_lut_destroy(p);
     }
     free(measured);
+    /* a node fed one value by two identity edges (the graph copies one), in
+     * both layers (the second strided): priced */
+    for (uint32_t l = 0; l < 2; l++) {
+        asvk_cell d;
+        asvk_cell_init(&d, 4, 3);
+        d.op[1][0] = ASVK_CELL_DW3X3;
+        d.op[2][1] = d.op[3][1] = d.op[3][2] = ASVK_CELL_IDENTITY;
+        double ms;
+        OK(asvk_lut_predict_cell(u, &sk, l, &d, &ms));
+        CHECK(ms > 0, "layer %u: copy cell %g ms", l, ms);
+    }
     /* a shape the table lacks: dw7x7 was never measured */
     asvk_cell c = asvk_cell_mbconv(7, 3);
     double ms;
