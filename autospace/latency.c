@@ -411,7 +411,7 @@ asvk_status asvk_lut_predict_arch(const asvk_lut *t, const asvk_arch *a, double 
     predict_ctx p = {t, 0, ASVK_OK};
     asvk_status st = asvk_arch_node_keys(a, t->batch, on_key, &p);
     if (!st) st = p.st;
-    if (!st) *ms = p.ms + t->overhead_ms;
+    if (!st) *ms = p.ms; /* the graph overhead is for cells alone: the shares are fitted on whole networks */
     return st;
 }
 
