@@ -142,6 +142,7 @@ asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const cha
     const cli_opt *opts = cmd->opts;
     for (int i = 0; opts[i].name && strcmp(opts[i].name, first_invocation_opt) != 0; i++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, opts[i].name + 2);
+        if (!x && !opts[i].arg) continue; /* a flag newer than the run (fp16): off, as it was */
         if (!x) return asvk_error_set(ASVK_ERR_USAGE, "%s lacks '%s'; it was not written by this asvk", path,
                                       opts[i].name + 2);
         if (!opts[i].arg) {

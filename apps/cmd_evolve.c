@@ -54,6 +54,7 @@ static const cli_opt opts[] = {
     {"--smoothing", "X", "label smoothing (default 0.1)"},
     {"--crop-pad", "P", "random crop with P pixels of padding (default 2; 0: off)"},
     {"--no-flip", NULL, "no random horizontal flips"},
+    {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
     {"--seed", "N", "seed of everything random: cells, mutations, weights, batches (default 1)"},
     /* Options of one invocation. */
     {"--quick", NULL, "a short run (about 3 minutes on a CPU): fewer generations, steps and cells; options given win"},
@@ -107,6 +108,7 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
         !cli_double(a, "--smoothing", 0.1, 0, 0.99, &c->label_smoothing))
         return 2;
     c->flip = !cli_flag(a, "--no-flip");
+    c->fp16 = cli_flag(a, "--fp16");
     c->anchors = !cli_flag(a, "--no-anchors");
     const char *mode = cli_str(a, "--reference-mode", "anchor");
     if (strcmp(mode, "distill") == 0) c->distill = true;
@@ -218,6 +220,7 @@ static cJSON *options_json(const evolve_options *o) {
     cJSON_AddNumberToObject(j, "smoothing", c->label_smoothing);
     cJSON_AddNumberToObject(j, "crop-pad", c->crop_pad);
     cJSON_AddBoolToObject(j, "no-flip", !c->flip);
+    cJSON_AddBoolToObject(j, "fp16", c->fp16);
     cJSON_AddNumberToObject(j, "seed", (double)c->seed);
     return j;
 }

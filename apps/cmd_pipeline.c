@@ -24,6 +24,7 @@ static const cli_opt opts[] = {
     {"--budget-latency", "MS", "latency budget instead, priced by the run's latency table"},
     {"--epochs", "N", "epochs to train the searched network (default 15; --quick 1)"},
     {"--seed", "N", "seed of every stage (default 1)"},
+    {"--fp16", NULL, "activations stored as fp16 in evolve, search and train (needs 16-bit storage)"},
     {"--quick", NULL, "the quick preset of every stage (minutes on a CPU)"},
     /* options of one invocation */
     {"--run", "DIR", "run folder (default runs/pipeline-<space>-<date>-<time>)"},
@@ -152,6 +153,7 @@ static int run(cli_args *a) {
 /* a: this invocation (run folder, resume, quiet, device); o: the pipeline's options */
 static int run_with(cli_args *a, const cli_args *o) {
     bool resume = cli_flag(a, "--resume"), quick = cli_flag(o, "--quick"), quiet = cli_flag(a, "--quiet");
+    bool fp16 = cli_flag(o, "--fp16");
     const char *space = cli_str(o, "--space", "learned"), *run_opt = cli_str(a, "--run", NULL);
     if (strcmp(space, "learned") != 0 && strcmp(space, "mbconv") != 0)
         return cli_usage_error(a, "--space must be learned or mbconv, not '%s'", space);
@@ -187,6 +189,7 @@ static int run_with(cli_args *a, const cli_args *o) {
         cJSON_AddNumberToObject(j, "epochs", (double)epochs);
         cJSON_AddStringToObject(j, "seed", seed);
         cJSON_AddBoolToObject(j, "quick", quick);
+        cJSON_AddBoolToObject(j, "fp16", fp16);
         /* pipeline.json: what the stages were started with (config.json marks a stage's own folder) */
         asvk_status st = run_create(dir, j);
         char from[1100], to[1100];
@@ -215,6 +218,7 @@ static int run_with(cli_args *a, const cli_args *o) {
         push(&v, "--reference"), push(&v, ref), push(&v, "--data"), push(&v, data), push(&v, "--seed"), push(&v, seed);
         if (bl) push(&v, "--lut"), push(&v, sub[3]), push(&v, "--budget-latency"), push(&v, bl);
         if (quick) push(&v, "--quick");
+        if (fp16) push(&v, "--fp16");
         push(&v, "--run"), push(&v, sub[0]);
         common(&v, a);
         if ((rc = stage(&cmd_evolve, &v, a, sub[0], quiet))) return rc;
@@ -253,6 +257,7 @@ static int run_with(cli_args *a, const cli_args *o) {
             push(&v, "--budget-madds"), push(&v, bm);
         }
         if (quick) push(&v, "--quick");
+        if (fp16) push(&v, "--fp16");
         push(&v, "--run"), push(&v, sub[1]);
         common(&v, a);
         if ((rc = stage(&cmd_search, &v, a, sub[1], quiet))) return rc;
@@ -261,6 +266,7 @@ static int run_with(cli_args *a, const cli_args *o) {
         argvec v = {0};
         pushf(&v, "--arch", "%s/net.json", sub[1]);
         push(&v, "--data"), push(&v, data), push(&v, "--seed"), push(&v, seed), push(&v, "--epochs"), push(&v, epochs_s);
+        if (fp16) push(&v, "--fp16");
         push(&v, "--run"), push(&v, sub[2]);
         common(&v, a);
         if ((rc = stage(&cmd_train, &v, a, sub[2], quiet))) return rc;

@@ -36,6 +36,7 @@ static const cli_opt opts[] = {
     {"--tau1", "X", "... and at the end (default 0.5)"},
     {"--lambda", "X", "weight of the budget term (default 1)"},
     {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
+    {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
     {"--val", "N", "training images held out for the alpha steps (default 5000; --quick 1000)"},
     {"--limit", "N", "use only the first N training images"},
     {"--seed", "N", "seed of weights, noise and batches (default 1)"},
@@ -88,6 +89,7 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
         !cli_double(a, "--tau1", c->tau1, 1e-3, 1e3, &c->tau1) || !cli_double(a, "--lambda", c->lambda, 0, 1e6, &c->lambda))
         return 2;
     c->skip = !cli_flag(a, "--no-skip");
+    c->fp16 = cli_flag(a, "--fp16");
     const char *bm = cli_str(a, "--budget-madds", NULL), *bl = cli_str(a, "--budget-latency", NULL);
     if (!bm == !bl) return cli_usage_error(a, "give one budget: --budget-madds X or --budget-latency MS");
     if (bm && (!opts_parse_amount(bm, &c->budget) || !(c->budget > 0))) return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
@@ -141,6 +143,7 @@ static cJSON *options_json(const search_options *o) {
     cJSON_AddNumberToObject(j, "tau1", c->tau1);
     cJSON_AddNumberToObject(j, "lambda", c->lambda);
     cJSON_AddBoolToObject(j, "no-skip", !c->skip);
+    cJSON_AddBoolToObject(j, "fp16", c->fp16);
     cJSON_AddNumberToObject(j, "val", c->val_images);
     cJSON_AddNumberToObject(j, "limit", o->limit);
     cJSON_AddNumberToObject(j, "seed", (double)c->seed);

@@ -47,6 +47,7 @@ typedef struct asvk_evolve_config {
     double label_smoothing;
     uint32_t crop_pad;
     bool flip;
+    bool fp16;            /* supernet activations stored as fp16 */
     asvk_norm norm;
     asvk_genome_options genome;
 } asvk_evolve_config;

@@ -51,6 +51,7 @@ typedef struct asvk_search_config {
     double label_smoothing;
     uint32_t crop_pad;
     bool flip;
+    bool fp16; /* supernet activations stored as fp16 */
     asvk_norm norm;
 } asvk_search_config;
 

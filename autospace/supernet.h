@@ -34,6 +34,7 @@ typedef struct asvk_supernet_spec {
     uint32_t batch;
     double bn_eps, bn_momentum;
     double label_smoothing;
+    bool fp16; /* activations stored as fp16 (asvk_graph_set_half_activations) */
 } asvk_supernet_spec;
 
 /* Cells of layer l, and the mixture's candidates there (cells + skip). */

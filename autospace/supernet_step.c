@@ -18,6 +18,7 @@ asvk_status asvk_sn_graph_make(asvk_context *ctx, const asvk_supernet_spec *spec
         st = asvk_op_sgd(out->m.graph, group, &c);
     }
     if (!st) asvk_graph_step(out->m.graph);
+    if (!st) st = asvk_graph_set_half_activations(ctx, out->m.graph, spec->fp16);
     if (!st) st = asvk_graph_plan(ctx, out->m.graph, NULL);
     if (!st) st = asvk_stream_create(ctx, &out->s);
     if (!st) st = asvk_graph_record(out->m.graph, out->s, NULL);

@@ -73,6 +73,18 @@ run cost cost "$tmp/r1/best.json" --json
 run train_best train --arch "$tmp/r1/best.json" --data "fashion-mnist:$tmp/data" --epochs 1 --batch 32 --run "$tmp/t1" --quiet
 run show space show "$tmp/r1/space.json"
 grep -q "layer 1" "$tmp/show.out" && grep -q "fitness" "$tmp/show.out" || { fail "space show printed no layers"; cat "$tmp/show.out"; }
+# the supernets with fp16 activations: the first generation samples the same
+# cells (same seed) and its loss tracks fp32's within 5%
+run fp16 evolve "${common[@]}" --stop-after 1 --fp16 --run "$tmp/r16"
+/usr/bin/python3 - "$tmp/r1/history.jsonl" "$tmp/r16/history.jsonl" "$tmp/r16/config.json" <<'PY' || fail "evolve --fp16 does not track fp32"
+import json, sys
+a = json.loads(open(sys.argv[1]).readline()); b = json.loads(open(sys.argv[2]).readline())
+assert json.load(open(sys.argv[3]))["fp16"] is True
+assert [s["hash"] for l in a["layers"] for s in l["sampled"]] == \
+       [s["hash"] for l in b["layers"] for s in l["sampled"]]
+assert abs(a["loss"] - b["loss"]) <= 0.05 * a["loss"], (a["loss"], b["loss"])
+PY
+
 # identity and depthwise edges only, no anchor (expand 2 is not in the format): search_space.config
 # holds the space whole, and reads back as it
 run motif evolve "${common[@]}" --ops motif --no-anchors --generations 1 --run "$tmp/r4"

@@ -89,6 +89,27 @@ for l in open(sys.argv[1]):
     h = json.loads(l); h.pop("seconds"); print(json.dumps(h, sort_keys=True))' "$1"; }
 cmp -s <(strip "$tmp/s1/history.jsonl") <(strip "$tmp/s3/history.jsonl") || fail "the resumed search's history differs"
 
+# a run folder from before --fp16 (its config has no "fp16") still resumes, as fp32
+cp -r "$tmp/s1" "$tmp/s1old"
+/usr/bin/python3 - "$tmp/s1old/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); assert c.pop("fp16") is False; json.dump(c, open(sys.argv[1], "w"))
+PY
+run oldconfig search --resume --run "$tmp/s1old" --quiet
+cmp -s "$tmp/s1/result.json" "$tmp/s1old/result.json" || fail "resuming a run without 'fp16' changed its result"
+
+# the supernet with fp16 activations: same budget met, the loss curve tracks fp32's
+run s16 search "${common[@]}" --budget-madds 0.03M --fp16 --run "$tmp/s16"
+/usr/bin/python3 - "$tmp/s1" "$tmp/s16" <<'PY' || fail "the fp16 search is wrong"
+import json, sys
+a, b = sys.argv[1], sys.argv[2]
+assert json.load(open(f"{b}/config.json"))["fp16"] is True
+assert json.load(open(f"{b}/result.json"))["madds"] <= 30000
+la = [json.loads(l)["loss"] for l in open(f"{a}/history.jsonl")]
+lb = [json.loads(l)["loss"] for l in open(f"{b}/history.jsonl")]
+assert len(la) == len(lb) and all(abs(x - y) <= 0.05 * x for x, y in zip(la, lb)), (la, lb)
+PY
+
 # a learned space (a short evolution) searched the same way
 run evolve evolve "${ref[@]}" "${data[@]}" --generations 2 --population 4 --k 3 --steps 4 --batch 16 --val 160 --quiet --run "$tmp/e1"
 run s4 search --space "$tmp/e1/space.json" "${data[@]}" --steps 20 --warmup 5 --batch 16 --val 160 --budget-madds 0.05M --quiet --run "$tmp/s4"
