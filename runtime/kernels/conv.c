@@ -38,12 +38,6 @@ static conv_tuning tuning(const asvk_context *ctx) {
     return asvk_context_device(ctx)->type == ASVK_DEVICE_CPU ? cpu : gpu;
 }
 
-/* The 1x1 paths are GEMMs with the device's tuning fitted to the shape
- * (asvk_blas_gemm). */
-static asvk_status gemm(asvk_stream *s, const asvk_gemm_desc *g, asvk_buffer a, asvk_buffer b, asvk_buffer c) {
-    return asvk_blas_gemm(s, g, a, b, c);
-}
-
 #define ELT_WG 64u
 #define NIB_MAX 8u         /* taps per window (register window TP + NIB - 1) */
 /* Reductions over pixels are split into chunks so that about RED_TARGET
@@ -295,7 +289,7 @@ asvk_status asvk_conv_forward_ex(asvk_stream *s, const asvk_conv_desc *d, asvk_b
                             .lda = d->in.c, .ldb = cg, .ldc = d->cout, .batch = d->groups,
                             .stride_a = cg, .stride_b = (uint64_t)cog * cg, .stride_c = cog, .alpha = 1, .beta = 0,
                             .bias = bias, .stride_bias = cog, .act = act};
-        return gemm(s, &g, x, w, y);
+        return asvk_blas_gemm(s, &g, x, w, y); /* the tiling fitted to the shape */
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
         asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
@@ -352,7 +346,7 @@ asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asv
                             .lda = d->cout, .ldb = p.cg, .ldc = d->in.c, .batch = d->groups,
                             .stride_a = p.cog, .stride_b = (uint64_t)p.cog * p.cg, .stride_c = p.cg,
                             .alpha = 1, .beta = accumulate ? 1.0f : 0.0f};
-        return gemm(s, &g, dy, w, dx);
+        return asvk_blas_gemm(s, &g, dy, w, dx);
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
         asvk_buffer views[3] = {dy, w, dx}, bind[3];
@@ -426,7 +420,7 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         } else {
             g.batch = d->groups, g.stride_a = p.cog, g.stride_b = p.cg, g.stride_c = (uint64_t)p.cog * p.cg;
         }
-        if ((st = gemm(s, &g, dy, x, out))) return st;
+        if ((st = asvk_blas_gemm(s, &g, dy, x, out))) return st;
         break;
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
