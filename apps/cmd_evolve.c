@@ -19,6 +19,7 @@
 #include "autospace/space.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/trainer.h"
+#include "runtime/io/json_read.h"
 
 /* Options that are part of the run (saved in config.json, read back by --resume). */
 static const cli_opt opts[] = {
@@ -192,11 +193,11 @@ static cJSON *options_json(const evolve_options *o) {
     cJSON_AddNumberToObject(j, "k", c->k);
     cJSON_AddNumberToObject(j, "steps", c->steps);
     cJSON_AddNumberToObject(j, "batch", c->batch);
-    cJSON_AddNumberToObject(j, "lr", c->lr);
-    cJSON_AddNumberToObject(j, "momentum", c->momentum);
-    cJSON_AddNumberToObject(j, "wd", c->weight_decay);
-    cJSON_AddNumberToObject(j, "arch-lr", c->arch_lr);
-    cJSON_AddNumberToObject(j, "lambda", c->lambda);
+    asvk_json_add_exact(j, "lr", c->lr);
+    asvk_json_add_exact(j, "momentum", c->momentum);
+    asvk_json_add_exact(j, "wd", c->weight_decay);
+    asvk_json_add_exact(j, "arch-lr", c->arch_lr);
+    asvk_json_add_exact(j, "lambda", c->lambda);
     /* a latency-priced run: its table and budget, no MAdds budget ("": not given) */
     cJSON_AddStringToObject(j, "lut", o->lut ? o->lut_path : "");
     snprintf(b, sizeof b, "%.17g", c->budget_ms);
@@ -205,7 +206,7 @@ static cJSON *options_json(const evolve_options *o) {
     cJSON_AddStringToObject(j, "budget-madds", o->lut ? "" : b);
     cJSON_AddNumberToObject(j, "tournament", c->tournament);
     cJSON_AddNumberToObject(j, "min-sampled", c->min_sampled);
-    cJSON_AddNumberToObject(j, "beta", c->beta);
+    asvk_json_add_exact(j, "beta", c->beta);
     cJSON_AddNumberToObject(j, "nodes", c->genome.nodes);
     cJSON_AddStringToObject(j, "ops", o->ops);
     cJSON_AddStringToObject(j, "expands", o->expands);
@@ -217,11 +218,11 @@ static cJSON *options_json(const evolve_options *o) {
     cJSON_AddStringToObject(j, "reference-weights", o->reference_weights);
     cJSON_AddNumberToObject(j, "val", c->val_images);
     cJSON_AddNumberToObject(j, "limit", o->limit);
-    cJSON_AddNumberToObject(j, "smoothing", c->label_smoothing);
+    asvk_json_add_exact(j, "smoothing", c->label_smoothing);
     cJSON_AddNumberToObject(j, "crop-pad", c->crop_pad);
     cJSON_AddBoolToObject(j, "no-flip", !c->flip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
-    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+    asvk_json_add_exact(j, "seed", (double)c->seed);
     return j;
 }
 

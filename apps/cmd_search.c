@@ -17,6 +17,7 @@
 #include "autospace/alpha.h"
 #include "autospace/search.h"
 #include "runtime/io/atomic_file.h"
+#include "runtime/io/json_read.h"
 
 static const cli_opt opts[] = {
     {"--space", "S", "a space.json (from asvk evolve) or 'mbconv' (ProxylessNAS's MBConv k3/5/7 x e3/6; default)"},
@@ -135,18 +136,18 @@ static cJSON *options_json(const search_options *o) {
     cJSON_AddNumberToObject(j, "steps", c->steps);
     cJSON_AddNumberToObject(j, "warmup", c->warmup);
     cJSON_AddNumberToObject(j, "batch", c->batch);
-    cJSON_AddNumberToObject(j, "lr", c->lr);
-    cJSON_AddNumberToObject(j, "momentum", c->momentum);
-    cJSON_AddNumberToObject(j, "wd", c->weight_decay);
-    cJSON_AddNumberToObject(j, "arch-lr", c->arch_lr);
-    cJSON_AddNumberToObject(j, "tau0", c->tau0);
-    cJSON_AddNumberToObject(j, "tau1", c->tau1);
-    cJSON_AddNumberToObject(j, "lambda", c->lambda);
+    asvk_json_add_exact(j, "lr", c->lr);
+    asvk_json_add_exact(j, "momentum", c->momentum);
+    asvk_json_add_exact(j, "wd", c->weight_decay);
+    asvk_json_add_exact(j, "arch-lr", c->arch_lr);
+    asvk_json_add_exact(j, "tau0", c->tau0);
+    asvk_json_add_exact(j, "tau1", c->tau1);
+    asvk_json_add_exact(j, "lambda", c->lambda);
     cJSON_AddBoolToObject(j, "no-skip", !c->skip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
     cJSON_AddNumberToObject(j, "val", c->val_images);
     cJSON_AddNumberToObject(j, "limit", o->limit);
-    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+    asvk_json_add_exact(j, "seed", (double)c->seed);
     cJSON_AddNumberToObject(j, "save-every", o->save_every);
     return j;
 }

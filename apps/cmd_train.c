@@ -15,6 +15,7 @@
 #include "runtime/data/split.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/trainer.h"
+#include "runtime/io/json_read.h"
 
 static const cli_opt opts[] = {
     {"--arch", "A", "architecture: a .json or net.config file, or a built-in (fmnist, mbv2[:w=..:r=..])"},
@@ -103,17 +104,17 @@ static cJSON *options_json(const train_options *o) {
     cJSON_AddNumberToObject(j, "epochs", c->epochs);
     cJSON_AddNumberToObject(j, "batch", c->batch);
     cJSON_AddStringToObject(j, "optimizer", c->optimizer == ASVK_OPTIMIZER_ADAMW ? "adamw" : "sgd");
-    cJSON_AddNumberToObject(j, "lr", c->lr);
-    cJSON_AddNumberToObject(j, "momentum", c->momentum);
+    asvk_json_add_exact(j, "lr", c->lr);
+    asvk_json_add_exact(j, "momentum", c->momentum);
     cJSON_AddBoolToObject(j, "nesterov", c->nesterov);
-    cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
+    asvk_json_add_exact(j, "weight_decay", c->weight_decay);
     cJSON_AddStringToObject(j, "schedule", asvk_schedule_kind_name(c->schedule));
-    cJSON_AddNumberToObject(j, "warmup_epochs", c->warmup_epochs);
-    cJSON_AddNumberToObject(j, "label_smoothing", c->label_smoothing);
+    asvk_json_add_exact(j, "warmup_epochs", c->warmup_epochs);
+    asvk_json_add_exact(j, "label_smoothing", c->label_smoothing);
     cJSON_AddNumberToObject(j, "crop_pad", c->crop_pad);
     cJSON_AddBoolToObject(j, "flip", c->flip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
-    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+    asvk_json_add_exact(j, "seed", (double)c->seed);
     cJSON_AddNumberToObject(j, "val", o->val);
     cJSON_AddNumberToObject(j, "limit", o->limit);
     cJSON_AddNumberToObject(j, "save_every", o->save_every);

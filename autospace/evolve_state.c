@@ -14,6 +14,7 @@
 
 /* The parts of struct asvk_evolve this file needs (defined in evolve.c). */
 #include "autospace/evolve_internal.h"
+#include "runtime/io/json_read.h"
 
 static cJSON *member_json(const asvk_member *m) {
     cJSON *o = cJSON_CreateObject();
@@ -21,14 +22,14 @@ static cJSON *member_json(const asvk_member *m) {
     snprintf(h, sizeof h, "%016llx", (unsigned long long)m->hash);
     cJSON_AddStringToObject(o, "hash", h);
     cJSON_AddItemToObject(o, "genome", asvk_genome_to_json(&m->cell));
-    cJSON_AddNumberToObject(o, "fitness", m->fitness);
+    asvk_json_add_exact(o, "fitness", m->fitness); /* read back on resume */
     cJSON_AddNumberToObject(o, "born", m->born);
     cJSON_AddNumberToObject(o, "sampled", m->sampled);
     cJSON_AddBoolToObject(o, "anchor", m->anchor);
     snprintf(h, sizeof h, "%016llx", (unsigned long long)m->parent);
     cJSON_AddStringToObject(o, "parent", h);
     cJSON_AddNumberToObject(o, "madds", (double)m->madds);
-    if (m->ms > 0) cJSON_AddNumberToObject(o, "latency_ms", m->ms);
+    if (m->ms > 0) asvk_json_add_exact(o, "latency_ms", m->ms);
     cJSON_AddNumberToObject(o, "params", (double)m->params);
     return o;
 }
@@ -162,12 +163,12 @@ char *asvk_evolve_history_json(const asvk_evolve *e, const asvk_generation_stats
             /* the sample's members may have been removed since: hashes were kept in shares */
             snprintf(h, sizeof h, "%016llx", (unsigned long long)e->sample_hash[l][k]);
             cJSON_AddStringToObject(x, "hash", h);
-            cJSON_AddNumberToObject(x, "share", e->share[l][k]);
+            asvk_json_add_exact(x, "share", e->share[l][k]);
             cJSON_AddItemToArray(samp, x);
         }
         cJSON *fit = cJSON_AddArrayToObject(lo, "fitness");
-        for (uint32_t i = 0; i < e->pop[l].count; i++) cJSON_AddItemToArray(fit, cJSON_CreateNumber(e->pop[l].m[i].fitness));
-        cJSON_AddNumberToObject(lo, "best_fitness", s->best_fitness[l]);
+        for (uint32_t i = 0; i < e->pop[l].count; i++) cJSON_AddItemToArray(fit, asvk_json_exact(e->pop[l].m[i].fitness));
+        asvk_json_add_exact(lo, "best_fitness", s->best_fitness[l]);
         cJSON_AddItemToArray(layers, lo);
     }
     char *text = cJSON_PrintUnformatted(o);

@@ -431,7 +431,7 @@ static cJSON *matrix(const asvk_alpha *al, const double m[][ASVK_ALPHA_MAX_K]) {
     cJSON *a = cJSON_CreateArray();
     for (uint32_t l = 0; l < al->layers; l++) {
         cJSON *row = cJSON_CreateArray();
-        for (uint32_t k = 0; k < al->k[l]; k++) cJSON_AddItemToArray(row, cJSON_CreateNumber(m[l][k]));
+        for (uint32_t k = 0; k < al->k[l]; k++) cJSON_AddItemToArray(row, asvk_json_exact(m[l][k])); /* read back on resume */
         cJSON_AddItemToArray(a, row);
     }
     return a;

@@ -80,7 +80,7 @@ static asvk_status space_json(const asvk_space *s, cJSON **out) {
                 return asvk_error_prefix(ASVK_ERR_USAGE, "layer %u, cell %u: ", l, k);
             }
             cJSON_AddItemToObject(co, "genome", g);
-            if (c->has_fitness) cJSON_AddNumberToObject(co, "fitness", c->fitness);
+            if (c->has_fitness) asvk_json_add_exact(co, "fitness", c->fitness);
             if (c->has_fitness) cJSON_AddNumberToObject(co, "sampled", c->sampled);
             if (s->has_skeleton) {
                 cJSON_AddNumberToObject(co, "madds", (double)c->madds);

@@ -161,3 +161,19 @@ void asvk_json_format_double(double v, char *buf, size_t n) {
         if (strtod(buf, NULL) == v) return;
     }
 }
+
+cJSON *asvk_json_exact(double v) {
+    if (!isfinite(v)) return cJSON_CreateNull();
+    char num[32];
+    asvk_json_format_double(v, num, sizeof num);
+    return cJSON_CreateRaw(num);
+}
+
+cJSON *asvk_json_add_exact(cJSON *obj, const char *key, double v) {
+    cJSON *x = asvk_json_exact(v);
+    if (x && !cJSON_AddItemToObject(obj, key, x)) {
+        cJSON_Delete(x);
+        return NULL;
+    }
+    return x;
+}

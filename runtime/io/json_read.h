@@ -35,4 +35,13 @@ asvk_status asvk_json_string(const cJSON *obj, const char *ctx, const char *key,
 /* Formats a double so that strtod gives it back exactly, as short as possible. */
 void asvk_json_format_double(double v, char *buf, size_t n);
 
+/* A number item printed by asvk_json_format_double (a raw item; NaN and
+ * infinities become null). For anything read back on resume: cJSON prints a
+ * double with 15 digits whenever they read back within DBL_EPSILON, so a value
+ * can come back 1 ulp off, and a resumed evolution then drifted from a straight
+ * one. NULL when out of memory, like cJSON's own constructors. */
+cJSON *asvk_json_exact(double v);
+/* Adds asvk_json_exact(v) to `obj` as `key`; the item, or NULL. */
+cJSON *asvk_json_add_exact(cJSON *obj, const char *key, double v);
+
 #endif
