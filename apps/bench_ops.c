@@ -44,8 +44,6 @@ static void on_node(void *user, uint32_t node, const char *op, const asvk_timing
     double flops, bytes;
     asvk_graph_node_key(t->g, node, key, sizeof key);
     asvk_graph_node_work(t->g, node, &flops, &bytes);
-    if (getenv("ASVK_DBG_NODE")) fprintf(stderr, "node %3u %-16s %8.3f ms  min %8.3f max %8.3f  %s\n", node, op, ns / 1e6, tm->min_ns / 1e6, tm->max_ns / 1e6, key);
-    if (getenv("ASVK_DBG_NODE")) fprintf(stderr, "node %3u %-16s %8.3f ms  min %8.3f max %8.3f  %s\n", node, op, ns / 1e6, tm->min_ns / 1e6, tm->max_ns / 1e6, key);
     row *r = find_row(t, op, key);
     t->total_ns += ns;
     if (!r) return;

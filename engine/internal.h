@@ -94,6 +94,7 @@ struct asvk_context {
     VkCommandPool transfer_pool;
     VkFence transfer_fence;
     bool maybe_busy; /* work was submitted and not yet waited for */
+    bool poison;     /* ASVK_POISON: new buffers are filled with NaN */
 
     /* kernels */
     VkPipelineCache pipeline_cache;

@@ -74,6 +74,12 @@ asvk_status asvk_memory_init(asvk_context *ctx) {
         vkGetPhysicalDeviceMemoryProperties2(ctx->physical, &m2);
         if (b.heapBudget[heap] && b.heapBudget[heap] < ctx->budget) ctx->budget = b.heapBudget[heap];
     }
+    /* ASVK_POISON=1: every new tensor starts as NaN (host-mapped memory only),
+     * so a kernel that reads what nothing wrote fails its CPU comparison
+     * instead of reading zeros or a previous tensor's values (the sanitizer
+     * pass of scripts/test runs with it). */
+    const char *poison = getenv("ASVK_POISON");
+    ctx->poison = poison && *poison && strcmp(poison, "0") != 0;
     const char *env = getenv("ASVK_MEMORY_BUDGET");
     if (env && *env) {
         uint64_t v;
@@ -257,6 +263,7 @@ asvk_status asvk_buffer_alloc(asvk_context *ctx, uint64_t bytes, asvk_buffer *ou
         if (st) return st;
         block_take(b, size, &offset);
     }
+    if (ctx->poison && b->mapped) memset(b->mapped + offset, 0xFF, size); /* NaN in fp32 and fp16 */
     out->block = b;
     out->offset = offset;
     out->size = align_up(bytes, 16);
