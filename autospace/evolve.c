@@ -102,6 +102,23 @@ static asvk_status fixed_cost(const asvk_evolve_config *c, double *out) {
     return st;
 }
 
+void asvk_evolve_share_budget(uint32_t n, double cells, const double *ref_cost, const double *cheapest, double *out) {
+    bool pinned[ASVK_SKEL_MAX_LAYERS] = {false};
+    for (uint32_t round = 0; round <= n; round++) {
+        double left = cells, weight = 0;
+        for (uint32_t l = 0; l < n; l++) {
+            if (pinned[l]) left -= cheapest[l];
+            else weight += ref_cost[l];
+        }
+        bool changed = false;
+        for (uint32_t l = 0; l < n; l++) {
+            out[l] = pinned[l] ? cheapest[l] : weight > 0 ? left * ref_cost[l] / weight : 0;
+            if (!pinned[l] && out[l] < cheapest[l]) pinned[l] = changed = true;
+        }
+        if (!changed) return;
+    }
+}
+
 static asvk_status validate_skeleton(const asvk_skeleton *sk) {
     if (!sk->in_channels || !sk->resolution || sk->num_classes < 2 || !sk->stem_out || !sk->stem_stride ||
         !sk->stem_kernel)
@@ -220,15 +237,16 @@ asvk_status asvk_evolve_create(asvk_context *ctx, const asvk_evolve_config *cfg,
             st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3f%s does not cover the skeleton's stem and head "
                                 "(%.3f%s); raise %s", budget * scale, unit, fixed * scale, unit, opt);
         asvk_cell cheap = asvk_cell_mbconv(3, 1);
+        double cheapest[ASVK_SKEL_MAX_LAYERS], cheap_total = 0;
         for (uint32_t l = 0; l < sk->count && !st; l++) {
-            e->layer_budget[l] = cells * ref_cost[l] / ref_total;
-            double m;
-            st = cell_cost(&e->cfg, l, &cheap, &m);
-            if (!st && m > e->layer_budget[l])
-                st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3f%s leaves layer %u %.3f%s, below its cheapest "
-                                    "cell (%.3f%s); raise %s", budget * scale, unit, l, e->layer_budget[l] * scale,
-                                    unit, m * scale, unit, opt);
+            st = cell_cost(&e->cfg, l, &cheap, &cheapest[l]);
+            cheap_total += cheapest[l];
         }
+        if (!st && cells < cheap_total)
+            st = asvk_error_set(ASVK_ERR_USAGE, "a budget of %.3f%s leaves the cells %.3f%s, below the cheapest "
+                                "cells' %.3f%s; raise %s", budget * scale, unit, cells * scale, unit,
+                                cheap_total * scale, unit, opt);
+        if (!st) asvk_evolve_share_budget(sk->count, cells, ref_cost, cheapest, e->layer_budget);
     }
     /* Initial populations: the anchor, then random cells new to the layer. */
     for (uint32_t l = 0; l < sk->count && !st; l++) {
@@ -295,6 +313,7 @@ asvk_status asvk_evolve_set_teacher(asvk_evolve *e, const char *checkpoint) {
 }
 const asvk_bank *asvk_evolve_bank(const asvk_evolve *e) { return e->bank; }
 const asvk_population *asvk_evolve_population(const asvk_evolve *e, uint32_t l) { return &e->pop[l]; }
+double asvk_evolve_layer_budget(const asvk_evolve *e, uint32_t l) { return e->layer_budget[l]; }
 
 /* ---- one generation ---- */
 

@@ -60,6 +60,13 @@ void asvk_evolve_config_default(asvk_evolve_config *c);
  * besides its cells). */
 uint64_t asvk_evolve_fixed_madds(const asvk_skeleton *sk);
 
+/* Shares `cells` (a budget less the stem and head) between n layers in
+ * proportion to the reference cell's cost there, except that no layer gets
+ * less than its cheapest cell: a layer whose share falls short gets its
+ * cheapest cell's cost and the rest is shared again among the others. Needs
+ * cells >= the sum of `cheapest`. */
+void asvk_evolve_share_budget(uint32_t n, double cells, const double *ref_cost, const double *cheapest, double *out);
+
 typedef struct asvk_evolve asvk_evolve;
 
 /* Checks everything before any training: the skeleton, population >= K,
@@ -96,6 +103,9 @@ uint32_t asvk_evolve_generation(const asvk_evolve *e);
 /* Every cell's weights between generations (read-only). */
 const struct asvk_bank *asvk_evolve_bank(const asvk_evolve *e);
 const asvk_population *asvk_evolve_population(const asvk_evolve *e, uint32_t layer);
+/* A layer's share of the budget, in MAdds or ms (0: no budget): in proportion
+ * to the reference cell's cost, but never below the layer's cheapest cell. */
+double asvk_evolve_layer_budget(const asvk_evolve *e, uint32_t layer);
 
 /* State after the last finished generation: dir/state.json and the weight
  * bank; written atomically (bank first, under a generation-stamped name). */

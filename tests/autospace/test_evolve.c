@@ -395,9 +395,56 @@ static void bad_configs(void) {
     cfg.k = 4, cfg.population = 3;
     EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "raise --population to at least 4");
     cfg.population = 8, cfg.budget_madds = 1e6;
-    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "below its cheapest cell");
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "distinct affordable cells for layer 0");
     cfg.budget_madds = 0, cfg.batch = 512;
     EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "cannot fill batches of 512");
+    asvk_dataset_destroy(d);
+}
+
+/* The budget's layer shares: in proportion to the reference cells' cost when
+ * that leaves every layer its cheapest cell; otherwise short layers get their
+ * cheapest cell (in rounds: pinning one can short another) and the others
+ * share the rest in proportion; the shares always sum to the budget. A budget
+ * below the cheapest network is refused by asvk_evolve_create. */
+static void layer_budgets(void) {
+    static const struct {
+        uint32_t n;
+        double cells, ref[4], cheap[4], want[4];
+    } cases[] = {
+        {3, 300, {100, 100, 100}, {10, 10, 10}, {100, 100, 100}},  /* the reference fits: proportional */
+        {3, 120, {100, 100, 100}, {10, 10, 10}, {40, 40, 40}},     /* scaled down, still proportional */
+        {3, 100, {10, 100, 100}, {20, 10, 10}, {20, 40, 40}},      /* layer 0 short: pinned */
+        {4, 100, {10, 20, 100, 100}, {20, 20, 10, 10}, {20, 20, 30, 30}}, /* two short at once */
+        {3, 100, {10, 30, 100}, {20, 20, 10}, {20, 20, 60}},       /* pinning 0 shorts 1 (21.4, then 18.5) */
+        {2, 30, {1, 1}, {10, 20}, {10, 20}},                       /* exactly the cheapest network */
+    };
+    for (uint32_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        double out[4] = {0}, sum = 0;
+        asvk_evolve_share_budget(cases[t].n, cases[t].cells, cases[t].ref, cases[t].cheap, out);
+        for (uint32_t l = 0; l < cases[t].n; l++) {
+            CHECK(fabs(out[l] - cases[t].want[l]) < 1e-9, "case %u layer %u: %g, expected %g", t, l, out[l],
+                  cases[t].want[l]);
+            sum += out[l];
+        }
+        CHECK(fabs(sum - cases[t].cells) < 1e-9, "case %u: the shares sum to %g, not %g", t, sum, cases[t].cells);
+    }
+    /* fmnist_evo: the reference's first cell is the cheapest one, so any budget below the reference's pins it */
+    asvk_evolve_config cfg;
+    fmnist_evo_config(&cfg);
+    cfg.val_images = 100;
+    asvk_dataset *d = textures(400, 28);
+    CHECK(d != NULL, "dataset");
+    if (!d) return;
+    double fixed = (double)asvk_evolve_fixed_madds(&cfg.sk), cheap_total = 0;
+    asvk_cell c = asvk_cell_mbconv(3, 1);
+    for (uint32_t l = 0; l < cfg.sk.count; l++) {
+        uint64_t m, p;
+        OK(asvk_supernet_cell_cost(&cfg.sk, l, &c, &m, &p));
+        cheap_total += (double)m;
+    }
+    asvk_evolve *e = NULL;
+    cfg.budget_madds = fixed + 0.999 * cheap_total;
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "below the cheapest cells'");
     asvk_dataset_destroy(d);
 }
 
@@ -447,6 +494,7 @@ int main(int argc, char **argv) {
         {"supernet_holds_only_sampled_cells", supernet_holds_only_sampled_cells},
         {"generations_inherit_and_stay_distinct", generations_inherit_and_stay_distinct},
         {"bad_configs", bad_configs},
+        {"layer_budgets", layer_budgets},
         {"seeds_draw_distinct_populations", seeds_draw_distinct_populations},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
