@@ -153,6 +153,8 @@ static const struct { asvk_conv_desc d; bool bias; uint32_t off; } fwd_cases[] =
     {{{1, 5, 7, 12}, 8, 1, 1, 1, 1, 0, 0, 2}, true, 0},   /* grouped pointwise GEMM */
     {{{3, 9, 9, 16}, 16, 3, 3, 1, 1, 1, 1, 16}, true, 0}, /* depthwise 3x3 s1 vec4 */
     {{{1, 13, 13, 8}, 8, 3, 3, 2, 2, 1, 1, 8}, false, 0}, /* depthwise 3x3 s2 */
+    {{{1, 3, 17, 8}, 8, 3, 3, 1, 1, 1, 1, 8}, false, 0},  /* depthwise, a row of 17: 8 outputs a step (CPU) */
+    {{{1, 3, 28, 8}, 8, 5, 5, 2, 2, 2, 2, 8}, false, 0},  /* depthwise 5x5 s2, output rows of 14: 7 a step */
     {{{1, 9, 7, 5}, 5, 5, 5, 1, 1, 2, 2, 5}, true, 1},    /* depthwise 5x5 scalar channels, offsets */
     {{{3, 13, 9, 8}, 8, 7, 7, 2, 2, 3, 3, 8}, false, 0},  /* depthwise 7x7 s2 */
     {{{1, 7, 9, 3}, 3, 1, 1, 2, 2, 0, 0, 3}, true, 0},    /* depthwise 1x1 s2 */
@@ -334,6 +336,8 @@ static const struct { asvk_conv_desc d; uint32_t off; } bwd_cases[] = {
     {{{1, 7, 5, 12}, 8, 1, 1, 1, 1, 0, 0, 4}, 0},      /* grouped pointwise */
     {{{3, 13, 13, 16}, 16, 3, 3, 1, 1, 1, 1, 16}, 0},  /* depthwise 3x3 s1: chunked weight gradient */
     {{{3, 13, 11, 8}, 8, 3, 3, 2, 2, 1, 1, 8}, 0},     /* depthwise 3x3 s2 */
+    {{{1, 3, 17, 8}, 8, 3, 3, 1, 1, 1, 1, 8}, 0},      /* depthwise, rows of 17: 8 a step on CPU devices */
+    {{{1, 3, 28, 8}, 8, 3, 3, 2, 2, 1, 1, 8}, 0},      /* depthwise 3x3 s2, input rows of 28 (7, 4 a step) */
     {{{1, 9, 9, 5}, 5, 5, 5, 2, 2, 2, 2, 5}, 1},       /* depthwise 5x5 s2 scalar channels, offsets */
     {{{1, 11, 9, 8}, 8, 7, 7, 1, 1, 3, 3, 8}, 0},      /* depthwise 7x7 */
     {{{1, 9, 10, 4}, 4, 3, 3, 3, 3, 0, 0, 4}, 0},      /* depthwise stride 3: untouched residues */
