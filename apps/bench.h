@@ -21,9 +21,10 @@ cJSON *bench_summary_json(const asvk_summary *s, double flops);
 typedef struct bench_ceilings {
     uint32_t n;                 /* SGEMM n x n x n */
     char kernel[64];
-    asvk_summary sgemm, copy, shader_copy;
+    asvk_summary sgemm, copy, shader_copy, fma;
     double copy_bytes;          /* read + written per copy */
-    double gflops, copy_gbps, shader_gbps;
+    double fma_flops;           /* per peak_fma dispatch */
+    double gflops, copy_gbps, shader_gbps, fma_gflops;
 } bench_ceilings;
 asvk_status bench_ceilings_measure(asvk_context *ctx, bool quick, int warmup, int repeat, bench_ceilings *out);
 

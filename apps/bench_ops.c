@@ -139,9 +139,11 @@ int bench_ops(cli_args *a) {
         cJSON_AddNumberToObject(ceil, "sgemm_gflops", c.gflops);
         cJSON_AddNumberToObject(ceil, "copy_shader_gb_per_s", c.shader_gbps);
         cJSON_AddNumberToObject(ceil, "copy_transfer_gb_per_s", c.copy_gbps);
+        cJSON_AddNumberToObject(ceil, "fma_gflops", c.fma_gflops);
         if (!json)
-            printf("%s on %s, batch %ld; ceilings: SGEMM %u^3 %.2f GFLOP/s (%s), shader copy %.2f GB/s\n", arch.name,
-                   asvk_context_device(ctx)->name, batch, c.n, c.gflops, c.kernel, c.shader_gbps);
+            printf("%s on %s, batch %ld; ceilings: SGEMM %u^3 %.2f GFLOP/s (%s), shader copy %.2f GB/s; FMA chains "
+                   "%.2f GFLOP/s\n", arch.name, asvk_context_device(ctx)->name, batch, c.n, c.gflops, c.kernel,
+                   c.shader_gbps, c.fma_gflops);
         for (int p = 0; p < 3; p++) {
             qsort(tabs[p].rows, tabs[p].n, sizeof *tabs[p].rows, by_time);
             uint32_t nk = kinds(&tabs[p], kind_rows[p]);

@@ -1,7 +1,8 @@
 /* asvk bench peak: the device's own measured ceilings, the denominators of
  * the "fraction of peak" that bench ops reports: a large SGEMM with the
  * device's tuned kernel, and large buffer copies (transfer engine and
- * shader). */
+ * shader); and the arithmetic ceiling (independent vec4 FMA chains, no
+ * memory traffic), what no kernel of the device can exceed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,26 @@ asvk_status bench_ceilings_measure(asvk_context *ctx, bool quick, int warmup, in
         asvk_stream_destroy(s);
         if (st) goto done;
     }
+    {
+        /* FMA chains: CPU devices ~4 GFLOP a run, GPUs ~69 */
+        uint32_t inv = cpu ? 16384 : 1u << 18, iters = quick ? 512 : 2048;
+        asvk_stream *s;
+        if ((st = asvk_stream_create(ctx, &s))) goto done;
+        uint32_t t0, t1;
+        if (!(st = asvk_stream_timestamp(s, &t0)) && !(st = asvk_blas_peak_fma(s, C, inv, iters, 0.9999f, 1e-4f)) &&
+            !(st = asvk_stream_timestamp(s, &t1)))
+            st = bench_time_stream(s, warmup, repeat, &out->fma);
+        asvk_stream_destroy(s);
+        if (st) goto done;
+        out->fma_flops = (double)inv * iters * 128;
+    }
     if ((st = time_copy(ctx, false, A, B, copy_floats, warmup, repeat, &out->copy))) goto done;
     st = time_copy(ctx, true, A, B, copy_floats, warmup, repeat, &out->shader_copy);
     if (!st) {
         out->gflops = 2.0 * n * n * n / out->sgemm.median;
         out->copy_gbps = out->copy_bytes / out->copy.median;
         out->shader_gbps = out->copy_bytes / out->shader_copy.median;
+        out->fma_gflops = out->fma_flops / out->fma.median;
     }
 done:
     asvk_buffer_free(ctx, &A);
@@ -94,6 +109,9 @@ int bench_peak(cli_args *a) {
     cJSON_AddNumberToObject(jg, "n", c.n);
     cJSON_AddStringToObject(jg, "kernel", c.kernel);
     cJSON_AddItemToObject(root, "sgemm", jg);
+    cJSON *jf = bench_summary_json(&c.fma, c.fma_flops);
+    cJSON_AddStringToObject(jf, "kernel", "peak_fma: 16 independent vec4 FMA chains an invocation");
+    cJSON_AddItemToObject(root, "fma", jf);
     cJSON *jc = bench_summary_json(&c.copy, 0);
     cJSON_AddNumberToObject(jc, "bytes", c.copy_bytes);
     cJSON_AddNumberToObject(jc, "gb_per_s", c.copy_gbps);
@@ -106,6 +124,8 @@ int bench_peak(cli_args *a) {
         printf("device: %s (%s)\n", d->name, d->driver);
         printf("  sgemm %ux%ux%u (%s)    %9.2f GFLOP/s  (median of %ld, spread %.0f%%)\n", c.n, c.n, c.n, c.kernel,
                c.gflops, repeat, 100 * (c.sgemm.max - c.sgemm.min) / c.sgemm.median);
+        printf("  fma chains (no memory)           %9.2f GFLOP/s  (the arithmetic ceiling; sgemm is %.0f%% of it)\n",
+               c.fma_gflops, 100 * c.gflops / c.fma_gflops);
         printf("  copy, transfer engine (%.0f MiB) %9.2f GB/s   (read + write; spread %.0f%%)\n",
                c.copy_bytes / 2 / 1048576.0, c.copy_gbps, 100 * (c.copy.max - c.copy.min) / c.copy.median);
         printf("  copy, shader          (%.0f MiB) %9.2f GB/s   (spread %.0f%%)\n", c.copy_bytes / 2 / 1048576.0,

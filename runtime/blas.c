@@ -243,6 +243,24 @@ asvk_status asvk_blas_fill(asvk_stream *s, asvk_buffer y, uint64_t n, float valu
     return asvk_stream_dispatch_linear(s, k, &bind, 1, &push, sizeof push, ceil_div(n, 4 * ELT_WG));
 }
 
+asvk_status asvk_blas_peak_fma(asvk_stream *s, asvk_buffer y, uint32_t invocations, uint32_t iters, float a, float b) {
+    if (invocations % ASVK_PEAK_FMA_WG)
+        return asvk_error_set(ASVK_ERR_USAGE, "peak_fma: %u invocations are not a multiple of %u", invocations,
+                              ASVK_PEAK_FMA_WG);
+    asvk_status st = need(y, 4ull * invocations, "peak_fma");
+    if (st || invocations == 0) return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer bind;
+    uint32_t off;
+    asvk_buffer_bindable(ctx, y, &bind, &off);
+    if (off) return asvk_error_set(ASVK_ERR_USAGE, "peak_fma: the output must start a bindable range");
+    uint32_t spec[1] = {ASVK_PEAK_FMA_WG};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "peak_fma", spec, 1, &k))) return st;
+    struct { uint32_t iters; float a, b; } push = {iters, a, b};
+    return asvk_stream_dispatch_linear(s, k, &bind, 1, &push, sizeof push, invocations / ASVK_PEAK_FMA_WG);
+}
+
 asvk_status asvk_blas_copy2d(asvk_stream *s, asvk_buffer y, uint32_t yld, asvk_buffer x, uint32_t xld, uint32_t rows,
                              uint32_t cols) {
     if (rows == 0 || cols == 0) return ASVK_OK;

@@ -55,6 +55,14 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
 
 /* y[0..n) = value */
 asvk_status asvk_blas_fill(asvk_stream *s, asvk_buffer y, uint64_t n, float value);
+
+/* The arithmetic ceiling behind asvk bench peak (shaders/blas/peak_fma.comp):
+ * `invocations` (a multiple of 64) each run 16 vec4 chains acc = acc*a + b
+ * for `iters` steps from acc[j] = (s + j, s, -s, 1), s = 0.001 * (local
+ * index in its workgroup of 64), and store the chains' sum at y[4i..4i+3]:
+ * invocations * iters * 128 flops. */
+#define ASVK_PEAK_FMA_WG 64u
+asvk_status asvk_blas_peak_fma(asvk_stream *s, asvk_buffer y, uint32_t invocations, uint32_t iters, float a, float b);
 /* y = x, n floats (transfer-engine copy where aligned, else a kernel) */
 asvk_status asvk_blas_copy(asvk_stream *s, asvk_buffer y, asvk_buffer x, uint64_t n);
 /* y[r*yld + c] = x[r*xld + c], r < rows, c < cols */

@@ -77,7 +77,7 @@ PY
 python3 - "$tmp/ops.json" <<'PY' || fail "bench ops --json is wrong"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["benchmark"] == "ops" and j["device"]["name"] and j["ceilings"]["sgemm_gflops"] > 0
+assert j["benchmark"] == "ops" and j["device"]["name"] and j["ceilings"]["sgemm_gflops"] > 0 and j["ceilings"]["fma_gflops"] > 0
 for part in ("train", "infer", "infer_batch1"):
     p = j[part]
     ops = {k["op"]: k for k in p["kinds"]}
@@ -87,6 +87,17 @@ assert "conv_bwd_weight" in {k["op"] for k in j["train"]["kinds"]} and "batchnor
 # the stem: 3x3 conv 1 -> 8 at 12x12, stride 2: 4 x 8 x 6 x 6 outputs of 9 multiply-adds each
 stem = [r for r in j["infer"]["shapes"] if r["shape"].startswith("conv[k3x3 s2x2 p1x1 g1 ")][0]
 assert abs(stem["gflops"] * stem["ms"] * 1e6 - 2 * 4 * 8 * 6 * 6 * 9) < 1e-3, stem
+PY
+# bench peak: the three ceilings, each with its flops or bytes and the median of its runs
+"$ASVK" bench peak --quick --json >"$tmp/peak.json" 2>"$tmp/err" || fail "bench peak --json failed: $(cat "$tmp/err")"
+python3 - "$tmp/peak.json" <<'PY' || fail "bench peak --json is wrong"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["benchmark"] == "peak" and j["sgemm"]["n"] == 512, j["sgemm"]
+for k in ("sgemm", "fma"):
+    assert j[k]["gflops"] > 0 and j[k]["runs"] >= 5 and j[k]["min_ms"] <= j[k]["median_ms"] <= j[k]["max_ms"], j[k]
+for k in ("copy_transfer", "copy_shader"):
+    assert j[k]["gb_per_s"] > 0 and j[k]["bytes"] >= 2 * 2**20, j[k]
 PY
 expect 2 "unknown option '--frob'" -- "$ASVK" bench gemm --frob
 expect 2 "bad gemm shape" -- "$ASVK" bench gemm --shapes 10x10

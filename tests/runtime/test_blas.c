@@ -219,6 +219,44 @@ static void gemm_tuning_errors(void) {
     asvk_buffer_free(ctx, &x);
 }
 
+/* The arithmetic-ceiling kernel of bench peak computes its chains: every
+ * invocation's stored sum against the recurrence run on the host, and a
+ * count that is not whole workgroups refused. */
+static void peak_fma_chains(void) {
+    asvk_context *ctx = test_context();
+    const uint32_t inv = 2 * ASVK_PEAK_FMA_WG, iters = 37;
+    const float a = 0.9999f, b = 1e-4f;
+    asvk_buffer Y;
+    OK(asvk_buffer_alloc(ctx, 4ull * inv * sizeof(float), &Y));
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    OK(asvk_blas_peak_fma(s, Y, inv, iters, a, b));
+    OK(asvk_stream_run(s));
+    asvk_stream_destroy(s);
+    float *y = host(4 * inv);
+    OK(test_download(ctx, Y, y, 4 * inv));
+    double worst = 0;
+    for (uint32_t i = 0; i < inv; i++) {
+        float sl = (float)(i % ASVK_PEAK_FMA_WG) * 0.001f, t[4] = {0};
+        for (uint32_t j = 0; j < 16; j++) {
+            float acc[4] = {sl + (float)j, sl, -sl, 1.0f};
+            for (uint32_t it = 0; it < iters; it++)
+                for (int c = 0; c < 4; c++) acc[c] = fmaf(acc[c], a, b);
+            for (int c = 0; c < 4; c++) t[c] += acc[c];
+        }
+        for (int c = 0; c < 4; c++) {
+            double e = fabs((double)y[4 * i + c] - t[c]) / (fabs(t[c]) + 1e-3);
+            if (e > worst) worst = e;
+        }
+    }
+    CHECK(worst < 1e-5, "peak_fma differs from the host recurrence by %.3g (relative)", worst);
+    free(y);
+    OK(asvk_stream_create(ctx, &s));
+    EXPECT_ERR(asvk_blas_peak_fma(s, Y, inv + 1, iters, a, b), ASVK_ERR_USAGE, "not a multiple of 64");
+    asvk_stream_destroy(s);
+    asvk_buffer_free(ctx, &Y);
+}
+
 /* ---- element-wise, copies, reductions ---- */
 
 static void fill_copy_copy2d(void) {
@@ -386,6 +424,7 @@ int main(int argc, char **argv) {
         {"gemm_default_tuning_and_aligned_vec4_paths", gemm_default_tuning_and_aligned_vec4_paths},
         {"gemm_epilogue", gemm_epilogue},
         {"gemm_fitted_tilings", gemm_fitted_tilings},
+        {"peak_fma_chains", peak_fma_chains},
         {"gemm_tuning_errors", gemm_tuning_errors},
         {"fill_copy_copy2d", fill_copy_copy2d},
         {"binary_and_axpy", binary_and_axpy},
