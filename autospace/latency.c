@@ -121,15 +121,22 @@ static void fit_model(asvk_lut *t) {
     if (ok) {
         double bs = 1, bp = 0, best = fit_error(t, (const entry *const *const *)nodes, 1, 0);
         double cs = 1, cp = 0, ws = 0.75, wp = 0.25; /* half-widths: scale, ms per node */
-        for (int round = 0; round < 3; round++) {
+        /* The coarse grid moves while its best point is on its edge (up to 8
+         * times: a table of fast nodes can want a scale past 1.75), then the
+         * grid is refined twice around the best point. */
+        for (int round = 0, moves = 0; round < 3; round++) {
+            int bi = 0, bj = 0;
             for (int i = -20; i <= 20; i++)
                 for (int j = -20; j <= 20; j++) {
                     double sc = cs + ws * i / 20, pn = cp + wp * j / 20;
                     if (sc <= 0.05) continue;
                     double e = fit_error(t, (const entry *const *const *)nodes, sc, pn);
-                    if (e < best) best = e, bs = sc, bp = pn;
+                    if (e < best) best = e, bs = sc, bp = pn, bi = i, bj = j;
                 }
-            cs = bs, cp = bp, ws /= 10, wp /= 10;
+            bool edge = (abs(bi) == 20 && cs + ws * bi / 20 > 0.05 + ws / 20) || abs(bj) == 20;
+            cs = bs, cp = bp;
+            if (round == 0 && edge && moves++ < 8) round--; /* the same width again, around the edge point */
+            else ws /= 10, wp /= 10;
         }
         t->scale = bs, t->per_node_ms = bp;
     }
@@ -522,19 +529,19 @@ asvk_status asvk_lut_save(const asvk_lut *t, const char *path) {
     cJSON_AddStringToObject(d, "driver_version", t->stamp.driver_version);
     cJSON_AddStringToObject(j, "asvk_version", t->stamp.asvk_version);
     cJSON_AddNumberToObject(j, "batch", t->batch);
-    cJSON_AddNumberToObject(j, "graph_overhead_ms", t->overhead_ms);
-    cJSON_AddNumberToObject(j, "per_node_ms", t->per_node_ms);
-    cJSON_AddNumberToObject(j, "node_scale", t->scale);
-    cJSON_AddNumberToObject(j, "alone_scale", t->alone_scale);
+    asvk_json_add_exact(j, "graph_overhead_ms", t->overhead_ms);
+    asvk_json_add_exact(j, "per_node_ms", t->per_node_ms);
+    asvk_json_add_exact(j, "node_scale", t->scale);
+    asvk_json_add_exact(j, "alone_scale", t->alone_scale);
     cJSON_AddStringToObject(j, "statistic", "ms: the fastest of repeat runs after warmup (median over a key's occurrences)");
     cJSON_AddNumberToObject(j, "warmup", t->warmup);
     cJSON_AddNumberToObject(j, "repeat", t->repeat);
     cJSON *e = cJSON_AddObjectToObject(j, "nodes");
     for (uint32_t i = 0; i < t->n; i++) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "ms", t->e[i].ms);
-        cJSON_AddNumberToObject(o, "median_ms", t->e[i].median_ms);
-        cJSON_AddNumberToObject(o, "spread", t->e[i].spread);
+        asvk_json_add_exact(o, "ms", t->e[i].ms);
+        asvk_json_add_exact(o, "median_ms", t->e[i].median_ms);
+        asvk_json_add_exact(o, "spread", t->e[i].spread);
         cJSON_AddNumberToObject(o, "runs", t->e[i].runs);
         cJSON_AddItemToObject(e, t->e[i].key, o);
     }

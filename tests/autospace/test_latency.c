@@ -105,12 +105,11 @@ static void probes_cover_random_cells(void) {
         double a, b;
         OK(asvk_lut_predict_arch(t, &probes[i], &a));
         OK(asvk_lut_predict_arch(u, &probes[i], &b));
-        CHECK(a == b || (a - b < 1e-9 * a && b - a < 1e-9 * a), "probe %u: %.12g before saving, %.12g after", i, a, b);
+        CHECK(a == b, "probe %u: %.17g before saving, %.17g after", i, a, b);
     }
-    /* (cJSON prints 15 digits where they read back within an ulp) */
-    CHECK(fabs(asvk_lut_overhead_ms(u) - asvk_lut_overhead_ms(t)) <= 1e-12 * (1 + fabs(asvk_lut_overhead_ms(t))) &&
-              fabs(asvk_lut_node_scale(u) - asvk_lut_node_scale(t)) <= 1e-12 * asvk_lut_node_scale(t) &&
-              fabs(asvk_lut_alone_scale(u) - asvk_lut_alone_scale(t)) <= 1e-12 * asvk_lut_alone_scale(t),
+    /* the file holds every number exactly (asvk_json_exact): the reloaded table predicts bit for bit */
+    CHECK(asvk_lut_overhead_ms(u) == asvk_lut_overhead_ms(t) && asvk_lut_node_scale(u) == asvk_lut_node_scale(t) &&
+              asvk_lut_alone_scale(u) == asvk_lut_alone_scale(t) && asvk_lut_per_node_ms(u) == asvk_lut_per_node_ms(t),
           "reloaded overhead %.17g vs %.17g, scale %.17g vs %.17g", asvk_lut_overhead_ms(u), asvk_lut_overhead_ms(t),
           asvk_lut_node_scale(u), asvk_lut_node_scale(t));
     /* the fitted shares match the measured networks at least as well as the plain sums of the table */
