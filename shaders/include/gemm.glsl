@@ -51,10 +51,21 @@ void store_c(uint base, uint m, uint n, float v, float bias) {
 }
 
 // Four consecutive columns n..n+3 of row m; vec4 store when VC (ldc and
-// offset 4-aligned) and all four are inside N.
-void store_c4(uint base, uint m, uint n, vec4 v, vec4 bias, bool vc) {
+// offset 4-aligned) and all four are inside N. N4 (VC and N % 4 == 0: a
+// quad is wholly inside N or wholly outside) leaves out the scalar path:
+// lavapipe runs both sides of a branch that differs between lanes, so the
+// mere presence of the scalar stores slowed every vec4 store.
+void store_c4(uint base, uint m, uint n, vec4 v, vec4 bias, bool vc, bool n4) {
     if (m >= p.M) return;
-    if (vc && n + 4u <= p.N) {
+    if (n4) {
+        if (n < p.N) {
+            uint i = (base + m * p.ldc + n) >> 2;
+            vec4 r = p.alpha * v;
+            if (p.beta != 0.0) r += p.beta * RD4(C, i);
+            if (BIAS) r += bias;
+            ST4(C, i, act_apply(ACT, r));
+        }
+    } else if (vc && n + 4u <= p.N) {
         uint i = (base + m * p.ldc + n) >> 2;
         vec4 r = p.alpha * v;
         if (p.beta != 0.0) r += p.beta * RD4(C, i);
