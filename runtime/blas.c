@@ -237,9 +237,9 @@ asvk_status asvk_blas_fill(asvk_stream *s, asvk_buffer y, uint64_t n, float valu
     asvk_buffer bind;
     uint32_t off;
     asvk_buffer_bindable(ctx, y, &bind, &off);
-    uint32_t spec[2] = {ELT_WG, off % 4 == 0};
+    uint32_t spec[3] = {ELT_WG, off % 4 == 0, off % 4 == 0 && n % 4 == 0};
     asvk_kernel *k;
-    if ((st = asvk_kernel_get(ctx, "fill", spec, 2, &k))) return st;
+    if ((st = asvk_kernel_get(ctx, "fill", spec, 3, &k))) return st;
     struct { uint32_t n, off; float value; } push = {(uint32_t)n, off, value};
     return asvk_stream_dispatch_linear(s, k, &bind, 1, &push, sizeof push, ceil_div(n, 4 * ELT_WG));
 }
@@ -274,9 +274,9 @@ asvk_status asvk_blas_copy2d(asvk_stream *s, asvk_buffer y, uint32_t yld, asvk_b
     asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
     bool aligned = off[0] % 4 == 0 && off[1] % 4 == 0 && xld % 4 == 0 && yld % 4 == 0;
-    uint32_t spec[2] = {ELT_WG, aligned};
+    uint32_t spec[3] = {ELT_WG, aligned, aligned && cols % 4 == 0};
     asvk_kernel *k;
-    if ((st = asvk_kernel_get(ctx, "copy2d", spec, 2, &k))) return st;
+    if ((st = asvk_kernel_get(ctx, "copy2d", spec, 3, &k))) return st;
     uint32_t quads = (cols + 3) / 4;
     struct { uint32_t rows, cols, xld, yld, xoff, yoff, quads; } push = {rows, cols, xld, yld, off[0], off[1], quads};
     return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, ceil_div((uint64_t)rows * quads, ELT_WG));
@@ -308,9 +308,10 @@ asvk_status asvk_blas_binary(asvk_stream *s, asvk_binary_op op, asvk_buffer a, a
     asvk_buffer_bindable(ctx, a, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, b, &bind[1], &off[1]);
     asvk_buffer_bindable(ctx, c, &bind[2], &off[2]);
-    uint32_t spec[3] = {ELT_WG, (uint32_t)op, off[0] % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0};
+    bool aligned = off[0] % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0;
+    uint32_t spec[4] = {ELT_WG, (uint32_t)op, aligned, aligned && n % 4 == 0};
     asvk_kernel *k;
-    if ((st = asvk_kernel_get(ctx, "binary", spec, 3, &k))) return st;
+    if ((st = asvk_kernel_get(ctx, "binary", spec, 4, &k))) return st;
     struct { uint32_t n, aoff, boff, coff; } push = {(uint32_t)n, off[0], off[1], off[2]};
     return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push, ceil_div(n, 4 * ELT_WG));
 }
@@ -324,9 +325,9 @@ asvk_status asvk_blas_axpy(asvk_stream *s, float alpha, asvk_buffer x, asvk_buff
     uint32_t off[2];
     asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
-    uint32_t spec[2] = {ELT_WG, off[0] % 4 == 0 && off[1] % 4 == 0};
+    uint32_t spec[3] = {ELT_WG, off[0] % 4 == 0 && off[1] % 4 == 0, off[0] % 4 == 0 && off[1] % 4 == 0 && n % 4 == 0};
     asvk_kernel *k;
-    if ((st = asvk_kernel_get(ctx, "axpy", spec, 2, &k))) return st;
+    if ((st = asvk_kernel_get(ctx, "axpy", spec, 3, &k))) return st;
     struct { uint32_t n, xoff, yoff; float alpha; } push = {(uint32_t)n, off[0], off[1], alpha};
     return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, ceil_div(n, 4 * ELT_WG));
 }

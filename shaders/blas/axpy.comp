@@ -6,6 +6,10 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool ALIGNED = false;
+// N4 (ALIGNED and the length a multiple of 4): vec4 only. lavapipe runs both
+// sides of a branch that differs between lanes, so an unused scalar tail
+// still slowed every vec4 store.
+layout(constant_id = 2) const bool N4 = false;
 
 IN_TENSOR(0, x);
 INOUT_TENSOR(1, y);
@@ -14,7 +18,7 @@ layout(push_constant) uniform P { uint n, xoff, yoff; float alpha; } p;
 void main() {
     uint i = LINEAR_ID * 4u;
     if (i >= p.n) return;
-    if (ALIGNED && i + 4u <= p.n) {
+    if (ALIGNED && (N4 || i + 4u <= p.n)) {
         uint o = (p.yoff + i) >> 2;
         ST4(y, o, p.alpha * LD4(x, (p.xoff + i) >> 2) + RD4(y, o));
     } else {

@@ -8,6 +8,10 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint OP = 0u;
 layout(constant_id = 2) const bool ALIGNED = false;
+// N4 (ALIGNED and the length a multiple of 4): vec4 only. lavapipe runs both
+// sides of a branch that differs between lanes, so an unused scalar tail
+// still slowed every vec4 store.
+layout(constant_id = 3) const bool N4 = false;
 
 IN_TENSOR(0, a);
 IN_TENSOR(1, b);
@@ -23,7 +27,7 @@ vec4 op(vec4 x, vec4 y) {
 void main() {
     uint i = LINEAR_ID * 4u;
     if (i >= p.n) return;
-    if (ALIGNED && i + 4u <= p.n) {
+    if (ALIGNED && (N4 || i + 4u <= p.n)) {
         ST4(c, (p.coff + i) >> 2, op(LD4(a, (p.aoff + i) >> 2), LD4(b, (p.boff + i) >> 2)));
     } else {
         [[unroll]] for (uint j = 0u; j < 4u; j++)

@@ -9,6 +9,10 @@
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool ALIGNED = false;
+// N4 (ALIGNED and cols a multiple of 4): vec4 only. lavapipe runs both
+// sides of a branch that differs between lanes, so an unused scalar tail
+// still slowed every vec4 store.
+layout(constant_id = 2) const bool N4 = false;
 
 IN_TENSOR(0, x);
 OUT_TENSOR(1, y);
@@ -19,7 +23,7 @@ void main() {
     uint r = id / p.quads, c = (id % p.quads) * 4u;
     if (r >= p.rows) return;
     uint xs = p.xoff + r * p.xld + c, ys = p.yoff + r * p.yld + c;
-    if (ALIGNED && c + 4u <= p.cols) {
+    if (ALIGNED && (N4 || c + 4u <= p.cols)) {
         ST4(y, ys >> 2, LD4(x, xs >> 2));
     } else {
         [[unroll]] for (uint j = 0u; j < 4u; j++)

@@ -103,8 +103,9 @@ void main() {
                 [[unroll]] for (uint q = 0u; q < QN; q++) {
                     uint co = col0 + q * 4u;
                     vec4 v = act_apply(ACT, acc[rr][t][q] + bias[q]);
-                    if (VO && co + 4u <= p.cog) {
-                        ST4(Y, (yb + co) >> 2, v);
+                    if (VO) { // Cog % 4 == 0: a quad is wholly in or out, no scalar path (lavapipe
+                             // runs both sides of a branch that differs between lanes)
+                        if (co < p.cog) ST4(Y, (yb + co) >> 2, v);
                     } else {
                         [[unroll]] for (uint j = 0u; j < 4u; j++)
                             if (co + j < p.cog) ST1(Y, yb + co + j, v[j]);
