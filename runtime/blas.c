@@ -134,7 +134,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     asvk_buffer_bindable(ctx, has_bias ? d.bias : (d.k ? a : c), &bind[3], &off[3]);
     if (!has_bias) off[3] = 0;
 
-    uint32_t spec[13], nspec;
+    uint32_t spec[14], nspec;
     uint32_t rows_per_group, cols_per_group;
     const char *shader;
     bool va = off[0] % 4 == 0 && d.lda % 4 == 0 && (d.batch == 1 || d.stride_a % 4 == 0);
@@ -152,8 +152,9 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
         spec[5] = d.trans_b, spec[6] = va, spec[7] = vb, spec[8] = vc, spec[9] = d.act, spec[10] = has_bias;
         spec[11] = has_bias && off[3] % 4 == 0 && (d.batch == 1 || d.stride_bias % 4 == 0);
-        spec[12] = vc && d.n % 4 == 0, nspec = 13;
+        spec[12] = vc && d.n % 4 == 0;
         rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
+        spec[13] = spec[12] && d.m % rows_per_group == 0 && d.n % cols_per_group == 0, nspec = 14;
         break;
     case ASVK_GEMM_SMEM:
         shader = "gemm_smem";

@@ -12,7 +12,8 @@
 // M/(WG_Y*TM), z batch. Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA,
 // 5 TB, 6 VA, 7 VB, 8 VC (vec4 stores to C), 9 ACT, 10 BIAS (the epilogue,
 // gemm.glsl), 11 VBIAS (bias offset and batch stride 4-aligned: vec4 loads),
-// 12 N4 (VC and N % 4 == 0: vec4 stores only, store_c4).
+// 12 N4 (VC and N % 4 == 0: vec4 stores only, store_c4), 13 FULL (N4, and
+// M and N multiples of the rows and columns of a workgroup: no bounds checks).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -27,6 +28,7 @@ layout(constant_id = 9) const uint ACT = 0u;
 layout(constant_id = 10) const bool BIAS = false;
 layout(constant_id = 11) const bool VBIAS = false;
 layout(constant_id = 12) const bool N4 = false;
+layout(constant_id = 13) const bool FULL = false;
 #include "gemm.glsl"
 
 const uint QM = TM / 4u;
@@ -100,7 +102,7 @@ void main() {
             [[unroll]] for (uint qj = 0u; qj < QN; qj++) {
                 uint j = qj * 4u;
                 store_c4(bc, m, col_quad(qj), vec4(acc[i][j], acc[i][j + 1u], acc[i][j + 2u], acc[i][j + 3u]),
-                         bias[qj], VC, N4);
+                         bias[qj], VC, N4, FULL);
             }
         }
 }

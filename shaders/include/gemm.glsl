@@ -55,10 +55,10 @@ void store_c(uint base, uint m, uint n, float v, float bias) {
 // quad is wholly inside N or wholly outside) leaves out the scalar path:
 // lavapipe runs both sides of a branch that differs between lanes, so the
 // mere presence of the scalar stores slowed every vec4 store.
-void store_c4(uint base, uint m, uint n, vec4 v, vec4 bias, bool vc, bool n4) {
-    if (m >= p.M) return;
+void store_c4(uint base, uint m, uint n, vec4 v, vec4 bias, bool vc, bool n4, bool full) {
+    if (!full && m >= p.M) return;
     if (n4) {
-        if (n < p.N) {
+        if (full || n < p.N) {
             uint i = (base + m * p.ldc + n) >> 2;
             vec4 r = p.alpha * v;
             if (p.beta != 0.0) r += p.beta * RD4(C, i);
