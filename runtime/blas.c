@@ -214,11 +214,15 @@ static void fit_tiling(const asvk_gemm_desc *d, asvk_gemm_tuning *t) {
     if (d->m >= 4096) t->wg_y = 8;
     if (d->m >= 4096 && d->n <= 256) {
         t->tm = 16, t->tn = 4;
-        return;
+    } else {
+        uint64_t w8 = (uint64_t)t->wg_x * 8, w4 = (uint64_t)t->wg_x * 4;
+        uint64_t pad8 = (d->n + w8 - 1) / w8 * w8, pad4 = (d->n + w4 - 1) / w4 * w4;
+        if (pad8 * 5 > pad4 * 6) t->tn = 4;
     }
-    uint64_t w8 = (uint64_t)t->wg_x * 8, w4 = (uint64_t)t->wg_x * 4;
-    uint64_t pad8 = (d->n + w8 - 1) / w8 * w8, pad4 = (d->n + w4 - 1) / w4 * w4;
-    if (pad8 * 5 > pad4 * 6) t->tn = 4;
+    /* N narrower than half a workgroup's columns: fewer invocations along N
+     * and more along M, the same count (N = 16 with 32 columns a group
+     * computed half its tiles twice over). */
+    while (t->wg_x > 1 && (uint64_t)(t->wg_x / 2) * t->tn >= d->n) t->wg_x /= 2, t->wg_y *= 2;
 }
 
 asvk_status asvk_blas_gemm(asvk_stream *s, const asvk_gemm_desc *d, asvk_buffer a, asvk_buffer b, asvk_buffer c) {

@@ -168,9 +168,11 @@ static void gemm_default_tuning_and_aligned_vec4_paths(void) {
 
 static void gemm_fitted_tilings(void) {
     /* asvk_blas_gemm fits the tiling to the shape (tall and narrow: 16x4;
-     * N wasting a 64-column tile: 8x4): the shapes of each rule, with the
-     * vec4 paths (aligned) and without them, a bias and an activation. */
-    const uint32_t shapes[][3] = {{4100, 40, 24}, {4096, 96, 16}, {5000, 257, 9}, {300, 96, 24}, {70, 20, 33}};
+     * N wasting a 64-column tile: 8x4; N under half a workgroup's columns:
+     * narrower, taller workgroups): the shapes of each rule, with the vec4
+     * paths (aligned) and without them, a bias and an activation. */
+    const uint32_t shapes[][3] = {{4100, 40, 24}, {4096, 96, 16}, {5000, 257, 9}, {300, 96, 24}, {70, 20, 33},
+                                  {4100, 16, 24}, {513, 8, 40},   {64, 4, 300}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int v = 0; v < 3; v++) {
             gemm_case g = {shapes[i][0], shapes[i][1], shapes[i][2], false, v == 1, 1, 1.0f, 0.0f, v == 2 ? 3u : 0u,
