@@ -43,19 +43,6 @@ enum {
 /* Fails with ASVK_ERR_INTERNAL when `buf` holds fewer than `floats` floats. */
 asvk_status asvk_check_floats(asvk_buffer buf, uint64_t floats, const char *what);
 
-/* Division by a divisor fixed at record time, for kernels (FASTDIV in
- * shaders/include/io.glsl): lavapipe turns a vector integer division into
- * one scalar division per lane, which cost a copy kernel 37% of its speed;
- * a multiply-high and two shifts give the same quotient for every 32-bit n
- * (Granlund and Montgomery's round-up method). d >= 1; out[0] is the
- * multiplier, out[1] the two shifts (s1 | s2 << 1). */
-static inline void asvk_fastdiv(uint32_t d, uint32_t out[2]) {
-    uint32_t l = 0;
-    while (l < 32 && (1ull << l) < d) l++; /* ceil(log2 d) */
-    out[0] = (uint32_t)(((1ull << 32) * ((1ull << l) - d)) / d + 1);
-    out[1] = (l > 1 ? l - 1 : 0) << 1 | (l ? 1u : 0u);
-}
-
 /* ceil(a / b) */
 static inline uint64_t asvk_ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 

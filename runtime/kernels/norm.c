@@ -75,9 +75,8 @@ static asvk_status apply(asvk_stream *s, const asvk_bn_desc *d, const geometry *
     asvk_kernel *k;
     asvk_status st = asvk_kernel_get(ctx, "bn_apply", spec, 6, &k);
     if (st) return st;
-    struct { uint32_t P, C, Q, xoff, goff, boff, moff, soff, yoff; float eps; uint32_t qdiv[2]; } push = {
-        g->pixels, g->c, g->q, off[0], off[1], off[2], off[3], off[4], off[5], d->eps, {0, 0}};
-    asvk_fastdiv(g->q, push.qdiv);
+    struct { uint32_t P, C, Q, xoff, goff, boff, moff, soff, yoff; float eps; } push = {
+        g->pixels, g->c, g->q, off[0], off[1], off[2], off[3], off[4], off[5], d->eps};
     uint64_t items = (uint64_t)g->q * asvk_ceil_div(g->pixels, ROWS);
     return asvk_stream_dispatch_linear(s, k, b, 6, &push, sizeof push, asvk_ceil_div(items, WG));
 }

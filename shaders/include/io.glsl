@@ -72,16 +72,6 @@ layout(constant_id = 23) const uint F16_MASK = 0u;
 #define RD1(name, i) name[(i) >> 2][(i) & 3u]
 #endif
 
-// n / d for a divisor fixed at record time, given as the pair
-// asvk_fastdiv(d) computes on the host (runtime/kernels/common.h): a
-// multiply-high and two shifts, exact for every 32-bit n. lavapipe runs a
-// vector integer division as one scalar division per lane.
-uint FASTDIV(uint n, uint m, uint s) {
-    uint hi, lo;
-    umulExtended(n, m, hi, lo);
-    return (hi + ((n - hi) >> (s & 1u))) >> (s >> 1);
-}
-
 // Linear workgroup index of a 1-D grid that the engine folded into x and y
 // (asvk_stream_dispatch_linear) to stay within maxComputeWorkGroupCount.
 #define LINEAR_GROUP (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x)

@@ -6,8 +6,7 @@
 // running_var, and invstd = 1/sqrt(running_var + eps): one pass in all.
 // z is computed the same way by bn_bwd_reduce/bn_bwd_dx.
 // Bindings: 0 x, 1 gamma, 2 beta, 3 mean, 4 invstd (MODE 0) or var (MODE 1)
-// (in), 5 y (out; may be x itself). Push: P, C, Q = ceil(C/4), offsets, eps,
-// asvk_fastdiv(Q).
+// (in), 5 y (out; may be x itself). Push: P, C, Q = ceil(C/4), offsets, eps.
 // Spec constants: 0 workgroup size, 1 ACT (asvk_act), 2 MODE, 3 ALIGNED
 // (C, x and y offsets multiples of 4: vec4 loads/stores), 4 PALIGNED (C and
 // the four [C] offsets multiples of 4), 5 ROWS (pixels per invocation).
@@ -30,7 +29,7 @@ IN_TENSOR(2, beta);
 IN_TENSOR(3, mean);
 IN_TENSOR(4, stat);
 OUT_TENSOR(5, y);
-layout(push_constant) uniform P { uint P, C, Q, xoff, goff, boff, moff, soff, yoff; float eps; uint qm, qs; } p;
+layout(push_constant) uniform P { uint P, C, Q, xoff, goff, boff, moff, soff, yoff; float eps; } p;
 
 #define LDQ(t, al, base, c0) ((al) ? LD4(t, ((base) + (c0)) >> 2)                                          \
     : vec4(LD1(t, (base) + min((c0), p.C - 1u)), LD1(t, (base) + min((c0) + 1u, p.C - 1u)),               \
@@ -38,7 +37,7 @@ layout(push_constant) uniform P { uint P, C, Q, xoff, goff, boff, moff, soff, yo
 
 void main() {
     uint id = LINEAR_ID;
-    uint g = FASTDIV(id, p.qm, p.qs), q = id - g * p.Q, c0 = q * 4u, r0 = g * ROWS;
+    uint q = id % p.Q, c0 = q * 4u, r0 = (id / p.Q) * ROWS;
     if (r0 >= p.P) return;
     vec4 invstd = LDQ(stat, PALIGNED, p.soff, c0);
     if (MODE == 1u) invstd = inversesqrt(invstd + p.eps);
