@@ -57,21 +57,13 @@ void store_c(uint base, uint m, uint n, float v, float bias) {
 // mere presence of the scalar stores slowed every vec4 store.
 void store_c4(uint base, uint m, uint n, vec4 v, vec4 bias, bool vc, bool n4, bool full) {
     if (!full && m >= p.M) return;
-    if (n4) {
-        if (full || n < p.N) {
-            uint i = (base + m * p.ldc + n) >> 2;
-            vec4 r = p.alpha * v;
-            if (p.beta != 0.0) r += p.beta * RD4(C, i);
-            if (BIAS) r += bias;
-            ST4(C, i, act_apply(ACT, r));
-        }
-    } else if (vc && n + 4u <= p.N) {
+    if (n4 ? full || n < p.N : vc && n + 4u <= p.N) {
         uint i = (base + m * p.ldc + n) >> 2;
         vec4 r = p.alpha * v;
         if (p.beta != 0.0) r += p.beta * RD4(C, i);
         if (BIAS) r += bias;
         ST4(C, i, act_apply(ACT, r));
-    } else {
+    } else if (!n4) {
         [[unroll]] for (uint j = 0u; j < 4u; j++)
             if (n + j < p.N) store_c(base, m, n + j, v[j], bias[j]);
     }
