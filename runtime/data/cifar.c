@@ -114,10 +114,11 @@ static void read_meta(const char *dir, char names[CIFAR_CLASSES][64], bool *foun
 
 asvk_status asvk_dataset_load_cifar10(const char *dir, asvk_dataset_part part, asvk_dataset **out) {
     *out = NULL;
+    /* Missing files and folders are all ones the user named: bad input. */
     struct stat s;
     if (!dir || stat(dir, &s) != 0 || !S_ISDIR(s.st_mode))
-        return asvk_error_set(ASVK_ERR_IO, "%s: no such folder; pass the folder of CIFAR-10's binary version "
-                                           "(cifar-10-batches-bin, with data_batch_1.bin .. test_batch.bin)",
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: no such folder; pass the folder of CIFAR-10's binary version "
+                                              "(cifar-10-batches-bin, with data_batch_1.bin .. test_batch.bin)",
                               dir ? dir : "(null)");
     char base[PATH_BYTES], path[PATH_BYTES], name[64];
     asvk_status st = join(base, dir, "cifar-10-batches-bin");
@@ -131,8 +132,8 @@ asvk_status asvk_dataset_load_cifar10(const char *dir, asvk_dataset_part part, a
     if (part == ASVK_DATASET_TEST) {
         if (!(st = join(path, base, "test_batch.bin"))) {
             if (!is_file(path))
-                st = asvk_error_set(ASVK_ERR_IO, "%s: no such file; the folder is not CIFAR-10's binary version",
-                                    path);
+                st = asvk_error_set(ASVK_ERR_USAGE, "%s: no such file; the folder is not CIFAR-10's binary "
+                                                    "version", path);
             else if (!(st = read_batch(path, &pixels, &labels, &n)))
                 files = 1;
         }
@@ -146,8 +147,8 @@ asvk_status asvk_dataset_load_cifar10(const char *dir, asvk_dataset_part part, a
                     char lp[PATH_BYTES];
                     snprintf(name, sizeof name, "data_batch_%u.bin", later);
                     if (!join(lp, base, name) && is_file(lp)) {
-                        st = asvk_error_set(ASVK_ERR_IO, "%s: no such file, but %s exists; a batch file is missing",
-                                            path, lp);
+                        st = asvk_error_set(ASVK_ERR_USAGE, "%s: no such file, but %s exists; a batch file is "
+                                                            "missing", path, lp);
                         break;
                     }
                 }
@@ -156,8 +157,8 @@ asvk_status asvk_dataset_load_cifar10(const char *dir, asvk_dataset_part part, a
             if (!(st = read_batch(path, &pixels, &labels, &n))) files++;
         }
         if (!st && !files)
-            st = asvk_error_set(ASVK_ERR_IO, "%s/data_batch_1.bin: no such file; the folder is not CIFAR-10's binary "
-                                             "version (cifar-10-batches-bin)", base);
+            st = asvk_error_set(ASVK_ERR_USAGE, "%s/data_batch_1.bin: no such file; the folder is not CIFAR-10's "
+                                                "binary version (cifar-10-batches-bin)", base);
     }
     asvk_dataset *d = NULL;
     if (!st) {

@@ -2,11 +2,13 @@
  *
  * Images are uint8, stored NHWC (image i, row y, column x, channel k at
  * ((i*h + y)*w + x)*c + k), which is the layout the batches hand to the GPU.
- * Every loader validates its input before trusting it; a missing file or
- * folder fails with ASVK_ERR_IO, a file that is there but wrong (bad magic,
- * truncated, counts that disagree, bad dimensions, a corrupt gzip stream or
- * image, an empty folder) with ASVK_ERR_USAGE, and the message names the
- * file. */
+ * Every loader validates its input before trusting it, and every message
+ * names the file or folder. Bad input fails with ASVK_ERR_USAGE (exit 2): a
+ * missing file or folder the caller named, or a file that is there but wrong
+ * (bad magic, truncated, counts that disagree, bad dimensions, a corrupt gzip
+ * stream or image, an empty folder). ASVK_ERR_IO is left for what the input
+ * cannot be blamed for: read errors, a file that exists but cannot be opened
+ * (permissions), and the Debian package's folder not being installed. */
 #ifndef ASVK_RUNTIME_DATA_DATASET_H
 #define ASVK_RUNTIME_DATA_DATASET_H
 
@@ -46,6 +48,10 @@ typedef enum {
 } asvk_dataset_part;
 
 #define ASVK_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* The largest side an image folder is resized to (stb_image's own limit,
+ * STBI_MAX_DIMENSIONS in stb_impl.c). */
+#define ASVK_FOLDER_MAX_SIDE 16384u
 
 /* An empty dataset (pixels and labels zeroed) for generated data; `source`
  * may be NULL. */

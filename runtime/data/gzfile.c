@@ -53,7 +53,12 @@ asvk_status asvk_gzfile_open(const char *path, asvk_gzfile **out) {
     }
     f->file = fopen(path, "rb");
     if (!f->file) {
-        asvk_status st = asvk_error_set(ASVK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        /* A path that names nothing is the caller's input being wrong (exit
+         * 2); a file that is there but cannot be opened is not. */
+        int e = errno;
+        asvk_status st = e == ENOENT || e == ENOTDIR
+                             ? asvk_error_set(ASVK_ERR_USAGE, "%s: no such file; check the path", path)
+                             : asvk_error_set(ASVK_ERR_IO, "%s: cannot open: %s", path, strerror(e));
         free(f->path);
         free(f);
         return st;

@@ -144,13 +144,19 @@ static bool exists(const char *path) {
     return stat(path, &s) == 0;
 }
 
+/* A file missing from a folder the user named is bad input (exit 2); from
+ * the Debian package's folder, an incomplete installation (exit 1). */
+static asvk_status missing(const char *dir) {
+    return strcmp(dir, ASVK_FASHION_MNIST_DIR) == 0 ? ASVK_ERR_IO : ASVK_ERR_USAGE;
+}
+
 /* dir/name.gz, else dir/name, else an error naming what was looked for. */
 static asvk_status find_file(const char *dir, const char *name, char *path, size_t size) {
     snprintf(path, size, "%s/%s.gz", dir, name);
     if (exists(path)) return ASVK_OK;
     snprintf(path, size, "%s/%s", dir, name);
     if (exists(path)) return ASVK_OK;
-    return asvk_error_set(ASVK_ERR_IO, "%s/%s.gz: no such file (nor %s uncompressed); %s", dir, name, name,
+    return asvk_error_set(missing(dir), "%s/%s.gz: no such file (nor %s uncompressed); %s", dir, name, name,
                           strcmp(dir, ASVK_FASHION_MNIST_DIR) == 0
                               ? "install the package dataset-fashion-mnist (apt install dataset-fashion-mnist)"
                               : "put the Fashion-MNIST files there, or install dataset-fashion-mnist and use its "
@@ -163,9 +169,9 @@ asvk_status asvk_dataset_load_fashion_mnist(const char *dir, asvk_dataset_part p
     *out = NULL;
     if (!dir || !*dir) dir = ASVK_FASHION_MNIST_DIR;
     struct stat s;
-    if (stat(dir, &s) != 0 || !S_ISDIR(s.st_mode))
-        return asvk_error_set(ASVK_ERR_IO, "%s: no such folder (%s); %s", dir,
-                              stat(dir, &s) != 0 ? strerror(errno) : "not a folder",
+    int err = stat(dir, &s) != 0 ? errno : 0;
+    if (err || !S_ISDIR(s.st_mode))
+        return asvk_error_set(missing(dir), "%s: no such folder (%s); %s", dir, err ? strerror(err) : "not a folder",
                               strcmp(dir, ASVK_FASHION_MNIST_DIR) == 0
                                   ? "install the package dataset-fashion-mnist (apt install dataset-fashion-mnist)"
                                   : "pass the folder that holds train-images-idx3-ubyte.gz and its siblings");
@@ -179,9 +185,11 @@ asvk_status asvk_dataset_load_fashion_mnist(const char *dir, asvk_dataset_part p
     asvk_dataset *d;
     if ((st = asvk_dataset_load_idx(images, labels, &d))) return st;
     if (d->classes > 10) {
+        /* The largest label is read before the dataset is freed. */
+        uint32_t top = d->classes - 1;
         asvk_dataset_destroy(d);
-        return asvk_error_set(ASVK_ERR_USAGE, "%s: labels up to %u, but Fashion-MNIST has 10 classes (0..9)", labels,
-                              d->classes - 1);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: labels up to %u, but Fashion-MNIST has 10 classes (0..9); the "
+                                              "file is damaged or not Fashion-MNIST", labels, top);
     }
     d->classes = 10;
     if ((st = asvk_dataset_set_class_names(d, names))) {

@@ -14,8 +14,7 @@
 
 #include "runtime/data/dataset.h"
 
-/* Matches STBI_MAX_DIMENSIONS in stb_impl.c. */
-#define FOLDER_MAX_SIDE 16384u
+#define FOLDER_MAX_SIDE ASVK_FOLDER_MAX_SIDE
 
 typedef struct {
     char **v;
@@ -151,7 +150,11 @@ static bool jpeg_tables_ok(const uint8_t *b, size_t n) {
 static asvk_status read_file(const char *path, uint8_t **data, size_t *size) {
     *data = NULL, *size = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return asvk_error_set(ASVK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) {
+        /* Gone since the folder was listed: still the input, not the host. */
+        int e = errno;
+        return asvk_error_set(e == ENOENT ? ASVK_ERR_USAGE : ASVK_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
     struct stat s;
     if (fstat(fileno(f), &s) != 0 || s.st_size < 0 || (uint64_t)s.st_size > FOLDER_MAX_FILE_BYTES) {
         fclose(f);
@@ -206,12 +209,16 @@ static asvk_status load_image(const char *path, uint32_t h, uint32_t w, uint32_t
 asvk_status asvk_dataset_load_image_folder(const char *dir, uint32_t h, uint32_t w, uint32_t c, asvk_dataset **out) {
     *out = NULL;
     if (!h || !w || h > FOLDER_MAX_SIDE || w > FOLDER_MAX_SIDE || (c != 1 && c != 3))
-        return asvk_error_set(ASVK_ERR_USAGE, "image size %ux%ux%u: height and width must be 1..%u and channels 1 "
-                                              "or 3", h, w, c, FOLDER_MAX_SIDE);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: image size %ux%ux%u: height and width must be 1..%u and "
+                                              "channels 1 or 3", dir ? dir : "(null)", h, w, c, FOLDER_MAX_SIDE);
     struct stat s;
-    if (!dir || stat(dir, &s) != 0)
-        return asvk_error_set(ASVK_ERR_IO, "%s: no such folder; pass a folder with one sub-folder of images per "
-                                           "class", dir ? dir : "(null)");
+    if (!dir || stat(dir, &s) != 0) {
+        /* A folder the user named that is not there is bad input (exit 2). */
+        int e = dir ? errno : ENOENT;
+        if (e != ENOENT && e != ENOTDIR) return asvk_error_set(ASVK_ERR_IO, "%s: cannot open: %s", dir, strerror(e));
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: no such folder; pass a folder with one sub-folder of images per "
+                                              "class", dir ? dir : "(null)");
+    }
     if (!S_ISDIR(s.st_mode))
         return asvk_error_set(ASVK_ERR_USAGE, "%s: not a folder; pass a folder with one sub-folder of images per "
                                               "class", dir);

@@ -78,7 +78,7 @@ expect() { # expect CODE REGEX args...
   [ "$rc" = "$code" ] || { fail "asvk $* exited $rc, expected $code: $out"; return; }
   grep -Eq -- "$re" <<<"$out" || fail "asvk $* said '$out', expected /$re/"
 }
-expect 1 "cannot|missing|No such|not found" train "${common[@]}" --data fashion-mnist:/nonexistent --run "$tmp/bad1"
+expect 2 "cannot|missing|No such|not found" train "${common[@]}" --data fashion-mnist:/nonexistent --run "$tmp/bad1"
 expect 2 "already holds a run" train "${common[@]}" --run "$tmp/r1"
 expect 2 "--resume needs --run" train "${common[@]}" --resume
 printf '{"format": "asvk-arch/1", "name": "x",' >"$tmp/broken.json"

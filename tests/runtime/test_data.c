@@ -163,11 +163,16 @@ static void idx_errors(void) {
     write_gz(im, bi, ni), write_file(lb, bl, nl);
     asvk_dataset *d = (asvk_dataset *)1;
 
+    /* A missing file the caller named is bad input (exit 2), not an I/O
+     * failure; so is a path through a file. */
     snprintf(p, sizeof p, "%s/missing-images.gz", dir);
-    EXPECT_FAIL(asvk_dataset_load_idx(p, lb, &d), ASVK_ERR_IO, p);
+    EXPECT_FAIL(asvk_dataset_load_idx(p, lb, &d), ASVK_ERR_USAGE, p);
     CHECK(d == NULL, "out not cleared on failure");
     snprintf(p, sizeof p, "%s/missing-labels", dir);
-    EXPECT_FAIL(asvk_dataset_load_idx(im, p, &d), ASVK_ERR_IO, p);
+    EXPECT_FAIL(asvk_dataset_load_idx(im, p, &d), ASVK_ERR_USAGE, p);
+    char through[700];
+    snprintf(through, sizeof through, "%s/labels", lb);
+    EXPECT_FAIL(asvk_dataset_load_idx(im, through, &d), ASVK_ERR_USAGE, through);
 
     /* Wrong magic: a labels file given as images, and vice versa. */
     EXPECT_FAIL(asvk_dataset_load_idx(lb, im, &d), ASVK_ERR_USAGE, "wrong magic");
@@ -260,10 +265,46 @@ static void idx_errors(void) {
 
     /* Fashion-MNIST: a missing folder, and a folder without the files. */
     snprintf(p, sizeof p, "%s/no-such-folder", dir);
-    EXPECT_FAIL(asvk_dataset_load_fashion_mnist(p, ASVK_DATASET_TRAIN, &d), ASVK_ERR_IO, p);
-    EXPECT_FAIL(asvk_dataset_load_fashion_mnist(dir, ASVK_DATASET_TEST, &d), ASVK_ERR_IO, "t10k-images-idx3-ubyte");
-    EXPECT_FAIL(asvk_dataset_load_fashion_mnist(dir, ASVK_DATASET_TEST, &d), ASVK_ERR_IO, "dataset-fashion-mnist");
+    EXPECT_FAIL(asvk_dataset_load_fashion_mnist(p, ASVK_DATASET_TRAIN, &d), ASVK_ERR_USAGE, p);
+    EXPECT_FAIL(asvk_dataset_load_fashion_mnist(lb, ASVK_DATASET_TRAIN, &d), ASVK_ERR_USAGE, lb);
+    EXPECT_FAIL(asvk_dataset_load_fashion_mnist(dir, ASVK_DATASET_TEST, &d), ASVK_ERR_USAGE, "t10k-images-idx3-ubyte");
+    EXPECT_FAIL(asvk_dataset_load_fashion_mnist(dir, ASVK_DATASET_TEST, &d), ASVK_ERR_USAGE, "dataset-fashion-mnist");
     free(bi), free(bl), free(bl2), free(bad), free(z), free(zc);
+    temp_dir_remove(dir);
+}
+
+/* A label above 9 in a Fashion-MNIST folder: the loader once reported the
+ * class count after freeing the dataset (a heap use-after-free under ASan).
+ * Byte 8 of the labels file, the first label, is set to 255 as in the report;
+ * a label of exactly 10 is the smallest one refused, 9 the largest kept. */
+static void fashion_mnist_bad_labels(void) {
+    char dir[512], im[600], lb[600];
+    CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+    enum { N = 4, H = 3, W = 3 };
+    uint8_t px[N * H * W], lab[N] = {0, 1, 2, 3};
+    fill_random(px, sizeof px);
+    size_t ni, nl;
+    uint8_t *bi = idx_bytes(0x803, (uint32_t[]){N, H, W}, 3, px, sizeof px, &ni);
+    uint8_t *bl = idx_bytes(0x801, (uint32_t[]){N}, 1, lab, sizeof lab, &nl);
+    snprintf(im, sizeof im, "%s/train-images-idx3-ubyte.gz", dir);
+    snprintf(lb, sizeof lb, "%s/train-labels-idx1-ubyte.gz", dir);
+    CHECK(write_gz(im, bi, ni), "writing %s", im);
+    asvk_dataset *d = (asvk_dataset *)1;
+    const uint8_t bad[] = {255, 10};
+    const char *want[] = {"labels up to 255", "labels up to 10"};
+    for (int k = 0; k < 2; k++) {
+        bl[8] = bad[k];
+        CHECK(write_gz(lb, bl, nl), "writing %s", lb);
+        EXPECT_FAIL(asvk_dataset_load_fashion_mnist(dir, ASVK_DATASET_TRAIN, &d), ASVK_ERR_USAGE, lb);
+        CHECK(strstr(asvk_error_message(), want[k]), "label %u: '%s' lacks '%s'", bad[k], asvk_error_message(), want[k]);
+        CHECK(d == NULL, "out not cleared on failure");
+    }
+    bl[8] = 9;
+    CHECK(write_gz(lb, bl, nl), "writing %s", lb);
+    OK(asvk_dataset_load_fashion_mnist(dir, ASVK_DATASET_TRAIN, &d));
+    CHECK(d->classes == 10 && d->labels[0] == 9 && d->class_names, "label 9: %u classes", d->classes);
+    asvk_dataset_destroy(d);
+    free(bi), free(bl);
     temp_dir_remove(dir);
 }
 
@@ -326,15 +367,15 @@ static void cifar10(void) {
     EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TRAIN, &d), ASVK_ERR_USAGE, "label 10");
     remove(p);
     snprintf(p, sizeof p, "%s/data_batch_3.bin", dir), write_file(p, b1, n1);
-    EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TRAIN, &d), ASVK_ERR_IO, "data_batch_2.bin");
+    EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TRAIN, &d), ASVK_ERR_USAGE, "data_batch_2.bin");
     snprintf(p, sizeof p, "%s/test_batch.bin", dir), write_file(p, bt, 0);
     EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TEST, &d), ASVK_ERR_USAGE, p);
     temp_dir_remove(dir);
     CHECK(temp_dir(dir, sizeof dir), "mkdtemp");
-    EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TRAIN, &d), ASVK_ERR_IO, "data_batch_1.bin");
-    EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TEST, &d), ASVK_ERR_IO, "test_batch.bin");
+    EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TRAIN, &d), ASVK_ERR_USAGE, "data_batch_1.bin");
+    EXPECT_FAIL(asvk_dataset_load_cifar10(dir, ASVK_DATASET_TEST, &d), ASVK_ERR_USAGE, "test_batch.bin");
     snprintf(p, sizeof p, "%s/nothing-here", dir);
-    EXPECT_FAIL(asvk_dataset_load_cifar10(p, ASVK_DATASET_TRAIN, &d), ASVK_ERR_IO, p);
+    EXPECT_FAIL(asvk_dataset_load_cifar10(p, ASVK_DATASET_TRAIN, &d), ASVK_ERR_USAGE, p);
     temp_dir_remove(dir);
     free(b1), free(b2), free(bt);
 }
@@ -422,6 +463,7 @@ static void image_folder(void) {
      * classes, a missing folder, bad sizes. */
     snprintf(p, sizeof p, "%s/dog/broken.png", dir), write_file(p, "\x89PNG\r\n\x1a\n garbage garbage", 24);
     EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, p);
+    EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, "(Corrupt PNG)"); /* stb's reason */
     size_t n;
     char good[800];
     snprintf(good, sizeof good, "%s/cat/a.png", dir);
@@ -448,8 +490,9 @@ static void image_folder(void) {
     EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, p);
     EXPECT_FAIL(asvk_dataset_load_image_folder(p, 6, 8, 3, &d), ASVK_ERR_USAGE, "no class sub-folders");
     snprintf(p, sizeof p, "%s/nowhere", dir);
-    EXPECT_FAIL(asvk_dataset_load_image_folder(p, 6, 8, 3, &d), ASVK_ERR_IO, p);
+    EXPECT_FAIL(asvk_dataset_load_image_folder(p, 6, 8, 3, &d), ASVK_ERR_USAGE, p);
     EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 0, 8, 3, &d), ASVK_ERR_USAGE, "height");
+    EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 0, 8, 3, &d), ASVK_ERR_USAGE, dir);
     EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 2, &d), ASVK_ERR_USAGE, "channels");
     temp_dir_remove(dir);
 }
@@ -882,6 +925,7 @@ int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"idx_round_trip", idx_round_trip},
         {"idx_errors", idx_errors},
+        {"fashion_mnist_bad_labels", fashion_mnist_bad_labels},
         {"cifar10", cifar10},
         {"image_folder", image_folder},
         {"fashion_mnist", fashion_mnist},
