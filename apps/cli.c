@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apps/interrupt.h"
 #include "runtime/io/atomic_file.h"
 
 static int find_opt(const cli_command *cmd, const char *name, size_t len) {
@@ -108,6 +109,7 @@ void cli_print_help(FILE *f, const cli_command *cmd) {
 }
 
 int cli_fail(asvk_status st) {
+    if (st == ASVK_ERR_CANCELLED) return interrupt_stopped(); /* main() prints the line that continues it */
     fprintf(stderr, "asvk: %s\n", asvk_error_message());
     return asvk_status_exit_code(st);
 }

@@ -47,7 +47,9 @@ bool cli_double(const cli_args *a, const char *name, double fallback, double lo,
 
 void cli_print_help(FILE *f, const cli_command *cmd);
 
-/* Prints "asvk: <message>" for a failed status and returns its exit code. */
+/* Prints "asvk: <message>" for a failed status and returns its exit code;
+ * ASVK_ERR_CANCELLED (stopped by a signal at a safe point) prints nothing
+ * and returns 130 or 143 (apps/interrupt.h). */
 int cli_fail(asvk_status st);
 int cli_usage_error(const cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -12,6 +12,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/data_spec.h"
+#include "apps/interrupt.h"
 #include "apps/run_folder.h"
 #include "apps/space_opts.h"
 #include "autospace/alpha.h"
@@ -261,10 +262,11 @@ static void fitness_text(const progress *p, char *out, size_t n) {
         len += (size_t)snprintf(out + len, n - len, "%s%.2f", l ? " " : "", p->best[l]);
 }
 
-static void on_step(void *user, uint32_t gen, uint32_t step, uint32_t steps, double loss, double acc) {
+static bool on_step(void *user, uint32_t gen, uint32_t step, uint32_t steps, double loss, double acc) {
     progress *p = user;
     double now = wall();
-    if (p->quiet || !p->tty || (now - p->last_draw < 0.25 && step != steps)) return;
+    if (interrupt_requested()) return false; /* the generation is abandoned; the last saved one stands */
+    if (p->quiet || !p->tty || (now - p->last_draw < 0.25 && step != steps)) return true;
     p->last_draw = now;
     char eta[32], fit[256];
     eta_text(p, gen, step, steps, eta, sizeof eta);
@@ -274,17 +276,20 @@ static void on_step(void *user, uint32_t gen, uint32_t step, uint32_t steps, dou
     fprintf(stderr, "\r\033[Kgen %u/%u  step %u/%u  loss %.4f%s  best fitness [%s]  ETA %s", gen + 1, p->generations,
             step, steps, loss, accs, fit, eta);
     fflush(stderr);
+    return true;
 }
 
 /* ---- block supervision's teacher ---- */
 
-static void on_reference_step(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss, double acc,
+static bool on_reference_step(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss, double acc,
                               double ips) {
     const progress *p = user;
-    if (p->quiet || !p->tty || (step % 10 && step != steps)) return;
+    if (interrupt_requested()) return false; /* the teacher is trained again on resume */
+    if (p->quiet || !p->tty || (step % 10 && step != steps)) return true;
     fprintf(stderr, "\r\033[Kreference epoch %u  step %u/%u  loss %.4f  acc %.2f%%  %.0f img/s", epoch + 1, step, steps,
             loss, 100 * acc, ips);
     fflush(stderr);
+    return true;
 }
 
 /* The trained reference for --reference-mode distill: the run folder's
@@ -372,6 +377,7 @@ static int run(cli_args *a) {
     asvk_status st;
     if (resume) {
         snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        if (run_has(run_dir, "config.json") && (st = run_lock(run_dir))) return cli_fail(st);
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
@@ -398,21 +404,35 @@ static int run(cli_args *a) {
     if (o.lut && asvk_lut_other_device(o.lut, ctx, why, sizeof why)) fprintf(stderr, "asvk: warning: %s\n", why);
     if ((st = asvk_evolve_create(ctx, c, data.train, &e))) goto done;
     progress p = {cli_tty(), quiet, 0, 0, c->generations, 0, c->sk.count, {0}, false};
-    if (resume) {
+    /* a resumed run that never saved its generation 0 (stopped or killed while the teacher trained, say)
+     * starts from the beginning */
+    bool started = resume && run_has(run_dir, "state.json");
+    if (started) {
+        interrupt_resume_with("asvk evolve", run_dir, cli_str(a, "--device", NULL));
         if ((st = asvk_evolve_load(e, run_dir)) || (st = run_jsonl_keep(run_dir, "history.jsonl", "generation", asvk_evolve_generation(e)))) goto done;
         /* killed before the teacher was saved with a generation's state */
         if (c->distill && !asvk_evolve_has_teacher(e) && (st = provide_teacher(ctx, &o, e, data.train, run_dir, &p)))
             goto done;
     } else {
-        if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
-        else {
-            char name[96];
-            snprintf(name, sizeof name, "evolve-%.60s", c->sk.name);
-            run_default_dir(run_dir, sizeof run_dir, name);
+        if (resume) {
+            st = run_jsonl_keep(run_dir, "history.jsonl", "generation", 0);
+        } else {
+            if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+            else {
+                char name[96];
+                snprintf(name, sizeof name, "evolve-%.60s", c->sk.name);
+                run_default_dir(run_dir, sizeof run_dir, name);
+            }
+            cJSON *cj = options_json(&o);
+            static const char *const logs[] = {"history.jsonl", NULL};
+            bool replaced;
+            st = run_create(run_dir, "config.json", cj, "state.json", logs, &replaced);
+            cJSON_Delete(cj);
+            if (!st && replaced && !quiet)
+                fprintf(stderr, "%s held an evolution that never saved a generation; starting this one in its place\n",
+                        run_dir);
         }
-        cJSON *cj = options_json(&o);
-        st = run_create(run_dir, cj);
-        cJSON_Delete(cj);
+        if (!st) interrupt_resume_with("asvk evolve", run_dir, cli_str(a, "--device", NULL));
         if (!st && c->distill) st = provide_teacher(ctx, &o, e, data.train, run_dir, &p);
         if (!st) st = asvk_evolve_save(e, run_dir); /* generation 0: the initial populations */
         /* no generations: the space is K of the initial, untrained cells (ties broken by hash: a random choice) */
@@ -435,6 +455,10 @@ static int run(cli_args *a) {
     if (stop_after && asvk_evolve_generation(e) + stop_after < end) end = asvk_evolve_generation(e) + (uint32_t)stop_after;
     uint32_t kept = 0, cells = 0;
     while (!st && asvk_evolve_generation(e) < end) {
+        if (interrupt_requested()) {
+            st = asvk_error_set(ASVK_ERR_CANCELLED, "stopped after generation %u", asvk_evolve_generation(e));
+            break;
+        }
         asvk_generation_stats gs;
         if ((st = asvk_evolve_step(e, on_step, &p, &gs))) break;
         char *line = asvk_evolve_history_json(e, &gs);

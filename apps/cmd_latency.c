@@ -9,6 +9,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/interrupt.h"
 #include "apps/space_opts.h"
 #include "autospace/latency.h"
 #include "autospace/space.h"
@@ -55,8 +56,15 @@ static double quantile(double *v, uint32_t n, double q) {
     return lo + 1 < n ? v[lo] + (pos - lo) * (v[lo + 1] - v[lo]) : v[lo];
 }
 
+/* Ctrl-C / SIGTERM between two measurements: nothing is written until the end. */
+static asvk_status stop_point(void) {
+    return interrupt_requested() ? asvk_error_set(ASVK_ERR_CANCELLED, "stopped between measurements") : ASVK_OK;
+}
+
 static int run(cli_args *a) {
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
+    interrupt_graceful(true);
+    interrupt_hint("the table is written only once it is whole; run the same command again");
     long batch, repeat, warmup, check, seed, calibrate;
     if (!cli_int(a, "--calibrate", 12, 0, 10000, &calibrate)) return 2;
     if (!cli_int(a, "--batch", 1, 1, 4096, &batch) || !cli_int(a, "--repeat", 15, 5, 10000, &repeat) ||
@@ -126,7 +134,7 @@ static int run(cli_args *a) {
         if (!(t = asvk_lut_create((uint32_t)batch))) { st = asvk_error_set(ASVK_ERR_OOM, "out of host memory"); goto done; }
         asvk_lut_stamp_device(t, ctx);
         if ((st = asvk_lut_probes(&sk, ops, expands, nexp, acts, nacts, &probes, &nprobes))) goto done;
-        for (uint32_t i = 0; i < nprobes && !st; i++) {
+        for (uint32_t i = 0; i < nprobes && !st && !(st = stop_point()); i++) {
             asvk_timing tm;
             st = asvk_lut_measure_arch(t, ctx, &probes[i], (uint32_t)warmup, (uint32_t)repeat, &tm);
             if (!st && !quiet && cli_tty())
@@ -139,7 +147,7 @@ static int run(cli_args *a) {
         cg.ops = ops, cg.expand_count = nexp;
         memcpy(cg.expands, expands, nexp * sizeof *expands);
         asvk_prng crng = asvk_prng_seed((uint64_t)seed + 0x5eed);
-        for (long i = 0; i < calibrate && !st; i++) {
+        for (long i = 0; i < calibrate && !st && !(st = stop_point()); i++) {
             asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
             for (uint32_t l = 0; l < sk.count && !st; l++) st = asvk_genome_random(&crng, cg.nodes, &cg, &cells[l]);
             asvk_arch net;
@@ -152,7 +160,7 @@ static int run(cli_args *a) {
         }
         if (st) goto done;
         /* calibration cells alone, for the graph overhead of a cell on its own */
-        for (long i = 0; i < 2 * calibrate && !st; i++) {
+        for (long i = 0; i < 2 * calibrate && !st && !(st = stop_point()); i++) {
             asvk_cell cell;
             uint32_t layer = asvk_prng_below(&crng, sk.count);
             asvk_timing tm;
@@ -182,7 +190,7 @@ static int run(cli_args *a) {
         asvk_prng rng = asvk_prng_seed((uint64_t)seed);
         double *err_c = calloc((size_t)check, sizeof *err_c), *err_n = calloc((size_t)check, sizeof *err_n);
         if (!err_c || !err_n) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-        for (long i = 0; i < check && !st; i++) {
+        for (long i = 0; i < check && !st && !(st = stop_point()); i++) {
             asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
             for (uint32_t l = 0; l < sk.count && !st; l++) st = asvk_genome_random(&rng, go.nodes, &go, &cells[l]);
             if (st) break;

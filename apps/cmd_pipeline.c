@@ -10,6 +10,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/interrupt.h"
 #include "apps/report.h"
 #include "apps/run_folder.h"
 #include "autospace/latency.h"
@@ -74,6 +75,7 @@ static int stage(const cli_command *cmd, argvec *v, const cli_args *a, const cha
         common(&r, a);
         use = &r;
     }
+    if (interrupt_requested()) return interrupt_stopped(); /* between stages */
     if (!quiet) fprintf(stderr, "== %s%s ==\n", cmd->name, use == &r ? " (resuming)" : "");
     cli_args args;
     int rc = cli_parse(cmd, use->argc, (char **)use->argv, &args);
@@ -140,6 +142,8 @@ static int run(cli_args *a) {
     if (!cli_flag(a, "--resume")) return run_with(a, a);
     const char *run_opt = cli_str(a, "--run", NULL);
     if (!run_opt) return cli_usage_error(a, "--resume needs --run DIR");
+    asvk_status lst;
+    if (exists(run_opt, "pipeline.json") && (lst = run_lock(run_opt))) return cli_fail(lst);
     cJSON *j;
     static char store[CLI_MAX_OPTS][64];
     cli_args saved;
@@ -190,15 +194,13 @@ static int run_with(cli_args *a, const cli_args *o) {
         cJSON_AddStringToObject(j, "seed", seed);
         cJSON_AddBoolToObject(j, "quick", quick);
         cJSON_AddBoolToObject(j, "fp16", fp16);
-        /* pipeline.json: what the stages were started with (config.json marks a stage's own folder) */
-        asvk_status st = run_create(dir, j);
-        char from[1100], to[1100];
-        snprintf(from, sizeof from, "%s/config.json", dir);
-        snprintf(to, sizeof to, "%s/pipeline.json", dir);
-        if (!st && rename(from, to)) st = asvk_error_set(ASVK_ERR_IO, "cannot write %s", to);
+        /* pipeline.json: what the stages were started with (config.json marks a stage's own folder); written
+         * whole, so that a pipeline folder always resumes */
+        asvk_status st = run_create(dir, "pipeline.json", j, "pipeline.json", NULL, NULL);
         cJSON_Delete(j);
         if (st) return cli_fail(st);
     }
+    interrupt_resume_with("asvk pipeline", dir, cli_str(a, "--device", NULL));
     int rc = 0;
     char space_path[1200];
     snprintf(space_path, sizeof space_path, "%s/space.json", sub[0]);
@@ -209,6 +211,7 @@ static int run_with(cli_args *a, const cli_args *o) {
         argvec v = {0};
         push(&v, "--skeleton"), push(&v, ref), push(&v, "--out"), push(&v, sub[3]);
         common(&v, a);
+        if (interrupt_requested()) return interrupt_stopped();
         if (!quiet) fprintf(stderr, "== latency (the open space, for a latency-priced evolution) ==\n");
         cli_args args;
         if ((rc = cli_parse(&cmd_latency, v.argc, (char **)v.argv, &args)) || (rc = cmd_latency.run(&args))) return rc;
@@ -231,6 +234,7 @@ static int run_with(cli_args *a, const cli_args *o) {
                  push(&v, "--expands"), push(&v, "3,6");
         push(&v, "--out"), push(&v, sub[3]);
         common(&v, a);
+        if (interrupt_requested()) return interrupt_stopped();
         if (!quiet) fprintf(stderr, "== latency ==\n");
         cli_args args;
         if ((rc = cli_parse(&cmd_latency, v.argc, (char **)v.argv, &args)) || (rc = cmd_latency.run(&args))) return rc;
@@ -271,6 +275,7 @@ static int run_with(cli_args *a, const cli_args *o) {
         common(&v, a);
         if ((rc = stage(&cmd_train, &v, a, sub[2], quiet))) return rc;
     }
+    if (interrupt_requested()) return interrupt_stopped();
     asvk_status st = measure(a, dir);
     if (!st) st = report_write(dir);
     if (st) return cli_fail(st);

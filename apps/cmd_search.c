@@ -12,6 +12,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/data_spec.h"
+#include "apps/interrupt.h"
 #include "apps/run_folder.h"
 #include "apps/space_opts.h"
 #include "autospace/alpha.h"
@@ -164,15 +165,17 @@ static double wall(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static void on_step(void *user, uint32_t step, uint32_t steps, double loss, double acc) {
+static bool on_step(void *user, uint32_t step, uint32_t steps, double loss, double acc) {
     progress *p = user;
     double now = wall();
-    if (p->quiet || !p->tty || (now - p->last < 0.25 && step != steps)) return;
+    if (interrupt_requested()) return false; /* the state of the last save stands */
+    if (p->quiet || !p->tty || (now - p->last < 0.25 && step != steps)) return true;
     p->last = now;
     double eta = step > p->first ? (now - p->start) / (step - p->first) * (steps - step) : 0;
     fprintf(stderr, "\r\033[Kstep %u/%u  loss %.4f  acc %.2f%%  ETA %02d:%02d:%02d", step, steps, loss, 100 * acc,
             (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
     fflush(stderr);
+    return true;
 }
 
 /* net.json, net.config (when the format holds the network) and result.json. */
@@ -238,6 +241,7 @@ static int run(cli_args *a) {
     asvk_status st;
     if (resume) {
         snprintf(run_dir, sizeof run_dir, "%s", run_opt);
+        if (run_has(run_dir, "config.json") && (st = run_lock(run_dir))) return cli_fail(st);
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
@@ -280,10 +284,15 @@ static int run(cli_args *a) {
             run_default_dir(run_dir, sizeof run_dir, name);
         }
         cJSON *cj = options_json(&o);
-        st = run_create(run_dir, cj);
+        static const char *const logs[] = {"history.jsonl", NULL};
+        bool replaced;
+        st = run_create(run_dir, "config.json", cj, "search.json", logs, &replaced);
         cJSON_Delete(cj);
         if (st) goto done;
+        if (replaced && !quiet)
+            fprintf(stderr, "%s held a search that never saved its state; starting this one in its place\n", run_dir);
     }
+    interrupt_resume_with("asvk search", run_dir, cli_str(a, "--device", NULL));
     if (!quiet)
         fprintf(stderr, "%s in %s (%u layers) on %s: %u steps (%u warm-up), batch %u, budget %g %s, run folder %s\n",
                 resume ? "resuming the search" : "searching", c->space.name, c->space.layers, asvk_context_device(ctx)->name,
@@ -291,6 +300,10 @@ static int run(cli_args *a) {
                 c->budget_kind == ASVK_BUDGET_LATENCY ? "ms" : "M MAdds", run_dir);
     progress p = {cli_tty(), quiet, wall(), 0, asvk_search_done(s)};
     while (!st && asvk_search_done(s) < c->steps) {
+        if (interrupt_requested()) {
+            st = asvk_error_set(ASVK_ERR_CANCELLED, "stopped after step %u", asvk_search_done(s));
+            break;
+        }
         asvk_search_stats ss;
         if ((st = asvk_search_run(s, o.save_every, on_step, &p, &ss))) break;
         char *line = asvk_search_history_json(s, &ss);

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/data_spec.h"
+#include "apps/interrupt.h"
 #include "apps/run_folder.h"
 #include "runtime/data/split.h"
 #include "runtime/io/atomic_file.h"
@@ -41,6 +43,7 @@ static const cli_opt opts[] = {
     {"--resume", NULL, "continue the run in --run from its last checkpoint (options come from its config.json)"},
     {"--save-every", "N", "also checkpoint every N steps inside an epoch (default: at epoch ends)"},
     {"--stop-after", "N", "stop after N epochs of this invocation; the run stays resumable (time-slicing)"},
+    {"--allow-nonfinite", NULL, "--resume from a checkpoint that holds NaN or infinite values (refused by default)"},
     {"--plan", NULL, "print the training step's plan (dispatches, submits, memory) and exit"},
     {"--quiet", NULL, "no progress line"},
     {"--device", "D", "device number or name substring (see 'asvk devices')"},
@@ -181,22 +184,27 @@ static double wall(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static void on_progress(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss, double acc, double ips) {
+static bool on_progress(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss, double acc, double ips) {
     progress_state *p = user;
     p->steps_done++;
     double now = wall();
-    if (p->save_every && step % p->save_every == 0 && step < steps && !p->save_status) {
+    /* Ctrl-C or SIGTERM inside an epoch: a checkpoint at this step, then stop (the
+     * epoch's end saves one anyway) */
+    bool stop = interrupt_requested() && step < steps;
+    if (((p->save_every && step % p->save_every == 0) || stop) && step < steps && !p->save_status) {
         char path[1100];
         snprintf(path, sizeof path, "%s/last.safetensors", p->run);
         p->save_status = asvk_trainer_save(p->t, path, epoch, step, NULL, 0);
     }
-    if (p->quiet || !p->tty || (now - p->last_draw < 0.25 && step != steps)) return;
+    if (stop || p->save_status) return false;
+    if (p->quiet || !p->tty || (now - p->last_draw < 0.25 && step != steps)) return true;
     p->last_draw = now;
     double rate = (now - p->start) / (double)p->steps_done;
     double eta = rate * (double)(p->steps_total - p->steps_done);
     fprintf(stderr, "\r\033[Kepoch %u/%u  step %u/%u  loss %.4f  acc %.2f%%  %.0f img/s  ETA %02d:%02d:%02d", epoch + 1,
             p->epochs, step, steps, loss, 100 * acc, ips, (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
     fflush(stderr);
+    return true;
 }
 
 static int run(cli_args *a) {
@@ -213,6 +221,9 @@ static int run(cli_args *a) {
         snprintf(run_dir, sizeof run_dir, "%s", run_opt);
         char path[1100];
         snprintf(path, sizeof path, "%s/config.json", run_dir);
+        if (access(path, F_OK) != 0)
+            return cli_usage_error(a, "%s holds no training run (no config.json); start one without --resume", run_dir);
+        if ((st = run_lock(run_dir))) return cli_fail(st);
         uint32_t epochs_override = o.cfg.epochs, stop_after = o.stop_after;
         bool epochs_given = cli_str(a, "--epochs", NULL) != NULL;
         if ((st = options_from_json(path, &o))) return cli_fail(st);
@@ -243,6 +254,7 @@ static int run(cli_args *a) {
     asvk_context *ctx;
     if ((st = cli_context(a, &ctx))) goto fail_split;
     asvk_trainer *t;
+    o.cfg.allow_nonfinite = cli_flag(a, "--allow-nonfinite"); /* this invocation's choice, never saved */
     if ((st = asvk_trainer_create(ctx, &arch, &o.cfg, steps, &t))) goto fail_ctx;
 
     const asvk_plan_report *plan = asvk_trainer_plan(t);
@@ -265,24 +277,36 @@ static int run(cli_args *a) {
     }
 
     uint32_t epoch = 0, step = 0;
-    if (resume) {
+    bool started = false; /* a resumed run without a checkpoint starts from the beginning */
+    if (resume && run_has(run_dir, "last.safetensors")) {
         char path[1100];
         snprintf(path, sizeof path, "%s/last.safetensors", run_dir);
         if ((st = asvk_trainer_load(t, path, &epoch, &step))) goto fail_trainer;
+        /* epoch lines a kill left ahead of the checkpoint (the line is written first) */
+        if ((st = run_jsonl_keep(run_dir, "log.jsonl", "epoch", epoch))) goto fail_trainer;
         if (step >= steps) epoch++, step = 0;
+        started = true;
+    } else if (resume) {
+        if ((st = run_jsonl_keep(run_dir, "log.jsonl", "epoch", 0))) goto fail_trainer;
     } else {
         if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
         else run_default_dir(run_dir, sizeof run_dir, arch.name);
         cJSON *cj = options_json(&o);
-        st = run_create(run_dir, cj);
+        static const char *const logs[] = {"log.jsonl", NULL};
+        bool replaced;
+        st = run_create(run_dir, "config.json", cj, "last.safetensors", logs, &replaced);
         cJSON_Delete(cj);
         if (st) goto fail_trainer;
+        if (replaced && !cli_flag(a, "--quiet"))
+            fprintf(stderr, "%s held a run that never saved a checkpoint; starting this one in its place\n", run_dir);
     }
+    interrupt_resume_with("asvk train", run_dir, cli_str(a, "--device", NULL));
     run_log *log;
     if ((st = run_log_open(run_dir, &log))) goto fail_trainer;
     if (!cli_flag(a, "--quiet"))
         fprintf(stderr, "%s %s on %s: %u training images, %u steps per epoch, run folder %s\n",
-                resume ? "resuming" : "training", arch.name, asvk_context_device(ctx)->name, split.n_train, steps, run_dir);
+                started ? "resuming" : resume ? "starting (no checkpoint yet)" : "training", arch.name,
+                asvk_context_device(ctx)->name, split.n_train, steps, run_dir);
 
     progress_state ps = {cli_tty(), cli_flag(a, "--quiet"), o.cfg.epochs, 0, wall(), log, 0,
                          (uint64_t)(o.cfg.epochs - (epoch < o.cfg.epochs ? epoch : o.cfg.epochs)) * steps - step,
@@ -291,21 +315,27 @@ static int run(cli_args *a) {
     if (o.stop_after && epoch + o.stop_after < end_epoch) end_epoch = epoch + o.stop_after;
     for (; epoch < end_epoch && !st; epoch++, step = 0) {
         asvk_epoch_stats es;
-        if ((st = asvk_trainer_epoch(t, data.train, split.train, split.n_train, epoch, step, on_progress, &ps, &es))) break;
-        if ((st = ps.save_status)) break;
+        st = asvk_trainer_epoch(t, data.train, split.train, split.n_train, epoch, step, on_progress, &ps, &es);
+        if (ps.save_status) st = ps.save_status; /* (the callback stopped the epoch for it) */
+        if (st) break;
         double val_loss = NAN, val_acc = NAN, test_loss = NAN, test_acc = NAN;
         if (split.n_val && (st = asvk_trainer_evaluate(t, data.train, split.val, split.n_val, &val_loss, &val_acc))) break;
         if (data.test && (st = asvk_trainer_evaluate(t, data.test, NULL, 0, &test_loss, &test_acc))) break;
         char path[1100];
         snprintf(path, sizeof path, "%s/last.safetensors", run_dir);
-        if ((st = asvk_trainer_save(t, path, epoch + 1, 0, NULL, 0))) break;
+        /* the line first: a kill between the two repeats the epoch, and resuming drops the line */
         run_log_epoch(log, epoch + 1, &es, val_loss, val_acc, test_loss, test_acc);
+        if ((st = asvk_trainer_save(t, path, epoch + 1, 0, NULL, 0))) break;
         if (!ps.quiet) {
             if (ps.tty) fprintf(stderr, "\r\033[K");
             fprintf(stderr, "epoch %u/%u  loss %.4f  acc %.2f%%", epoch + 1, o.cfg.epochs, es.loss, 100 * es.accuracy);
             if (split.n_val) fprintf(stderr, "  val %.2f%%", 100 * val_acc);
             if (data.test) fprintf(stderr, "  test loss %.4f acc %.2f%%", test_loss, 100 * test_acc);
             fprintf(stderr, "  %.0f img/s  %.1f s\n", es.images_per_s, es.seconds);
+        }
+        if (interrupt_requested() && epoch + 1 < o.cfg.epochs) {
+            st = asvk_error_set(ASVK_ERR_CANCELLED, "stopped after epoch %u", epoch + 1);
+            break;
         }
     }
     if (!st && epoch >= o.cfg.epochs) {

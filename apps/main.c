@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "apps/commands.h"
+#include "apps/interrupt.h"
 #include "engine/version.h"
 
 static const cli_command *const commands[] = {&cmd_pipeline, &cmd_devices, &cmd_evolve, &cmd_search, &cmd_latency, &cmd_space, &cmd_train, &cmd_eval, &cmd_cost, &cmd_bench, &cmd_report};
@@ -18,7 +19,7 @@ static void overview(FILE *f) {
                "ASVK_DISABLE / ASVK_ENABLE (path switches: push_descriptors, texel, host_map, fp16,\n"
                "subgroup, timestamps), ASVK_MEMORY_BUDGET (e.g. 512M), ASVK_GEMM (GEMM tuning),\n"
                "ASVK_CACHE_DIR (pipeline cache; 'off' disables), ASVK_VULKAN_LIBRARY (loader path).\n"
-               "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input.\n");
+               "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130/143 stopped by Ctrl-C/SIGTERM.\n");
 }
 
 static const cli_command *find(const char *name) {
@@ -28,6 +29,7 @@ static const cli_command *find(const char *name) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a line at a time into a file or pipe too: in order with stderr's progress */
     if (argc < 2) {
         overview(stderr);
         return 2;
@@ -57,7 +59,10 @@ int main(int argc, char **argv) {
             cli_print_help(stdout, c);
             return 0;
         }
+    interrupt_install();
     cli_args a;
     int rc = cli_parse(c, argc - 2, argv + 2, &a);
-    return rc ? rc : c->run(&a);
+    if (!rc) rc = c->run(&a);
+    interrupt_report();
+    return rc;
 }

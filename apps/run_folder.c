@@ -1,10 +1,12 @@
 #include "apps/run_folder.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,14 +36,67 @@ static asvk_status mkdirs(const char *path) {
     return ASVK_OK;
 }
 
-asvk_status run_create(const char *dir, const cJSON *config) {
+bool run_has(const char *dir, const char *name) {
     char path[1100];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (access(path, F_OK) == 0)
-        return asvk_error_set(ASVK_ERR_USAGE, "%s already holds a run; continue it with --resume --run %s, or choose "
-                              "another --run", dir, dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* The folders this process holds (their lock files stay open until exit,
+ * which releases them however the process ends). */
+static struct { dev_t dev; ino_t ino; } held[16];
+static unsigned nheld;
+
+asvk_status run_lock(const char *dir) {
     asvk_status st = mkdirs(dir);
     if (st) return st;
+    struct stat ds;
+    if (stat(dir, &ds)) return asvk_error_set(ASVK_ERR_IO, "cannot use %s: %s", dir, strerror(errno));
+    for (unsigned i = 0; i < nheld; i++)
+        if (held[i].dev == ds.st_dev && held[i].ino == ds.st_ino) return ASVK_OK;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return asvk_error_set(ASVK_ERR_IO, "cannot create the lock file %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int err = errno;
+        char text[32] = "";
+        ssize_t got = pread(fd, text, sizeof text - 1, 0);
+        close(fd);
+        if (err != EWOULDBLOCK)
+            return asvk_error_set(ASVK_ERR_IO, "cannot lock %s: %s", path, strerror(err));
+        long pid = got > 0 ? strtol(text, NULL, 10) : 0;
+        if (pid > 0)
+            return asvk_error_set(ASVK_ERR_USAGE, "%s is in use by another asvk process (PID %ld); wait for it to end, "
+                                  "or stop it (kill %ld) and then continue with --resume", dir, pid, pid);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s is in use by another asvk process; wait for it to end", dir);
+    }
+    char text[32];
+    int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, text, (size_t)n, 0) != n) {
+        close(fd);
+        return asvk_error_set(ASVK_ERR_IO, "cannot write the lock file %s: %s", path, strerror(errno));
+    }
+    if (nheld < sizeof held / sizeof held[0]) held[nheld].dev = ds.st_dev, held[nheld++].ino = ds.st_ino;
+    return ASVK_OK; /* fd stays open: the lock lasts as long as the process */
+}
+
+asvk_status run_create(const char *dir, const char *config_name, const cJSON *config, const char *progress,
+                       const char *const *logs, bool *replaced) {
+    asvk_status st = run_lock(dir);
+    if (st) return st;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, config_name);
+    bool had = access(path, F_OK) == 0;
+    if (replaced) *replaced = had;
+    if (had && run_has(dir, progress))
+        return asvk_error_set(ASVK_ERR_USAGE, "%s already holds a run; continue it with --resume --run %s, or choose "
+                              "another --run", dir, dir);
+    for (uint32_t i = 0; had && logs && logs[i]; i++) {
+        char log[1100];
+        snprintf(log, sizeof log, "%s/%s", dir, logs[i]);
+        if (access(log, F_OK) == 0 && (st = asvk_file_write_atomic(log, "", 0))) return st;
+    }
     char *text = cJSON_Print(config);
     if (!text) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     st = asvk_file_write_atomic(path, text, strlen(text));

@@ -8,9 +8,22 @@
 
 /* runs/<name>-YYYYmmdd-HHMMSS */
 void run_default_dir(char *out, size_t n, const char *name);
-/* Creates the folder (and parents) and writes config.json atomically; fails
- * if the folder already holds a run (use --resume, or another --run). */
-asvk_status run_create(const char *dir, const cJSON *config);
+/* Takes the run folder's lock (creating the folder and its parents) for the
+ * life of the process: one process per run folder. Another process holding
+ * it is ASVK_ERR_USAGE naming the folder and that process's PID. Taking it
+ * again in the same process is a no-op. */
+asvk_status run_lock(const char *dir);
+
+/* Starts a run: takes the lock, then writes dir/config_name atomically. A
+ * folder that holds a run (config_name there) is refused, naming --resume,
+ * unless that run never saved progress (dir/progress absent: it was stopped,
+ * failed or killed before its first checkpoint), which the new run then
+ * replaces; `logs` (NULL-terminated names, may be NULL) are emptied then.
+ * *replaced tells which (may be NULL). */
+asvk_status run_create(const char *dir, const char *config_name, const cJSON *config, const char *progress,
+                       const char *const *logs, bool *replaced);
+/* True when dir/name exists. */
+bool run_has(const char *dir, const char *name);
 asvk_status run_read_json(const char *path, cJSON **out);
 
 /* Appends one line to dir/name, flushed and synced. */

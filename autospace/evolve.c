@@ -493,7 +493,10 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
             asvk_alpha_step(&al, (const double(*)[ASVK_ALPHA_MAX_K])grad);
             st = asvk_sn_alpha_upload(e->ctx, ps, &al, (const double(*)[ASVK_ALPHA_MAX_K])al.a);
         }
-        if (fn) fn(user, e->generation, t + 1, c->steps, sum_loss / (t + 1), sum_acc / (t + 1));
+        if (fn && !fn(user, e->generation, t + 1, c->steps, sum_loss / (t + 1), sum_acc / (t + 1))) {
+            st = asvk_error_set(ASVK_ERR_CANCELLED, "stopped at step %u", t + 1);
+            break;
+        }
     }
     asvk_loader_destroy(lw);
     asvk_loader_destroy(la);

@@ -85,7 +85,9 @@ typedef struct asvk_generation_stats {
     double best_fitness[ASVK_SKEL_MAX_LAYERS];
 } asvk_generation_stats;
 
-typedef void (*asvk_evolve_progress_fn)(void *user, uint32_t generation, uint32_t step, uint32_t steps, double loss,
+/* After each step pair; returns false to stop: the generation is abandoned (nothing of it is
+ * kept) and asvk_evolve_step returns ASVK_ERR_CANCELLED. */
+typedef bool (*asvk_evolve_progress_fn)(void *user, uint32_t generation, uint32_t step, uint32_t steps, double loss,
                                         double accuracy);
 
 /* Block supervision's teacher: the trained reference network's weights, a

@@ -579,18 +579,20 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     char ctx[1200];
     if (!t) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     if (!st && !cJSON_IsObject(j)) st = asvk_error_set(ASVK_ERR_USAGE, "%s must hold a JSON object", path);
-    if (!st) st = asvk_json_check_keys(j, path, keys);
-    if (!st) st = asvk_json_string(j, path, "format", true, NULL, &fmt);
+    /* top-level members: the key path starts after "<file>: " */
+    if (!st && ((st = asvk_json_check_keys(j, "", keys)) || (st = asvk_json_string(j, "", "format", true, NULL, &fmt))))
+        st = asvk_error_prefix(st, "%s: ", path);
     if (!st && strcmp(fmt, LUT_FORMAT) != 0)
         st = asvk_error_set(ASVK_ERR_USAGE, "%s is not a latency table (format \"%s\", not \"%s\")", path, fmt, LUT_FORMAT);
-    if (!st) st = asvk_json_uint(j, path, "batch", true, 0, 1, 65536, &t->batch);
-    if (!st) st = asvk_json_number(j, path, "graph_overhead_ms", true, 0, -1e6, 1e6, &t->overhead_ms);
-    if (!st) st = asvk_json_number(j, path, "per_node_ms", true, 0, -1e6, 1e6, &t->per_node_ms);
-    if (!st) st = asvk_json_number(j, path, "node_scale", false, 1, 0.01, 100, &t->scale);
-    if (!st) st = asvk_json_number(j, path, "alone_scale", false, 1, 0.01, 100, &t->alone_scale);
-    if (!st) st = asvk_json_uint(j, path, "warmup", false, 0, 0, UINT32_MAX, &t->warmup);
-    if (!st) st = asvk_json_uint(j, path, "repeat", false, 0, 0, UINT32_MAX, &t->repeat);
-    if (!st) st = copy_string(j, path, "asvk_version", t->stamp.asvk_version, sizeof t->stamp.asvk_version);
+    if (!st && ((st = asvk_json_uint(j, "", "batch", true, 0, 1, 65536, &t->batch)) ||
+                (st = asvk_json_number(j, "", "graph_overhead_ms", true, 0, -1e6, 1e6, &t->overhead_ms)) ||
+                (st = asvk_json_number(j, "", "per_node_ms", true, 0, -1e6, 1e6, &t->per_node_ms)) ||
+                (st = asvk_json_number(j, "", "node_scale", false, 1, 0.01, 100, &t->scale)) ||
+                (st = asvk_json_number(j, "", "alone_scale", false, 1, 0.01, 100, &t->alone_scale)) ||
+                (st = asvk_json_uint(j, "", "warmup", false, 0, 0, UINT32_MAX, &t->warmup)) ||
+                (st = asvk_json_uint(j, "", "repeat", false, 0, 0, UINT32_MAX, &t->repeat)) ||
+                (st = copy_string(j, "", "asvk_version", t->stamp.asvk_version, sizeof t->stamp.asvk_version))))
+        st = asvk_error_prefix(st, "%s: ", path);
     const cJSON *d = st ? NULL : asvk_json_get(j, "device");
     snprintf(ctx, sizeof ctx, "%.1100s: device", path);
     if (!st && !cJSON_IsObject(d)) st = asvk_error_set(ASVK_ERR_USAGE, "%s must be an object", ctx);
@@ -604,6 +606,7 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     const cJSON *nodes = st ? NULL : asvk_json_get(j, "nodes");
     if (!st && !cJSON_IsObject(nodes)) st = asvk_error_set(ASVK_ERR_USAGE, "%s: nodes must be an object", path);
     for (const cJSON *o = nodes ? nodes->child : NULL; o && !st; o = o->next) {
+        if ((st = asvk_utf8_check(o->string, path, "a node name in nodes"))) break; /* saved back as a JSON key */
         snprintf(ctx, sizeof ctx, "%.600s: nodes['%.500s']", path, o->string);
         double ms, median_ms, spread;
         uint32_t runs;

@@ -286,7 +286,10 @@ asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn 
             asvk_alpha_step(&s->al, (const double(*)[ASVK_ALPHA_MAX_K])grad);
         }
         s->done = t + 1;
-        if (fn) fn(user, s->done, c->steps, sl / nw, sa / nw);
+        if (fn && !fn(user, s->done, c->steps, sl / nw, sa / nw)) {
+            st = asvk_error_set(ASVK_ERR_CANCELLED, "stopped at step %u", s->done);
+            break;
+        }
     }
     asvk_loader_destroy(lw);
     asvk_loader_destroy(la);

@@ -77,7 +77,9 @@ typedef struct asvk_search_stats {
     double seconds;
 } asvk_search_stats;
 
-typedef void (*asvk_search_progress_fn)(void *user, uint32_t step, uint32_t steps, double loss, double accuracy);
+/* After each step pair; returns false to stop: asvk_search_run returns ASVK_ERR_CANCELLED and the
+ * search state is left between saves (load the last save to continue). */
+typedef bool (*asvk_search_progress_fn)(void *user, uint32_t step, uint32_t steps, double loss, double accuracy);
 
 /* Runs up to `n` more step pairs (fewer at the end). */
 asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn fn, void *user, asvk_search_stats *out);

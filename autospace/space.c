@@ -143,9 +143,10 @@ static asvk_status read_asvk(const cJSON *j, const char *path, asvk_space *s) {
     static const char *const cell_keys[] = {"cell", "genome", "fitness", "sampled", "madds", "params", "anchor", NULL};
     asvk_status st;
     const char *name;
-    if ((st = asvk_json_check_keys(j, path, keys)) || (st = asvk_json_string(j, path, "name", true, NULL, &name)) ||
-        (st = asvk_json_uint(j, path, "generations", false, 0, 0, 1u << 30, &s->generations)))
-        return st;
+    /* top-level members: the key path starts after "<file>: " */
+    if ((st = asvk_json_check_keys(j, "", keys)) || (st = asvk_json_string(j, "", "name", true, NULL, &name)) ||
+        (st = asvk_json_uint(j, "", "generations", false, 0, 0, 1u << 30, &s->generations)))
+        return asvk_error_prefix(st, "%s: ", path);
     snprintf(s->name, sizeof s->name, "%s", name);
     asvk_genome_options any;
     asvk_genome_options_default(&any);
@@ -203,10 +204,11 @@ static asvk_status read_motif(const cJSON *j, const char *path, asvk_motif_readi
     static const char *const keys[] = {"name", "blocks", NULL};
     asvk_status st;
     const char *name;
-    if ((st = asvk_json_check_keys(j, path, keys)) || (st = asvk_json_string(j, path, "name", false, "", &name)))
-        return st;
+    if ((st = asvk_json_check_keys(j, "", keys)) || (st = asvk_json_string(j, "", "name", false, "", &name)))
+        return asvk_error_prefix(st, "%s: ", path);
     /* the file's own name says nothing ("SuperProxylessNASNets"): the space is named after the file */
     const char *base = strrchr(path, '/');
+    if ((st = asvk_utf8_check(base ? base + 1 : path, path, "the file name (the space's name)"))) return st;
     snprintf(s->name, sizeof s->name, "%s", base ? base + 1 : path);
     const cJSON *blocks = asvk_json_get(j, "blocks");
     if (!cJSON_IsArray(blocks) || !cJSON_GetArraySize(blocks) || cJSON_GetArraySize(blocks) > ASVK_SKEL_MAX_LAYERS)

@@ -52,6 +52,7 @@ const char *asvk_status_name(asvk_status status) {
     case ASVK_ERR_VULKAN: return "vulkan";
     case ASVK_ERR_IO: return "io";
     case ASVK_ERR_INTERNAL: return "internal";
+    case ASVK_ERR_CANCELLED: return "cancelled";
     }
     return "unknown";
 }

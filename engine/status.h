@@ -14,7 +14,8 @@ typedef enum {
     ASVK_ERR_LIMIT,     /* a size beyond a device limit */
     ASVK_ERR_VULKAN,    /* a Vulkan call failed */
     ASVK_ERR_IO,        /* a file could not be read or written */
-    ASVK_ERR_INTERNAL   /* a bug in asvk */
+    ASVK_ERR_INTERNAL,  /* a bug in asvk */
+    ASVK_ERR_CANCELLED  /* the caller asked to stop (a progress callback returned false) */
 } asvk_status;
 
 /* The message of the last failure on this thread ("" if none). */

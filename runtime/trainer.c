@@ -11,6 +11,7 @@
 
 #include "engine/version.h"
 #include "runtime/data/loader.h"
+#include "runtime/io/json_read.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/ops/nn.h"
 
@@ -37,6 +38,10 @@ struct asvk_trainer {
     asvk_schedule sched;
     uint64_t steps_per_epoch;
     uint32_t opt_slots;
+    /* Running sums of the epoch in progress, through step `run_next` of
+     * epoch `run_epoch`: saved in mid-epoch checkpoints, so that a resumed
+     * epoch's loss and accuracy cover the whole epoch. */
+    struct { bool valid; uint32_t epoch, next, steps; double loss, acc; } run;
 };
 
 void asvk_train_config_default(asvk_train_config *c) {
@@ -197,7 +202,10 @@ asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uin
     if (st) return st;
     uint32_t steps = asvk_loader_steps(l);
     double t0 = now_s(), sum_loss = 0, sum_acc = 0;
-    uint32_t done = 0;
+    uint32_t done = 0, fresh = 0;
+    if (start_step && t->run.valid && t->run.epoch == epoch && t->run.next == start_step)
+        sum_loss = t->run.loss, sum_acc = t->run.acc, done = t->run.steps;
+    t->run.valid = false;
     for (;;) {
         const asvk_batch *b;
         if ((st = asvk_loader_next(l, &b)) || !b) break;
@@ -213,10 +221,15 @@ asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uin
         }
         sum_loss += loss;
         sum_acc += correct / b->n;
-        done++;
+        done++, fresh++;
         t->fold_stale = true;
+        t->run.valid = true, t->run.epoch = epoch, t->run.next = b->step + 1, t->run.steps = done;
+        t->run.loss = sum_loss, t->run.acc = sum_acc;
         double el = now_s() - t0;
-        if (progress) progress(user, epoch, b->step + 1, steps, sum_loss / done, sum_acc / done, done * (double)b->n / el);
+        if (progress && !progress(user, epoch, b->step + 1, steps, sum_loss / done, sum_acc / done, fresh * (double)b->n / el)) {
+            st = asvk_error_set(ASVK_ERR_CANCELLED, "stopped after step %u of epoch %u", b->step + 1, epoch + 1);
+            break;
+        }
     }
     asvk_loader_destroy(l);
     if (st) return st;
@@ -224,7 +237,7 @@ asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uin
     out->seconds = now_s() - t0;
     out->loss = done ? sum_loss / done : 0;
     out->accuracy = done ? sum_acc / done : 0;
-    out->images_per_s = out->seconds > 0 ? done * (double)t->cfg.batch / out->seconds : 0;
+    out->images_per_s = out->seconds > 0 ? fresh * (double)t->cfg.batch / out->seconds : 0;
     return ASVK_OK;
 }
 
@@ -344,6 +357,16 @@ asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_e
                                  {"architecture", arch_json},
                                  {"train_config", cfg_s}};
         size_t nm = 6;
+        /* mid-epoch: the epoch's running sums so far (exact digits), for a whole-epoch loss after resuming */
+        char run_s[3][40];
+        if (next_step && t->run.valid && t->run.epoch == next_epoch && t->run.next == next_step) {
+            snprintf(run_s[0], sizeof run_s[0], "%u", t->run.steps);
+            asvk_json_format_double(t->run.loss, run_s[1], sizeof run_s[1]);
+            asvk_json_format_double(t->run.acc, run_s[2], sizeof run_s[2]);
+            meta[nm++] = (asvk_st_meta){"epoch_steps", run_s[0]};
+            meta[nm++] = (asvk_st_meta){"epoch_loss_sum", run_s[1]};
+            meta[nm++] = (asvk_st_meta){"epoch_accuracy_sum", run_s[2]};
+        }
         for (uint32_t e = 0; e < extra_pairs && nm < 32; e++) meta[nm++] = (asvk_st_meta){extra[2 * e], extra[2 * e + 1]};
         st = asvk_safetensors_write(path, ts, nt, meta, nm);
     }
@@ -355,43 +378,123 @@ asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_e
     return st;
 }
 
+/* The running sums of a mid-epoch checkpoint (absent from older ones and
+ * from epoch ends: the resumed epoch then covers its remaining steps). */
+static asvk_status load_running_sums(asvk_trainer *t, const asvk_safetensors *f, const char *path, uint32_t epoch,
+                                     uint32_t step) {
+    t->run.valid = false;
+    const char *n = asvk_safetensors_meta_get(f, "epoch_steps"), *l = asvk_safetensors_meta_get(f, "epoch_loss_sum"),
+               *a = asvk_safetensors_meta_get(f, "epoch_accuracy_sum");
+    if (!n && !l && !a) return ASVK_OK;
+    char *end[3];
+    unsigned long steps = n ? strtoul(n, &end[0], 10) : 0;
+    double loss = l ? strtod(l, &end[1]) : 0, acc = a ? strtod(a, &end[2]) : 0;
+    if (!n || !l || !a || *end[0] || *end[1] || *end[2] || !step || steps == 0 || steps > step || !isfinite(loss) ||
+        !isfinite(acc) || acc < 0 || acc > steps)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: the running sums of epoch %u (epoch_steps, epoch_loss_sum, "
+                              "epoch_accuracy_sum) are missing or out of range; the file is damaged", path, epoch + 1);
+    t->run.valid = true, t->run.epoch = epoch, t->run.next = step, t->run.steps = (uint32_t)steps;
+    t->run.loss = loss, t->run.acc = acc;
+    return ASVK_OK;
+}
+
+/* "[8, 3, 3, 1]" */
+static void shape_text(const uint64_t *dims, uint32_t rank, char *buf, size_t n) {
+    size_t at = (size_t)snprintf(buf, n, "[");
+    for (uint32_t r = 0; r < rank && at < n; r++)
+        at += (size_t)snprintf(buf + at, n - at, "%s%llu", r ? ", " : "", (unsigned long long)dims[r]);
+    if (at < n) snprintf(buf + at, n - at, "]");
+}
+
+/* A position member: a plain decimal number (strtoul alone would read "-1"
+ * as 4294967295 and "x" as 0). */
+static bool read_count(const char *s, uint32_t *out) {
+    if (!s || *s < '0' || *s > '9') return false;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || v > UINT32_MAX) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* next_epoch and next_step of a training checkpoint, within this run: an
+ * epoch past the run's end or a step past an epoch's end would resume with a
+ * schedule and a loader position that never existed. A step equal to the
+ * epoch's length is an epoch whose steps are all done. */
+static asvk_status read_position(const asvk_trainer *t, const asvk_safetensors *f, const char *path, uint32_t *epoch,
+                                 uint32_t *step) {
+    const char *e = asvk_safetensors_meta_get(f, "next_epoch"), *s = asvk_safetensors_meta_get(f, "next_step");
+    if (!e || !s) return asvk_error_set(ASVK_ERR_USAGE, "%s is not an asvk training checkpoint (no position)", path);
+    if (!read_count(e, epoch) || !read_count(s, step))
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: the position (next_epoch '%.40s', next_step '%.40s') is not two "
+                              "whole numbers; the file is damaged: resume from another checkpoint", path, e, s);
+    if (*epoch > t->cfg.epochs || (*epoch == t->cfg.epochs && *step))
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: next_epoch %u, next_step %u lies beyond the run's %u epochs; give "
+                              "--epochs %u or more to continue it", path, *epoch, *step, t->cfg.epochs,
+                              *epoch + (*step ? 1 : 0));
+    if (*step > t->steps_per_epoch)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: next_step %u is beyond the %llu steps of an epoch of this run; the "
+                              "checkpoint belongs to another run (other data, --batch or --limit)", path, *step,
+                              (unsigned long long)t->steps_per_epoch);
+    return ASVK_OK;
+}
+
+/* The checkpoint's tensor for slot k (0: the parameter, then its optimizer
+ * state) of store item i, checked against the store: shape (rank and every
+ * dimension: the same element count in another shape is another layout or
+ * architecture) and, with `values` unless allowed, finite values. NULL with
+ * ASVK_OK: an optimizer tensor a weights-only load does without. */
+static asvk_status checked_tensor(const asvk_trainer *t, const asvk_safetensors *f, const char *path, uint32_t i,
+                                  uint32_t k, bool weights_only, bool values, const asvk_st_tensor **out) {
+    const asvk_store_item *p = &t->ps->items[i];
+    char name[160];
+    if (k == 0) snprintf(name, sizeof name, "%s", p->name);
+    else snprintf(name, sizeof name, "optimizer.%s.%s", p->name, slot_name(t, k - 1));
+    const asvk_st_tensor *x = *out = asvk_safetensors_find(f, name);
+    if (!x) {
+        if (k > 0 && weights_only) return ASVK_OK;
+        return asvk_error_set(ASVK_ERR_USAGE, "%s has no tensor %s: it was made for another architecture or "
+                              "optimizer than %s", path, name, t->arch.name);
+    }
+    bool same = x->rank == p->ndim;
+    for (uint32_t r = 0; same && r < p->ndim; r++) same = x->shape[r] == p->dims[r];
+    if (!same) {
+        uint64_t want[4];
+        for (uint32_t r = 0; r < p->ndim; r++) want[r] = p->dims[r];
+        char has_s[200], want_s[100];
+        shape_text(x->shape, x->rank, has_s, sizeof has_s);
+        shape_text(want, p->ndim, want_s, sizeof want_s);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: tensor %s has shape %s, but %s needs %s; the checkpoint was made "
+                              "for another architecture", path, name, has_s, t->arch.name, want_s);
+    }
+    return !values || t->cfg.allow_nonfinite ? ASVK_OK : asvk_safetensors_check_finite(path, x);
+}
+
 asvk_status asvk_trainer_load(asvk_trainer *t, const char *path, uint32_t *next_epoch, uint32_t *next_step) {
     asvk_safetensors *f;
     asvk_status st = asvk_safetensors_read(path, &f);
     if (st) return st;
     const asvk_param_store *ps = t->ps;
-    t->fold_stale = true;
-    for (uint32_t i = 0; i < ps->count && !st; i++) {
-        const asvk_store_item *p = &ps->items[i];
-        if (asvk_fold_is_derived(p->name)) continue;
-        uint32_t per = p->group == ASVK_GROUP_STATE ? 1 : 1 + t->opt_slots;
-        for (uint32_t k = 0; k < per && !st; k++) {
-            char name[160];
-            if (k == 0) snprintf(name, sizeof name, "%s", p->name);
-            else snprintf(name, sizeof name, "optimizer.%s.%s", p->name, slot_name(t, k - 1));
-            const asvk_st_tensor *x = asvk_safetensors_find(f, name);
-            if (!x) {
-                if (k > 0 && !next_epoch) continue; /* weights only: optimizer state is not needed */
-                st = asvk_error_set(ASVK_ERR_USAGE, "%s has no tensor %s: it was made for another architecture or "
-                                    "optimizer than %s", path, name, t->arch.name);
-                break;
+    uint32_t epoch = 0, step = 0;
+    if (next_epoch) st = read_position(t, f, path, &epoch, &step);
+    /* every check before the first upload: a refused file leaves the weights as they were */
+    for (int pass = 0; pass < 2 && !st; pass++)
+        for (uint32_t i = 0; i < ps->count && !st; i++) {
+            const asvk_store_item *p = &ps->items[i];
+            if (asvk_fold_is_derived(p->name)) continue;
+            uint32_t per = p->group == ASVK_GROUP_STATE ? 1 : 1 + t->opt_slots;
+            for (uint32_t k = 0; k < per && !st; k++) {
+                const asvk_st_tensor *x;
+                if ((st = checked_tensor(t, f, path, i, k, !next_epoch, pass == 0, &x)) || !x || !pass) continue;
+                asvk_buffer b = k == 0 ? asvk_params_buffer(ps, (int)i)
+                                       : asvk_buffer_sub(ps->opt[p->group][k - 1], p->offset * 4, p->floats * 4);
+                st = asvk_buffer_upload(t->ctx, b, 0, x->data, p->floats * 4);
+                t->fold_stale = true;
             }
-            uint64_t count = 1;
-            for (uint32_t r = 0; r < x->rank; r++) count *= x->shape[r];
-            if (count != p->floats) {
-                st = asvk_error_set(ASVK_ERR_USAGE, "%s: %s has %llu elements, %s needs %llu", path, name,
-                                    (unsigned long long)count, t->arch.name, (unsigned long long)p->floats);
-                break;
-            }
-            asvk_buffer b = k == 0 ? asvk_params_buffer(ps, (int)i)
-                                   : asvk_buffer_sub(ps->opt[p->group][k - 1], p->offset * 4, p->floats * 4);
-            st = asvk_buffer_upload(t->ctx, b, 0, x->data, count * 4);
         }
-    }
     if (!st && next_epoch) {
-        const char *e = asvk_safetensors_meta_get(f, "next_epoch"), *s = asvk_safetensors_meta_get(f, "next_step");
-        if (!e || !s) st = asvk_error_set(ASVK_ERR_USAGE, "%s is not an asvk training checkpoint (no position)", path);
-        else *next_epoch = (uint32_t)strtoul(e, NULL, 10), *next_step = (uint32_t)strtoul(s, NULL, 10);
+        *next_epoch = epoch, *next_step = step;
+        st = load_running_sums(t, f, path, *next_epoch, *next_step);
     }
     asvk_safetensors_free(f);
     return st;

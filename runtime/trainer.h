@@ -29,6 +29,7 @@ typedef struct asvk_train_config {
     uint32_t resolution; /* 0: the architecture's */
     asvk_norm norm;
     bool fp16;           /* activations stored as fp16 (asvk_graph_set_half_activations) */
+    bool allow_nonfinite; /* asvk_trainer_load accepts NaN and infinite values (--allow-nonfinite) */
 } asvk_train_config;
 
 /* Defaults: SGD momentum 0.9 Nesterov, lr 0.1, wd 5e-5, cosine, batch 128. */
@@ -37,15 +38,18 @@ void asvk_train_config_default(asvk_train_config *c);
 typedef struct asvk_trainer asvk_trainer;
 
 typedef struct asvk_epoch_stats {
-    double loss, accuracy; /* means over the epoch's batches */
-    double images_per_s;
-    double seconds;
-    uint32_t steps;
+    double loss, accuracy; /* means over the epoch's batches (a resumed epoch: its steps before the
+                              checkpoint too, when the checkpoint holds them) */
+    double images_per_s;   /* of this call's steps */
+    double seconds;        /* of this call */
+    uint32_t steps;        /* the steps that loss and accuracy cover */
 } asvk_epoch_stats;
 
 /* Called after each step: epoch, step (1-based within the epoch), steps in
- * the epoch, the running mean loss and accuracy, images per second. */
-typedef void (*asvk_progress_fn)(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss,
+ * the epoch, the running mean loss and accuracy, images per second. Returns
+ * false to stop: the epoch then ends with ASVK_ERR_CANCELLED after this step
+ * (a checkpoint saved inside the callback resumes exactly there). */
+typedef bool (*asvk_progress_fn)(void *user, uint32_t epoch, uint32_t step, uint32_t steps, double loss,
                                  double accuracy, double images_per_s);
 
 /* Builds everything for `steps_per_epoch` steps per epoch (the schedule's
@@ -73,7 +77,13 @@ asvk_status asvk_trainer_evaluate(asvk_trainer *t, const asvk_dataset *d, const 
  * `extra` metadata pairs are added (may be NULL). */
 asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_epoch, uint32_t next_step,
                               const char *const *extra, uint32_t extra_pairs);
-/* Loads a checkpoint made for the same architecture; returns the position. */
+/* Loads a checkpoint made for the same architecture; returns the position
+ * (NULL next_epoch: weights only, as for evaluation). Refused with
+ * ASVK_ERR_USAGE naming the file, before any weight changes: a tensor missing
+ * or of another shape (rank and every dimension, not only the element count),
+ * a non-finite value (unless cfg.allow_nonfinite), a position that is not a
+ * decimal number or lies outside the run (next_epoch above cfg.epochs,
+ * next_step above steps_per_epoch). docs/checkpoints.md lists the checks. */
 asvk_status asvk_trainer_load(asvk_trainer *t, const char *path, uint32_t *next_epoch, uint32_t *next_step);
 
 /* Records one training step's time on the device, medians: for bench. */

@@ -66,8 +66,11 @@ static asvk_status read_genome(const cJSON *o, const char *lctx, asvk_cell *c) {
     for (const cJSON *it = edges->child; it; it = it->next, e++) {
         const cJSON *j = cJSON_GetArrayItem(it, 0), *i = cJSON_GetArrayItem(it, 1), *op = cJSON_GetArrayItem(it, 2);
         asvk_cell_op code;
+        /* range first: converting a double outside int's range is undefined (found by tests/fuzz) */
         if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 3 || !cJSON_IsNumber(j) || !cJSON_IsNumber(i) ||
-            !cJSON_IsString(op) || j->valuedouble != (int)j->valuedouble || i->valuedouble != (int)i->valuedouble)
+            !cJSON_IsString(op) || !(j->valuedouble > -1e9 && j->valuedouble < 1e9) ||
+            !(i->valuedouble > -1e9 && i->valuedouble < 1e9) || j->valuedouble != (int)j->valuedouble ||
+            i->valuedouble != (int)i->valuedouble)
             return asvk_error_set(ASVK_ERR_USAGE, "%s.edges[%u] must be a [from, to, \"op\"] triple", ctx, e);
         int from = (int)j->valuedouble, to = (int)i->valuedouble;
         if (from < 0 || to <= from || to >= (int)nodes)
@@ -227,7 +230,10 @@ static void stem(const char *source, char *out, size_t n) {
     if (!b || !*b) b = "netconfig";
     const char *dotp = strrchr(b, '.');
     size_t len = dotp && dotp != b ? (size_t)(dotp - b) : strlen(b);
-    if (len >= n) len = n - 1;
+    if (len >= n) {
+        len = n - 1;
+        while (len && ((unsigned char)b[len] & 0xc0) == 0x80) len--; /* never half a UTF-8 character */
+    }
     memcpy(out, b, len);
     out[len] = 0;
 }
@@ -245,9 +251,11 @@ asvk_status asvk_arch_parse(const char *text, size_t len, const char *source, as
     if (cJSON_GetObjectItemCaseSensitive(root, "format")) {
         st = from_asvk_json(root, out);
     } else if (cJSON_GetObjectItemCaseSensitive(root, "first_conv") || cJSON_GetObjectItemCaseSensitive(root, "blocks")) {
+        /* the network is named after the file, and its name goes into JSON and checkpoints */
         char name[ASVK_ARCH_NAME_MAX];
+        st = asvk_utf8_check(source ? source : "", NULL, "the file name (the network's name)");
         stem(source, name, sizeof name);
-        st = asvk_arch_from_netconfig(root, name, out);
+        if (!st) st = asvk_arch_from_netconfig(root, name, out);
     } else {
         st = asvk_error_set(ASVK_ERR_USAGE,
                             "it is neither an asvk architecture (no \"format\": \"" ARCH_FORMAT "\") nor a ProxylessNAS "

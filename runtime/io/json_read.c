@@ -151,7 +151,44 @@ asvk_status asvk_json_string(const cJSON *obj, const char *ctx, const char *key,
         show(v, s, sizeof s);
         return asvk_error_set(ASVK_ERR_USAGE, "%s%s%s must be a string, not %s", nz(ctx), dot(ctx), key, s);
     }
+    char field[512];
+    snprintf(field, sizeof field, "%s%s%s", nz(ctx), dot(ctx), key);
+    asvk_status st = asvk_utf8_check(v->valuestring, NULL, field);
+    if (st) return st;
     *out = v->valuestring;
+    return ASVK_OK;
+}
+
+/* The length of the UTF-8 sequence at s (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF), or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *s) {
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c == 0xe0) n = 3, lo = 0xa0;
+    else if (c == 0xed) n = 3, hi = 0x9f;
+    else if (c >= 0xe1 && c <= 0xef) n = 3;
+    else if (c == 0xf0) n = 4, lo = 0x90;
+    else if (c == 0xf4) n = 4, hi = 0x8f;
+    else if (c >= 0xf1 && c <= 0xf3) n = 4;
+    else return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
+    return n;
+}
+
+asvk_status asvk_utf8_check(const char *s, const char *file, const char *field) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; p[i];) {
+        size_t n = utf8_sequence(p + i);
+        if (!n)
+            return asvk_error_set(ASVK_ERR_USAGE, "%s%s%s is not valid UTF-8 (byte %zu is 0x%02x); write it in UTF-8",
+                                  file && *file ? file : "", file && *file ? ": " : "", field, i, p[i]);
+        i += n;
+    }
     return ASVK_OK;
 }
 

@@ -23,7 +23,8 @@ asvk_status asvk_json_check_keys(const cJSON *obj, const char *ctx, const char *
 /* The member `key` of `obj`, or NULL when absent or null. */
 const cJSON *asvk_json_get(const cJSON *obj, const char *key);
 
-/* Typed members. `required` absent -> error; otherwise absent -> `def`. */
+/* Typed members. `required` absent -> error; otherwise absent -> `def`.
+ * Strings are checked to be UTF-8 (asvk_utf8_check). */
 asvk_status asvk_json_uint(const cJSON *obj, const char *ctx, const char *key, bool required, uint32_t def,
                            uint32_t lo, uint32_t hi, uint32_t *out);
 asvk_status asvk_json_number(const cJSON *obj, const char *ctx, const char *key, bool required, double def,
@@ -31,6 +32,15 @@ asvk_status asvk_json_number(const cJSON *obj, const char *ctx, const char *key,
 asvk_status asvk_json_bool(const cJSON *obj, const char *ctx, const char *key, bool required, bool def, bool *out);
 asvk_status asvk_json_string(const cJSON *obj, const char *ctx, const char *key, bool required, const char *def,
                              const char **out);
+
+/* Names read from user files (architecture, layer, tensor, cell, space and
+ * class names) end up in JSON, safetensors headers and the HTML report, all
+ * of which must be UTF-8: Python's json and safetensors refuse anything else,
+ * and cJSON copies bytes through unchecked. Fails with ASVK_ERR_USAGE
+ * "<file>: <field> is not valid UTF-8 (...)" (no file part when `file` is
+ * NULL or empty: for callers that prefix the file name themselves). Checks
+ * the shortest form, no surrogates, nothing above U+10FFFF. */
+asvk_status asvk_utf8_check(const char *s, const char *file, const char *field);
 
 /* Formats a double so that strtod gives it back exactly, as short as possible. */
 void asvk_json_format_double(double v, char *buf, size_t n);

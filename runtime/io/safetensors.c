@@ -2,6 +2,7 @@
 #include "runtime/io/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -192,7 +193,12 @@ static asvk_status read_meta(const char *path, const cJSON *m, asvk_safetensors 
     st->meta = calloc(n ? n : 1, sizeof *st->meta);
     if (!st->meta) return asvk_error_set(ASVK_ERR_OOM, "out of host memory reading '%s'", path);
     for (const cJSON *it = m->child; it; it = it->next) {
+        asvk_status u = asvk_utf8_check(it->string, path, "a __metadata__ key");
+        if (u) return u;
         if (!cJSON_IsString(it)) return bad(path, "__metadata__ value of '%s' is not a string", it->string);
+        char field[300];
+        snprintf(field, sizeof field, "the __metadata__ value of '%.200s'", it->string);
+        if ((u = asvk_utf8_check(it->valuestring, path, field))) return u;
         asvk_st_meta *e = &st->meta[st->nmeta++];
         e->key = strdup(it->string);
         e->value = strdup(it->valuestring);
@@ -203,6 +209,11 @@ static asvk_status read_meta(const char *path, const cJSON *m, asvk_safetensors 
 
 static asvk_status read_entry(const char *path, const cJSON *e, uint64_t data_size, asvk_st_tensor *t, span *sp) {
     const char *name = e->string;
+    /* names go back into headers and JSON (a bank, a teacher), which must be UTF-8 */
+    asvk_status u = asvk_utf8_check(name, path, "a tensor name");
+    if (u) return u;
+    /* "" (or a name cut short by a NUL byte) cannot be written back (found by tests/fuzz) */
+    if (!*name) return bad(path, "a tensor has an empty name");
     if (!cJSON_IsObject(e)) return bad(path, "entry '%s' is not an object", name);
     static const char *const keys[] = {"dtype", "shape", "data_offsets", NULL};
     for (const cJSON *k = e->child; k; k = k->next) {
@@ -369,4 +380,16 @@ const char *asvk_safetensors_meta_get(const asvk_safetensors *st, const char *ke
     for (size_t i = 0; i < st->nmeta; i++)
         if (strcmp(st->meta[i].key, key) == 0) return st->meta[i].value;
     return NULL;
+}
+
+asvk_status asvk_safetensors_check_finite(const char *path, const asvk_st_tensor *t) {
+    uint64_t n = 1, bad_count = 0, first = 0;
+    for (uint32_t d = 0; d < t->rank; d++) n *= t->shape[d];
+    for (uint64_t i = 0; i < n; i++)
+        if (!isfinite(t->data[i]) && !bad_count++) first = i;
+    if (!bad_count) return ASVK_OK;
+    return asvk_error_set(ASVK_ERR_USAGE, "%s: tensor %s holds non-finite values (%llu in all, the first %g at element "
+                          "%llu): training diverged before this checkpoint was saved; use an earlier checkpoint, or "
+                          "pass --allow-nonfinite to load it anyway", path, t->name, (unsigned long long)bad_count,
+                          (double)t->data[first], (unsigned long long)first);
 }

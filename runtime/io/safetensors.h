@@ -49,4 +49,10 @@ const asvk_st_meta *asvk_safetensors_meta(const asvk_safetensors *st, size_t i);
 /* The metadata value of `key`, or NULL. */
 const char *asvk_safetensors_meta_get(const asvk_safetensors *st, const char *key);
 
+/* Fails (ASVK_ERR_USAGE, naming `path`, the tensor, the first bad element
+ * and --allow-nonfinite) when tensor `t` holds a NaN or an infinity: weights
+ * saved after training diverged, which would only spread through every
+ * later step or prediction. Loaders call it unless the user allows them. */
+asvk_status asvk_safetensors_check_finite(const char *path, const asvk_st_tensor *t);
+
 #endif

@@ -416,6 +416,64 @@ static void malformed_api_and_builtins(void) {
     asvk_arch_free(&a);
 }
 
+/* Names end up in JSON, safetensors headers and the HTML report: anything
+ * that is not UTF-8 is refused where it is read, naming the file and field. */
+static void utf8_names(void) {
+    static const char *const good[] = {"", "plain", "\xc3\xbcn\xc3\xaf" "code", "\xe6\x97\xa5\xe6\x9c\xac",
+                                       "\xf0\x9d\x84\x9e" /* U+1D11E */, "\xf4\x8f\xbf\xbf" /* U+10FFFF */,
+                                       "\xed\x9f\xbf" /* U+D7FF */, "\xee\x80\x80" /* U+E000 */};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) OK(asvk_utf8_check(good[i], "f.json", "name"));
+    static const struct { const char *s, *want; } bad[] = {
+        {"\xff", "byte 0 is 0xff"},             /* never in UTF-8 */
+        {"ab\x80", "byte 2 is 0x80"},           /* a continuation byte alone */
+        {"\xc0\x80", "byte 0 is 0xc0"},         /* overlong NUL */
+        {"\xc1\xbf", "byte 0 is 0xc1"},         /* overlong */
+        {"\xe0\x80\xaf", "byte 0 is 0xe0"},     /* overlong '/' */
+        {"\xed\xa0\x80", "byte 0 is 0xed"},     /* a surrogate (U+D800) */
+        {"\xf4\x90\x80\x80", "byte 0 is 0xf4"}, /* above U+10FFFF */
+        {"\xf5\x80\x80\x80", "byte 0 is 0xf5"},
+        {"x\xe2\x82", "byte 1 is 0xe2"},        /* cut short by the end */
+        {"\xf0\x9f\x98y", "byte 0 is 0xf0"},    /* cut short by a plain byte */
+        {"\xe2\x82\xac\xe2\x82", "byte 3 is 0xe2"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT_ERR(asvk_utf8_check(bad[i].s, "f.json", "layers[2].name"), ASVK_ERR_USAGE, bad[i].want);
+        CHECK(strncmp(asvk_error_message(), "f.json: layers[2].name is not valid UTF-8", 41) == 0, "case %zu: '%s'", i,
+              asvk_error_message());
+    }
+    /* no file part: the caller prefixes the file */
+    EXPECT_ERR(asvk_utf8_check("\xff", NULL, "name"), ASVK_ERR_USAGE, "name is not valid UTF-8");
+    CHECK(strncmp(asvk_error_message(), "name is", 7) == 0, "'%s'", asvk_error_message());
+
+    /* read through the JSON readers: the architecture's name, a layer's string member */
+    asvk_arch a;
+    static const struct { const char *text, *want; } files[] = {
+        {"{\"format\": \"asvk-arch/1\", \"name\": \"t\xffx\", \"in_channels\": 3, \"resolution\": 32, \"num_classes\": 10, "
+         "\"layers\": [{\"type\": \"conv\", \"out\": 16, \"kernel\": 3, \"stride\": 2}" TAIL,
+         "latin1.json: name is not valid UTF-8 (byte 1 is 0xff)"}, /* valid but for the name */
+        {L("{\"type\": \"conv\", \"out\": 16, \"kernel\": 3, \"act\": \"relu\xe9\"}"),
+         "latin1.json: layers[1].act is not valid UTF-8 (byte 4 is 0xe9)"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        asvk_status st = asvk_arch_parse(files[i].text, strlen(files[i].text), "latin1.json", &a);
+        CHECK(st == ASVK_ERR_USAGE && strstr(asvk_error_message(), files[i].want), "file %zu gave %s '%s', expected '%s'",
+              i, asvk_status_name(st), asvk_error_message(), files[i].want);
+        if (!st) asvk_arch_free(&a);
+    }
+    /* a net.config is named after its file */
+    const char *nc = NC(MB(16, 16, 1) ID(16));
+    EXPECT_ERR(asvk_arch_parse(nc, strlen(nc), "dir/net\xff.config", &a), ASVK_ERR_USAGE,
+               "dir/net\xff.config: the file name (the network's name) is not valid UTF-8");
+    /* a long file name is cut to a name at a character boundary, never inside one */
+    char path[300] = "dir/";
+    for (int i = 0; i < 60; i++) strcat(path, "\xc3\xbc");
+    strcat(path, ".config");
+    OK(asvk_arch_parse(nc, strlen(nc), path, &a));
+    CHECK(strlen(a.name) > 0 && strlen(a.name) % 2 == 0, "name of %zu bytes", strlen(a.name));
+    OK(asvk_utf8_check(a.name, path, "the name"));
+    asvk_arch_free(&a);
+}
+
 static int count_tmp_files(const char *dir) {
     DIR *d = opendir(dir);
     int n = 0;
@@ -539,6 +597,30 @@ static void exact_numbers(void) {
     cJSON_Delete(back);
 }
 
+/* Inputs the fuzzer found (tests/fuzz/README.md); each failed before its fix
+ * (under the sanitizer build where it says undefined behaviour). */
+static void fuzzed_inputs(void) {
+    static const struct { const char *text, *want; } cases[] = {
+        /* a cell edge's node number far outside int: converting it to int was
+         * undefined behaviour (tests/fuzz/corpus/arch_json/edge-node-5e81) */
+        {L("{\"type\": \"cell\", \"out\": 16, \"genome\": {\"nodes\": 4, \"expand\": 6, \"edges\": "
+           "[[0, 1, \"dw3x3\"], [1, 5555555555555555555555555555555555555555555555555555555555555555555555555555555552, "
+           "\"identity\"]]}}"),
+         "layers[1].genome.edges[1] must be a [from, to, \"op\"] triple"},
+        {L("{\"type\": \"cell\", \"out\": 16, \"genome\": {\"nodes\": 4, \"expand\": 6, \"edges\": "
+           "[[-3e9, 1, \"dw3x3\"]]}}"),
+         "layers[1].genome.edges[0] must be a [from, to, \"op\"] triple"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        asvk_arch a;
+        asvk_status st = asvk_arch_parse(cases[i].text, strlen(cases[i].text), "case.json", &a);
+        CHECK(st == ASVK_ERR_USAGE && strstr(asvk_error_message(), cases[i].want),
+              "case %zu gave %s '%s', expected usage error with '%s'", i, asvk_status_name(st), asvk_error_message(),
+              cases[i].want);
+        if (!st) asvk_arch_free(&a);
+    }
+}
+
 static void cleanup(void) {
     if (!tmpdir[0]) return;
     DIR *d = opendir(tmpdir);
@@ -558,9 +640,11 @@ int main(int argc, char **argv) {
         {"malformed_json", malformed_json},
         {"malformed_netconfig", malformed_netconfig},
         {"malformed_api_and_builtins", malformed_api_and_builtins},
+        {"utf8_names", utf8_names},
         {"atomic_write", atomic_write},
         {"exact_numbers", exact_numbers},
         {"params_match_cost", params_match_cost},
+        {"fuzzed_inputs", fuzzed_inputs},
     };
     int rc = test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
     cleanup();

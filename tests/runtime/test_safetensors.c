@@ -93,12 +93,19 @@ static void expect_bad(const char *path, const char *want) {
     if (st) asvk_safetensors_free(st);
 }
 
+/* want NULL: the file must read. */
 static void raw_case(const char *header, size_t dlen, const char *want) {
     char path[512];
     tmp_path("bad.safetensors", path, sizeof path);
     static float zeros[64];
     write_raw(path, strlen(header), header, zeros, dlen);
-    expect_bad(path, want);
+    if (want) {
+        expect_bad(path, want);
+        return;
+    }
+    asvk_safetensors *st;
+    OK(asvk_safetensors_read(path, &st));
+    asvk_safetensors_free(st);
 }
 
 static void corruptions(void) {
@@ -168,6 +175,69 @@ static void corruptions(void) {
     asvk_status s = asvk_safetensors_read("/nonexistent/x.safetensors", &st);
     CHECK(s == ASVK_ERR_USAGE && strstr(asvk_error_message(), "/nonexistent/x.safetensors"), "missing file: %s",
           asvk_error_message());
+}
+
+/* Tensor names and metadata go back into headers and JSON (a bank, a
+ * teacher, a resumed run's checkpoint), which must be UTF-8. */
+static void names_not_utf8(void) {
+    /* an escaped name is UTF-8 once decoded */
+    raw_case("{\"w\\u00e9\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4, NULL);
+    raw_case("{\"w\xe9\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4,
+             "a tensor name is not valid UTF-8 (byte 1 is 0xe9)");
+    raw_case("{\"__metadata__\": {\"k\xff\": \"v\"}}", 0, "a __metadata__ key is not valid UTF-8");
+    raw_case("{\"__metadata__\": {\"arch\": \"\xc0\xaf\"}}", 0,
+             "the __metadata__ value of 'arch' is not valid UTF-8 (byte 0 is 0xc0)");
+}
+
+/* Files the fuzzer found (tests/fuzz/README.md). */
+static void fuzzed_inputs(void) {
+    /* A tensor named "" (or whose name a NUL byte cuts short) read, but the
+     * writer refuses such a name, so the checkpoint could not be saved back
+     * (tests/fuzz/corpus/safetensors/nul-name). */
+    raw_case("{\"\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4, "a tensor has an empty name");
+    char path[512];
+    tmp_path("bad.safetensors", path, sizeof path);
+    static const char nul_name[] = "{\"a\": {\"dtype\": \"F32\", \"shape\": [], \"data_offsets\": [0, 4]}, "
+                                   "\"\0b\": {\"dtype\": \"F32\", \"shape\": [], \"data_offsets\": [4, 8]}}";
+    uint8_t len8[8] = {sizeof nul_name - 1};
+    static const float two[2];
+    asvk_file_part parts[3] = {{len8, 8}, {nul_name, sizeof nul_name - 1}, {two, sizeof two}};
+    OK(asvk_file_write_atomic_parts(path, parts, 3));
+    expect_bad(path, "a tensor has an empty name");
+}
+
+/* Non-finite values are found wherever they are and named with the tensor,
+ * the count and the first element; finite ones (extremes included) pass. */
+static void nonfinite_values(void) {
+    float ok[4] = {0.0f, -0.0f, 3.4028235e38f, -1.4e-45f};
+    asvk_st_tensor t = {"layers.0.conv.weight", 2, {2, 2}, ok};
+    OK(asvk_safetensors_check_finite("ck.safetensors", &t));
+    float empty_data[1] = {NAN};
+    asvk_st_tensor empty = {"e", 2, {0, 3}, empty_data}; /* no elements: nothing to check */
+    OK(asvk_safetensors_check_finite("ck.safetensors", &empty));
+    static const struct { float v[4]; const char *want; } cases[] = {
+        {{NAN, 1, 2, 3}, "holds non-finite values (1 in all, the first nan at element 0)"},
+        {{1, 2, 3, INFINITY}, "(1 in all, the first inf at element 3)"},
+        {{1, -INFINITY, NAN, 0}, "(2 in all, the first -inf at element 1)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        t.data = cases[i].v;
+        EXPECT_ERR(asvk_safetensors_check_finite("ck.safetensors", &t), ASVK_ERR_USAGE, cases[i].want);
+        CHECK(strncmp(asvk_error_message(), "ck.safetensors: tensor layers.0.conv.weight holds", 49) == 0 &&
+                  strstr(asvk_error_message(), "--allow-nonfinite"),
+              "case %zu: '%s'", i, asvk_error_message());
+    }
+    /* through a file: a scalar tensor holding NaN */
+    char path[512];
+    tmp_path("nan.safetensors", path, sizeof path);
+    float nan1[1] = {NAN};
+    asvk_st_tensor s = {"step", 0, {0}, nan1};
+    OK(asvk_safetensors_write(path, &s, 1, NULL, 0));
+    asvk_safetensors *st;
+    OK(asvk_safetensors_read(path, &st));
+    EXPECT_ERR(asvk_safetensors_check_finite(path, asvk_safetensors_find(st, "step")), ASVK_ERR_USAGE,
+               "tensor step holds non-finite values (1 in all, the first nan at element 0)");
+    asvk_safetensors_free(st);
 }
 
 /* A header whose length is not a multiple of 4 shifts the data off float
@@ -293,6 +363,9 @@ int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"round_trip", round_trip},
         {"corruptions", corruptions},
+        {"names_not_utf8", names_not_utf8},
+        {"fuzzed_inputs", fuzzed_inputs},
+        {"nonfinite_values", nonfinite_values},
         {"unaligned_and_unordered", unaligned_and_unordered},
         {"python_cross_check", python_cross_check},
     };
