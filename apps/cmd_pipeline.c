@@ -124,9 +124,12 @@ static asvk_status measure(const cli_args *a, const char *dir) {
         snprintf(path, sizeof path, "%s/measured.json", dir);
         st = text ? asvk_file_write_atomic(path, text, strlen(text)) : asvk_error_set(ASVK_ERR_OOM, "out of host memory");
         free(text);
-        if (!st && !cli_flag(a, "--quiet"))
+        if (!st && !cli_flag(a, "--quiet")) {
+            char predicted[48] = "no table to predict it";
+            if (isfinite(pred)) snprintf(predicted, sizeof predicted, "%.3f ms predicted", pred);
             fprintf(stderr, "latency of the searched network on %s (batch 1): %.3f ms fastest, %.3f ms median measured; "
-                    "%.3f ms predicted\n", asvk_context_device(ctx)->name, t.min_ns / 1e6, t.median_ns / 1e6, pred);
+                    "%s\n", asvk_context_device(ctx)->name, t.min_ns / 1e6, t.median_ns / 1e6, predicted);
+        }
     }
     asvk_arch_free(&arch);
     int rc = cli_context_done(ctx, 0);

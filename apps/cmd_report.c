@@ -12,6 +12,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/fmt.h"
 #include "apps/report.h"
 #include "apps/svg.h"
 #include "autospace/genome.h"
@@ -81,12 +82,26 @@ static svg_series series(const jsonl *j, const char *name, const char *xkey, con
 /* ---- the page ---- */
 
 static void html_escape(FILE *f, const char *s) {
-    for (; *s; s++) {
+    for (; s && *s; s++) {
         if (*s == '<') fputs("&lt;", f);
         else if (*s == '>') fputs("&gt;", f);
         else if (*s == '&') fputs("&amp;", f);
         else fputc(*s, f);
     }
+}
+
+static const char *plural(double n) { return n == 1 ? "" : "s"; }
+
+/* A number of the run's files, as every number on the page is written (apps/fmt.h): with an SI prefix
+ * (`si`) or three significant digits; one that is missing or not finite (cJSON writes NaN and infinity
+ * as null) is said to be so, marked, rather than printed as "nan". */
+static void figure(FILE *f, const cJSON *o, const char *key, double scale, const char *unit, bool si) {
+    const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(o, key) : o;
+    char b[64];
+    if (!v) fputs("<span class=\"bad\">missing</span>", f);
+    else if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble * scale))
+        fputs("<span class=\"bad\">not a finite number in the run's files</span>", f);
+    else fputs(si ? fmt_si(b, sizeof b, v->valuedouble * scale, unit) : fmt_sig(b, sizeof b, v->valuedouble * scale, unit), f);
 }
 
 static void space_section(FILE *f, const char *dir) {
@@ -97,9 +112,12 @@ static void space_section(FILE *f, const char *dir) {
         fprintf(f, "<p>No learned space (no evolve/space.json): the search ran in a hand-made space.</p>\n");
         return;
     }
-    fprintf(f, "<h2>The learned space</h2>\n<p>%u layers, top %u cells each, after %u generations "
-               "(<code>evolve/space.json</code>, <code>evolve/search_space.config</code>).</p>\n",
-            sp.layers, sp.count[0], sp.generations);
+    fprintf(f, "<h2>The learned space</h2>\n<p>%u layer%s, top %u cell%s each, after %u generation%s "
+               "(<code>evolve/space.json</code>, <code>evolve/search_space.config</code>). In each cell, node 0 is the "
+               "input after the expansion conv and the last node its output; an edge's colour is its operator's kind "
+               "(red conv, blue depthwise, green pooling, grey identity), * marks a strided edge, a yellow node a "
+               "weighted merge.</p>\n",
+            sp.layers, plural(sp.layers), sp.count[0], plural(sp.count[0]), sp.generations, plural(sp.generations));
     for (uint32_t l = 0; l < sp.layers; l++) {
         uint32_t c = 0, h = 0;
         if (sp.has_skeleton) asvk_skeleton_layer_input(&sp.sk, l, &c, &h);
@@ -107,9 +125,13 @@ static void space_section(FILE *f, const char *dir) {
                 sp.has_skeleton ? sp.sk.layers[l].out : 0, sp.has_skeleton ? sp.sk.layers[l].stride : 0);
         for (uint32_t k = 0; k < sp.count[l]; k++) {
             const asvk_space_cell *sc = &sp.cells[l][k];
-            char cap[160];
-            snprintf(cap, sizeof cap, "#%u  fitness %.3f  %.3fM MAdds  %.1fK params%s", k + 1, sc->fitness, sc->madds / 1e6,
-                     sc->params / 1e3, sc->anchor ? "  (reference)" : "");
+            char cap[200], fit[48] = "", num[32], madds[32], params[32];
+            if (sc->has_fitness) snprintf(fit, sizeof fit, ", fitness %s", fmt_sig(num, sizeof num, sc->fitness, ""));
+            if (sp.has_skeleton)
+                snprintf(cap, sizeof cap, "#%u%s%s\n%s, %s", k + 1, fit, sc->anchor ? " (reference)" : "",
+                         fmt_si(madds, sizeof madds, (double)sc->madds, "MAdds"),
+                         fmt_si(params, sizeof params, (double)sc->params, "params"));
+            else snprintf(cap, sizeof cap, "#%u%s%s", k + 1, fit, sc->anchor ? " (reference)" : "");
             fprintf(f, "<div class=\"cell\">");
             svg_cell(f, &sc->cell, cap);
             fprintf(f, "</div>\n");
@@ -157,6 +179,27 @@ out:
     jsonl_free(&h);
 }
 
+/* The search's cost is in its budget's unit: result.json says which, or the search's config.json before it. */
+static bool search_priced_by_latency(const char *dir, double *budget) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/search/result.json", dir);
+    cJSON *j = read_json(path);
+    bool latency = false;
+    *budget = NAN;
+    if (j) {
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "budget_kind"));
+        latency = kind && strcmp(kind, "latency_ms") == 0;
+        *budget = num(j, "budget");
+    } else {
+        snprintf(path, sizeof path, "%s/search/config.json", dir);
+        j = read_json(path);
+        const char *bl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "budget-latency"));
+        latency = bl && *bl;
+    }
+    cJSON_Delete(j);
+    return latency;
+}
+
 static void search_section(FILE *f, const char *dir) {
     char path[1100];
     snprintf(path, sizeof path, "%s/search/history.jsonl", dir);
@@ -172,8 +215,12 @@ static void search_section(FILE *f, const char *dir) {
         s[0] = series(&h, "weight steps", "step", "loss", 1, x, y);
         s[1] = series(&h, "alpha steps", "step", "val_loss", 1, x + h.n, y + h.n);
         svg_chart(f, "search loss", "step", "loss", s, 2);
+        double budget;
+        bool latency = search_priced_by_latency(dir, &budget);
         s[0] = series(&h, "E[cost]", "step", "expected_cost", 1, x, y);
-        svg_chart(f, "expected cost of the sampled networks", "step", "MAdds or ms", s, 1);
+        for (uint32_t i = 0; i < h.n; i++) x[2 * h.n + i] = x[i], y[2 * h.n + i] = budget;
+        s[1] = (svg_series){"budget", x + 2 * h.n, y + 2 * h.n, isfinite(budget) ? h.n : 0};
+        svg_chart(f, "expected cost of the sampled networks", "step", latency ? "ms" : "MAdds", s, 2);
         fprintf(f, "</div>\n");
     }
     free(x), free(y);
@@ -192,37 +239,62 @@ static void network_section(FILE *f, const char *dir) {
         cJSON_Delete(m);
         return;
     }
-    fprintf(f, "<table>\n<tr><th>params</th><td>%.3f M</td></tr>\n<tr><th>MAdds</th><td>%.3f M</td></tr>\n",
-            num(r, "params") / 1e6, num(r, "madds") / 1e6);
-    fprintf(f, "<tr><th>budget</th><td>%g %s</td></tr>\n", num(r, "budget"),
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "budget_kind")));
-    double pred = m ? num(m, "predicted_latency_ms") : num(r, "predicted_latency_ms");
-    if (isfinite(pred)) fprintf(f, "<tr><th>latency, predicted by the table</th><td>%.3f ms</td></tr>\n", pred);
+    double budget;
+    bool latency = search_priced_by_latency(dir, &budget);
+    fprintf(f, "<table id=\"network\">\n<tr><th>params</th><td>");
+    figure(f, r, "params", 1, "params", true);
+    fprintf(f, "</td></tr>\n<tr><th>MAdds</th><td>");
+    figure(f, r, "madds", 1, "MAdds", true);
+    fprintf(f, "</td></tr>\n<tr><th>budget</th><td>");
+    figure(f, r, "budget", 1, latency ? "ms" : "MAdds", !latency);
+    fprintf(f, "</td></tr>\n");
+    const cJSON *pred = m ? m : r;
+    if (cJSON_GetObjectItemCaseSensitive(pred, "predicted_latency_ms")) {
+        fprintf(f, "<tr><th>latency, predicted by the table</th><td>");
+        figure(f, pred, "predicted_latency_ms", 1, "ms", false);
+        fprintf(f, "</td></tr>\n");
+    }
     if (m) {
         /* the table predicts the fastest run (latency.h); both are shown */
-        fprintf(f, "<tr><th>latency, measured (batch 1, fastest / median of %g runs)</th><td>%.3f / %.3f ms on ",
-                num(m, "runs"), num(m, "latency_min_ms"), num(m, "latency_ms"));
+        double runs = num(m, "runs");
+        fprintf(f, "<tr><th>latency, measured (batch 1, fastest / median");
+        if (isfinite(runs)) fprintf(f, " of %.0f runs", runs);
+        fprintf(f, ")</th><td>");
+        figure(f, m, "latency_min_ms", 1, "ms", false);
+        fprintf(f, " / ");
+        figure(f, m, "latency_ms", 1, "ms", false);
+        fprintf(f, "</td></tr>\n<tr><th>measured on</th><td>");
         html_escape(f, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "device")));
         fprintf(f, "</td></tr>\n");
     }
     snprintf(path, sizeof path, "%s/train/log.jsonl", dir);
     jsonl t;
     if (jsonl_read(path, &t) && t.n) {
-        fprintf(f, "<tr><th>test accuracy after %u epochs</th><td>%.2f%%</td></tr>\n", t.n,
-                100 * num(t.rows[t.n - 1], "test_acc"));
+        fprintf(f, "<tr><th>test accuracy after %u epoch%s</th><td>", t.n, plural(t.n));
+        figure(f, t.rows[t.n - 1], "test_acc", 100, "%", false);
+        fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table>\n");
+    /* each layer's chosen cell and the probability the search gave it (softmax of its alphas) */
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(r, "layers"), *lo;
-    fprintf(f, "<table>\n<tr><th>layer</th><th>cell</th><th>probability</th></tr>\n");
+    fprintf(f, "<table id=\"layers\">\n<tr><th>layer</th><th>cell</th><th>probability</th></tr>\n");
     int l = 0;
     cJSON_ArrayForEach(lo, layers) {
-        int choice = (int)num(lo, "choice");
+        const cJSON *choice = cJSON_GetObjectItemCaseSensitive(lo, "choice");
+        const cJSON *probs = cJSON_GetObjectItemCaseSensitive(lo, "probs");
         fprintf(f, "<tr><td>%d</td><td><code>", ++l);
         html_escape(f, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lo, "cell")));
-        fprintf(f, "</code></td><td>%.3f</td></tr>\n",
-                num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(lo, "probs"), choice), ""));
+        fprintf(f, "</code></td><td>");
+        if (cJSON_IsNumber(choice) && choice->valueint >= 0 && choice->valueint < cJSON_GetArraySize(probs))
+            figure(f, cJSON_GetArrayItem(probs, choice->valueint), NULL, 1, "", false);
+        else fprintf(f, "<span class=\"bad\">missing</span>");
+        fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table>\n");
+    double moved = num(r, "layers_moved_to_meet_budget");
+    if (moved > 0)
+        fprintf(f, "<p>%.0f layer%s took a less likely cell than its most likely one, to meet the budget.</p>\n", moved,
+                plural(moved));
     if (t.n) {
         double *x = calloc(t.n * 2, sizeof *x), *y = calloc(t.n * 2, sizeof *y);
         if (x && y) {
@@ -249,10 +321,13 @@ asvk_status report_write(const char *dir) {
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return asvk_error_set(ASVK_ERR_IO, "cannot write %s", tmp);
-    fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>asvk run %s</title>\n<style>"
-               "body{font-family:sans-serif;margin:2em;max-width:1400px} .row{display:flex;flex-wrap:wrap;gap:12px}"
-               " .cell{border:1px solid #ddd;padding:4px} table{border-collapse:collapse;margin:1em 0}"
-               " td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}</style></head><body>\n", dir);
+    fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>asvk run ");
+    html_escape(f, dir);
+    fprintf(f, "</title>\n<style>"
+               "body{font-family:sans-serif;margin:2em;max-width:1400px} .row{display:flex;flex-wrap:wrap;gap:12px;"
+               "align-items:flex-start} .cell{border:1px solid #ddd;padding:4px} svg{display:block}"
+               " table{border-collapse:collapse;margin:1em 0} td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+               " td{font-variant-numeric:tabular-nums} .bad{color:#b00;font-style:italic}</style></head><body>\n");
     fprintf(f, "<h1>asvk run <code>");
     html_escape(f, dir);
     fprintf(f, "</code></h1>\n");
