@@ -275,5 +275,14 @@ asvk_status asvk_skeleton_from_json(const cJSON *j, const char *ctx, asvk_skelet
             (st = asvk_json_number(bn, sub, "eps", false, 1e-5, 1e-12, 1, &sk->bn_eps)))
             return st;
     }
+    /* Whatever the ranges above let through, the skeleton must build a network
+     * (with an MBConv 3x3 in every layer, which fits any map): a space whose
+     * skeleton cannot failed only when a search or the latency probes built
+     * their first network (found by tests/fuzz: bn.eps 1). */
+    asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+    for (uint32_t i = 0; i < sk->count; i++) cells[i] = asvk_cell_mbconv(3, 1);
+    asvk_arch a;
+    if ((st = asvk_skeleton_to_arch(sk, cells, NULL, &a))) return asvk_error_prefix(st, "%s: ", ctx);
+    asvk_arch_free(&a);
     return ASVK_OK;
 }

@@ -187,13 +187,20 @@ static asvk_status set_step(asvk_trainer *t, uint64_t global_step) {
     return asvk_buffer_upload(t->ctx, asvk_graph_cval(t->train.graph, sv)->buf, 0, step, sizeof step);
 }
 
-asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uint32_t *idx, uint32_t n, uint32_t epoch,
-                               uint32_t start_step, asvk_progress_fn progress, void *user, asvk_epoch_stats *out) {
-    memset(out, 0, sizeof *out);
+/* Batches are copied whole into buffers sized for the network's input. */
+static asvk_status check_images(const asvk_trainer *t, const asvk_dataset *d) {
     uint32_t res = t->train.resolution;
     if (d->h != res || d->w != res || d->c != t->arch.in_channels)
         return asvk_error_set(ASVK_ERR_USAGE, "%s has %ux%ux%u images; %s takes %ux%ux%u", d->source ? d->source : "the dataset",
                               d->h, d->w, d->c, t->arch.name, res, res, t->arch.in_channels);
+    return ASVK_OK;
+}
+
+asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uint32_t *idx, uint32_t n, uint32_t epoch,
+                               uint32_t start_step, asvk_progress_fn progress, void *user, asvk_epoch_stats *out) {
+    memset(out, 0, sizeof *out);
+    asvk_status cst = check_images(t, d);
+    if (cst) return cst;
     asvk_loader_options o = {.shuffle = true, .drop_last = true, .seed = t->cfg.seed, .norm = t->cfg.norm,
                              .augment = {.pad = t->cfg.crop_pad, .flip = t->cfg.flip},
                              .epochs = epoch + 1, .start_epoch = epoch, .start_step = start_step};
@@ -275,7 +282,8 @@ asvk_status asvk_trainer_evaluate(asvk_trainer *t, const asvk_dataset *d, const 
                                   double *loss, double *accuracy) {
     if (!idx) n = d->n;
     if (!n) return asvk_error_set(ASVK_ERR_USAGE, "nothing to evaluate: no images");
-    asvk_status fst = fresh_folds(t);
+    asvk_status fst = check_images(t, d);
+    if (!fst) fst = fresh_folds(t);
     if (fst) return fst;
     uint32_t batch = t->cfg.batch < n ? t->cfg.batch : n;
     asvk_loader_options o = {.shuffle = false, .drop_last = false, .seed = t->cfg.seed, .norm = t->cfg.norm, .epochs = 1};

@@ -1,4 +1,5 @@
 #include "runtime/data/dataset.h"
+#include "runtime/io/json_read.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -53,6 +54,12 @@ asvk_status asvk_dataset_set_class_names(asvk_dataset *d, const char *const *nam
     d->class_names = calloc(d->classes, sizeof *d->class_names);
     if (!d->class_names) return asvk_error_set(ASVK_ERR_OOM, "out of host memory for class names");
     for (uint32_t i = 0; i < d->classes; i++) {
+        asvk_status st = names[i] ? asvk_utf8_check(names[i], d->source ? d->source : "the dataset", "class name")
+                                  : ASVK_OK; /* they reach JSON and the report */
+        if (st) {
+            free_names(d);
+            return st;
+        }
         d->class_names[i] = strdup(names[i] ? names[i] : "");
         if (!d->class_names[i]) {
             free_names(d);

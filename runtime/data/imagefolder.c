@@ -110,11 +110,21 @@ static bool dht_ok(const uint8_t *b, size_t n, size_t p) {
     return true;
 }
 
-static bool jpeg_tables_ok(const uint8_t *b, size_t n) {
+/* Where stb finds a JPEG's start-of-image marker ends: 0xff, any more 0xff
+ * fill bytes, 0xd8 (stbi__get_marker), so "ff ff d8" starts a JPEG too (a
+ * fuzzer found one that slipped past a check of the first two bytes); 0 when
+ * stb does not read the file as a JPEG. */
+static size_t jpeg_soi_end(const uint8_t *b, size_t n) {
+    if (n < 2 || b[0] != 0xff) return 0;
+    size_t i = 1;
+    while (i < n && b[i] == 0xff) i++;
+    return i < n && b[i] == 0xd8 ? i + 1 : 0;
+}
+
+static bool jpeg_tables_ok(const uint8_t *b, size_t n, size_t pos /* after SOI */) {
     /* Up to the first scan, follow stb's header walk: markers after 0xff
      * fill bytes, padding skipped before the frame header, and each segment
      * stb accepts is exactly its length long. */
-    size_t pos = 2; /* after SOI */
     bool framed = false;
     for (;;) {
         if (pos >= n) return true;
@@ -142,9 +152,67 @@ static bool jpeg_tables_ok(const uint8_t *b, size_t n) {
     return true;
 }
 
+/* Corrupt or odd headers that make stb_image 2.27 itself do undefined or
+ * ruinous things (found by tests/fuzz) are dealt with before it reads a file:
+ *   - a PNM (P5, P6) header number of 10 or more digits overflows the int it
+ *     is read into: refused (no size or maximum value has that many);
+ *   - a PNG whose first IDAT chunk is empty makes it offset a null pointer:
+ *     leading empty IDAT chunks are dropped, which changes no pixel;
+ *   - a PNG IDAT chunk of over a megabyte that runs past the end of the
+ *     file: stb grew its buffer to the declared length (gigabytes) before
+ *     finding the data missing; refused, as stb would refuse the file anyway
+ *     (a truncated file's short IDAT is left to stb's own message). */
+#define PNG_SHORT_IDAT (1u << 20)
+static bool pnm_numbers_ok(const uint8_t *b, size_t n) {
+    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return true;
+    size_t i = 2;
+    for (int k = 0; k < 3; k++) { /* width, height, maximum value, as stbi__pnm_info reads them */
+        for (;;) {
+            while (i < n && b[i] && strchr(" \t\n\v\f\r", b[i])) i++;
+            if (i >= n || b[i] != '#') break;
+            while (i < n && b[i] != '\n' && b[i] != '\r') i++;
+        }
+        size_t digits = 0;
+        for (; i < n && b[i] >= '0' && b[i] <= '9'; i++) digits++;
+        if (digits > 9) return false;
+    }
+    return true;
+}
+
+static bool png_prepare(uint8_t *b, size_t *size) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t n = *size;
+    if (n < 8 || memcmp(b, sig, 8) != 0) return true;
+    bool data = false; /* a non-empty IDAT seen */
+    for (size_t p = 8; p + 8 <= n;) {
+        uint32_t len = (uint32_t)b[p] << 24 | (uint32_t)b[p + 1] << 16 | (uint32_t)b[p + 2] << 8 | b[p + 3];
+        if (memcmp(b + p + 4, "IEND", 4) == 0) break;
+        if (len > n - p - 8 || n - p - 8 - len < 4) { /* past the end: stb fails too, a short one cheaply */
+            *size = n;
+            return memcmp(b + p + 4, "IDAT", 4) != 0 || len <= PNG_SHORT_IDAT;
+        }
+        if (!data && !len && memcmp(b + p + 4, "IDAT", 4) == 0) {
+            memmove(b + p, b + p + 12, n - p - 12); /* length, type, CRC: the chunk is gone */
+            n -= 12;
+            continue;
+        }
+        data |= len && memcmp(b + p + 4, "IDAT", 4) == 0;
+        p += 12 + (size_t)len;
+    }
+    *size = n;
+    return true;
+}
+
 /* Images larger than this are not training data; refusing them before
  * reading bounds the memory a stray file costs. */
 #define FOLDER_MAX_FILE_BYTES (256u << 20)
+
+/* stb_image sizes its buffers from the header alone, so a few corrupt bytes
+ * could declare a 16384 x 16384 canvas: an 18-byte GIF cost a gigabyte and
+ * seconds of filling (found by tests/fuzz). No format stb reads packs more
+ * pixels than this into one byte of file (deflate stops near 1032:1, LZW's
+ * 12-bit codes near 2600:1), so a header that declares more is corrupt. */
+#define FOLDER_MAX_PIXELS_PER_BYTE 4096u
 
 /* The whole file, or an ASVK_ERR_IO naming it. */
 static asvk_status read_file(const char *path, uint8_t **data, size_t *size) {
@@ -178,6 +246,16 @@ static asvk_status read_file(const char *path, uint8_t **data, size_t *size) {
     return ASVK_OK;
 }
 
+/* stb_image's conversion of 8-bit pixels from n channels (gray, gray + alpha,
+ * RGB, RGBA) to c (1: its luma weights, 3: gray replicated; alpha dropped). */
+static void to_channels(const uint8_t *src, uint32_t n, uint8_t *dst, uint32_t c, size_t pixels) {
+    for (size_t i = 0; i < pixels; i++, src += n, dst += c) {
+        if (c == 1) dst[0] = n >= 3 ? (uint8_t)((src[0] * 77 + src[1] * 150 + src[2] * 29) >> 8) : src[0];
+        else if (n >= 3) dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
+        else dst[0] = dst[1] = dst[2] = src[0];
+    }
+}
+
 /* Decodes one image into dst (h x w x c) or fails naming the file. */
 static asvk_status load_image(const char *path, uint32_t h, uint32_t w, uint32_t c, uint8_t *dst) {
     uint8_t *file;
@@ -185,18 +263,57 @@ static asvk_status load_image(const char *path, uint32_t h, uint32_t w, uint32_t
     asvk_status st = read_file(path, &file, &size);
     if (st) return st;
     if (size > INT32_MAX) size = INT32_MAX; /* unreachable under FOLDER_MAX_FILE_BYTES; stb takes an int */
-    if (size >= 2 && file[0] == 0xff && file[1] == 0xd8 && !jpeg_tables_ok(file, size)) {
+    size_t soi = jpeg_soi_end(file, size);
+    if (soi && !jpeg_tables_ok(file, size, soi)) {
         free(file);
         return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (corrupt JPEG: a Huffman table with more "
                                               "than 256 symbols); remove or replace the file", path);
     }
+    if (!pnm_numbers_ok(file, size)) {
+        free(file);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (corrupt PNM: a header number of 10 or more "
+                                              "digits); remove or replace the file", path);
+    }
+    if (!png_prepare(file, &size)) {
+        free(file);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (corrupt PNG: an IDAT chunk declares more than "
+                                              "the file holds); remove or replace the file", path);
+    }
     int iw, ih, ic;
-    unsigned char *img = stbi_load_from_memory(file, (int)size, &iw, &ih, &ic, (int)c);
+    if (stbi_info_from_memory(file, (int)size, &iw, &ih, &ic) && iw > 0 && ih > 0 &&
+        (uint64_t)iw * (uint64_t)ih > (uint64_t)size * FOLDER_MAX_PIXELS_PER_BYTE) {
+        free(file);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (corrupt: its header declares %dx%d pixels, "
+                                              "more than %zu bytes can hold); remove or replace the file", path, iw, ih,
+                              size);
+    }
+    /* A 16-bit image is decoded in its own channels and converted here: stb
+     * 2.27 converts a 16-bit PNM's samples to other channels as if they were
+     * 8-bit, then narrows twice the bytes it has (a heap over-read found by
+     * tests/fuzz). 8-bit images keep stb's conversion. */
+    int want = stbi_is_16_bit_from_memory(file, (int)size) ? 0 : (int)c;
+    unsigned char *img = stbi_load_from_memory(file, (int)size, &iw, &ih, &ic, want);
     free(file);
     if (!img) {
         const char *why = stbi_failure_reason();
         return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (%s); remove or replace the file", path,
                               why ? why : "unknown format");
+    }
+    if (iw <= 0 || ih <= 0) { /* stb 2.27 decodes PNM and HDR headers with a zero side (found by tests/fuzz) */
+        stbi_image_free(img);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (its header says %dx%d: no pixels); remove or "
+                                              "replace the file", path, iw, ih);
+    }
+    if (!want && (uint32_t)ic != c) {
+        uint8_t *conv = ic >= 1 && ic <= 4 ? malloc((size_t)iw * ih * c) : NULL;
+        if (!conv) {
+            stbi_image_free(img);
+            return asvk_error_set(ic >= 1 && ic <= 4 ? ASVK_ERR_OOM : ASVK_ERR_USAGE,
+                                  "%s: cannot convert a %dx%d image of %d channels to %u", path, iw, ih, ic, c);
+        }
+        to_channels(img, (uint32_t)ic, conv, c, (size_t)iw * ih);
+        stbi_image_free(img);
+        img = conv; /* stbi_image_free is free() */
     }
     if ((uint32_t)iw == w && (uint32_t)ih == h)
         memcpy(dst, img, (size_t)h * w * c);

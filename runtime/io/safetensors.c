@@ -196,6 +196,9 @@ static asvk_status read_meta(const char *path, const cJSON *m, asvk_safetensors 
         asvk_status u = asvk_utf8_check(it->string, path, "a __metadata__ key");
         if (u) return u;
         if (!cJSON_IsString(it)) return bad(path, "__metadata__ value of '%s' is not a string", it->string);
+        /* the safetensors library keeps the last of repeated keys, asvk_safetensors_meta_get the first */
+        for (size_t i = 0; i < st->nmeta; i++)
+            if (strcmp(st->meta[i].key, it->string) == 0) return bad(path, "__metadata__ key '%s' appears twice", it->string);
         char field[300];
         snprintf(field, sizeof field, "the __metadata__ value of '%.200s'", it->string);
         if ((u = asvk_utf8_check(it->valuestring, path, field))) return u;

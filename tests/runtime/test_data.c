@@ -497,6 +497,158 @@ static void image_folder(void) {
     temp_dir_remove(dir);
 }
 
+/* Images the fuzzer (tests/fuzz/fuzz_image.c) found. Below, stb_image 2.27 decodes
+ * a PNM or Radiance HDR header with a zero side into an "image" of no pixels
+ * (34 x 0: a height without digits reads as 0); resizing it divided by zero
+ * and turned the NaN into an int (undefined behaviour). Refused by name. */
+static void image_folder_fuzzed(void) {
+#define FILE_BYTES(s) s, sizeof s - 1
+    static const struct {
+        const char *name, *bytes;
+        size_t size;
+    } bad[] = {
+        {"no-digits.pgm", FILE_BYTES("P5\n 34\x1a" "255\n\x00\x25")}, /* tests/fuzz/corpus/image/pnm-zero-height */
+        {"zero-height.pgm", FILE_BYTES("P5\n34 0\n255\n")},
+        {"zero-width.pgm", FILE_BYTES("P5\n0 3\n255\n")},
+        {"zero-height.hdr", FILE_BYTES("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 0 +X 3\n")},
+    };
+#undef FILE_BYTES
+    /* An 18-byte GIF whose header declares a 12800 x 8242 canvas: stb filled
+     * about a gigabyte before it found the data corrupt (seconds; a fuzzer
+     * timeout). Refused from its header, by the pixels its size can hold
+     * (tests/fuzz/corpus/image/gif-huge-canvas). */
+    {
+        static const uint8_t gif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x00, 0x32, 0x32, 0x20,
+                                      0xff, 0xff, 0xff, 0x88, 0x01, 0x44, 0x00, 0x3b};
+        char dir[512], p[700];
+        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/class/huge.gif", dir);
+        CHECK(write_file(p, gif, sizeof gif), "write %s", p);
+        asvk_dataset *d = NULL;
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, p);
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, "declares 12800x8242 pixels");
+        temp_dir_remove(dir);
+    }
+    /* The Huffman table image_folder refuses, after more 0xff bytes before
+     * its start-of-image marker, which stb skips as fill: the check of the
+     * table looked only at files starting ff d8, and stb wrote past its
+     * arrays (tests/fuzz/corpus/image/jpeg-fill-before-soi). */
+    {
+        uint8_t evil[3 + sizeof jpeg_rgb_20x12] = {0xff, 0xff, 0xff};
+        memcpy(evil + 3, jpeg_rgb_20x12, sizeof jpeg_rgb_20x12);
+        size_t dht = 3;
+        while (dht + 1 < sizeof evil && !(evil[dht] == 0xff && evil[dht + 1] == 0xc4)) dht++;
+        CHECK(dht + 21 < sizeof evil, "no DHT in the fixture");
+        if (dht + 21 < sizeof evil) memset(evil + dht + 5, 0xff, 16);
+        char dir[512], p[700];
+        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/class/fill.jpg", dir);
+        CHECK(write_file(p, evil, sizeof evil), "write %s", p);
+        asvk_dataset *d = NULL;
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, "Huffman");
+        /* the fill bytes alone are fine: the fixture still reads */
+        memcpy(evil + 3, jpeg_rgb_20x12, sizeof jpeg_rgb_20x12);
+        CHECK(write_file(p, evil, sizeof evil), "write %s", p);
+        OK(asvk_dataset_load_image_folder(dir, 12, 20, 3, &d));
+        asvk_dataset_destroy(d);
+        temp_dir_remove(dir);
+    }
+    /* stb's own undefined behaviour, avoided before it reads the file: a PNM
+     * header number too long for an int (signed overflow;
+     * tests/fuzz/corpus/image/pnm-long-number) is refused; a PNG whose first
+     * IDAT chunk is empty (a null pointer offset, which clang's UBSan reports;
+     * tests/fuzz/corpus/image/png-empty-idat) reads as the same image; one
+     * whose IDAT declares far more than the file holds is refused before stb
+     * sizes a buffer by it. */
+    {
+        char dir[512], p[700];
+        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/class/long.ppm", dir);
+        static const char ppm[] = "P6 2 2111111111111111111111 255\n";
+        CHECK(write_file(p, ppm, sizeof ppm - 1), "write %s", p);
+        asvk_dataset *d = NULL;
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, "10 or more digits");
+        remove(p);
+        uint8_t rgb[5 * 3 * 3];
+        fill_random(rgb, sizeof rgb);
+        snprintf(p, sizeof p, "%s/class/a.png", dir);
+        CHECK(stbi_write_png(p, 5, 3, 3, rgb, 0), "write %s", p);
+        OK(asvk_dataset_load_image_folder(dir, 3, 5, 3, &d));
+        size_t n = 0;
+        uint8_t *png = read_whole(p, &n), *odd = malloc(n + 12);
+        size_t at = 8;
+        while (png && at + 8 <= n && memcmp(png + at + 4, "IDAT", 4) != 0)
+            at += 12 + ((size_t)png[at] << 24 | (size_t)png[at + 1] << 16 | (size_t)png[at + 2] << 8 | png[at + 3]);
+        CHECK(png && odd && at + 8 <= n, "no IDAT in the PNG");
+        if (png && odd && at + 8 <= n) {
+            static const uint8_t empty_idat[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e};
+            memcpy(odd, png, at), memcpy(odd + at, empty_idat, 12), memcpy(odd + at + 12, png + at, n - at);
+            CHECK(write_file(p, odd, n + 12), "write %s", p);
+            asvk_dataset *e = NULL;
+            OK(asvk_dataset_load_image_folder(dir, 3, 5, 3, &e));
+            CHECK(d && e && memcmp(d->pixels, e->pixels, sizeof rgb) == 0, "an empty IDAT changed the image");
+            asvk_dataset_destroy(e);
+            /* an IDAT that declares 1.2 GB in a file of a few dozen bytes: stb
+             * grew its buffer to 2 GiB before it found the data missing
+             * (tests/fuzz/corpus/image/png-idat-past-end) */
+            memcpy(odd, png, n);
+            odd[at] = 0x48, odd[at + 1] = 0x52, odd[at + 2] = 0x41, odd[at + 3] = 0x44;
+            CHECK(write_file(p, odd, n), "write %s", p);
+            EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 3, 5, 3, &e), ASVK_ERR_USAGE, "an IDAT chunk declares more than");
+        }
+        free(png), free(odd);
+        asvk_dataset_destroy(d);
+        temp_dir_remove(dir);
+    }
+    /* 16-bit PNM (maxval above 255) brought to another channel count: stb
+     * 2.27 converted the 16-bit samples as 8-bit ones, then narrowed twice the
+     * bytes it had, reading past its buffer (AddressSanitizer;
+     * tests/fuzz/corpus/image/pnm-16bit-channels). stb narrows a sample to
+     * its high byte (it reads samples in the host's byte order, not Netpbm's
+     * big-endian one, so both bytes of each are equal here); the gray of
+     * (r, g, b) is (77 r + 150 g + 29 b) >> 8. */
+    {
+        static const uint8_t ppm[] = "P6 1 2 65535\n\xff\xff\xff\xff\xff\xff\x80\x80\x00\x00\x00\x00";
+        static const uint8_t pgm[] = "P5 1 2 1000\n\x03\x03\x01\x01";
+        static const uint8_t want_ppm_gray[2] = {255, 38}, want_pgm_rgb[6] = {3, 3, 3, 1, 1, 1};
+        char dir[512], p[700];
+        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/class/a.ppm", dir);
+        CHECK(write_file(p, ppm, sizeof ppm - 1), "write %s", p);
+        asvk_dataset *d = NULL;
+        OK(asvk_dataset_load_image_folder(dir, 2, 1, 1, &d));
+        CHECK(d && memcmp(d->pixels, want_ppm_gray, 2) == 0, "16-bit PPM as gray: %u %u", d ? d->pixels[0] : 0,
+              d ? d->pixels[1] : 0);
+        asvk_dataset_destroy(d);
+        remove(p);
+        snprintf(p, sizeof p, "%s/class/a.pgm", dir);
+        CHECK(write_file(p, pgm, sizeof pgm - 1), "write %s", p);
+        d = NULL;
+        OK(asvk_dataset_load_image_folder(dir, 2, 1, 3, &d));
+        CHECK(d && memcmp(d->pixels, want_pgm_rgb, 6) == 0, "16-bit PGM as RGB: %u %u %u %u %u %u",
+              d ? d->pixels[0] : 0, d ? d->pixels[1] : 0, d ? d->pixels[2] : 0, d ? d->pixels[3] : 0,
+              d ? d->pixels[4] : 0, d ? d->pixels[5] : 0);
+        asvk_dataset_destroy(d);
+        temp_dir_remove(dir);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char dir[512], p[700];
+        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/class/%s", dir, bad[i].name);
+        CHECK(write_file(p, bad[i].bytes, bad[i].size), "write %s", p);
+        asvk_dataset *d = NULL;
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 1, &d), ASVK_ERR_USAGE, p);
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 6, 8, 3, &d), ASVK_ERR_USAGE, "no pixels");
+        CHECK(!d, "%s: a dataset was returned", bad[i].name);
+        temp_dir_remove(dir);
+    }
+}
+
 /* ---- the installed Fashion-MNIST ---- */
 
 static void fashion_mnist(void) {
@@ -928,6 +1080,7 @@ int main(int argc, char **argv) {
         {"fashion_mnist_bad_labels", fashion_mnist_bad_labels},
         {"cifar10", cifar10},
         {"image_folder", image_folder},
+        {"image_folder_fuzzed", image_folder_fuzzed},
         {"fashion_mnist", fashion_mnist},
         {"shuffle_determinism", shuffle_determinism},
         {"split", split},

@@ -204,6 +204,10 @@ static void fuzzed_inputs(void) {
     asvk_file_part parts[3] = {{len8, 8}, {nul_name, sizeof nul_name - 1}, {two, sizeof two}};
     OK(asvk_file_write_atomic_parts(path, parts, 3));
     expect_bad(path, "a tensor has an empty name");
+    /* A repeated __metadata__ key read as two entries: asvk saw the first
+     * value, the safetensors library (PyTorch, numpy) the last, and a write
+     * back kept both (tests/fuzz/corpus/safetensors/duplicate-meta-key). */
+    raw_case("{\"__metadata__\": {\"arch\": \"a\", \"arch\": \"b\"}}", 0, "__metadata__ key 'arch' appears twice");
 }
 
 /* Non-finite values are found wherever they are and named with the tensor,
