@@ -138,13 +138,21 @@ int cli_context_done(asvk_context *ctx, int rc) {
 bool cli_tty(void) { return isatty(STDERR_FILENO); }
 
 asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const char *path,
-                               const char *first_invocation_opt, cli_args *a, char store[][64]) {
+                               const char *first_invocation_opt, const char *const *absent, cli_args *a,
+                               char store[][64]) {
     memset(a, 0, sizeof *a);
     a->cmd = cmd;
     const cli_opt *opts = cmd->opts;
     for (int i = 0; opts[i].name && strcmp(opts[i].name, first_invocation_opt) != 0; i++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, opts[i].name + 2);
         if (!x && !opts[i].arg) continue; /* a flag newer than the run (fp16): off, as it was */
+        const char *was = NULL; /* an option newer than the run: what the run did without it */
+        for (int k = 0; !x && absent && absent[k]; k += 2)
+            if (strcmp(absent[k], opts[i].name) == 0) was = absent[k + 1];
+        if (!x && was) {
+            a->value[i] = was, a->set[i] = was[0] != '\0';
+            continue;
+        }
         if (!x) return asvk_error_set(ASVK_ERR_USAGE, "%s lacks '%s'; it was not written by this asvk", path,
                                       opts[i].name + 2);
         if (!opts[i].arg) {
@@ -164,6 +172,12 @@ asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const cha
 
 asvk_status cli_saved_args(const cli_command *cmd, const char *dir, const char *file, const char *what,
                            const char *first_invocation_opt, cli_args *out, cJSON **json, char store[][64]) {
+    return cli_saved_args_absent(cmd, dir, file, what, first_invocation_opt, NULL, out, json, store);
+}
+
+asvk_status cli_saved_args_absent(const cli_command *cmd, const char *dir, const char *file, const char *what,
+                                  const char *first_invocation_opt, const char *const *absent, cli_args *out,
+                                  cJSON **json, char store[][64]) {
     char path[1100];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     *json = NULL;
@@ -176,7 +190,7 @@ asvk_status cli_saved_args(const cli_command *cmd, const char *dir, const char *
     *json = cJSON_ParseWithLength(text, size);
     free(text);
     if (!*json) return asvk_error_set(ASVK_ERR_USAGE, "%s is not valid JSON", path);
-    st = cli_args_from_json(cmd, *json, path, first_invocation_opt, out, store);
+    st = cli_args_from_json(cmd, *json, path, first_invocation_opt, absent, out, store);
     if (st) {
         cJSON_Delete(*json);
         *json = NULL;

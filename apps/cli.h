@@ -63,9 +63,12 @@ int cli_context_done(asvk_context *ctx, int rc);
  * `cmd`, so that --resume goes through the same parser as the command line.
  * Options from `first_invocation_opt` on in the table belong to one
  * invocation and are not read. Number strings live in store[i]. A missing
- * key or a wrong type is ASVK_ERR_USAGE naming `path`. */
+ * key or a wrong type is ASVK_ERR_USAGE naming `path`, but for the options
+ * named in `absent` (NULL-terminated pairs "--option", "value", may be NULL):
+ * options newer than some runs, which read as the value such a run used. */
 asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const char *path,
-                               const char *first_invocation_opt, cli_args *a, char store[][64]);
+                               const char *first_invocation_opt, const char *const *absent, cli_args *a,
+                               char store[][64]);
 
 /* The options a run in `dir` was started with (dir/file, e.g. config.json)
  * as arguments of cmd, for --resume: ASVK_ERR_USAGE "<dir> holds no <what>"
@@ -73,6 +76,10 @@ asvk_status cli_args_from_json(const cli_command *cmd, const cJSON *j, const cha
  * it once they are parsed) and into store. */
 asvk_status cli_saved_args(const cli_command *cmd, const char *dir, const char *file, const char *what,
                            const char *first_invocation_opt, cli_args *out, cJSON **json, char store[][64]);
+/* The same, with `absent` as in cli_args_from_json. */
+asvk_status cli_saved_args_absent(const cli_command *cmd, const char *dir, const char *file, const char *what,
+                                  const char *first_invocation_opt, const char *const *absent, cli_args *out,
+                                  cJSON **json, char store[][64]);
 
 /* True when stderr is a terminal (progress lines are drawn there only). */
 bool cli_tty(void);

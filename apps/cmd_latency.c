@@ -10,6 +10,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/interrupt.h"
+#include "apps/latency_tables.h"
 #include "apps/space_opts.h"
 #include "autospace/latency.h"
 #include "autospace/space.h"
@@ -28,8 +29,10 @@ static const cli_opt opts[] = {
                          "predictor's terms (default 12)"},
     {"--check", "N", "measure N random cells and N random networks and report the prediction error"},
     {"--seed", "N", "seed of the random cells of --check (default 1)"},
-    {"--device", "D", "device number or name substring (see 'asvk devices')"},
+    {"--device", "D", "device number or name substring (see 'asvk devices'); import: the phone's name"},
     {"--quiet", NULL, "no progress"},
+    {"--resolution", "R", "predict: the network's input resolution (default its own)"},
+    {"--json", NULL, "predict: print JSON"},
     {0},
 };
 
@@ -62,7 +65,9 @@ static asvk_status stop_point(void) {
 }
 
 static int run(cli_args *a) {
-    if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
+    if (a->npos && strcmp(a->pos[0], "import") == 0) return latency_import(a);
+    if (a->npos && strcmp(a->pos[0], "predict") == 0) return latency_predict(a);
+    if (a->npos) return cli_usage_error(a, "unexpected argument '%s' (subcommands: import, predict)", a->pos[0]);
     interrupt_graceful(true);
     interrupt_hint("the table is written only once it is whole; run the same command again");
     long batch, repeat, warmup, check, seed, calibrate;
@@ -233,8 +238,10 @@ done:
 
 const cli_command cmd_latency = {
     "latency",
-    "measure a latency table of a skeleton's operators on this device, and check its predictions",
-    "asvk latency [--skeleton A | --space FILE] [--ops LIST] [--out FILE] [--check N [--lut FILE]] ...",
+    "measure a latency table on this device, import a phone's published one, predict a network's latency",
+    "asvk latency [--skeleton A | --space FILE] [--ops LIST] [--out FILE] [--check N [--lut FILE]] ...\n"
+    "       asvk latency import FILE.yaml --device \"NAME\" [--out TABLE.json]\n"
+    "       asvk latency predict --lut TABLE NET [--resolution R] [--json]",
     "Measures, with timestamp queries on the device, the inference time of every\n"
     "node (each operator with its BN and activation, merges, SE, the cell wrapper's\n"
     "expand and project convolutions, the stem and head) at every shape the\n"
@@ -243,7 +250,14 @@ const cli_command cmd_latency = {
     "operator, attributes and shapes, stamped with the device, driver and asvk\n"
     "version) prices any cell or network of the space on any machine: 'asvk\n"
     "search --lut'. --check N measures N random cells (as their share of a\n"
-    "network) and N random networks and reports the prediction error.",
+    "network) and N random networks and reports the prediction error.\n\n"
+    "import: a published ProxylessNAS or once-for-all latency table (YAML, e.g.\n"
+    "ofa-note10-224_lookup_table.yaml) as an asvk table stamped as measured on\n"
+    "NAME and as imported; its blocks keep the authors' keys and times, and a\n"
+    "model fitted on them prices blocks it lacks (the held-out error is printed).\n"
+    "predict: a network's latency by a table, block by block: by a published\n"
+    "table the sum of its blocks' entries, as the authors' estimators add them;\n"
+    "blocks the table lacks are marked, with their share of the total.",
     opts,
     run,
 };

@@ -11,6 +11,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/interrupt.h"
+#include "apps/pipeline_deploy.h"
 #include "apps/report.h"
 #include "apps/run_folder.h"
 #include "autospace/latency.h"
@@ -23,6 +24,8 @@ static const cli_opt opts[] = {
     {"--data", "SPEC", "data for every stage (default fashion-mnist)"},
     {"--budget-madds", "X", "MAdds budget of the searched network (default: the reference's MAdds)"},
     {"--budget-latency", "MS", "latency budget instead, priced by the run's latency table"},
+    {"--lut", "FILES", "more latency tables (comma-separated; e.g. a phone's from 'asvk latency import') that price the "
+                       "found network in the report"},
     {"--epochs", "N", "epochs to train the searched network (default 15; --quick 1)"},
     {"--seed", "N", "seed of every stage (default 1)"},
     {"--fp16", NULL, "activations stored as fp16 in evolve, search and train (needs 16-bit storage)"},
@@ -150,8 +153,9 @@ static int run(cli_args *a) {
     cJSON *j;
     static char store[CLI_MAX_OPTS][64];
     cli_args saved;
-    asvk_status st = cli_saved_args(&cmd_pipeline, run_opt, "pipeline.json", "pipeline", FIRST_INVOCATION_OPT, &saved, &j,
-                                    store);
+    static const char *const absent[] = {"--lut", "", NULL}; /* pipelines from before the option */
+    asvk_status st = cli_saved_args_absent(&cmd_pipeline, run_opt, "pipeline.json", "pipeline", FIRST_INVOCATION_OPT,
+                                           absent, &saved, &j, store);
     int rc = st ? cli_fail(st) : run_with(a, &saved);
     cJSON_Delete(j);
     return rc;
@@ -197,6 +201,7 @@ static int run_with(cli_args *a, const cli_args *o) {
         cJSON_AddStringToObject(j, "seed", seed);
         cJSON_AddBoolToObject(j, "quick", quick);
         cJSON_AddBoolToObject(j, "fp16", fp16);
+        cJSON_AddStringToObject(j, "lut", cli_str(o, "--lut", ""));
         /* pipeline.json: what the stages were started with (config.json marks a stage's own folder); written
          * whole, so that a pipeline folder always resumes */
         asvk_status st = run_create(dir, "pipeline.json", j, "pipeline.json", NULL, NULL);
@@ -279,7 +284,9 @@ static int run_with(cli_args *a, const cli_args *o) {
         if ((rc = stage(&cmd_train, &v, a, sub[2], quiet))) return rc;
     }
     if (interrupt_requested()) return interrupt_stopped();
+    if ((rc = pipeline_export(a, dir))) return rc;
     asvk_status st = measure(a, dir);
+    if (!st) st = pipeline_predictions(dir, cli_str(o, "--lut", ""));
     if (!st) st = report_write(dir);
     if (st) return cli_fail(st);
     if (!quiet) fprintf(stderr, "report: %s/report.html\n", dir);
@@ -293,7 +300,9 @@ const cli_command cmd_pipeline = {
     "Runs, in one run folder: asvk evolve (evolve/; skipped with --space mbconv),\n"
     "asvk latency (latency.json: this device's table for the space), asvk search\n"
     "(search/), asvk train on the searched network (train/), measures its batch-1\n"
-    "latency (measured.json), and writes report.html (asvk report). Every stage\n"
+    "latency (measured.json), exports it to ONNX (model.onnx), prices it on the run's\n"
+    "table and every --lut table (predictions.json), and writes report.html (asvk\n"
+    "report). Every stage\n"
     "keeps its own run folder, so --resume continues where the pipeline stopped.\n"
     "The same command with --space mbconv runs the hand-made space for comparison.",
     opts,

@@ -332,6 +332,7 @@ asvk_status report_write(const char *dir) {
     html_escape(f, dir);
     fprintf(f, "</code></h1>\n");
     network_section(f, dir);
+    report_deploy_section(f, dir);
     search_section(f, dir);
     space_section(f, dir);
     evolve_curves(f, dir);

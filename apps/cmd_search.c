@@ -21,7 +21,8 @@
 #include "runtime/io/json_read.h"
 
 static const cli_opt opts[] = {
-    {"--space", "S", "a space.json (from asvk evolve) or 'mbconv' (ProxylessNAS's MBConv k3/5/7 x e3/6; default)"},
+    {"--space", "S", "a space.json (from asvk evolve), 'mbconv' (ProxylessNAS's MBConv k3/5/7 x e3/6 on --reference; "
+                     "default) or 'proxyless' (the same on ProxylessNAS's ImageNet skeleton, for its phone tables)"},
     {"--reference", "A", "skeleton of the mbconv space (default fmnist_evo); a space.json brings its own"},
     {"--budget-madds", "X", "MAdds budget of the network, e.g. 4M"},
     {"--budget-latency", "MS", "latency budget in milliseconds, priced by --lut"},
@@ -39,6 +40,8 @@ static const cli_opt opts[] = {
     {"--lambda", "X", "weight of the budget term (default 1)"},
     {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
     {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
+    {"--data-resolution", "R", "train the supernet on R x R images (default the skeleton's); costs and the table "
+                               "stay at the skeleton's resolution"},
     {"--val", "N", "training images held out for the alpha steps (default 5000; --quick 1000)"},
     {"--limit", "N", "use only the first N training images"},
     {"--seed", "N", "seed of weights, noise and batches (default 1)"},
@@ -82,6 +85,7 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
     INT("--val", 5000, 1000, 1, 100000000, c->val_images);
     INT("--limit", 0, 0, 0, 100000000, o->limit);
     INT("--save-every", 100, 20, 1, 100000000, o->save_every);
+    INT("--data-resolution", 0, 0, 0, 16384, c->data_resolution);
     if (!cli_int(a, "--seed", 1, 0, 0x7fffffff, &v)) return 2;
     c->seed = (uint64_t)v;
 #undef INT
@@ -103,7 +107,9 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
         if (!o->lut[0]) return cli_usage_error(a, "--budget-latency needs --lut (a table from 'asvk latency')");
     }
     asvk_status st;
-    if (strcmp(o->space, "mbconv") == 0) {
+    if (asvk_space_builtin_has(o->space)) {
+        st = asvk_space_builtin(o->space, &c->space);
+    } else if (strcmp(o->space, "mbconv") == 0) {
         asvk_arch ref;
         asvk_skeleton sk;
         if ((st = asvk_arch_open(o->reference, &ref))) return cli_fail(st);
@@ -150,6 +156,7 @@ static cJSON *options_json(const search_options *o) {
     cJSON_AddNumberToObject(j, "limit", o->limit);
     asvk_json_add_exact(j, "seed", (double)c->seed);
     cJSON_AddNumberToObject(j, "save-every", o->save_every);
+    cJSON_AddNumberToObject(j, "data-resolution", o->cfg.data_resolution);
     return j;
 }
 
@@ -192,6 +199,12 @@ static asvk_status write_result(const asvk_search *s, const search_options *o, c
     st = asvk_arch_save(path, &a);
     snprintf(path, sizeof path, "%s/net.config", dir);
     bool netconfig = !st && asvk_arch_save_netconfig(path, &a) == ASVK_OK;
+    if (netconfig) { /* the resolution, as once-for-all publishes it beside a net.config */
+        char rc[64];
+        int n = snprintf(rc, sizeof rc, "{\n    \"image_size\": %u\n}\n", a.resolution);
+        snprintf(path, sizeof path, "%s/run.config", dir);
+        st = asvk_file_write_atomic(path, rc, (size_t)n);
+    }
     asvk_arch_free(&a);
     if (st) return st;
     cJSON *j = cJSON_CreateObject();
@@ -245,7 +258,9 @@ static int run(cli_args *a) {
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
-        st = cli_saved_args(&cmd_search, run_dir, "config.json", "search", FIRST_INVOCATION_OPT, &saved, &j, store);
+        static const char *const absent[] = {"--data-resolution", "0", NULL}; /* runs from before the option */
+        st = cli_saved_args_absent(&cmd_search, run_dir, "config.json", "search", FIRST_INVOCATION_OPT, absent, &saved, &j,
+                                   store);
         rc = st ? cli_fail(st) : parse_options(&saved, &o, &lut);
         cJSON_Delete(j);
         if (rc) return rc;
@@ -254,7 +269,8 @@ static int run(cli_args *a) {
     }
     asvk_search_config *c = &o.cfg;
     data_sets data;
-    if ((st = data_open(o.data, NULL, c->space.sk.resolution, c->space.sk.in_channels, true, &data))) {
+    uint32_t data_res = c->data_resolution ? c->data_resolution : c->space.sk.resolution;
+    if ((st = data_open(o.data, NULL, data_res, c->space.sk.in_channels, true, &data))) {
         asvk_lut_destroy(lut);
         return cli_fail(st);
     }

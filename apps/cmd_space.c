@@ -11,7 +11,7 @@
 #include "autospace/space.h"
 
 static const cli_opt opts[] = {
-    {"--reference", "A", "architecture whose skeleton gives the layers' shapes and the cells' cost (needed for a search_space.config)"},
+    {"--reference", "A", "architecture whose skeleton gives the layers' shapes and the cells' cost (a search_space.config of 11 layers: autospace_imagenet)"},
     {"--motif-reading", "R", "kernel reading of Motif operator codes: code-2 (default) or code (runtime/io/motif.h)"},
     {"--json", NULL, "print the space as asvk-space/1 JSON"},
     {0},
@@ -61,6 +61,8 @@ static int show(cli_args *a) {
     asvk_status st = asvk_space_load(a->pos[1], reading, &s);
     if (st) return cli_fail(st);
     const char *ref = cli_str(a, "--reference", NULL);
+    /* the published space (11 layers, no skeleton) is the paper's ImageNet skeleton's */
+    if (!ref && !s.has_skeleton && s.layers == 11) ref = "autospace_imagenet";
     if (ref) {
         asvk_arch arch;
         asvk_skeleton sk;
@@ -89,7 +91,9 @@ const cli_command cmd_space = {
     "weighted': expansion, then edges from>to with their operator, then weighted\n"
     "merges), with fitness, MAdds and params where the file or --reference gives\n"
     "them. A search_space.config (the published AutoSpace format) has no skeleton:\n"
-    "give --reference for shapes and costs; its operator codes are read as\n"
+    "give --reference for shapes and costs (an 11-layer one, like the published\n"
+    "space, defaults to the built-in autospace_imagenet, the paper's ImageNet\n"
+    "skeleton); its operator codes are read as\n"
     "documented in runtime/io/motif.h (our reading of the published files).",
     opts,
     show,

@@ -21,6 +21,7 @@
 
 static const cli_opt opts[] = {
     {"--arch", "A", "architecture: a .json or net.config file, or a built-in (fmnist, mbv2[:w=..:r=..])"},
+    {"--resolution", "R", "input height and width (default: the architecture's own, or a net.config's run.config)"},
     {"--data", "SPEC", "training data: fashion-mnist[:DIR] (default), cifar10:DIR, folder:DIR[:RES[:C]]"},
     {"--test-data", "SPEC", "test data for folder datasets (fashion-mnist and cifar10 bring their own)"},
     {"--epochs", "N", "epochs (default 10)"},
@@ -53,7 +54,7 @@ static const cli_opt opts[] = {
 typedef struct {
     char arch[1024], data[1024], test_data[1024];
     asvk_train_config cfg;
-    uint32_t val, limit, save_every;
+    uint32_t val, limit, save_every, resolution;
     uint32_t stop_after; /* not saved: it belongs to one invocation */
 } train_options;
 
@@ -78,6 +79,8 @@ static int parse_options(cli_args *a, train_options *o) {
     o->limit = (uint32_t)v;
     if (!cli_int(a, "--save-every", 0, 0, 100000000, &v)) return 2;
     o->save_every = (uint32_t)v;
+    if (!cli_int(a, "--resolution", 0, 0, 16384, &v)) return 2;
+    o->resolution = (uint32_t)v;
     if (!cli_int(a, "--stop-after", 0, 0, 100000, &v)) return 2;
     o->stop_after = (uint32_t)v;
     const char *opt = cli_str(a, "--optimizer", "sgd");
@@ -121,6 +124,7 @@ static cJSON *options_json(const train_options *o) {
     cJSON_AddNumberToObject(j, "val", o->val);
     cJSON_AddNumberToObject(j, "limit", o->limit);
     cJSON_AddNumberToObject(j, "save_every", o->save_every);
+    cJSON_AddNumberToObject(j, "resolution", o->resolution);
     return j;
 }
 
@@ -158,6 +162,7 @@ static asvk_status options_from_json(const char *path, train_options *o) {
     NUM("val", d); o->val = (uint32_t)d;
     NUM("limit", d); o->limit = (uint32_t)d;
     NUM("save_every", d); o->save_every = (uint32_t)d;
+    if (cJSON_GetObjectItemCaseSensitive(j, "resolution")) { NUM("resolution", d); o->resolution = (uint32_t)d; } /* absent before --resolution */
 #undef STR
 #undef NUM
 #undef BOOL
@@ -233,6 +238,7 @@ static int run(cli_args *a) {
 
     asvk_arch arch;
     if ((st = asvk_arch_open(o.arch, &arch))) return cli_fail(st);
+    if (o.resolution) arch.resolution = o.resolution;
     if ((st = asvk_arch_validate(&arch, 0))) { asvk_arch_free(&arch); return cli_fail(st); }
     data_sets data;
     if ((st = data_open(o.data, o.test_data[0] ? o.test_data : NULL, arch.resolution, arch.in_channels, true, &data))) {

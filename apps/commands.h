@@ -13,4 +13,5 @@ extern const cli_command cmd_latency;
 extern const cli_command cmd_search;
 extern const cli_command cmd_pipeline;
 extern const cli_command cmd_report;
+extern const cli_command cmd_export;
 #endif

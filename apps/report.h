@@ -7,4 +7,9 @@
 /* Writes dir/report.html (atomically) from the run's files. */
 asvk_status report_write(const char *dir);
 
+#include <stdio.h>
+
+/* The exported model and the predictions on every table (apps/report_deploy.c). */
+void report_deploy_section(FILE *f, const char *dir);
+
 #endif

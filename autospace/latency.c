@@ -1,5 +1,6 @@
 /* Latency tables and the predictor; see latency.h. */
 #include "autospace/latency.h"
+#include "autospace/latency_internal.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -15,34 +16,6 @@
 #include "runtime/model.h"
 
 #define LUT_FORMAT "asvk-latency/1"
-
-typedef struct {
-    char *key;
-    double *obs, *med; /* per occurrence in a measured network: fastest and median run (ms), until finished */
-    uint32_t n, cap, capm;
-    double ms, median_ms, spread; /* medians over the occurrences; (max - min) / ms of the fastest runs */
-    uint32_t runs;                /* occurrences behind ms */
-} entry;
-
-/* A measured network: its nodes' keys and its untimed total (fastest run). */
-typedef struct {
-    char **keys;
-    uint32_t n, cap;
-    double total_ms;
-} fit_net;
-
-struct asvk_lut {
-    asvk_lut_stamp stamp;
-    uint32_t batch;
-    entry *e;
-    uint32_t n, cap;
-    fit_net *fit; /* the measured networks, for the fit */
-    uint32_t nf, capf;
-    fit_net *cells; /* cells measured alone, for the graph overhead */
-    uint32_t nc, capc;
-    double overhead_ms, per_node_ms, scale, alone_scale;
-    uint32_t warmup, repeat; /* of the measurements */
-};
 
 static void free_net(fit_net *f) {
     for (uint32_t k = 0; k < f->n; k++) free(f->keys[k]);
@@ -211,6 +184,18 @@ static entry *find(const asvk_lut *t, const char *key, uint32_t *pos) {
     return NULL;
 }
 
+const entry *asvk_lut_entry(const asvk_lut *t, const char *key) { return find(t, key, NULL); }
+double asvk_lut_node_share(const asvk_lut *t, double ms) { return share(ms, t->scale, t->per_node_ms); }
+
+static entry *insert(asvk_lut *t, const char *key);
+
+asvk_status asvk_lut_put(asvk_lut *t, const char *key, double ms, uint32_t runs) {
+    entry *e = insert(t, key);
+    if (!e) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    e->ms = e->median_ms = ms, e->spread = 0, e->runs = runs;
+    return ASVK_OK;
+}
+
 static entry *insert(asvk_lut *t, const char *key) {
     uint32_t pos;
     entry *e = find(t, key, &pos);
@@ -266,6 +251,7 @@ void asvk_lut_stamp_device(asvk_lut *t, const asvk_context *ctx) {
 const char *asvk_lut_other_device(const asvk_lut *t, const asvk_context *ctx, char *buf, size_t n) {
     const asvk_device_info *d = asvk_context_device(ctx);
     const asvk_lut_stamp *s = &t->stamp;
+    if (s->imported) return NULL; /* a published phone's table: pricing for that phone is its purpose */
     if (s->vendor_id == d->vendor_id && s->device_id == d->device_id && strcmp(s->device, d->name) == 0 &&
         strcmp(s->driver_version, d->driver_version_str) == 0)
         return NULL;
@@ -415,6 +401,7 @@ static void on_key(void *user, const char *key) {
 }
 
 asvk_status asvk_lut_predict_arch(const asvk_lut *t, const asvk_arch *a, double *ms) {
+    if (t->stamp.keys != ASVK_LUT_KEYS_NODE) return asvk_lut_blocks_predict(t, a, NULL, NULL, ms);
     predict_ctx p = {t, 0, ASVK_OK};
     asvk_status st = asvk_arch_node_keys(a, t->batch, on_key, &p);
     if (!st) st = p.st;
@@ -464,6 +451,7 @@ static asvk_status cell_graph(const asvk_skeleton *sk, uint32_t layer, const asv
 
 asvk_status asvk_lut_predict_cell(const asvk_lut *t, const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c,
                                   double *ms) {
+    if (t->stamp.keys != ASVK_LUT_KEYS_NODE) return asvk_lut_blocks_predict_cell(t, sk, layer, c, ms);
     asvk_param_store *ps;
     asvk_graph *g;
     asvk_status st = cell_graph(sk, layer, c, t->batch, &ps, &g);
@@ -528,12 +516,14 @@ asvk_status asvk_lut_save(const asvk_lut *t, const char *path) {
     cJSON_AddStringToObject(d, "driver", t->stamp.driver);
     cJSON_AddStringToObject(d, "driver_version", t->stamp.driver_version);
     cJSON_AddStringToObject(j, "asvk_version", t->stamp.asvk_version);
+    if (t->stamp.imported || t->stamp.keys != ASVK_LUT_KEYS_NODE) asvk_lut_blocks_save(t, j);
     cJSON_AddNumberToObject(j, "batch", t->batch);
     asvk_json_add_exact(j, "graph_overhead_ms", t->overhead_ms);
     asvk_json_add_exact(j, "per_node_ms", t->per_node_ms);
     asvk_json_add_exact(j, "node_scale", t->scale);
     asvk_json_add_exact(j, "alone_scale", t->alone_scale);
-    cJSON_AddStringToObject(j, "statistic", "ms: the fastest of repeat runs after warmup (median over a key's occurrences)");
+    cJSON_AddStringToObject(j, "statistic", t->stamp.imported ? "ms: the published table's mean over its runs"
+                            : "ms: the fastest of repeat runs after warmup (median over a key's occurrences)");
     cJSON_AddNumberToObject(j, "warmup", t->warmup);
     cJSON_AddNumberToObject(j, "repeat", t->repeat);
     cJSON *e = cJSON_AddObjectToObject(j, "nodes");
@@ -562,7 +552,8 @@ static asvk_status copy_string(const cJSON *o, const char *ctx, const char *key,
 
 asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     static const char *const keys[] = {"format", "device", "asvk_version", "batch", "graph_overhead_ms", "per_node_ms",
-                                       "node_scale", "alone_scale", "statistic", "warmup", "repeat", "nodes", NULL};
+                                       "node_scale", "alone_scale", "statistic", "warmup", "repeat", "nodes",
+                                       "source", "block_model", NULL};
     static const char *const dev_keys[] = {"name", "vendor", "vendor_id", "device_id", "driver", "driver_version", NULL};
     static const char *const node_keys[] = {"ms", "median_ms", "spread", "runs", NULL};
     *out = NULL;
@@ -603,6 +594,7 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
     if (!st) st = copy_string(d, ctx, "driver_version", t->stamp.driver_version, sizeof t->stamp.driver_version);
     if (!st) st = asvk_json_uint(d, ctx, "vendor_id", true, 0, 0, UINT32_MAX, &t->stamp.vendor_id);
     if (!st) st = asvk_json_uint(d, ctx, "device_id", true, 0, 0, UINT32_MAX, &t->stamp.device_id);
+    if (!st) st = asvk_lut_blocks_load(t, j, path); /* "source" and "block_model" of imported tables */
     const cJSON *nodes = st ? NULL : asvk_json_get(j, "nodes");
     if (!st && !cJSON_IsObject(nodes)) st = asvk_error_set(ASVK_ERR_USAGE, "%s: nodes must be an object", path);
     for (const cJSON *o = nodes ? nodes->child : NULL; o && !st; o = o->next) {
@@ -616,6 +608,9 @@ asvk_status asvk_lut_load(const char *path, asvk_lut **out) {
         if (!st) st = asvk_json_number(o, ctx, "median_ms", false, ms, 0, 1e6, &median_ms);
         if (!st) st = asvk_json_number(o, ctx, "spread", false, 0, 0, 1e6, &spread);
         if (!st) st = asvk_json_uint(o, ctx, "runs", false, 1, 1, UINT32_MAX, &runs);
+        char why[256];
+        if (!st && t->stamp.keys != ASVK_LUT_KEYS_NODE && !asvk_lut_block_key_valid(o->string, t->stamp.keys, why, sizeof why))
+            st = asvk_error_set(ASVK_ERR_USAGE, "%s is not a block key of this table: %s", ctx, why);
         if (st) break;
         if (find(t, o->string, NULL)) {
             st = asvk_error_set(ASVK_ERR_USAGE, "%s is given twice", ctx);

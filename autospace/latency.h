@@ -25,7 +25,14 @@
  * Every time is the fastest of `repeat` runs after `warmup` (the median over
  * a key's occurrences in the measured networks): on a shared or
  * power-managed device the slower runs are interference that differs between
- * sessions, and the fastest is what repeats (see latency.c). */
+ * sessions, and the fastest is what repeats (see latency.c).
+ *
+ * Imported tables (asvk_lut_import_yaml, `asvk latency import`) hold the
+ * block keys and times a phone's published ProxylessNAS or once-for-all
+ * table gives, in the same file format and behind the same predictor: a
+ * network is the sum of its blocks' entries (lut_blocks.c), a block the table
+ * lacks comes from a model fitted on its entries. Their stamp says so
+ * (asvk_lut_stamp.imported, .source). */
 #ifndef ASVK_AUTOSPACE_LATENCY_H
 #define ASVK_AUTOSPACE_LATENCY_H
 
@@ -39,10 +46,32 @@
 
 typedef struct asvk_lut asvk_lut;
 
+/* What a table's keys are: the cost keys of graph nodes (a table measured
+ * by asvk), or the block keys of a published table (ProxylessNAS's
+ * "expanded_conv-input:HxWxC-output:HxWxC-expand:E-kernel:K-stride:S-idskip:I",
+ * once-for-all's with the middle width as E and "-se:0/1-hs:0/1"; autospace/lut_blocks.c). */
+typedef enum { ASVK_LUT_KEYS_NODE = 0, ASVK_LUT_KEYS_PROXYLESS, ASVK_LUT_KEYS_OFA } asvk_lut_keys;
+
 typedef struct asvk_lut_stamp {
     char device[256], vendor[32], driver[520], driver_version[32], asvk_version[32];
     uint32_t vendor_id, device_id;
+    bool imported;       /* converted from a published table (asvk latency import), not measured by asvk */
+    char source[256];    /* imported: the file it came from */
+    asvk_lut_keys keys;
+    uint32_t resolution; /* block tables: the input resolution their shapes are at */
 } asvk_lut_stamp;
+
+/* Block tables: a blocks's time from its shape when the table lacks its key,
+ * ms = coef . (pointwise MAdds, depthwise MAdds, activation elements read and
+ * written, SE MAdds, has an expand conv, 1), least squares in relative error
+ * over the table's expanded_conv entries; its error on held-out entries
+ * (leave-one-out) is kept beside it. */
+#define ASVK_LUT_MODEL_TERMS 6
+typedef struct asvk_lut_block_model {
+    double coef[ASVK_LUT_MODEL_TERMS];
+    uint32_t entries;                  /* 0: no model (too few entries) */
+    double heldout_median, heldout_p90; /* |predicted - entry| / entry, each entry left out of the fit */
+} asvk_lut_block_model;
 
 asvk_lut *asvk_lut_create(uint32_t batch);
 void asvk_lut_destroy(asvk_lut *t);
@@ -94,6 +123,29 @@ asvk_status asvk_lut_predict_cell_alone(const asvk_lut *t, const asvk_skeleton *
                                         const asvk_cell *c, double *ms);
 asvk_status asvk_lut_measure_cell(asvk_context *ctx, const asvk_skeleton *sk, uint32_t layer, const asvk_cell *c,
                                   uint32_t batch, uint32_t warmup, uint32_t repeat, asvk_timing *out);
+
+/* A prediction part by part: for a published block table, its blocks in the
+ * order its authors' estimators add them (a block it lacks is `modeled`: the
+ * table's block model, asvk_lut_model); for a measured table, the layers (the
+ * nodes each layer's weights feed, and the weightless nodes after them).
+ * *parts is malloc'd (free it); *ms is the total, asvk_lut_predict_arch's. */
+typedef struct asvk_lut_part {
+    char key[256];  /* the block key, or "layer 3 (mbconv)" */
+    int32_t layer;  /* the architecture's layer it prices (-1: none) */
+    double ms;
+    bool modeled;   /* not in the table: estimated by the block model */
+} asvk_lut_part;
+asvk_status asvk_lut_predict_parts(const asvk_lut *t, const asvk_arch *a, asvk_lut_part **parts, uint32_t *count,
+                                   double *ms);
+/* A block table's model of the blocks it lacks (entries 0: none, e.g. a measured table). */
+const asvk_lut_block_model *asvk_lut_model(const asvk_lut *t);
+
+/* A published ProxylessNAS or once-for-all latency table (YAML: key -> {count,
+ * mean, var|std}) as a block table stamped as measured on `device` and as
+ * imported from `path`; the block model is fitted. Unknown keys, a key of
+ * neither format, a missing or bad mean, tables mixing formats or
+ * resolutions are ASVK_ERR_USAGE naming the file and the key. */
+asvk_status asvk_lut_import_yaml(const char *path, const char *device, asvk_lut **out);
 
 /* JSON ("format": "asvk-latency/1"), written atomically; reading validates everything. */
 asvk_status asvk_lut_save(const asvk_lut *t, const char *path);

@@ -28,6 +28,7 @@ struct asvk_search {
     double cost[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K]; /* per candidate: MAdds or ms */
     double fixed;                                       /* stem and head, same unit */
     uint32_t done;
+    asvk_skeleton train_sk; /* the skeleton the supernet trains at (cfg.data_resolution) */
 };
 
 void asvk_search_config_default(asvk_search_config *c) {
@@ -118,16 +119,19 @@ asvk_status asvk_search_create(asvk_context *ctx, const asvk_search_config *cfg,
     if (!cfg->steps || !cfg->batch || cfg->warmup >= cfg->steps)
         return asvk_error_set(ASVK_ERR_USAGE, "--steps must exceed --warmup, and --batch be at least 1");
     if (!(cfg->tau0 > 0 && cfg->tau1 > 0)) return asvk_error_set(ASVK_ERR_USAGE, "temperatures must be positive");
-    if (train->h != sk->resolution || train->w != sk->resolution || train->c != sk->in_channels)
+    uint32_t res = cfg->data_resolution ? cfg->data_resolution : sk->resolution;
+    if (train->h != res || train->w != res || train->c != sk->in_channels)
         return asvk_error_set(ASVK_ERR_USAGE, "%s has %ux%ux%u images; skeleton %s takes %ux%ux%u",
                               train->source ? train->source : "the dataset", train->h, train->w, train->c, sk->name,
-                              sk->resolution, sk->resolution, sk->in_channels);
+                              res, res, sk->in_channels);
     asvk_search *s = calloc(1, sizeof *s);
     if (!s) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     s->ctx = ctx, s->cfg = *cfg, s->data = train;
     const asvk_space *own = &s->cfg.space;
     asvk_status st = ASVK_OK;
-    s->spec = (asvk_supernet_spec){.sk = &own->sk, .k = 1, .batch = cfg->batch, .bn_eps = sk->bn_eps,
+    s->train_sk = own->sk;
+    s->train_sk.resolution = res; /* the costs stay at the skeleton's own resolution */
+    s->spec = (asvk_supernet_spec){.sk = &s->train_sk, .k = 1, .batch = cfg->batch, .bn_eps = sk->bn_eps,
                                    .bn_momentum = sk->bn_momentum, .label_smoothing = cfg->label_smoothing,
                                    .fp16 = cfg->fp16};
     for (uint32_t l = 0; l < sk->count && !st; l++) {

@@ -52,6 +52,8 @@ typedef struct asvk_search_config {
     uint32_t crop_pad;
     bool flip;
     bool fp16; /* supernet activations stored as fp16 */
+    uint32_t data_resolution; /* 0: the skeleton's; else the supernet trains on images of this size (the
+                                 weights do not depend on it) while costs and tables stay at the skeleton's */
     asvk_norm norm;
 } asvk_search_config;
 

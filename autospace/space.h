@@ -62,4 +62,10 @@ uint32_t asvk_space_cells(const asvk_space *s);
  * under `reading` and has no skeleton until asvk_space_set_skeleton. */
 asvk_status asvk_space_load(const char *path, asvk_motif_reading reading, asvk_space *out);
 
+/* Hand-made spaces by name (autospace/space_builtin.c): "proxyless",
+ * ProxylessNAS's mobile space on its ImageNet skeleton. */
+asvk_status asvk_space_builtin(const char *name, asvk_space *out);
+bool asvk_space_builtin_has(const char *name);
+const char *asvk_space_builtin_names(void);
+
 #endif

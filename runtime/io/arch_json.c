@@ -223,13 +223,23 @@ static asvk_status from_asvk_json(const cJSON *root, asvk_arch *a) {
     return asvk_arch_validate(a, 0);
 }
 
-/* "dir/proxyless_mobile.config" -> "proxyless_mobile" */
+/* "dir/proxyless_mobile.config" -> "proxyless_mobile"; once-for-all's
+ * "LG-G8_lat-11ms/net.config" -> "LG-G8_lat-11ms" (the folder names the network) */
 static void stem(const char *source, char *out, size_t n) {
     const char *b = source ? strrchr(source, '/') : NULL;
-    b = b ? b + 1 : source;
-    if (!b || !*b) b = "netconfig";
-    const char *dotp = strrchr(b, '.');
-    size_t len = dotp && dotp != b ? (size_t)(dotp - b) : strlen(b);
+    size_t len;
+    if (b && strcmp(b, "/net.config") == 0) {
+        const char *f = b;
+        while (f > source && f[-1] != '/') f--;
+        len = (size_t)(b - f);
+        b = f;
+        if (!len || (b[0] == '.' && (len == 1 || (len == 2 && b[1] == '.')))) b = "net", len = 3;
+    } else {
+        b = b ? b + 1 : source;
+        if (!b || !*b) b = "netconfig";
+        const char *dotp = strrchr(b, '.');
+        len = dotp && dotp != b ? (size_t)(dotp - b) : strlen(b);
+    }
     if (len >= n) {
         len = n - 1;
         while (len && ((unsigned char)b[len] & 0xc0) == 0x80) len--; /* never half a UTF-8 character */
@@ -276,7 +286,12 @@ asvk_status asvk_arch_load(const char *path, asvk_arch *out) {
     asvk_status st = asvk_file_read_all(path, MAX_ARCH_FILE, &text, &len);
     if (st) return st;
     st = asvk_arch_parse(text, len, path, out);
+    /* a net.config has no resolution: once-for-all's run.config beside it gives it */
+    bool netconfig = !st && !strstr(text, "\"format\"");
     free(text);
+    uint32_t res = 0;
+    if (netconfig && (st = asvk_netconfig_run_resolution(path, &res))) asvk_arch_free(out);
+    else if (netconfig && res) out->resolution = res;
     return st;
 }
 

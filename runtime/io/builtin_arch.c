@@ -58,16 +58,30 @@ static const stage_row fmnist_evo_rows[] = {
     {1, 16, 1, 1, 3}, {6, 24, 2, 2, 3}, {6, 40, 2, 2, 3}, {6, 64, 2, 1, 3},
 };
 
+/* The AutoSpace paper's ImageNet skeleton, as the published
+ * search_space.config's 11 layers read: one layer per distinct block shape of
+ * the published network (net_340M.config, ProxylessNAS's layout): each
+ * stage's first block and the blocks after it, 24 40 80 96 192, then 320.
+ * The cells are MBConv k3 e6 (the published space's anchor chain). The
+ * published network's fixed start, conv 32 s2 and an e1 block to 16, is one
+ * stem conv to 16 here (a skeleton's stem is one conv), so every layer sees
+ * the published input shape and its cells cost what they cost there. */
+static const stage_row autospace_imagenet_rows[] = {
+    {6, 24, 1, 2, 3}, {6, 24, 1, 1, 3}, {6, 40, 1, 2, 3}, {6, 40, 1, 1, 3}, {6, 80, 1, 2, 3}, {6, 80, 1, 1, 3},
+    {6, 96, 1, 1, 3}, {6, 96, 1, 1, 3}, {6, 192, 1, 2, 3}, {6, 192, 1, 1, 3}, {6, 320, 1, 1, 3},
+};
+
 #define ROWS(r) r, sizeof r / sizeof r[0]
 static const builtin builtins[] = {
     {"mbv2", 3, 224, 1000, 0.1, 1e-5, 0.2, 32, 2, 1280, ROWS(mbv2_rows)},
     {"proxyless_mobile", 3, 224, 1000, 0.1, 1e-3, 0.0, 32, 2, 1280, ROWS(proxyless_mobile_rows)},
     {"fmnist", 1, 28, 10, 0.1, 1e-5, 0.2, 16, 1, 384, ROWS(fmnist_rows)},
     {"fmnist_evo", 1, 28, 10, 0.1, 1e-5, 0.1, 16, 2, 256, ROWS(fmnist_evo_rows)},
+    {"autospace_imagenet", 3, 224, 1000, 0.1, 1e-3, 0.0, 16, 2, 1280, ROWS(autospace_imagenet_rows)},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *asvk_arch_builtin_names(void) { return "mbv2, proxyless_mobile, fmnist, fmnist_evo"; }
+const char *asvk_arch_builtin_names(void) { return "mbv2, proxyless_mobile, fmnist, fmnist_evo, autospace_imagenet"; }
 
 static const builtin *find(const char *spec) {
     size_t n = strcspn(spec, ":");

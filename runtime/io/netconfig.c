@@ -1,5 +1,8 @@
-/* ProxylessNAS net.config files (the format of the ProxylessNAS and AutoSpace
- * releases): import into an asvk_arch and export back. The import is strict
+/* ProxylessNAS net.config files (the format of the ProxylessNAS, once-for-all
+ * and AutoSpace releases): import into an asvk_arch (export:
+ * netconfig_export.c). Network classes: ProxylessNASNets (feature_mix_layer
+ * before the global pool) and once-for-all's MobileNetV3 (final_expand_layer
+ * before it, feature_mix_layer after it on the pooled 1x1 map). The import is strict
  * like the asvk reader: every key is known, every feature the file asks for
  * that asvk does not implement (dilation, shuffles, other op orders) is a
  * clear error rather than a silently different network. AutoSpace Motif
@@ -14,7 +17,8 @@
 #include "runtime/io/motif.h"
 #include "runtime/io/netconfig.h"
 
-static const char *const top_keys[] = {"name", "bn", "first_conv", "blocks", "feature_mix_layer", "classifier", NULL};
+static const char *const top_keys[] = {"name", "bn", "first_conv", "blocks", "final_expand_layer", "feature_mix_layer",
+                                       "classifier", NULL};
 static const char *const bn_keys[] = {"momentum", "eps", NULL};
 static const char *const conv_keys[] = {"name", "kernel_size", "stride", "dilation", "groups", "bias", "has_shuffle",
                                         "in_channels", "out_channels", "use_bn", "act_func", "dropout_rate",
@@ -110,13 +114,27 @@ static asvk_status read_conv(const cJSON *o, const char *ctx, uint32_t *in_c, as
     return ASVK_OK;
 }
 
+/* once-for-all writes an IdentityLayer's channels as one-element lists
+ * ("in_channels": [32]); ProxylessNAS as numbers. Both read the same. */
+static asvk_status read_channel_list(const cJSON *o, const char *ctx, const char *key, uint32_t def, uint32_t *out) {
+    const cJSON *v = asvk_json_get(o, key);
+    if (!v || !cJSON_IsArray(v)) return asvk_json_uint(o, ctx, key, false, def, 1, BIG, out);
+    const cJSON *first = cJSON_GetArrayItem(v, 0);
+    double d = first ? first->valuedouble : 0;
+    if (cJSON_GetArraySize(v) != 1 || !cJSON_IsNumber(first) || d != floor(d) || d < 1 || d > BIG)
+        return asvk_error_set(ASVK_ERR_USAGE, "%s.%s must be a channel count or a list of one channel count (1 to %u)",
+                              ctx, key, BIG);
+    *out = (uint32_t)d;
+    return ASVK_OK;
+}
+
 static asvk_status read_identity(const cJSON *o, const char *ctx, uint32_t in_c, uint32_t out_c) {
     asvk_status st;
     uint32_t i, k;
     bool bn;
     if ((st = asvk_json_check_keys(o, ctx, identity_keys)) || (st = need_name(o, ctx, "IdentityLayer")) ||
-        (st = asvk_json_uint(o, ctx, "in_channels", false, in_c, 1, BIG, &i)) ||
-        (st = asvk_json_uint(o, ctx, "out_channels", false, out_c, 1, BIG, &k)) ||
+        (st = read_channel_list(o, ctx, "in_channels", in_c, &i)) ||
+        (st = read_channel_list(o, ctx, "out_channels", out_c, &k)) ||
         (st = asvk_json_bool(o, ctx, "use_bn", false, false, &bn)) || (st = no_dropout(o, ctx)) ||
         (st = weight_bn_act(o, ctx)))
         return st;
@@ -298,8 +316,10 @@ static asvk_status import(const cJSON *root, asvk_motif_reading reading, asvk_ar
     if ((st = asvk_json_check_keys(root, "", top_keys))) return st;
     const char *net;
     if ((st = asvk_json_string(root, "", "name", false, "ProxylessNASNets", &net))) return st;
-    if (strcmp(net, "ProxylessNASNets") != 0)
-        return asvk_error_set(ASVK_ERR_USAGE, "network class '%s' is not supported (only ProxylessNASNets)", net);
+    bool mbv3 = strcmp(net, "MobileNetV3") == 0;
+    if (!mbv3 && strcmp(net, "ProxylessNASNets") != 0)
+        return asvk_error_set(ASVK_ERR_USAGE, "name: network class '%s' is not supported (ProxylessNASNets or "
+                              "MobileNetV3)", net);
     const cJSON *bn = asvk_json_get(root, "bn");
     a->bn_momentum = 0.1, a->bn_eps = 1e-5; /* PyTorch's, which ProxylessNAS keeps when "bn" is absent */
     if (bn && ((st = asvk_json_check_keys(bn, "bn", bn_keys)) ||
@@ -309,7 +329,13 @@ static asvk_status import(const cJSON *root, asvk_motif_reading reading, asvk_ar
     const cJSON *first = asvk_json_get(root, "first_conv");
     const cJSON *blocks = asvk_json_get(root, "blocks");
     const cJSON *mix = asvk_json_get(root, "feature_mix_layer");
+    const cJSON *fexp = asvk_json_get(root, "final_expand_layer");
     const cJSON *cls = asvk_json_get(root, "classifier");
+    if (fexp && !mbv3)
+        return asvk_error_set(ASVK_ERR_USAGE, "final_expand_layer belongs to a MobileNetV3 (\"name\": \"MobileNetV3\"), "
+                              "not to a %s", net);
+    if (mbv3 && (!fexp || !cJSON_IsObject(fexp)))
+        return asvk_error_set(ASVK_ERR_USAGE, "final_expand_layer must be a JSON object in a MobileNetV3");
     if (!first) return asvk_error_set(ASVK_ERR_USAGE, "first_conv is missing");
     if (!blocks || !cJSON_IsArray(blocks)) return asvk_error_set(ASVK_ERR_USAGE, "blocks must be an array of blocks");
     if (!cls) return asvk_error_set(ASVK_ERR_USAGE, "classifier is missing");
@@ -324,12 +350,16 @@ static asvk_status import(const cJSON *root, asvk_motif_reading reading, asvk_ar
         if (!cJSON_IsObject(it)) return asvk_error_set(ASVK_ERR_USAGE, "blocks[%u] must be a JSON object", b);
         if ((st = read_block(it, b, &cur, reading, &l)) || (st = asvk_arch_append(a, &l))) return st;
     }
-    if (mix) {
-        if (!cJSON_IsObject(mix)) return asvk_error_set(ASVK_ERR_USAGE, "feature_mix_layer must be a JSON object or null");
-        if ((st = read_conv(mix, "feature_mix_layer", &cur, &l)) || (st = asvk_arch_append(a, &l))) return st;
-    }
+    if (mix && !cJSON_IsObject(mix))
+        return asvk_error_set(ASVK_ERR_USAGE, "feature_mix_layer must be a JSON object or null");
+    if (mbv3 && ((st = read_conv(fexp, "final_expand_layer", &cur, &l)) || (st = asvk_arch_append(a, &l)))) return st;
+    if (mix && !mbv3 && ((st = read_conv(mix, "feature_mix_layer", &cur, &l)) || (st = asvk_arch_append(a, &l))))
+        return st;
     l = asvk_layer_default(ASVK_LAYER_GLOBAL_POOL);
     if ((st = asvk_arch_append(a, &l))) return st;
+    /* MobileNetV3: the feature mix is a 1x1 conv on the pooled 1x1 map */
+    if (mix && mbv3 && ((st = read_conv(mix, "feature_mix_layer", &cur, &l)) || (st = asvk_arch_append(a, &l))))
+        return st;
     if (!cJSON_IsObject(cls)) return asvk_error_set(ASVK_ERR_USAGE, "classifier must be a JSON object");
     if ((st = read_classifier(cls, cur, a))) return st;
     return asvk_arch_validate(a, 0);
@@ -348,210 +378,41 @@ asvk_status asvk_arch_from_netconfig(const cJSON *root, const char *name, asvk_a
     return asvk_arch_from_netconfig_reading(root, name, ASVK_MOTIF_READING_DEFAULT, out);
 }
 
-/* ---- export ---- */
-
-static const char *export_act(asvk_act act) {
-    return act == ASVK_ACT_HSWISH ? "h_swish" : asvk_act_name(act);
-}
-
-static void add_act(cJSON *o, asvk_act act) {
-    if (act == ASVK_ACT_NONE) cJSON_AddNullToObject(o, "act_func");
-    else cJSON_AddStringToObject(o, "act_func", export_act(act));
-}
-
-static cJSON *export_conv(const asvk_layer *l, const asvk_layer_dims *d) {
-    const asvk_conv_spec *c = &l->conv;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", "ConvLayer");
-    cJSON_AddNumberToObject(o, "kernel_size", c->kernel);
-    cJSON_AddNumberToObject(o, "stride", c->stride);
-    cJSON_AddNumberToObject(o, "dilation", 1);
-    cJSON_AddNumberToObject(o, "groups", c->groups);
-    cJSON_AddBoolToObject(o, "bias", c->bias);
-    cJSON_AddBoolToObject(o, "has_shuffle", false);
-    cJSON_AddNumberToObject(o, "in_channels", d->in_c);
-    cJSON_AddNumberToObject(o, "out_channels", d->out_c);
-    cJSON_AddBoolToObject(o, "use_bn", c->bn);
-    add_act(o, c->act);
-    cJSON_AddNumberToObject(o, "dropout_rate", 0);
-    cJSON_AddStringToObject(o, "ops_order", "weight_bn_act");
-    return o;
-}
-
-static cJSON *export_identity(uint32_t c) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", "IdentityLayer");
-    cJSON_AddNumberToObject(o, "in_channels", c);
-    cJSON_AddNumberToObject(o, "out_channels", c);
-    cJSON_AddBoolToObject(o, "use_bn", false);
-    cJSON_AddNullToObject(o, "act_func");
-    cJSON_AddNumberToObject(o, "dropout_rate", 0);
-    cJSON_AddStringToObject(o, "ops_order", "weight_bn_act");
-    return o;
-}
-
-/* A CELL as a Motif, in the published key order; NULL (message set) when the
- * cell does not fit the format (runtime/io/motif.h). Cells of fewer than 4
- * nodes are written padded with identity edges, so they read back as the
- * equivalent 4-node cell. */
-static cJSON *export_motif(const asvk_layer *l, const asvk_layer_dims *d) {
-    asvk_cell c = l->cell.cell;
-    asvk_act act = c.act;
-    c.act = ASVK_ACT_RELU6; /* the Motif matrix has no activation; act_func carries it */
-    int m[4][4], idx, mix[2];
-    if (asvk_motif_encode(&c, ASVK_MOTIF_READING_DEFAULT, m, &idx, mix)) return NULL;
-    char graph[160];
-    snprintf(graph, sizeof graph, "[[0, 0, 0, %d], [%d, 0, 0, [%d, %d]], [%d, %d, 0, 0], [%d, %d, %d, 0]]", idx, m[1][0],
-             mix[0], mix[1], m[2][0], m[2][1], m[3][0], m[3][1], m[3][2]);
-    cJSON *conv = cJSON_CreateObject();
-    cJSON_AddStringToObject(conv, "name", "Motif");
-    cJSON_AddNumberToObject(conv, "in_channels", d->in_c);
-    cJSON_AddNumberToObject(conv, "out_channels", d->out_c);
-    cJSON_AddNumberToObject(conv, "kernel_size", 3);
-    cJSON_AddNumberToObject(conv, "stride", l->cell.stride);
-    cJSON_AddNumberToObject(conv, "expand_ratio", c.expand);
-    cJSON_AddNumberToObject(conv, "num_nodes", ASVK_MOTIF_NODES);
-    cJSON_AddStringToObject(conv, "build_graph", graph);
-    cJSON_AddNumberToObject(conv, "dim_conv_idx", idx);
-    cJSON_AddStringToObject(conv, "atten_mode", "channel");
-    cJSON_AddItemToObject(conv, "feature_mix_mode_idx", cJSON_CreateIntArray(mix, 2));
-    cJSON_AddBoolToObject(conv, "has_se", c.se);
-    if (act != ASVK_ACT_RELU6) add_act(conv, act);
-    return conv;
-}
-
-static cJSON *export_block(const asvk_layer *l, const asvk_layer_dims *d) {
-    cJSON *o = cJSON_CreateObject(), *conv;
-    cJSON_AddStringToObject(o, "name", "MobileInvertedResidualBlock");
-    if (l->type == ASVK_LAYER_CELL) {
-        if (!(conv = export_motif(l, d))) {
-            cJSON_Delete(o);
-            return NULL;
-        }
-        cJSON_AddItemToObject(o, "mobile_inverted_conv", conv);
-        if (d->residual) cJSON_AddItemToObject(o, "shortcut", export_identity(d->in_c));
-        else cJSON_AddNullToObject(o, "shortcut");
-        return o;
-    }
-    conv = cJSON_CreateObject();
-    if (l->type == ASVK_LAYER_SKIP) {
-        cJSON_AddStringToObject(conv, "name", "ZeroLayer");
-        cJSON_AddNumberToObject(conv, "stride", 1);
-        cJSON_AddItemToObject(o, "mobile_inverted_conv", conv);
-        cJSON_AddItemToObject(o, "shortcut", export_identity(d->in_c));
-        return o;
-    }
-    const asvk_mbconv_spec *m = &l->mbconv;
-    cJSON_AddStringToObject(conv, "name", "MBInvertedConvLayer");
-    cJSON_AddNumberToObject(conv, "in_channels", d->in_c);
-    cJSON_AddNumberToObject(conv, "out_channels", d->out_c);
-    cJSON_AddNumberToObject(conv, "kernel_size", m->kernel);
-    cJSON_AddNumberToObject(conv, "stride", m->stride);
-    cJSON_AddNumberToObject(conv, "expand_ratio", m->expand);
-    /* Keys the original ProxylessNAS code lacks are written only when needed,
-     * so that plain MBConv networks stay loadable by it. */
-    if (m->mid) cJSON_AddNumberToObject(conv, "mid_channels", m->mid);
-    if (m->act != ASVK_ACT_RELU6) add_act(conv, m->act);
-    if (m->se) cJSON_AddBoolToObject(conv, "has_se", true);
-    cJSON_AddItemToObject(o, "mobile_inverted_conv", conv);
-    if (d->residual) cJSON_AddItemToObject(o, "shortcut", export_identity(d->in_c));
-    else cJSON_AddNullToObject(o, "shortcut");
-    return o;
-}
-
-static asvk_status misplaced(const asvk_arch *a, uint32_t i, const char *why) {
-    return asvk_error_set(ASVK_ERR_USAGE, "architecture '%s' cannot be written as a net.config: layer %u (%s) %s", a->name,
-                          i, i < a->count ? asvk_layer_type_name(a->layers[i].type) : "end", why);
-}
-
-static asvk_status build_netconfig(const asvk_arch *a, const asvk_layer_dims *dims, cJSON *root) {
-    cJSON *bn = cJSON_AddObjectToObject(root, "bn");
-    cJSON_AddNumberToObject(bn, "momentum", a->bn_momentum);
-    cJSON_AddNumberToObject(bn, "eps", a->bn_eps);
-    uint32_t i = 0, n = a->count;
-    if (a->layers[0].type != ASVK_LAYER_CONV) return misplaced(a, 0, "is not the conv stem a net.config starts with");
-    cJSON_AddItemToObject(root, "first_conv", export_conv(&a->layers[0], &dims[0]));
-    cJSON *blocks = cJSON_CreateArray();
-    asvk_status st = ASVK_OK;
-    for (i = 1; i < n && (a->layers[i].type == ASVK_LAYER_MBCONV || a->layers[i].type == ASVK_LAYER_SKIP ||
-                          a->layers[i].type == ASVK_LAYER_CELL);
-         i++) {
-        cJSON *blk = export_block(&a->layers[i], &dims[i]);
-        if (!blk) {
-            st = asvk_error_prefix(ASVK_ERR_USAGE, "architecture '%s' cannot be written as a net.config: layer %u (cell): ",
-                                   a->name, i);
-            goto fail;
-        }
-        cJSON_AddItemToArray(blocks, blk);
-    }
-    if (i < n && a->layers[i].type == ASVK_LAYER_CONV && i + 1 < n && a->layers[i + 1].type == ASVK_LAYER_GLOBAL_POOL) {
-        cJSON_AddItemToObject(root, "feature_mix_layer", export_conv(&a->layers[i], &dims[i]));
-        i++;
-    } else {
-        cJSON_AddNullToObject(root, "feature_mix_layer");
-    }
-    if (i >= n || a->layers[i].type != ASVK_LAYER_GLOBAL_POOL) {
-        st = misplaced(a, i, "has no place there: after the blocks a net.config has an optional conv "
-                         "(feature_mix_layer), the global average pool, an optional dropout and the classifier");
-        goto fail;
-    }
-    i++;
-    double rate = 0;
-    if (i < n && a->layers[i].type == ASVK_LAYER_DROPOUT) rate = a->layers[i++].dropout;
-    if (i >= n || a->layers[i].type != ASVK_LAYER_LINEAR) {
-        st = misplaced(a, i, "stands where the classifier must be");
-        goto fail;
-    }
-    if (i + 1 != n) {
-        st = misplaced(a, i + 1, "follows the classifier");
-        goto fail;
-    }
-    const asvk_linear_spec *s = &a->layers[i].linear;
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddStringToObject(c, "name", "LinearLayer");
-    cJSON_AddNumberToObject(c, "in_features", dims[i].in_c);
-    cJSON_AddNumberToObject(c, "out_features", s->out);
-    cJSON_AddBoolToObject(c, "bias", s->bias);
-    cJSON_AddBoolToObject(c, "use_bn", false);
-    add_act(c, s->act);
-    cJSON_AddNumberToObject(c, "dropout_rate", rate);
-    cJSON_AddStringToObject(c, "ops_order", "weight_bn_act");
-    cJSON_AddItemToObject(root, "classifier", c);
-    cJSON_AddItemToObject(root, "blocks", blocks); /* last, as in the published files */
-    return ASVK_OK;
-fail:
-    cJSON_Delete(blocks);
-    return st;
-}
-
-asvk_status asvk_arch_to_netconfig(const asvk_arch *a, char **text) {
-    *text = NULL;
-    asvk_layer_dims *dims = malloc(((size_t)a->count + 1) * sizeof *dims);
-    if (!dims) return asvk_error_set(ASVK_ERR_OOM, "out of host memory writing '%s'", a->name);
-    asvk_status st = asvk_arch_dims(a, 0, dims);
-    if (st) {
-        free(dims);
-        return asvk_error_prefix(st, "architecture '%s' is not valid: ", a->name);
-    }
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "name", "ProxylessNASNets");
-    st = build_netconfig(a, dims, root);
-    free(dims);
-    if (!st) {
-        *text = cJSON_Print(root);
-        if (!*text) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory writing '%s'", a->name);
-    }
-    cJSON_Delete(root);
-    return st;
-}
-
-asvk_status asvk_arch_save_netconfig(const char *path, const asvk_arch *a) {
+/* once-for-all publishes each network as net.config with a run.config
+ * beside it whose image_size is the input resolution (a number, or the list
+ * of training sizes, whose largest is the evaluation size). Other keys are
+ * training settings asvk does not use. */
+asvk_status asvk_netconfig_run_resolution(const char *netconfig_path, uint32_t *resolution) {
+    *resolution = 0;
+    const char *slash = strrchr(netconfig_path, '/');
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%.*srun.config", slash ? (int)(slash - netconfig_path + 1) : 0, netconfig_path);
+    if (n < 0 || (size_t)n >= sizeof path) return ASVK_OK;
+    FILE *f = fopen(path, "rb");
+    if (!f) return ASVK_OK; /* no run.config: the default resolution */
+    fclose(f);
     char *text;
-    asvk_status st = asvk_arch_to_netconfig(a, &text);
+    size_t len;
+    cJSON *root = NULL;
+    asvk_status st = asvk_file_read_all(path, 1u << 20, &text, &len);
     if (st) return st;
-    size_t n = strlen(text);
-    asvk_file_part parts[2] = {{text, n}, {"\n", 1}};
-    st = asvk_file_write_atomic_parts(path, parts, 2);
+    st = asvk_json_parse(text, len, path, &root);
     free(text);
+    if (st) return st;
+    const cJSON *v = cJSON_IsObject(root) ? asvk_json_get(root, "image_size") : NULL;
+    double best = 0;
+    bool ok = v && (cJSON_IsNumber(v) || (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0));
+    for (const cJSON *it = v && cJSON_IsArray(v) ? v->child : v; ok && it; it = cJSON_IsArray(v) ? it->next : NULL) {
+        double d = it->valuedouble;
+        if (!cJSON_IsNumber(it) || d != floor(d) || d < 1 || d > 16384) ok = false;
+        else if (d > best) best = d;
+    }
+    if (!v && cJSON_IsObject(root))
+        st = asvk_error_set(ASVK_ERR_USAGE, "%s: image_size is missing (the input resolution of the net.config beside it)",
+                            path);
+    else if (!ok)
+        st = asvk_error_set(ASVK_ERR_USAGE, "%s: image_size must be a resolution from 1 to 16384 or a list of them", path);
+    else *resolution = (uint32_t)best;
+    cJSON_Delete(root);
     return st;
 }

@@ -16,4 +16,9 @@ asvk_status asvk_arch_from_netconfig(const cJSON *root, const char *name, asvk_a
 asvk_status asvk_arch_from_netconfig_reading(const cJSON *root, const char *name, asvk_motif_reading reading,
                                              asvk_arch *out);
 
+/* The resolution in the once-for-all run.config beside a net.config
+ * (its image_size; the largest of a list), 0 when there is none. A run.config
+ * without a valid image_size is ASVK_ERR_USAGE naming it. */
+asvk_status asvk_netconfig_run_resolution(const char *netconfig_path, uint32_t *resolution);
+
 #endif
