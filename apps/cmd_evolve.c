@@ -35,7 +35,9 @@ static const cli_opt opts[] = {
     {"--momentum", "X", "SGD momentum (default 0.9)"},
     {"--wd", "X", "weight decay of conv and linear weights (default 5e-5)"},
     {"--arch-lr", "X", "Adam learning rate of the mixture weights alpha (default 0.05)"},
-    {"--lambda", "X", "weight of the cost term lambda*log(expected MAdds) in the alpha loss (default 0.05)"},
+    {"--lambda", "X", "weight of the cost term in the alpha loss (default 0.05)"},
+    {"--cost", "FORM", "the cost term: log (lambda*log E[cost], a pull towards cheaper cells at any cost; the default) or "
+                       "hinge (lambda*max(0, log(E[cost]/budget)): only above the budget)"},
     {"--budget-madds", "X", "MAdds budget of a whole network, e.g. 12M (default 1.5x the reference's; 0: none)"},
     {"--lut", "FILE", "latency table of the target device (asvk latency): cells cost their predicted latency, not MAdds"},
     {"--budget-latency", "MS", "with --lut: latency budget of a whole network in ms (default 1.5x the reference's predicted)"},
@@ -111,6 +113,10 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
         return 2;
     c->flip = !cli_flag(a, "--no-flip");
     c->fp16 = cli_flag(a, "--fp16");
+    const char *form = cli_str(a, "--cost", "log");
+    if (strcmp(form, "log") == 0) c->cost_mode = ASVK_EVOLVE_COST_LOG;
+    else if (strcmp(form, "hinge") == 0) c->cost_mode = ASVK_EVOLVE_COST_HINGE;
+    else return cli_usage_error(a, "--cost must be log or hinge, not '%s'", form);
     c->anchors = !cli_flag(a, "--no-anchors");
     const char *mode = cli_str(a, "--reference-mode", "anchor");
     if (strcmp(mode, "distill") == 0) c->distill = true;
@@ -199,6 +205,7 @@ static cJSON *options_json(const evolve_options *o) {
     asvk_json_add_exact(j, "wd", c->weight_decay);
     asvk_json_add_exact(j, "arch-lr", c->arch_lr);
     asvk_json_add_exact(j, "lambda", c->lambda);
+    cJSON_AddStringToObject(j, "cost", c->cost_mode == ASVK_EVOLVE_COST_HINGE ? "hinge" : "log");
     /* a latency-priced run: its table and budget, no MAdds budget ("": not given) */
     cJSON_AddStringToObject(j, "lut", o->lut ? o->lut_path : "");
     snprintf(b, sizeof b, "%.17g", c->budget_ms);
@@ -381,7 +388,9 @@ static int run(cli_args *a) {
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
-        st = cli_saved_args(&cmd_evolve, run_dir, "config.json", "evolve run", FIRST_INVOCATION_OPT, &saved, &j, store);
+        static const char *const absent[] = {"--cost", "log", NULL}; /* runs from before --cost */
+        st = cli_saved_args_absent(&cmd_evolve, run_dir, "config.json", "evolve run", FIRST_INVOCATION_OPT, absent, &saved,
+                                   &j, store);
         rc = st ? cli_fail(st) : parse_options(&saved, &o, NULL);
         cJSON_Delete(j);
         if (rc) return rc;

@@ -35,6 +35,13 @@ double asvk_alpha_cost_grad(const asvk_alpha *al, const double cost[][ASVK_ALPHA
     return total;
 }
 
+double asvk_alpha_cost_hinge_grad(const asvk_alpha *al, const double cost[][ASVK_ALPHA_MAX_K], double lambda,
+                                  double budget, double grad[][ASVK_ALPHA_MAX_K]) {
+    double total = asvk_alpha_cost_grad(al, cost, 0, grad); /* lambda 0: C only, grad untouched */
+    if (budget <= 0 || total <= budget) return total;
+    return asvk_alpha_cost_grad(al, cost, lambda, grad);
+}
+
 void asvk_alpha_step(asvk_alpha *al, const double grad[][ASVK_ALPHA_MAX_K]) {
     al->t++;
     double c1 = 1 - pow(al->beta1, (double)al->t), c2 = 1 - pow(al->beta2, (double)al->t);

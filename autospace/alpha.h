@@ -31,6 +31,12 @@ void asvk_alpha_softmax(const asvk_alpha *al, uint32_t l, double *p);
 double asvk_alpha_cost_grad(const asvk_alpha *al, const double cost[][ASVK_ALPHA_MAX_K], double lambda,
                             double grad[][ASVK_ALPHA_MAX_K]);
 
+/* The hinge  lambda * max(0, log(C / budget)): no pull while C is within the
+ * budget (the term above pulls towards cheaper cells at any C), the same
+ * gradient as above when C exceeds it; budget <= 0: no term. Returns C. */
+double asvk_alpha_cost_hinge_grad(const asvk_alpha *al, const double cost[][ASVK_ALPHA_MAX_K], double lambda,
+                                  double budget, double grad[][ASVK_ALPHA_MAX_K]);
+
 /* One Adam step (PyTorch's Adam, no weight decay) with grad[l][k]. */
 void asvk_alpha_step(asvk_alpha *al, const double grad[][ASVK_ALPHA_MAX_K]);
 

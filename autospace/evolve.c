@@ -467,7 +467,9 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
         for (uint32_t k = 0; k < c->k; k++) cost[l][k] = cost_of(e, &e->pop[l].m[e->sampled[l][k]]);
     asvk_schedule sched = {ASVK_SCHEDULE_COSINE, c->lr, (double)c->steps, (uint64_t)c->generations * c->steps,
                            0.1 * c->lr, 0, 0};
-    double sum_loss = 0, sum_acc = 0, sum_vloss = 0, sum_vacc = 0;
+    double sum_loss = 0, sum_acc = 0, sum_vloss = 0, sum_vacc = 0, sum_gce = 0, sum_gcost = 0;
+    double cells_budget = 0; /* the hinge's: the layers' shares together */
+    for (uint32_t l = 0; l < sk->count; l++) cells_budget += e->layer_budget[l];
     for (uint32_t t = 0; t < c->steps && !st; t++) {
         const asvk_batch *b;
         uint64_t gs = first + t;
@@ -487,9 +489,18 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
                 break;
             sum_vloss += loss, sum_vacc += correct / b->n;
             /* alphas: the loss gradient from the device, the cost term's here, Adam here */
-            double grad[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+            double grad[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}}, gc[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
             if ((st = asvk_sn_alpha_grads(e->ctx, ps, &al, grad))) break;
-            asvk_alpha_cost_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, c->lambda, grad);
+            if (c->cost_mode == ASVK_EVOLVE_COST_HINGE)
+                asvk_alpha_cost_hinge_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, c->lambda, cells_budget, gc);
+            else
+                asvk_alpha_cost_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, c->lambda, gc);
+            /* how the two parts compare (docs/autospace.md, the diagnosis), then their sum */
+            double n_ce = 0, n_cost = 0;
+            for (uint32_t l = 0; l < sk->count; l++)
+                for (uint32_t k = 0; k < c->k; k++)
+                    n_ce += grad[l][k] * grad[l][k], n_cost += gc[l][k] * gc[l][k], grad[l][k] += gc[l][k];
+            sum_gce += sqrt(n_ce), sum_gcost += sqrt(n_cost);
             asvk_alpha_step(&al, (const double(*)[ASVK_ALPHA_MAX_K])grad);
             st = asvk_sn_alpha_upload(e->ctx, ps, &al, (const double(*)[ASVK_ALPHA_MAX_K])al.a);
         }
@@ -512,6 +523,8 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
     out->accuracy = sum_acc / c->steps;
     out->val_loss = c->k > 1 ? sum_vloss / c->steps : NAN;
     out->val_accuracy = c->k > 1 ? sum_vacc / c->steps : NAN;
+    out->alpha_grad_ce = c->k > 1 ? sum_gce / c->steps : NAN;
+    out->alpha_grad_cost = c->k > 1 ? sum_gcost / c->steps : NAN;
     for (uint32_t l = 0; l < sk->count; l++) {
         double p[ASVK_ALPHA_MAX_K];
         asvk_alpha_softmax(&al, l, p);

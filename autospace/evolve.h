@@ -18,6 +18,11 @@
 #include "runtime/data/dataset.h"
 #include "runtime/data/split.h"
 
+/* The cost term of the alpha loss: lambda * log E[cost] (LOG: a pull towards cheaper cells at
+ * every cost), or lambda * max(0, log(E[cost] / budget)) (HINGE: only above the cells' budget,
+ * the sum of the layers' shares). */
+typedef enum { ASVK_EVOLVE_COST_LOG = 0, ASVK_EVOLVE_COST_HINGE = 1 } asvk_evolve_cost_mode;
+
 typedef struct asvk_evolve_config {
     asvk_skeleton sk;
     asvk_cell reference[ASVK_SKEL_MAX_LAYERS]; /* the reference architecture's cell at each layer */
@@ -32,6 +37,7 @@ typedef struct asvk_evolve_config {
     double lr, momentum, weight_decay; /* weights: SGD, cosine over the run */
     double arch_lr;       /* alphas: Adam */
     double lambda;        /* weight of the cost term */
+    asvk_evolve_cost_mode cost_mode; /* the cost term's form (alpha.h) */
     double budget_madds;  /* MAdds budget of the whole network, stem and head included; 0: none. The
                            * cells' part is shared between layers in proportion to the reference cell's
                            * cost there, and a cell costing more than its layer's share is never sampled */
@@ -82,6 +88,8 @@ typedef struct asvk_generation_stats {
     double seconds, images_per_s;
     double expected_madds;        /* sum over layers of the softmax(alpha)-weighted cell MAdds */
     double expected_ms;           /* and predicted latency (with a table; else 0) */
+    double alpha_grad_ce, alpha_grad_cost; /* means over the alpha steps of the L2 norms (all layers) of the
+                                            * loss's and the cost term's gradients w.r.t. alpha */
     double best_fitness[ASVK_SKEL_MAX_LAYERS];
 } asvk_generation_stats;
 

@@ -152,6 +152,8 @@ char *asvk_evolve_history_json(const asvk_evolve *e, const asvk_generation_stats
     if (isfinite(s->val_accuracy)) cJSON_AddNumberToObject(o, "val_accuracy", s->val_accuracy);
     cJSON_AddNumberToObject(o, "expected_madds", s->expected_madds);
     if (e->cfg.lut) cJSON_AddNumberToObject(o, "expected_latency_ms", s->expected_ms);
+    if (isfinite(s->alpha_grad_ce)) asvk_json_add_exact(o, "alpha_grad_ce", s->alpha_grad_ce);
+    if (isfinite(s->alpha_grad_cost)) asvk_json_add_exact(o, "alpha_grad_cost", s->alpha_grad_cost);
     cJSON_AddNumberToObject(o, "seconds", s->seconds);
     cJSON *layers = cJSON_AddArrayToObject(o, "layers");
     for (uint32_t l = 0; l < e->cfg.sk.count; l++) {

@@ -118,6 +118,28 @@ static void alpha_cost_gradient(void) {
         }
 }
 
+/* The hinge: no gradient while the expected cost is within the budget, the
+ * log term's gradient (by finite differences above) once it is over. */
+static void alpha_cost_hinge(void) {
+    asvk_alpha al;
+    asvk_alpha_init(&al, 2, 3, 0.1);
+    double cost[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{1e6, 2e6, 3e6}, {5e5, 1e6, 4e6}};
+    for (uint32_t l = 0; l < 2; l++)
+        for (uint32_t k = 0; k < 3; k++) al.a[l][k] = test_rand_uniform(-1, 1);
+    double none[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}}, hinge[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}},
+           plain[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+    double c = asvk_alpha_cost_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, 0.3, plain);
+    CHECK(asvk_alpha_cost_hinge_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, 0.3, 1.01 * c, none) == c,
+          "the hinge returns another expected cost");
+    asvk_alpha_cost_hinge_grad(&al, (const double(*)[ASVK_ALPHA_MAX_K])cost, 0.3, 0.99 * c, hinge);
+    for (uint32_t l = 0; l < 2; l++)
+        for (uint32_t k = 0; k < 3; k++) {
+            CHECK(none[l][k] == 0, "within the budget the hinge pulls alpha[%u][%u] by %g", l, k, none[l][k]);
+            CHECK(hinge[l][k] == plain[l][k] && plain[l][k] != 0, "over the budget alpha[%u][%u]: hinge %g, log %g", l,
+                  k, hinge[l][k], plain[l][k]);
+        }
+}
+
 static void alpha_adam_step(void) {
     /* PyTorch's Adam (bias-corrected), by hand for two steps with beta1 0.5 */
     asvk_alpha al;
@@ -205,6 +227,35 @@ static void skeleton_from_and_to_arch(void) {
         asvk_cost_free(&ca), asvk_cost_free(&cb);
         asvk_arch_free(&a), asvk_arch_free(&b);
     }
+}
+
+/* Skeletons the fuzzer found (tests/fuzz/README.md): each read, but no
+ * network could be built from it, so a space.json holding it failed only in
+ * the search or the latency probes. */
+static void skeleton_fuzzed_inputs(void) {
+#define SKEL(x) "{\"name\": \"s\", \"in_channels\": 1, \"resolution\": 12, \"num_classes\": 4, " \
+                "\"stem\": {\"out\": 8, \"stride\": 2}, \"layers\": [{\"out\": 12, \"stride\": 2}]" x "}"
+    static const struct { const char *text, *want; } cases[] = {
+        /* tests/fuzz/corpus/space_json/bn-eps-1 */
+        {SKEL(", \"bn\": {\"eps\": 1}"), "sk: BN eps must be in (0, 1), not 1"},
+    };
+#undef SKEL
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *j = cJSON_Parse(cases[i].text);
+        CHECK(j, "case %zu is not JSON", i);
+        asvk_skeleton sk;
+        asvk_status st = asvk_skeleton_from_json(j, "sk", &sk);
+        CHECK(st == ASVK_ERR_USAGE && strstr(asvk_error_message(), cases[i].want),
+              "case %zu gave %s '%s', expected a usage error with '%s'", i, asvk_status_name(st), asvk_error_message(),
+              cases[i].want);
+        cJSON_Delete(j);
+    }
+    /* the same skeleton with its default BN reads */
+    cJSON *j = cJSON_Parse("{\"name\": \"s\", \"in_channels\": 1, \"resolution\": 12, \"num_classes\": 4, "
+                           "\"stem\": {\"out\": 8, \"stride\": 2}, \"layers\": [{\"out\": 12, \"stride\": 2}]}");
+    asvk_skeleton sk;
+    OK(asvk_skeleton_from_json(j, "sk", &sk));
+    cJSON_Delete(j);
 }
 
 /* ---- the supernet's store ---- */
@@ -488,9 +539,11 @@ int main(int argc, char **argv) {
         {"population_sampling", population_sampling},
         {"population_removal_and_score", population_removal_and_score},
         {"alpha_cost_gradient", alpha_cost_gradient},
+        {"alpha_cost_hinge", alpha_cost_hinge},
         {"alpha_adam_step", alpha_adam_step},
         {"bank_round_trip", bank_round_trip},
         {"skeleton_from_and_to_arch", skeleton_from_and_to_arch},
+        {"skeleton_fuzzed_inputs", skeleton_fuzzed_inputs},
         {"supernet_holds_only_sampled_cells", supernet_holds_only_sampled_cells},
         {"generations_inherit_and_stay_distinct", generations_inherit_and_stay_distinct},
         {"bad_configs", bad_configs},

@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""AutoSpace's claim as an experiment anyone can rerun (issue 13's protocol).
+
+At each budget, for each seed, three arms get the same search and the same
+training:
+  learned  the space `asvk evolve` learns with this seed at this budget
+  mbconv   ProxylessNAS's hand-made MBConv space (kernels 3/5/7, expansions 3/6, skip)
+  random   K random affordable cells per layer drawn with this seed
+           (`asvk evolve --generations 0 --no-anchors`: what evolution starts from)
+Budgets: madds-full (the reference's MAdds), madds-half, and latency (the
+reference's latency on this device as predicted by this device's table,
+which prices evolution and search alike; every trained network's batch-1
+latency is measured too). Spaces are learned and drawn once per seed and
+kind of cost (MAdds, latency), at `asvk evolve`'s own budget (1.5x the
+reference's cost); both MAdds budgets search the same spaces.
+
+Every stage is an asvk run folder under OUT (resumed when it exists), and
+every trained network appends one JSON line to the results file
+(bench/results/spaces/results.jsonl by default) unless the file already holds
+its (protocol, budget, arm, seed): running the command again continues where
+it stopped, across working sessions. `protocol` is a hash of the settings
+that must be equal for two lines to be compared (reference, data, epochs,
+and the evolve / search / train options); scripts/spaces_summary.py makes the
+tables, the paired tests and the SVG from the file.
+
+  scripts/experiment_spaces.py OUT [--seeds 1,2,3,4,5] [--budgets ...] [--arms ...]
+      [--epochs 15] [--reference fmnist_evo] [--data fashion-mnist] [--budget-scale 1]
+      [--evolve-args "..."] [--search-args "..."] [--train-args "..."]
+      [--results FILE] [--asvk build/asvk] [--quick]
+
+--quick runs every stage's quick preset (with --epochs 1 unless given): the
+CI form, on small generated data, checks the results file's format.
+"""
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUDGETS = ("madds-full", "madds-half", "latency")
+ARMS = ("learned", "mbconv", "random")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(asvk, args, capture=False):
+    """Runs asvk; a failure stops the experiment with asvk's own message."""
+    cmd = [asvk] + args
+    log("+ " + " ".join(shlex.quote(c) for c in cmd))
+    r = subprocess.run(cmd, stdout=subprocess.PIPE if capture else None, text=True)
+    if r.returncode != 0:
+        log(f"experiment: the command above exited {r.returncode}; fix it and run the experiment again (it resumes)")
+        sys.exit(r.returncode)
+    return r.stdout
+
+
+def evolved(folder):
+    """True once an evolution ran all its generations (space.json is rewritten after each)."""
+    try:
+        cfg = json.load(open(os.path.join(folder, "config.json")))
+        return json.load(open(os.path.join(folder, "state.json")))["generation"] >= cfg["generations"]
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def stage(asvk, command, folder, args, done_file):
+    """An asvk run folder: skipped once done_file exists (None: evolved()), resumed when started."""
+    if evolved(folder) if done_file is None else os.path.exists(os.path.join(folder, done_file)):
+        return
+    if os.path.exists(os.path.join(folder, "config.json")):
+        run(asvk, [command, "--resume", "--run", folder, "--quiet"])
+    else:
+        run(asvk, [command] + args + ["--run", folder, "--quiet"])
+
+
+def atomic_json(path, value):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=1)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out")
+    ap.add_argument("--seeds", default="1,2,3,4,5")
+    ap.add_argument("--budgets", default=",".join(BUDGETS))
+    ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--epochs", type=int, default=None, help="training epochs (default 15; --quick 1)")
+    ap.add_argument("--reference", default="fmnist_evo")
+    ap.add_argument("--data", default="fashion-mnist")
+    ap.add_argument("--budget-scale", type=float, default=1.0,
+                    help="the budgets as this multiple of the reference's cost (default 1; toy references whose "
+                         "cost the mbconv space cannot meet need more)")
+    ap.add_argument("--evolve-args", default="")
+    ap.add_argument("--search-args", default="")
+    ap.add_argument("--train-args", default="")
+    ap.add_argument("--results", default=os.path.join(ROOT, "bench/results/spaces/results.jsonl"))
+    ap.add_argument("--asvk", default=os.path.join(ROOT, "build/asvk"))
+    ap.add_argument("--quick", action="store_true")
+    o = ap.parse_args()
+    seeds = [int(s) for s in o.seeds.split(",") if s]
+    budgets = [b for b in o.budgets.split(",") if b]
+    arms = [a for a in o.arms.split(",") if a]
+    for b in budgets:
+        if b not in BUDGETS:
+            ap.error(f"--budgets: '{b}' is not one of {', '.join(BUDGETS)}")
+    for a in arms:
+        if a not in ARMS:
+            ap.error(f"--arms: '{a}' is not one of {', '.join(ARMS)}")
+    epochs = o.epochs if o.epochs is not None else (1 if o.quick else 15)
+    quick = ["--quick"] if o.quick else []
+    ev_args, se_args, tr_args = shlex.split(o.evolve_args), shlex.split(o.search_args), shlex.split(o.train_args)
+    asvk = o.asvk
+    os.makedirs(o.out, exist_ok=True)
+
+    # What must be equal for two results to be compared.
+    settings = {"reference": o.reference, "data": o.data, "epochs": epochs, "quick": o.quick, "scale": o.budget_scale,
+                "evolve": ev_args, "search": se_args, "train": tr_args}
+    protocol = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    atomic_json(os.path.join(o.out, "protocol.json"), dict(settings, protocol=protocol))
+    commit = run(asvk, ["version"], capture=True).split("git ")[-1].strip(" )\n")
+    ref_cost = json.loads(run(asvk, ["cost", o.reference, "--json"], capture=True))
+
+    # This device's latency table of the open space (every cell evolve can make, and the mbconv space's).
+    lut = os.path.join(o.out, "latency.json")
+    if "latency" in budgets and not os.path.exists(lut):
+        run(asvk, ["latency", "--skeleton", o.reference, "--out", lut, "--quiet"])
+    full = int(ref_cost["madds"] * o.budget_scale)
+    budget_of = {"madds-full": full, "madds-half": full // 2}
+    if "latency" in budgets:
+        pred = json.loads(run(asvk, ["latency", "predict", "--lut", lut, o.reference, "--json"], capture=True))
+        budget_of["latency"] = pred["ms"] * o.budget_scale
+
+    have = set()
+    if os.path.exists(o.results):
+        for line in open(o.results):
+            r = json.loads(line)
+            have.add((r["protocol"], r["budget"], r["arm"], r["seed"]))
+    os.makedirs(os.path.dirname(os.path.abspath(o.results)), exist_ok=True)
+
+    for budget in budgets:
+        value = budget_of[budget]
+        latency = budget == "latency"
+        # The spaces are learned (and drawn) once per seed and kind of cost, at evolve's own budget rule
+        # (1.5x the reference's cost: room for a population of distinct cells at every layer); the MAdds
+        # budgets search the same spaces.
+        kind = "latency" if latency else "madds"
+        priced = ["--lut", lut] if latency else []
+        for seed in seeds:
+            base = os.path.join(o.out, budget, f"seed-{seed}")
+            spaces_dir = os.path.join(o.out, f"spaces-{kind}", f"seed-{seed}")
+            spaces = {"mbconv": "mbconv"}
+            common = ["--reference", o.reference, "--data", o.data, "--seed", str(seed)]
+            if "learned" in arms:
+                d = os.path.join(spaces_dir, "evolve")
+                stage(asvk, "evolve", d, common + priced + quick + ev_args, None)
+                spaces["learned"] = os.path.join(d, "space.json")
+            if "random" in arms:
+                d = os.path.join(spaces_dir, "random")
+                stage(asvk, "evolve", d, common + priced + quick + ev_args + ["--generations", "0", "--no-anchors"],
+                      "space.json")
+                spaces["random"] = os.path.join(d, "space.json")
+            for arm in arms:
+                if (protocol, budget, arm, seed) in have:
+                    continue
+                d = os.path.join(base, arm)
+                search_priced = ["--lut", lut, "--budget-latency", repr(value)] if latency else \
+                                ["--budget-madds", str(value)] + (["--lut", lut] if os.path.exists(lut) else [])
+                stage(asvk, "search", os.path.join(d, "search"),
+                      ["--space", spaces[arm]] + common + search_priced + quick + se_args, "result.json")
+                net = os.path.join(d, "search", "net.json")
+                stage(asvk, "train", os.path.join(d, "train"),
+                      ["--arch", net, "--data", o.data, "--seed", str(seed), "--epochs", str(epochs)] + tr_args,
+                      "model.safetensors")
+                bench = os.path.join(d, "bench.json")
+                if not os.path.exists(bench):
+                    out = run(asvk, ["bench", "train", "--arch", net, "--batch", "1", "--repeat", "15", "--json"],
+                              capture=True)
+                    atomic_json(bench, json.loads(out))
+                res = json.load(open(os.path.join(d, "search", "result.json")))
+                rows = [json.loads(l) for l in open(os.path.join(d, "train", "log.jsonl"))]
+                b = json.load(open(bench))
+                spent = res.get("predicted_latency_ms") if latency else res["madds"]
+                line = {"protocol": protocol, "arm": arm, "seed": seed, "budget": budget,
+                        "test_acc": 100 * rows[-1]["test_acc"], "madds": res["madds"], "params": res["params"],
+                        "latency_ms": b["latency_batch1_ms"], "predicted_latency_ms": res.get("predicted_latency_ms"),
+                        "budget_value": value, "budget_used": spent / value if spent else None,
+                        "epochs": rows[-1]["epoch"], "commit": commit, "device": b["device"]["name"],
+                        "cells": [l["cell"] for l in res["layers"]], "run": os.path.abspath(d)}
+                with open(o.results, "a") as f:
+                    f.write(json.dumps(line, sort_keys=True) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                have.add((protocol, budget, arm, seed))
+                log(f"result: {budget} {arm} seed {seed}: {line['test_acc']:.2f}% test accuracy, "
+                    f"{line['madds'] / 1e6:.3f} M MAdds, {line['latency_ms']:.3f} ms")
+    log(f"results: {o.results} (protocol {protocol}); summary: scripts/spaces_summary.py {o.results}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The spaces experiment (scripts/experiment_spaces.py) in its CI form: toy
+# sizes (budgets 1.5x the tiny reference's, which the mbconv space cannot
+# meet), two seeds, a MAdds and a latency budget, every arm. Checks the
+# results file's format (one line per trained network with the keys the
+# summary and later sessions rely on), that each seed evolved its own learned
+# space and drew its own random space, that running it again adds nothing
+# (it resumes), and the summary (tables, paired tests, SVG). Validation on.
+set -u
+ASVK=${1:?usage: test_experiment.sh path/to/asvk}
+here=$(cd "$(dirname "$0")" && pwd)
+export ASVK_VALIDATION=1
+failures=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+mkdir -p "$tmp/data"
+/usr/bin/python3 "$here/make_idx.py" "$tmp/data" 960 128 12 4 || { echo "cannot generate data"; exit 1; }
+tiny="--batch 16 --val 160"
+experiment() {
+  /usr/bin/python3 "$here/../../scripts/experiment_spaces.py" "$tmp/x" --asvk "$ASVK" --quick --seeds 1,2 \
+    --budgets madds-full,latency --reference "$here/tiny_arch.json" --budget-scale 1.5 --data "fashion-mnist:$tmp/data" \
+    --evolve-args "$tiny --generations 2 --population 4 --k 3 --steps 4" --search-args "$tiny --steps 20 --warmup 5" \
+    --train-args "--batch 32" --results "$tmp/results.jsonl"
+}
+if ! experiment >"$tmp/x.out" 2>"$tmp/x.err"; then fail "the experiment failed"; tail -30 "$tmp/x.err"; fi
+grep -Eq 'validation (error|warning):|validation layer reported' "$tmp/x.err" && fail "validation messages"
+
+/usr/bin/python3 - "$tmp/results.jsonl" "$tmp/x" <<'PY' || fail "the results file is wrong"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 2 * 2 * 3, len(rows)
+keys = {"protocol", "arm", "seed", "budget", "test_acc", "madds", "params", "latency_ms", "epochs", "commit", "device",
+        "budget_value", "budget_used", "predicted_latency_ms", "cells"}
+for r in rows:
+    assert keys <= set(r), keys - set(r)
+    assert r["arm"] in ("learned", "mbconv", "random") and r["seed"] in (1, 2), r
+    assert r["budget"] in ("madds-full", "latency"), r
+    assert 0 <= r["test_acc"] <= 100 and r["epochs"] == 1 and r["latency_ms"] > 0 and r["params"] > 0, r
+    assert isinstance(r["commit"], str) and r["commit"] and r["device"], r
+    if r["budget"] == "madds-full":
+        assert r["budget_value"] == 26100 and 0 < r["madds"] <= r["budget_value"], r
+    else:
+        assert 0 < r["predicted_latency_ms"] <= r["budget_value"] * 1.000001, r
+    assert abs(r["budget_used"] * r["budget_value"] - (r["madds"] if r["budget"] != "latency" else r["predicted_latency_ms"])) < 1e-6 * r["budget_value"], r
+assert {(r["budget"], r["arm"], r["seed"]) for r in rows} == {(b, a, s) for b in ("madds-full", "latency")
+        for a in ("learned", "mbconv", "random") for s in (1, 2)}
+assert len({r["protocol"] for r in rows}) == 1
+x = sys.argv[2]
+# each seed its own learned space and its own random one
+for kind in ("madds", "latency"):
+    ls = [json.load(open(f"{x}/spaces-{kind}/seed-{s}/evolve/space.json"))["layers"] for s in (1, 2)]
+    rs = [json.load(open(f"{x}/spaces-{kind}/seed-{s}/random/space.json"))["layers"] for s in (1, 2)]
+    assert ls[0] != ls[1] and rs[0] != rs[1], kind
+lat = json.load(open(f"{x}/spaces-latency/seed-1/evolve/config.json"))
+assert lat["lut"].endswith("latency.json") and lat["budget-latency"] != "" and lat["budget-madds"] == "", lat
+PY
+
+# again: everything is there, nothing is added
+experiment >"$tmp/x2.out" 2>"$tmp/x2.err" || { fail "the second run failed"; tail -20 "$tmp/x2.err"; }
+[ "$(wc -l <"$tmp/results.jsonl")" = 12 ] || fail "running the experiment again added lines"
+grep -q "^+ .* train " "$tmp/x2.err" && fail "running it again trained again"
+
+/usr/bin/python3 "$here/../../scripts/spaces_summary.py" "$tmp/results.jsonl" >"$tmp/summary.out" ||
+  fail "the summary failed"
+for b in madds-full latency; do
+  for a in learned mbconv random; do grep -q "^| $b | $a | 2 |" "$tmp/summary.md" || fail "summary: no $b $a row"; done
+  grep -q "^| $b | learned − mbconv | 2 |" "$tmp/summary.md" || fail "summary: no paired $b row"
+done
+/usr/bin/python3 - "$tmp/summary.svg" <<'PY' || fail "the summary's SVG is wrong"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+circles = [c for c in root.iter("{http://www.w3.org/2000/svg}circle") if c.find("{http://www.w3.org/2000/svg}title") is not None]
+assert len(circles) == 12, len(circles)
+PY
+
+if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all experiment cases passed"
