@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apps/interrupt.h"
+#include "apps/ranks.h"
 #include "runtime/io/atomic_file.h"
 
 static int find_opt(const cli_command *cmd, const char *name, size_t len) {
@@ -110,7 +111,7 @@ void cli_print_help(FILE *f, const cli_command *cmd) {
 
 int cli_fail(asvk_status st) {
     if (st == ASVK_ERR_CANCELLED) return interrupt_stopped(); /* main() prints the line that continues it */
-    fprintf(stderr, "asvk: %s\n", asvk_error_message());
+    fprintf(stderr, "%s: %s\n", ranks_prefix(), asvk_error_message());
     return asvk_status_exit_code(st);
 }
 
@@ -121,8 +122,16 @@ static void log_stderr(void *user, asvk_log_level level, const char *msg) {
 }
 
 asvk_status cli_context(const cli_args *a, asvk_context **ctx) {
-    asvk_context_options o = {.device = cli_str(a, "--device", NULL), .log = log_stderr};
-    return asvk_context_create(&o, ctx);
+    char dev[16];
+    asvk_context_options o = {.device = ranks_device(cli_str(a, "--device", NULL), dev, sizeof dev), .log = log_stderr};
+    asvk_status st = asvk_context_create(&o, ctx);
+    /* distributed: every rank gets here once; a rank without a device fails
+     * alone, and ranks_close ends the job */
+    if (!st && (st = ranks_announce(*ctx))) {
+        asvk_context_destroy(*ctx);
+        *ctx = NULL;
+    }
+    return st;
 }
 
 int cli_context_done(asvk_context *ctx, int rc) {

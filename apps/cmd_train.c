@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/data_spec.h"
 #include "apps/interrupt.h"
+#include "apps/ranks.h"
 #include "apps/run_folder.h"
 #include "runtime/data/split.h"
 #include "runtime/io/atomic_file.h"
@@ -228,7 +229,9 @@ static int run(cli_args *a) {
         snprintf(path, sizeof path, "%s/config.json", run_dir);
         if (access(path, F_OK) != 0)
             return cli_usage_error(a, "%s holds no training run (no config.json); start one without --resume", run_dir);
-        if ((st = run_lock(run_dir))) return cli_fail(st);
+        /* rank 0 holds the folder for the whole run */
+        st = ranks_leader() ? run_lock(run_dir) : ASVK_OK;
+        if ((st = asvk_dist_share_status(ranks_dist(), st, 0, "locking the run folder"))) return cli_fail(st);
         uint32_t epochs_override = o.cfg.epochs, stop_after = o.stop_after;
         bool epochs_given = cli_str(a, "--epochs", NULL) != NULL;
         if ((st = options_from_json(path, &o))) return cli_fail(st);
@@ -261,9 +264,17 @@ static int run(cli_args *a) {
     if ((st = cli_context(a, &ctx))) goto fail_split;
     asvk_trainer *t;
     o.cfg.allow_nonfinite = cli_flag(a, "--allow-nonfinite"); /* this invocation's choice, never saved */
+    o.cfg.dist = ranks_dist();
     if ((st = asvk_trainer_create(ctx, &arch, &o.cfg, steps, &t))) goto fail_ctx;
 
     const asvk_plan_report *plan = asvk_trainer_plan(t);
+    if (cli_flag(a, "--plan") && !ranks_leader()) {
+        asvk_trainer_destroy(t);
+        asvk_split_destroy(&split);
+        data_close(&data);
+        asvk_arch_free(&arch);
+        return cli_context_done(ctx, 0);
+    }
     if (cli_flag(a, "--plan")) {
         printf("training step of %s, batch %u, on %s:\n", arch.name, o.cfg.batch, asvk_context_device(ctx)->name);
         printf("  nodes                 %u\n", plan->nodes);
@@ -289,32 +300,35 @@ static int run(cli_args *a) {
         snprintf(path, sizeof path, "%s/last.safetensors", run_dir);
         if ((st = asvk_trainer_load(t, path, &epoch, &step))) goto fail_trainer;
         /* epoch lines a kill left ahead of the checkpoint (the line is written first) */
-        if ((st = run_jsonl_keep(run_dir, "log.jsonl", "epoch", epoch))) goto fail_trainer;
+        if (ranks_leader() && (st = run_jsonl_keep(run_dir, "log.jsonl", "epoch", epoch))) goto fail_trainer;
         if (step >= steps) epoch++, step = 0;
         started = true;
     } else if (resume) {
-        if ((st = run_jsonl_keep(run_dir, "log.jsonl", "epoch", 0))) goto fail_trainer;
+        if (ranks_leader() && (st = run_jsonl_keep(run_dir, "log.jsonl", "epoch", 0))) goto fail_trainer;
     } else {
         if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
         else run_default_dir(run_dir, sizeof run_dir, arch.name);
+        /* rank 0's folder name (its clock) and its creation are every rank's */
+        if ((st = asvk_dist_broadcast(ranks_dist(), run_dir, sizeof run_dir, 0, "the run folder's name"))) goto fail_trainer;
         cJSON *cj = options_json(&o);
         static const char *const logs[] = {"log.jsonl", NULL};
-        bool replaced;
-        st = run_create(run_dir, "config.json", cj, "last.safetensors", logs, &replaced);
+        bool replaced = false;
+        st = ranks_leader() ? run_create(run_dir, "config.json", cj, "last.safetensors", logs, &replaced) : ASVK_OK;
         cJSON_Delete(cj);
-        if (st) goto fail_trainer;
+        if ((st = asvk_dist_share_status(ranks_dist(), st, 0, "creating the run folder"))) goto fail_trainer;
         if (replaced && !cli_flag(a, "--quiet"))
             fprintf(stderr, "%s held a run that never saved a checkpoint; starting this one in its place\n", run_dir);
     }
     interrupt_resume_with("asvk train", run_dir, cli_str(a, "--device", NULL));
-    run_log *log;
-    if ((st = run_log_open(run_dir, &log))) goto fail_trainer;
-    if (!cli_flag(a, "--quiet"))
+    run_log *log = NULL;
+    if (ranks_leader() && (st = run_log_open(run_dir, &log))) goto fail_trainer;
+    bool quiet = cli_flag(a, "--quiet") || !ranks_leader();
+    if (!quiet)
         fprintf(stderr, "%s %s on %s: %u training images, %u steps per epoch, run folder %s\n",
                 started ? "resuming" : resume ? "starting (no checkpoint yet)" : "training", arch.name,
                 asvk_context_device(ctx)->name, split.n_train, steps, run_dir);
 
-    progress_state ps = {cli_tty(), cli_flag(a, "--quiet"), o.cfg.epochs, 0, wall(), log, 0,
+    progress_state ps = {cli_tty(), quiet, o.cfg.epochs, 0, wall(), log, 0,
                          (uint64_t)(o.cfg.epochs - (epoch < o.cfg.epochs ? epoch : o.cfg.epochs)) * steps - step,
                          t, run_dir, o.save_every, ASVK_OK};
     uint32_t end_epoch = o.cfg.epochs;
@@ -330,7 +344,7 @@ static int run(cli_args *a) {
         char path[1100];
         snprintf(path, sizeof path, "%s/last.safetensors", run_dir);
         /* the line first: a kill between the two repeats the epoch, and resuming drops the line */
-        run_log_epoch(log, epoch + 1, &es, val_loss, val_acc, test_loss, test_acc);
+        if (log) run_log_epoch(log, epoch + 1, &es, val_loss, val_acc, test_loss, test_acc);
         if ((st = asvk_trainer_save(t, path, epoch + 1, 0, NULL, 0))) break;
         if (!ps.quiet) {
             if (ps.tty) fprintf(stderr, "\r\033[K");
@@ -349,6 +363,14 @@ static int run(cli_args *a) {
         snprintf(path, sizeof path, "%s/model.safetensors", run_dir);
         st = asvk_trainer_save(t, path, o.cfg.epochs, 0, NULL, 0);
     }
+    asvk_dist_step_stats ds;
+    asvk_trainer_dist_stats(t, &ds);
+    if (!quiet && ds.steps)
+        fprintf(stderr, "%d ranks, %llu steps: %.1f ms a step = backward %.1f + exposed all-reduce %.1f + optimizer %.1f "
+                "(all-reduces %.1f ms a step from start to end, %u buckets, %.1f KiB of gradients)\n",
+                asvk_dist_size(ranks_dist()), (unsigned long long)ds.steps, 1e3 * ds.wall_s / ds.steps,
+                1e3 * ds.backward_s / ds.steps, 1e3 * ds.reduce_exposed_s / ds.steps, 1e3 * ds.optimizer_s / ds.steps,
+                1e3 * ds.reduce_total_s / ds.steps, ds.buckets, ds.bytes_per_step / 1024.0);
     run_log_close(log);
 fail_trainer:
     asvk_trainer_destroy(t);

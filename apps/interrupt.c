@@ -1,5 +1,7 @@
 #include "apps/interrupt.h"
 
+#include "apps/ranks.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +11,13 @@
  * written by the main thread alone. */
 static volatile sig_atomic_t requested; /* the first signal's number, 0 before */
 static volatile sig_atomic_t graceful;
+static volatile sig_atomic_t follower; /* a rank other than 0: rank 0 speaks for the run */
+static volatile sig_atomic_t parallel; /* under mpirun, which also sends SIGTERM when another rank ended */
 static bool acknowledged;
 static char resume[2048];
 
 static void say(const char *s) {
+    if (follower) return;
     ssize_t r = write(STDERR_FILENO, s, strlen(s));
     (void)r;
 }
@@ -25,10 +30,14 @@ static void handler(int sig) {
     }
     requested = sig;
     say(sig == SIGINT ? "\nasvk: Ctrl-C: stopping at the next safe point (press it again to stop at once)\n"
+        : parallel    ? "\nasvk: SIGTERM from mpirun: stopping at the next safe point; if another rank ended, mpirun "
+                        "names it, and this rank ends when the others cannot answer\n"
                       : "\nasvk: SIGTERM: stopping at the next safe point (a second signal stops at once)\n");
 }
 
 void interrupt_install(void) {
+    follower = !ranks_leader();
+    parallel = ranks_parallel();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
@@ -43,7 +52,18 @@ void interrupt_install(void) {
 
 void interrupt_graceful(bool on) { graceful = on; }
 
-bool interrupt_requested(void) { return requested != 0; }
+/* Distributed: the ranks stop at the same safe point, so the question is
+ * one collective (every rank asks at the same points: after each step, each
+ * generation); a rank that cannot agree (another died) stops too. */
+bool interrupt_requested(void) {
+    if (!ranks_parallel()) return requested != 0;
+    uint64_t any = requested != 0;
+    if (asvk_dist_allreduce(ranks_dist(), &any, 1, ASVK_DIST_U64, ASVK_DIST_MAX, "a stop request")) {
+        fprintf(stderr, "%s: %s\n", ranks_prefix(), asvk_error_message());
+        return true;
+    }
+    return any != 0;
+}
 
 /* Appends s to out, in single quotes when the shell would split or expand it. */
 static void quoted(char *out, size_t n, const char *s) {
@@ -86,7 +106,7 @@ int interrupt_stopped(void) {
 }
 
 void interrupt_report(void) {
-    if (!acknowledged) return;
+    if (!acknowledged || follower) return;
     const char *name = requested == SIGTERM ? "SIGTERM" : "Ctrl-C";
     fflush(stdout);
     if (resume[0]) fprintf(stderr, "asvk: stopped by %s at a safe point; %s\n", name, resume);

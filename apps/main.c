@@ -1,9 +1,11 @@
 /* asvk: AutoSpace on Vulkan. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "apps/commands.h"
 #include "apps/interrupt.h"
+#include "apps/ranks.h"
 #include "engine/version.h"
 
 static const cli_command *const commands[] = {&cmd_pipeline, &cmd_devices, &cmd_evolve, &cmd_search, &cmd_latency, &cmd_space, &cmd_train, &cmd_eval, &cmd_cost, &cmd_export, &cmd_bench, &cmd_report};
@@ -59,10 +61,28 @@ int main(int argc, char **argv) {
             cli_print_help(stdout, c);
             return 0;
         }
+    asvk_status st = ranks_open(&argc, &argv);
+    if (st) {
+        fprintf(stderr, "asvk: %s\n", asvk_error_message());
+        return asvk_status_exit_code(st);
+    }
+    /* the commands that split their work over ranks (docs/distributed.md);
+     * the others would only repeat it N times into the same files */
+    static const char *const parallel[] = {"train", "evolve", "search", "pipeline"};
+    bool ok = !ranks_parallel();
+    for (size_t i = 0; i < sizeof parallel / sizeof parallel[0]; i++) ok = ok || strcmp(name, parallel[i]) == 0;
+    if (!ok) {
+        if (ranks_leader())
+            fprintf(stderr, "asvk: 'asvk %s' runs in one process; start it without mpirun (train, evolve, search and "
+                    "pipeline run on several)\n", name);
+        ranks_close(0);
+        return 2;
+    }
     interrupt_install();
     cli_args a;
     int rc = cli_parse(c, argc - 2, argv + 2, &a);
     if (!rc) rc = c->run(&a);
     interrupt_report();
+    ranks_close(rc);
     return rc;
 }

@@ -416,6 +416,10 @@ asvk_status asvk_buffer_upload(asvk_context *ctx, asvk_buffer dst, uint64_t offs
     return ASVK_OK;
 }
 
+void *asvk_buffer_host_ptr(asvk_buffer b) {
+    return b.block && b.block->mapped ? b.block->mapped + b.offset : NULL;
+}
+
 asvk_status asvk_buffer_download(asvk_context *ctx, asvk_buffer src, uint64_t offset, void *dst, uint64_t bytes) {
     asvk_status st = check_range(ctx, src, offset, bytes);
     if (!st) st = settle(ctx);

@@ -53,6 +53,14 @@ asvk_status asvk_buffer_upload(asvk_context *ctx, asvk_buffer dst, uint64_t offs
 asvk_status asvk_buffer_download(asvk_context *ctx, asvk_buffer src, uint64_t offset, void *dst,
                                  uint64_t bytes);
 
+/* The host address of b where its memory is host-mapped (lavapipe,
+ * integrated GPUs), else NULL (use upload and download). It waits for
+ * nothing: the caller orders its reads and writes against the device work
+ * that touches b (a stream it waited for, a submit after its writes); this
+ * is what lets a distributed step read finished gradients while later parts
+ * of the step still run. */
+void *asvk_buffer_host_ptr(asvk_buffer b);
+
 void asvk_memory_stats_get(const asvk_context *ctx, asvk_memory_stats *out);
 
 #endif

@@ -378,6 +378,18 @@ asvk_status asvk_stream_wait(asvk_stream *s) {
     return ASVK_OK;
 }
 
+asvk_status asvk_stream_poll(asvk_stream *s, bool *done) {
+    *done = true;
+    if (!s->in_flight) return ASVK_OK;
+    VkResult r = s->ctx->vk.vkGetFenceStatus(s->ctx->device, s->fence);
+    if (r == VK_NOT_READY) {
+        *done = false;
+        return ASVK_OK;
+    }
+    if (r != VK_SUCCESS) return asvk_vk_fail(s->ctx, r, "vkGetFenceStatus");
+    return asvk_stream_wait(s);
+}
+
 asvk_status asvk_stream_run(asvk_stream *s) {
     asvk_status st = asvk_stream_submit(s);
     return st ? st : asvk_stream_wait(s);

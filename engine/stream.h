@@ -6,6 +6,7 @@
 #ifndef ASVK_ENGINE_STREAM_H
 #define ASVK_ENGINE_STREAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine/kernel.h"
@@ -52,6 +53,9 @@ asvk_status asvk_stream_end(asvk_stream *s);
 asvk_status asvk_stream_submit(asvk_stream *s);
 /* Waits for the last submit. */
 asvk_status asvk_stream_wait(asvk_stream *s);
+/* Whether the last submit has finished, without blocking (it is then
+ * waited for, as asvk_stream_wait does); true when nothing is in flight. */
+asvk_status asvk_stream_poll(asvk_stream *s, bool *done);
 /* submit + wait */
 asvk_status asvk_stream_run(asvk_stream *s);
 

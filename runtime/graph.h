@@ -119,6 +119,13 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
 /* Records every node into `s` (not ended); fills dispatch/barrier counts. */
 asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *report);
 
+/* Records nodes [from, to) only (not ended): a step cut into parts that are
+ * submitted one after another, so that the host can work between them (a
+ * distributed step reduces gradients while later parts run). Each stream
+ * starts with a barrier against earlier submissions, so the parts keep the
+ * nodes' order. */
+asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream *s, uint32_t from, uint32_t to);
+
 /* Like asvk_graph_record, with a timestamp before every node and one after
  * the last: ts[i] (i < node count) precedes node i, ts[count] ends the step. */
 asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts);

@@ -188,12 +188,13 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     return ASVK_OK;
 }
 
-static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, uint32_t *ts) {
+static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, uint32_t *ts, uint32_t from,
+                          uint32_t to) {
     if (!g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "record before plan");
     asvk_exec ex = {asvk_stream_context(s), s, g};
     asvk_stream_stats before, after;
     asvk_stream_stats_get(s, &before);
-    for (uint32_t i = 0; i < g->node_count; i++) {
+    for (uint32_t i = from; i < to; i++) {
         const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);
         asvk_status st = ts ? asvk_stream_timestamp(s, &ts[i]) : ASVK_OK;
         if (!st) st = d->record(&ex, &g->nodes[i]);
@@ -212,9 +213,19 @@ static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, 
     return ASVK_OK;
 }
 
-asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep) { return record(g, s, rep, NULL); }
+asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep) {
+    return record(g, s, rep, NULL, 0, g->node_count);
+}
 
-asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts) { return record(g, s, NULL, ts); }
+asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream *s, uint32_t from, uint32_t to) {
+    if (from > to || to > g->node_count)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "nodes %u..%u of a graph of %u", from, to, g->node_count);
+    return record(g, s, NULL, NULL, from, to);
+}
+
+asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts) {
+    return record(g, s, NULL, ts, 0, g->node_count);
+}
 
 const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node) {
     return node < g->node_count ? asvk_op_def_get(g->nodes[node].op)->name : "?";

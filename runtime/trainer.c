@@ -11,6 +11,7 @@
 
 #include "engine/version.h"
 #include "runtime/data/loader.h"
+#include "runtime/dist/dist_store.h"
 #include "runtime/io/json_read.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/ops/nn.h"
@@ -30,11 +31,14 @@ struct asvk_trainer {
     asvk_param_store *ps;
     asvk_model train;
     asvk_stream *stream;
+    asvk_dist_step *dstep;  /* data-parallel runs: the step in parts, gradients averaged between */
+    uint32_t local_batch;   /* this rank's share of cfg.batch */
     asvk_plan_report plan;
     eval_graph eval[EVAL_SLOTS];
     asvk_graph *fold;       /* BN folded into the convolutions of the inference graphs (runtime/fold.h) */
     asvk_stream *fold_stream;
     bool fold_stale;        /* the weights changed since the last fold */
+    bool state_shared;      /* distributed: the ranks' BN running statistics were averaged since the last step */
     asvk_schedule sched;
     uint64_t steps_per_epoch;
     uint32_t opt_slots;
@@ -78,10 +82,13 @@ static uint32_t mix32(uint64_t a, uint64_t b) {
 
 static asvk_status build_train(asvk_trainer *t) {
     const asvk_train_config *c = &t->cfg;
-    asvk_status st = asvk_model_build(&t->arch, t->ps, c->batch, c->resolution, true, (float)c->label_smoothing, &t->train);
+    asvk_status st = asvk_model_build(&t->arch, t->ps, t->local_batch, c->resolution, true, (float)c->label_smoothing,
+                                      &t->train);
     if (st) return st;
     asvk_graph *g = t->train.graph;
     if ((st = asvk_graph_backward(g, t->train.loss))) return st;
+    uint32_t opt_from;
+    asvk_graph_nodes(g, &opt_from);
     for (int group = 0; group < 2; group++) {
         double wd = group == ASVK_GROUP_DECAY ? c->weight_decay : 0;
         if (c->optimizer == ASVK_OPTIMIZER_SGD) {
@@ -98,7 +105,10 @@ static asvk_status build_train(asvk_trainer *t) {
     if ((st = asvk_graph_plan(t->ctx, g, &t->plan))) return st;
     if ((st = asvk_stream_create(t->ctx, &t->stream))) return st;
     if ((st = asvk_graph_record(g, t->stream, &t->plan))) return st;
-    return asvk_stream_end(t->stream);
+    if ((st = asvk_stream_end(t->stream))) return st;
+    if (!asvk_dist_is_parallel(c->dist)) return ASVK_OK;
+    asvk_dist_step_options o = {opt_from, 1u << ASVK_GROUP_DECAY | 1u << ASVK_GROUP_NO_DECAY, 0, 0};
+    return asvk_dist_step_create(t->ctx, c->dist, g, &o, &t->dstep);
 }
 
 asvk_status asvk_trainer_create(asvk_context *ctx, const asvk_arch *a, const asvk_train_config *cfg,
@@ -116,9 +126,16 @@ asvk_status asvk_trainer_create(asvk_context *ctx, const asvk_arch *a, const asv
     t->ps = asvk_params_create();
     if (!st && !t->ps) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     t->opt_slots = cfg->optimizer == ASVK_OPTIMIZER_ADAMW ? 2 : cfg->momentum > 0 ? 1 : 0;
+    uint32_t ranks = (uint32_t)asvk_dist_size(cfg->dist);
+    t->local_batch = cfg->batch / ranks;
+    if (!st && cfg->batch % ranks)
+        st = asvk_error_set(ASVK_ERR_USAGE, "--batch %u cannot be shared equally by %u processes; make it a multiple of "
+                            "%u", cfg->batch, ranks, ranks);
     if (!st) st = asvk_model_declare(&t->arch, t->ps);
     if (!st) st = asvk_params_alloc(ctx, t->ps, t->opt_slots);
     if (!st) st = asvk_model_init(ctx, &t->arch, t->ps, cfg->seed);
+    /* the same start on every rank, whatever its device's arithmetic */
+    if (!st) st = asvk_dist_store_broadcast(ctx, cfg->dist, t->ps, t->opt_slots);
     if (!st) st = build_train(t);
     if (!st) st = asvk_fold_graph(t->ps, (float)t->arch.bn_eps, &t->fold);
     if (!st) st = asvk_graph_plan(ctx, t->fold, NULL);
@@ -139,6 +156,7 @@ asvk_status asvk_trainer_create(asvk_context *ctx, const asvk_arch *a, const asv
 
 void asvk_trainer_destroy(asvk_trainer *t) {
     if (!t) return;
+    asvk_dist_step_destroy(t->dstep);
     asvk_stream_destroy(t->stream);
     asvk_graph_destroy(t->ctx, t->train.graph);
     asvk_stream_destroy(t->fold_stream);
@@ -154,6 +172,44 @@ void asvk_trainer_destroy(asvk_trainer *t) {
 
 const asvk_plan_report *asvk_trainer_plan(const asvk_trainer *t) { return &t->plan; }
 const asvk_param_store *asvk_trainer_store(const asvk_trainer *t) { return t->ps; }
+
+void asvk_trainer_dist_stats(const asvk_trainer *t, asvk_dist_step_stats *out) {
+    if (t->dstep) asvk_dist_step_stats_get(t->dstep, out);
+    else memset(out, 0, sizeof *out);
+}
+
+/* One step on the device: one submit, or in a distributed run the parts with
+ * the gradients averaged between them; then the loss and the right answers
+ * of the whole batch (the mean loss over the ranks' equal shares, the sum of
+ * their counts). */
+static asvk_status run_step(asvk_trainer *t, uint32_t epoch, uint32_t step, float *loss, float *correct) {
+    asvk_status st;
+    if (!t->dstep) {
+        st = asvk_stream_run(t->stream);
+    } else {
+        char what[64];
+        snprintf(what, sizeof what, "epoch %u step %u", epoch + 1, step + 1);
+        st = asvk_dist_step_run(t->dstep, what);
+    }
+    if (!st) st = asvk_buffer_download(t->ctx, asvk_graph_cval(t->train.graph, t->train.loss)->buf, 0, loss, 4);
+    if (!st) st = asvk_buffer_download(t->ctx, asvk_graph_cval(t->train.graph, t->train.correct)->buf, 0, correct, 4);
+    if (st || !t->dstep) return st;
+    float both[2] = {*loss, *correct};
+    st = asvk_dist_allreduce(t->cfg.dist, both, 2, ASVK_DIST_F32, ASVK_DIST_SUM, "the loss of a step");
+    *loss = both[0] / (float)asvk_dist_size(t->cfg.dist);
+    *correct = both[1];
+    return st;
+}
+
+/* Distributed: each rank's BN running statistics come from its own shard;
+ * evaluation and checkpoints use their average (the same on every rank). */
+static asvk_status share_state(asvk_trainer *t) {
+    if (!t->dstep || t->state_shared) return ASVK_OK;
+    asvk_status st = asvk_dist_store_average_state(t->ctx, t->cfg.dist, t->ps);
+    t->fold_stale = true;
+    if (!st) t->state_shared = true;
+    return st;
+}
 
 /* Inference graphs read the folded weights: refold after training changed them. */
 static asvk_status fresh_folds(asvk_trainer *t) {
@@ -203,7 +259,8 @@ asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uin
     if (cst) return cst;
     asvk_loader_options o = {.shuffle = true, .drop_last = true, .seed = t->cfg.seed, .norm = t->cfg.norm,
                              .augment = {.pad = t->cfg.crop_pad, .flip = t->cfg.flip},
-                             .epochs = epoch + 1, .start_epoch = epoch, .start_step = start_step};
+                             .epochs = epoch + 1, .start_epoch = epoch, .start_step = start_step,
+                             .shards = (uint32_t)asvk_dist_size(t->cfg.dist), .shard = (uint32_t)asvk_dist_rank(t->cfg.dist)};
     asvk_loader *l;
     asvk_status st = asvk_loader_create(d, idx, n, t->cfg.batch, &o, &l);
     if (st) return st;
@@ -217,23 +274,25 @@ asvk_status asvk_trainer_epoch(asvk_trainer *t, const asvk_dataset *d, const uin
         const asvk_batch *b;
         if ((st = asvk_loader_next(l, &b)) || !b) break;
         uint64_t gs = (uint64_t)b->epoch * t->steps_per_epoch + b->step;
-        if ((st = upload_batch(t->ctx, &t->train, b)) || (st = set_step(t, gs)) || (st = asvk_stream_run(t->stream)))
-            break;
         float loss, correct;
-        if ((st = read_outputs(t->ctx, &t->train, &loss, &correct))) break;
+        if ((st = upload_batch(t->ctx, &t->train, b)) || (st = set_step(t, gs)) ||
+            (st = run_step(t, epoch, b->step, &loss, &correct)))
+            break;
         if (!isfinite(loss)) {
             st = asvk_error_set(ASVK_ERR_USAGE, "the loss became %g at epoch %u step %u; lower --lr", loss, epoch,
                                 b->step + 1);
             break;
         }
         sum_loss += loss;
-        sum_acc += correct / b->n;
+        sum_acc += correct / t->cfg.batch;
         done++, fresh++;
         t->fold_stale = true;
+        t->state_shared = false;
         t->run.valid = true, t->run.epoch = epoch, t->run.next = b->step + 1, t->run.steps = done;
         t->run.loss = sum_loss, t->run.acc = sum_acc;
         double el = now_s() - t0;
-        if (progress && !progress(user, epoch, b->step + 1, steps, sum_loss / done, sum_acc / done, fresh * (double)b->n / el)) {
+        if (progress && !progress(user, epoch, b->step + 1, steps, sum_loss / done, sum_acc / done,
+                                  fresh * (double)t->cfg.batch / el)) {
             st = asvk_error_set(ASVK_ERR_CANCELLED, "stopped after step %u of epoch %u", b->step + 1, epoch + 1);
             break;
         }
@@ -283,6 +342,7 @@ asvk_status asvk_trainer_evaluate(asvk_trainer *t, const asvk_dataset *d, const 
     if (!idx) n = d->n;
     if (!n) return asvk_error_set(ASVK_ERR_USAGE, "nothing to evaluate: no images");
     asvk_status fst = check_images(t, d);
+    if (!fst) fst = share_state(t);
     if (!fst) fst = fresh_folds(t);
     if (fst) return fst;
     uint32_t batch = t->cfg.batch < n ? t->cfg.batch : n;
@@ -318,6 +378,12 @@ static const char *slot_name(const asvk_trainer *t, uint32_t k) {
 
 asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_epoch, uint32_t next_step,
                               const char *const *extra, uint32_t extra_pairs) {
+    /* distributed: every rank comes here (the averaging and the check are
+     * collectives); rank 0 alone writes, and its result is every rank's */
+    asvk_status sst = share_state(t);
+    if (!sst && t->dstep) sst = asvk_dist_store_check(t->ctx, t->cfg.dist, t->ps, t->opt_slots, "at a checkpoint");
+    if (sst && asvk_dist_rank(t->cfg.dist) != 0) return sst; /* (MPI_Abort follows: rank 0 does not wait long) */
+    if (sst || asvk_dist_rank(t->cfg.dist) != 0) return asvk_dist_share_status(t->cfg.dist, sst, 0, "writing a checkpoint");
     const asvk_param_store *ps = t->ps;
     uint32_t per = 1 + t->opt_slots;
     asvk_st_tensor *ts = calloc((size_t)ps->count * per, sizeof *ts);
@@ -383,7 +449,7 @@ asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_e
     free(data);
     free(names);
     free(ts);
-    return st;
+    return asvk_dist_share_status(t->cfg.dist, st, 0, "writing a checkpoint");
 }
 
 /* The running sums of a mid-epoch checkpoint (absent from older ones and

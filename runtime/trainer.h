@@ -7,6 +7,7 @@
 #define ASVK_RUNTIME_TRAINER_H
 
 #include "runtime/data/dataset.h"
+#include "runtime/dist/dist_step.h"
 #include "runtime/io/arch.h"
 #include "runtime/model.h"
 #include "runtime/profile.h"
@@ -30,6 +31,11 @@ typedef struct asvk_train_config {
     asvk_norm norm;
     bool fp16;           /* activations stored as fp16 (asvk_graph_set_half_activations) */
     bool allow_nonfinite; /* asvk_trainer_load accepts NaN and infinite values (--allow-nonfinite) */
+    /* Data-parallel runs (runtime/dist/dist.h; NULL: one process): `batch`
+     * stays the global batch, each rank trains on its batch / size share,
+     * gradients are averaged and every rank takes the same step; checkpoints
+     * are written by rank 0 alone. Not saved in checkpoints. */
+    asvk_dist *dist;
 } asvk_train_config;
 
 /* Defaults: SGD momentum 0.9 Nesterov, lr 0.1, wd 5e-5, cosine, batch 128. */
@@ -85,6 +91,9 @@ asvk_status asvk_trainer_save(asvk_trainer *t, const char *path, uint32_t next_e
  * decimal number or lies outside the run (next_epoch above cfg.epochs,
  * next_step above steps_per_epoch). docs/checkpoints.md lists the checks. */
 asvk_status asvk_trainer_load(asvk_trainer *t, const char *path, uint32_t *next_epoch, uint32_t *next_step);
+
+/* The distributed step's time split (all zero in a single process). */
+void asvk_trainer_dist_stats(const asvk_trainer *t, asvk_dist_step_stats *out);
 
 /* Records one training step's time on the device, medians: for bench. */
 asvk_status asvk_trainer_time_step(asvk_trainer *t, uint32_t warmup, uint32_t repeat, double *median_ns,

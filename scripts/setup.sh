@@ -35,6 +35,7 @@ packages=(
   libyaml-dev python3-yaml                      # published phone latency tables ('asvk latency import'; its test)
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev  # ONNX export: protobuf-c, protoc-c and the onnx.proto schema
   python3-onnx                                  # the ONNX checker of the export test (tests/cli/test_phone.sh)
+  libopenmpi-dev openmpi-bin                    # data-parallel runs under mpirun (runtime/dist/; tests/cli/test_mpi.sh)
 )
 # Node.js runs ONNX Runtime in the export test; a node already on PATH (e.g.
 # NodeSource's, which bundles npm and conflicts with Debian's npm) is kept.

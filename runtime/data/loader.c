@@ -14,6 +14,7 @@ struct asvk_loader {
     uint32_t *given;  /* the indices to visit, in the caller's order */
     uint32_t *order;  /* this epoch's order (thread only) */
     uint32_t count, batch, steps;
+    uint32_t part, part_first; /* images of this shard per batch, and where they start in it */
     asvk_loader_options o;
     asvk_batch_options bo;
 
@@ -54,8 +55,8 @@ static void *produce(void *arg) {
                 memcpy(l->order, l->given, (size_t)l->count * sizeof *l->order);
             order_epoch = epoch;
         }
-        uint64_t first = (uint64_t)step * l->batch;
-        uint32_t n = l->count - first < l->batch ? (uint32_t)(l->count - first) : l->batch;
+        uint64_t first = (uint64_t)step * l->batch + l->part_first;
+        uint32_t n = l->count - first < l->part ? (uint32_t)(l->count - first) : l->part;
         asvk_batch *b = &l->slots[tail];
         if ((st = asvk_batch_fill(b, l->d, l->order + first, n, &l->bo, epoch))) break;
         b->step = step;
@@ -123,6 +124,10 @@ asvk_status asvk_loader_create(const asvk_dataset *d, const uint32_t *indices, u
         return asvk_error_set(ASVK_ERR_USAGE, "a loader ring of %u batches: use 2 or 3", slots);
     if (!batch) return asvk_error_set(ASVK_ERR_USAGE, "batch size 0: use at least 1");
     if (!count) return asvk_error_set(ASVK_ERR_USAGE, "%s: no images to load", d->source);
+    uint32_t shards = o->shards ? o->shards : 1;
+    if (o->shard >= shards || batch % shards || (shards > 1 && !o->drop_last))
+        return asvk_error_set(ASVK_ERR_USAGE, "a batch of %u cannot be cut into %u equal parts; make --batch a "
+                              "multiple of the number of processes", batch, shards);
     if (o->drop_last && count < batch)
         return asvk_error_set(ASVK_ERR_USAGE, "%s: batch %u is larger than the %u images and the last partial batch "
                                               "is dropped, so no batch would be made; lower --batch", d->source,
@@ -144,6 +149,7 @@ asvk_status asvk_loader_create(const asvk_dataset *d, const uint32_t *indices, u
     asvk_loader *l = calloc(1, sizeof *l);
     if (!l) return asvk_error_set(ASVK_ERR_OOM, "out of host memory for a loader");
     *l = (asvk_loader){.d = d, .count = count, .batch = batch, .steps = steps, .o = *o, .nslots = slots,
+                       .part = batch / shards, .part_first = batch / shards * o->shard,
                        .bo = {.norm = o->norm, .augment = o->augment, .seed = o->seed}};
     l->given = malloc((size_t)count * sizeof *l->given);
     l->order = malloc((size_t)count * sizeof *l->order);
@@ -154,7 +160,7 @@ asvk_status asvk_loader_create(const asvk_dataset *d, const uint32_t *indices, u
     for (uint32_t i = 0; i < count; i++) l->given[i] = indices ? indices[i] : i;
     asvk_status st;
     for (uint32_t i = 0; i < slots; i++)
-        if ((st = asvk_batch_alloc(batch, d->h, d->w, d->c, &l->slots[i]))) {
+        if ((st = asvk_batch_alloc(batch / shards, d->h, d->w, d->c, &l->slots[i]))) {
             asvk_loader_destroy(l);
             return st;
         }

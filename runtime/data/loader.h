@@ -27,6 +27,12 @@ typedef struct asvk_loader_options {
     uint32_t start_epoch;  /* first batch delivered: step start_step of start_epoch */
     uint32_t start_step;
     uint32_t slots;        /* batches in the ring, 2 or 3; 0 picks 3 */
+    /* Data-parallel runs: deliver only part `shard` of `shards` (0: 1) of
+     * each batch, batch / shards images (shards must divide the batch; drop
+     * the last partial batch), reading only those images. Steps, positions
+     * and every image's augmentation stay those of the whole batch, so the
+     * shards of all ranks together are the single process's batch. */
+    uint32_t shards, shard;
 } asvk_loader_options;
 
 /* Starts the thread. `indices[0..count)` are the dataset images to visit
