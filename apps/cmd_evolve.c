@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/data_spec.h"
 #include "apps/interrupt.h"
+#include "apps/ranks.h"
 #include "apps/run_folder.h"
 #include "apps/space_opts.h"
 #include "autospace/alpha.h"
@@ -316,12 +317,13 @@ static asvk_status provide_teacher(asvk_context *ctx, const evolve_options *o, a
     asvk_status st = asvk_skeleton_to_arch_ex(&c->sk, c->reference, name, false, &ref); /* the teacher's cell names */
     if (st) return st;
     snprintf(json, sizeof json, "%s/reference.json", dir);
-    if ((st = asvk_arch_save(json, &ref))) goto done;
+    if ((st = RANKS_LEADER(asvk_arch_save(json, &ref), "writing reference.json"))) goto done;
     asvk_train_config tc;
     asvk_train_config_default(&tc);
     const asvk_split *sp = asvk_evolve_split(e);
     tc.epochs = o->reference_epochs, tc.seed = c->seed, tc.norm = c->norm, tc.crop_pad = c->crop_pad, tc.flip = c->flip;
     tc.label_smoothing = c->label_smoothing, tc.batch = c->batch; /* the evolution's batch: steps enough on small data */
+    tc.dist = c->dist;
     uint32_t steps = sp->n_train / tc.batch;
     asvk_trainer *t;
     if ((st = asvk_trainer_create(ctx, &ref, &tc, steps, &t))) goto done;
@@ -373,7 +375,7 @@ static asvk_status write_space(const asvk_evolve *e, const char *dir, uint32_t k
 
 static int run(cli_args *a) {
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
-    bool resume = cli_flag(a, "--resume"), quiet = cli_flag(a, "--quiet");
+    bool resume = cli_flag(a, "--resume"), quiet = cli_flag(a, "--quiet") || !ranks_leader();
     const char *run_opt = cli_str(a, "--run", NULL);
     if (resume && !run_opt) return cli_usage_error(a, "--resume needs --run DIR (the run to continue)");
     long stop_after;
@@ -384,7 +386,8 @@ static int run(cli_args *a) {
     asvk_status st;
     if (resume) {
         snprintf(run_dir, sizeof run_dir, "%s", run_opt);
-        if (run_has(run_dir, "config.json") && (st = run_lock(run_dir))) return cli_fail(st);
+        if (run_has(run_dir, "config.json") && (st = RANKS_LEADER(run_lock(run_dir), "locking the run folder")))
+            return cli_fail(st);
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
@@ -398,6 +401,7 @@ static int run(cli_args *a) {
         return rc;
     }
     asvk_evolve_config *c = &o.cfg;
+    c->dist = ranks_dist();
     data_sets data;
     if ((st = data_open(o.data, NULL, c->sk.resolution, c->sk.in_channels, true, &data))) {
         asvk_lut_destroy(o.lut);
@@ -410,7 +414,7 @@ static int run(cli_args *a) {
     asvk_evolve *e = NULL;
     if ((st = cli_context(a, &ctx))) goto done;
     char why[512];
-    if (o.lut && asvk_lut_other_device(o.lut, ctx, why, sizeof why)) fprintf(stderr, "asvk: warning: %s\n", why);
+    if (o.lut && ranks_leader() && asvk_lut_other_device(o.lut, ctx, why, sizeof why)) fprintf(stderr, "asvk: warning: %s\n", why);
     if ((st = asvk_evolve_create(ctx, c, data.train, &e))) goto done;
     progress p = {cli_tty(), quiet, 0, 0, c->generations, 0, c->sk.count, {0}, false};
     /* a resumed run that never saved its generation 0 (stopped or killed while the teacher trained, say)
@@ -418,13 +422,16 @@ static int run(cli_args *a) {
     bool started = resume && run_has(run_dir, "state.json");
     if (started) {
         interrupt_resume_with("asvk evolve", run_dir, cli_str(a, "--device", NULL));
-        if ((st = asvk_evolve_load(e, run_dir)) || (st = run_jsonl_keep(run_dir, "history.jsonl", "generation", asvk_evolve_generation(e)))) goto done;
+        if ((st = asvk_evolve_load(e, run_dir)) ||
+            (st = RANKS_LEADER(run_jsonl_keep(run_dir, "history.jsonl", "generation", asvk_evolve_generation(e)),
+                               "trimming history.jsonl")))
+            goto done;
         /* killed before the teacher was saved with a generation's state */
         if (c->distill && !asvk_evolve_has_teacher(e) && (st = provide_teacher(ctx, &o, e, data.train, run_dir, &p)))
             goto done;
     } else {
         if (resume) {
-            st = run_jsonl_keep(run_dir, "history.jsonl", "generation", 0);
+            st = RANKS_LEADER(run_jsonl_keep(run_dir, "history.jsonl", "generation", 0), "trimming history.jsonl");
         } else {
             if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
             else {
@@ -432,10 +439,13 @@ static int run(cli_args *a) {
                 snprintf(name, sizeof name, "evolve-%.60s", c->sk.name);
                 run_default_dir(run_dir, sizeof run_dir, name);
             }
+            /* rank 0's folder name (its clock) is every rank's */
+            st = asvk_dist_broadcast(ranks_dist(), run_dir, sizeof run_dir, 0, "the run folder's name");
             cJSON *cj = options_json(&o);
             static const char *const logs[] = {"history.jsonl", NULL};
-            bool replaced;
-            st = run_create(run_dir, "config.json", cj, "state.json", logs, &replaced);
+            bool replaced = false;
+            if (!st) st = RANKS_LEADER(run_create(run_dir, "config.json", cj, "state.json", logs, &replaced),
+                                       "creating the run folder");
             cJSON_Delete(cj);
             if (!st && replaced && !quiet)
                 fprintf(stderr, "%s held an evolution that never saved a generation; starting this one in its place\n",
@@ -443,10 +453,10 @@ static int run(cli_args *a) {
         }
         if (!st) interrupt_resume_with("asvk evolve", run_dir, cli_str(a, "--device", NULL));
         if (!st && c->distill) st = provide_teacher(ctx, &o, e, data.train, run_dir, &p);
-        if (!st) st = asvk_evolve_save(e, run_dir); /* generation 0: the initial populations */
+        if (!st) st = RANKS_LEADER(asvk_evolve_save(e, run_dir), "saving generation 0"); /* the initial populations */
         /* no generations: the space is K of the initial, untrained cells (ties broken by hash: a random choice) */
         uint32_t kept0, cells0;
-        if (!st && !c->generations) st = write_space(e, run_dir, c->k, &kept0, &cells0);
+        if (!st && !c->generations) st = RANKS_LEADER(write_space(e, run_dir, c->k, &kept0, &cells0), "writing the space");
         if (st) goto done;
     }
     p.start = wall();
@@ -477,10 +487,11 @@ static int run(cli_args *a) {
         }
         /* history first: a kill before the state is saved repeats this
          * generation on resume, which drops the line (run_jsonl_keep) */
-        st = run_append_line(run_dir, "history.jsonl", line);
+        st = ranks_leader() ? run_append_line(run_dir, "history.jsonl", line) : ASVK_OK;
         free(line);
-        if (!st) st = asvk_evolve_save(e, run_dir);
-        if (!st) st = write_space(e, run_dir, c->k, &kept, &cells);
+        if (!st) st = ranks_leader() ? asvk_evolve_save(e, run_dir) : ASVK_OK;
+        if (!st) st = ranks_leader() ? write_space(e, run_dir, c->k, &kept, &cells) : ASVK_OK;
+        st = asvk_dist_share_status(ranks_dist(), st, 0, "saving the generation");
         if (st) break;
         memcpy(p.best, gs.best_fitness, sizeof p.best);
         p.have_best = true;

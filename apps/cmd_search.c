@@ -13,6 +13,7 @@
 #include "apps/commands.h"
 #include "apps/data_spec.h"
 #include "apps/interrupt.h"
+#include "apps/ranks.h"
 #include "apps/run_folder.h"
 #include "apps/space_opts.h"
 #include "autospace/alpha.h"
@@ -244,7 +245,7 @@ static asvk_status write_result(const asvk_search *s, const search_options *o, c
 
 static int run(cli_args *a) {
     if (a->npos) return cli_usage_error(a, "unexpected argument '%s'", a->pos[0]);
-    bool resume = cli_flag(a, "--resume"), quiet = cli_flag(a, "--quiet");
+    bool resume = cli_flag(a, "--resume"), quiet = cli_flag(a, "--quiet") || !ranks_leader();
     const char *run_opt = cli_str(a, "--run", NULL);
     if (resume && !run_opt) return cli_usage_error(a, "--resume needs --run DIR (the search to continue)");
     static search_options o; /* holds a whole space */
@@ -254,7 +255,8 @@ static int run(cli_args *a) {
     asvk_status st;
     if (resume) {
         snprintf(run_dir, sizeof run_dir, "%s", run_opt);
-        if (run_has(run_dir, "config.json") && (st = run_lock(run_dir))) return cli_fail(st);
+        if (run_has(run_dir, "config.json") && (st = RANKS_LEADER(run_lock(run_dir), "locking the run folder")))
+            return cli_fail(st);
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
@@ -268,6 +270,7 @@ static int run(cli_args *a) {
         return rc;
     }
     asvk_search_config *c = &o.cfg;
+    c->dist = ranks_dist();
     data_sets data;
     uint32_t data_res = c->data_resolution ? c->data_resolution : c->space.sk.resolution;
     if ((st = data_open(o.data, NULL, data_res, c->space.sk.in_channels, true, &data))) {
@@ -281,17 +284,18 @@ static int run(cli_args *a) {
     if ((st = cli_context(a, &ctx))) goto done;
     if (lut) {
         char why[1200];
-        if (asvk_lut_other_device(lut, ctx, why, sizeof why)) fprintf(stderr, "asvk: warning: %s\n", why);
+        if (ranks_leader() && asvk_lut_other_device(lut, ctx, why, sizeof why)) fprintf(stderr, "asvk: warning: %s\n", why);
     }
     if ((st = asvk_search_create(ctx, c, data.train, &s))) goto done;
     char state[1100] = "";
     if (resume) snprintf(state, sizeof state, "%s/search.json", run_dir);
     if (resume && access(state, F_OK) == 0) { /* (killed before its first save: it starts over) */
         if ((st = asvk_search_load(s, run_dir)) ||
-            (st = run_jsonl_keep(run_dir, "history.jsonl", "step", asvk_search_done(s))))
+            (st = RANKS_LEADER(run_jsonl_keep(run_dir, "history.jsonl", "step", asvk_search_done(s)),
+                               "trimming history.jsonl")))
             goto done;
     } else if (resume) {
-        if ((st = run_jsonl_keep(run_dir, "history.jsonl", "step", 0))) goto done;
+        if ((st = RANKS_LEADER(run_jsonl_keep(run_dir, "history.jsonl", "step", 0), "trimming history.jsonl"))) goto done;
     } else {
         if (run_opt) snprintf(run_dir, sizeof run_dir, "%s", run_opt);
         else {
@@ -299,10 +303,13 @@ static int run(cli_args *a) {
             snprintf(name, sizeof name, "search-%.60s", c->space.name);
             run_default_dir(run_dir, sizeof run_dir, name);
         }
+        /* rank 0's folder name (its clock) is every rank's */
+        st = asvk_dist_broadcast(ranks_dist(), run_dir, sizeof run_dir, 0, "the run folder's name");
         cJSON *cj = options_json(&o);
         static const char *const logs[] = {"history.jsonl", NULL};
-        bool replaced;
-        st = run_create(run_dir, "config.json", cj, "search.json", logs, &replaced);
+        bool replaced = false;
+        if (!st) st = RANKS_LEADER(run_create(run_dir, "config.json", cj, "search.json", logs, &replaced),
+                                   "creating the run folder");
         cJSON_Delete(cj);
         if (st) goto done;
         if (replaced && !quiet)
@@ -324,9 +331,10 @@ static int run(cli_args *a) {
         if ((st = asvk_search_run(s, o.save_every, on_step, &p, &ss))) break;
         char *line = asvk_search_history_json(s, &ss);
         if (!line) { st = asvk_error_set(ASVK_ERR_OOM, "out of host memory"); break; }
-        st = run_append_line(run_dir, "history.jsonl", line);
+        st = ranks_leader() ? run_append_line(run_dir, "history.jsonl", line) : ASVK_OK;
         free(line);
-        if (!st) st = asvk_search_save(s, run_dir);
+        if (!st) st = ranks_leader() ? asvk_search_save(s, run_dir) : ASVK_OK;
+        st = asvk_dist_share_status(ranks_dist(), st, 0, "saving the search");
         if (!st && !quiet) {
             if (p.tty) fprintf(stderr, "\r\033[K");
             fprintf(stderr, "step %u/%u  loss %.4f  acc %.2f%%", ss.step, c->steps, ss.loss, 100 * ss.accuracy);
@@ -336,7 +344,7 @@ static int run(cli_args *a) {
                     c->budget_kind == ASVK_BUDGET_LATENCY ? "ms" : "M MAdds", ss.seconds);
         }
     }
-    if (!st) st = write_result(s, &o, run_dir, quiet);
+    if (!st) st = RANKS_LEADER(write_result(s, &o, run_dir, quiet), "writing the result");
 done:
     asvk_search_destroy(s);
     rc = cli_context_done(ctx, st ? cli_fail(st) : 0);

@@ -35,6 +35,12 @@ const char *ranks_device(const char *given, char *buf, unsigned n);
  * every rank calls it once its context exists). */
 asvk_status ranks_announce(asvk_context *ctx);
 
+/* A file's writing (an expression giving asvk_status) done by rank 0 alone,
+ * its status every rank's: the others go on only once rank 0 has written
+ * (or all stop with its error). */
+#define RANKS_LEADER(call, what) \
+    asvk_dist_share_status(ranks_dist(), ranks_leader() ? (call) : ASVK_OK, 0, (what))
+
 /* "asvk" on rank 0, "asvk[rank R]" elsewhere: the prefix of error lines. */
 const char *ranks_prefix(void);
 

@@ -15,6 +15,7 @@
 #include "runtime/cell_ops.h"
 #include "runtime/data/loader.h"
 #include "runtime/data/split.h"
+#include "runtime/dist/dist_store.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/ops/nn.h"
 #include "runtime/schedule.h"
@@ -320,7 +321,8 @@ double asvk_evolve_layer_budget(const asvk_evolve *e, uint32_t l) { return e->la
 static asvk_sn_data data_of(const asvk_evolve *e, bool train) {
     /* the held-out batches get their own shuffle seed */
     return (asvk_sn_data){e->data, train ? e->split.train : e->split.val, train ? e->split.n_train : e->split.n_val,
-                          e->cfg.batch, e->cfg.seed + (train ? 0 : 7919), e->cfg.norm, e->cfg.crop_pad, e->cfg.flip};
+                          e->cfg.batch, e->cfg.seed + (train ? 0 : 7919), e->cfg.norm, e->cfg.crop_pad, e->cfg.flip,
+                          e->cfg.dist};
 }
 
 static double now_s(void) {
@@ -420,6 +422,31 @@ static asvk_status evolve_layer(asvk_evolve *e, uint32_t l) {
     return ASVK_OK;
 }
 
+/* Data-parallel: every rank evolves its own copy of the populations from the
+ * same averaged alphas and the same random stream; a hash of that state
+ * (members, fitness, ages, the stream) proves after each generation that the
+ * copies are still one. */
+static asvk_status check_ranks(const asvk_evolve *e) {
+    if (!asvk_dist_is_parallel(e->cfg.dist)) return ASVK_OK;
+    uint64_t h = asvk_dist_hash(ASVK_DIST_HASH_INIT, &e->rng, sizeof e->rng);
+    h = asvk_dist_hash(h, &e->generation, sizeof e->generation);
+    for (uint32_t l = 0; l < e->cfg.sk.count; l++) {
+        const asvk_population *p = &e->pop[l];
+        h = asvk_dist_hash(h, &p->count, sizeof p->count);
+        for (uint32_t i = 0; i < p->count; i++) {
+            const asvk_member *m = &p->m[i];
+            uint64_t v[5] = {m->hash, m->parent, m->born, m->sampled, m->anchor};
+            h = asvk_dist_hash(h, v, sizeof v);
+            h = asvk_dist_hash(h, &m->fitness, sizeof m->fitness);
+        }
+        h = asvk_dist_hash(h, e->share[l], sizeof e->share[l]);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "the evolution state after generation %u (populations, fitness, random draws)",
+             e->generation);
+    return asvk_dist_check_same(e->cfg.dist, h, what);
+}
+
 asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *user, asvk_generation_stats *out) {
     memset(out, 0, sizeof *out);
     const asvk_evolve_config *c = &e->cfg;
@@ -429,7 +456,7 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
         return asvk_error_set(ASVK_ERR_USAGE, "block supervision needs the trained reference (asvk_evolve_set_teacher)");
     asvk_supernet_spec spec = {.sk = sk, .k = c->k, .distill = c->distill, .reference = c->reference,
                                .batch = c->batch, .bn_eps = sk->bn_eps, .bn_momentum = sk->bn_momentum,
-                               .label_smoothing = c->label_smoothing, .fp16 = c->fp16};
+                               .label_smoothing = c->label_smoothing, .fp16 = c->fp16, .dist = c->dist};
     asvk_status st = ASVK_OK;
     for (uint32_t l = 0; l < sk->count && !st; l++) {
         asvk_population *p = &e->pop[l];
@@ -482,12 +509,12 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
                                 e->generation);
             break;
         }
-        sum_loss += loss, sum_acc += correct / b->n;
+        sum_loss += loss, sum_acc += correct / c->batch; /* (a rank's batch holds its share: the count is the whole batch's) */
         if (c->k > 1) {
             if ((st = asvk_loader_next(la, &b)) || !b) break;
             if ((st = asvk_sn_run(e->ctx, &ga, b, gs, 0, c->seed)) || (st = asvk_sn_outputs(e->ctx, &ga, &loss, &correct)))
                 break;
-            sum_vloss += loss, sum_vacc += correct / b->n;
+            sum_vloss += loss, sum_vacc += correct / c->batch;
             /* alphas: the loss gradient from the device, the cost term's here, Adam here */
             double grad[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}}, gc[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
             if ((st = asvk_sn_alpha_grads(e->ctx, ps, &al, grad))) break;
@@ -511,6 +538,10 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
     }
     asvk_loader_destroy(lw);
     asvk_loader_destroy(la);
+    /* data-parallel: the bank gets the ranks' averaged BN statistics, and
+     * weights every rank must hold alike */
+    if (!st) st = asvk_dist_store_average_state(e->ctx, c->dist, ps);
+    if (!st) st = asvk_dist_store_check(e->ctx, c->dist, ps, c->momentum > 0 ? 1 : 0, "of the supernet");
     if (!st) st = asvk_supernet_save(e->ctx, ps, e->bank);
     asvk_sn_graph_free(e->ctx, &gw);
     asvk_sn_graph_free(e->ctx, &ga);
@@ -545,6 +576,7 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
             out->best_fitness[l] = fmax(out->best_fitness[l], e->pop[l].m[i].fitness);
     }
     e->generation++;
+    if (!st) st = check_ranks(e);
     out->seconds = now_s() - t0;
     out->images_per_s = (double)c->steps * c->batch * (c->k > 1 ? 2 : 1) / out->seconds;
     return st;

@@ -16,6 +16,7 @@
 #include "autospace/skeleton.h"
 #include "autospace/space.h"
 #include "runtime/data/dataset.h"
+#include "runtime/dist/dist.h"
 #include "runtime/data/split.h"
 
 /* The cost term of the alpha loss: lambda * log E[cost] (LOG: a pull towards cheaper cells at
@@ -56,6 +57,7 @@ typedef struct asvk_evolve_config {
     bool fp16;            /* supernet activations stored as fp16 */
     asvk_norm norm;
     asvk_genome_options genome;
+    asvk_dist *dist; /* data-parallel runs (runtime/dist/dist.h; NULL: one process); not saved */
 } asvk_evolve_config;
 
 /* Every default but the skeleton and its reference cells, which come from a

@@ -133,7 +133,7 @@ asvk_status asvk_search_create(asvk_context *ctx, const asvk_search_config *cfg,
     s->train_sk.resolution = res; /* the costs stay at the skeleton's own resolution */
     s->spec = (asvk_supernet_spec){.sk = &s->train_sk, .k = 1, .batch = cfg->batch, .bn_eps = sk->bn_eps,
                                    .bn_momentum = sk->bn_momentum, .label_smoothing = cfg->label_smoothing,
-                                   .fp16 = cfg->fp16};
+                                   .fp16 = cfg->fp16, .dist = cfg->dist};
     for (uint32_t l = 0; l < sk->count && !st; l++) {
         if (!own->count[l] || own->count[l] + (cfg->skip && skippable(sk, l)) > ASVK_ALPHA_MAX_K)
             st = asvk_error_set(ASVK_ERR_USAGE, "layer %u of the space has %u cells; a search takes 1 to %d per layer "
@@ -254,8 +254,9 @@ asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn 
     const asvk_search_config *c = &s->cfg;
     double t0 = now_s();
     uint32_t end = s->done + n < c->steps ? s->done + n : c->steps;
-    asvk_sn_data dw = {s->data, s->split.train, s->split.n_train, c->batch, c->seed, c->norm, c->crop_pad, c->flip};
-    asvk_sn_data da = {s->data, s->split.val, s->split.n_val, c->batch, c->seed + 7919, c->norm, 0, false};
+    asvk_sn_data dw = {s->data, s->split.train, s->split.n_train, c->batch, c->seed, c->norm, c->crop_pad, c->flip,
+                       c->dist};
+    asvk_sn_data da = {s->data, s->split.val, s->split.n_val, c->batch, c->seed + 7919, c->norm, 0, false, c->dist};
     asvk_loader *lw = NULL, *la = NULL;
     asvk_status st = asvk_sn_loader(&dw, s->done, true, &lw);
     /* the held-out loader counts alpha steps, which start after the warm-up */
@@ -274,13 +275,13 @@ asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn 
             st = asvk_error_set(ASVK_ERR_USAGE, "the search's loss became %g at step %u; lower --lr", loss, t);
             break;
         }
-        sl += loss, sa += correct / b->n, nw++;
+        sl += loss, sa += correct / c->batch, nw++; /* (a rank's batch holds its share: the count is the whole batch's) */
         if (t >= c->warmup) {
             if ((st = asvk_loader_next(la, &b)) || !b) break;
             if ((st = upload_logits(s, t, 1)) || (st = asvk_sn_run(s->ctx, &s->ga, b, t, 0, c->seed)) ||
                 (st = asvk_sn_outputs(s->ctx, &s->ga, &loss, &correct)))
                 break;
-            svl += loss, sva += correct / b->n, na++;
+            svl += loss, sva += correct / c->batch, na++;
             double grad[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
             if ((st = asvk_sn_alpha_grads(s->ctx, s->ps, &s->al, grad))) break;
             double tau = tau_at(c, t); /* d/dalpha of (alpha + g) / tau */
@@ -304,7 +305,14 @@ asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn 
     out->tau = tau_at(c, s->done);
     out->expected_cost = expected_cost(s);
     out->seconds = now_s() - t0;
-    return ASVK_OK;
+    /* data-parallel: every rank steps its own alphas from the same averaged
+     * gradients; their hash proves the copies are still one */
+    if (!asvk_dist_is_parallel(c->dist)) return ASVK_OK;
+    uint64_t h = asvk_dist_hash(ASVK_DIST_HASH_INIT, &s->done, sizeof s->done);
+    for (uint32_t l = 0; l < s->al.layers; l++) h = asvk_dist_hash(h, s->al.a[l], s->al.k[l] * sizeof s->al.a[l][0]);
+    char what[64];
+    snprintf(what, sizeof what, "the architecture logits after search step %u", s->done);
+    return asvk_dist_check_same(c->dist, h, what);
 }
 
 /* ---- the result ---- */

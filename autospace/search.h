@@ -31,6 +31,7 @@
 #include "autospace/latency.h"
 #include "autospace/space.h"
 #include "runtime/data/dataset.h"
+#include "runtime/dist/dist.h"
 
 typedef enum { ASVK_BUDGET_MADDS = 0, ASVK_BUDGET_LATENCY = 1 } asvk_budget_kind;
 
@@ -55,6 +56,7 @@ typedef struct asvk_search_config {
     uint32_t data_resolution; /* 0: the skeleton's; else the supernet trains on images of this size (the
                                  weights do not depend on it) while costs and tables stay at the skeleton's */
     asvk_norm norm;
+    asvk_dist *dist; /* data-parallel runs (runtime/dist/dist.h; NULL: one process); rank 0 alone writes */
 } asvk_search_config;
 
 void asvk_search_config_default(asvk_search_config *c);

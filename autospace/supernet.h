@@ -9,6 +9,7 @@
 #include "autospace/alpha.h"
 #include "autospace/bank.h"
 #include "autospace/skeleton.h"
+#include "runtime/dist/dist.h"
 #include "runtime/model.h"
 
 typedef struct asvk_supernet_spec {
@@ -35,6 +36,10 @@ typedef struct asvk_supernet_spec {
     double bn_eps, bn_momentum;
     double label_smoothing;
     bool fp16; /* activations stored as fp16 (asvk_graph_set_half_activations) */
+    /* Data-parallel runs (NULL: one process): `batch` is the global batch;
+     * the steps of supernet_step.h build for batch / ranks and average the
+     * gradients over the ranks. */
+    asvk_dist *dist;
 } asvk_supernet_spec;
 
 /* Cells of layer l, and the mixture's candidates there (cells + skip). */

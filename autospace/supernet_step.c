@@ -10,8 +10,17 @@
 asvk_status asvk_sn_graph_make(asvk_context *ctx, const asvk_supernet_spec *spec, asvk_param_store *ps,
                                const asvk_sn_sgd *sgd, asvk_sn_graph *out) {
     memset(out, 0, sizeof *out);
-    asvk_status st = asvk_supernet_build(spec, ps, sgd == NULL, &out->m);
+    out->dist = spec->dist;
+    uint32_t ranks = (uint32_t)asvk_dist_size(spec->dist);
+    if (spec->batch % ranks)
+        return asvk_error_set(ASVK_ERR_USAGE, "--batch %u cannot be shared equally by %u processes; make it a multiple "
+                              "of %u", spec->batch, ranks, ranks);
+    asvk_supernet_spec local = *spec;
+    local.batch = spec->batch / ranks;
+    asvk_status st = asvk_supernet_build(&local, ps, sgd == NULL, &out->m);
     if (!st) st = asvk_graph_backward(out->m.graph, out->m.loss);
+    uint32_t opt_from = 0;
+    if (!st) asvk_graph_nodes(out->m.graph, &opt_from);
     for (int group = 0; sgd && group < 2 && !st; group++) {
         asvk_sgd_config c = {(float)sgd->momentum, group == ASVK_GROUP_DECAY ? (float)sgd->weight_decay : 0.0f,
                              sgd->momentum > 0, ASVK_STEP_LR};
@@ -23,10 +32,16 @@ asvk_status asvk_sn_graph_make(asvk_context *ctx, const asvk_supernet_spec *spec
     if (!st) st = asvk_stream_create(ctx, &out->s);
     if (!st) st = asvk_graph_record(out->m.graph, out->s, NULL);
     if (!st) st = asvk_stream_end(out->s);
+    /* the weight step averages the weights' gradients before its SGD; the
+     * architecture step the alphas' (the host's Adam reads them) */
+    uint32_t groups = sgd ? 1u << ASVK_GROUP_DECAY | 1u << ASVK_GROUP_NO_DECAY : 1u << ASVK_GROUP_ARCH;
+    asvk_dist_step_options o = {opt_from, groups, 0, 0};
+    if (!st && asvk_dist_is_parallel(spec->dist)) st = asvk_dist_step_create(ctx, spec->dist, out->m.graph, &o, &out->ds);
     return st;
 }
 
 void asvk_sn_graph_free(asvk_context *ctx, asvk_sn_graph *g) {
+    asvk_dist_step_destroy(g->ds);
     asvk_stream_destroy(g->s);
     asvk_graph_destroy(ctx, g->m.graph);
     memset(g, 0, sizeof *g);
@@ -45,15 +60,27 @@ asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b
     asvk_status st = asvk_buffer_upload(ctx, asvk_graph_cval(gr, g->m.input)->buf, 0, b->x, n * 4);
     if (!st) st = asvk_buffer_upload(ctx, asvk_graph_cval(gr, g->m.labels)->buf, 0, b->y, b->n * 4ull);
     if (!st) st = asvk_buffer_upload(ctx, asvk_graph_cval(gr, asvk_graph_step(gr))->buf, 0, step, sizeof step);
-    if (!st) st = asvk_stream_run(g->s);
+    if (!st && g->ds) {
+        char what[64];
+        snprintf(what, sizeof what, "supernet step %llu", (unsigned long long)global_step + 1);
+        st = asvk_dist_step_run(g->ds, what);
+    } else if (!st) {
+        st = asvk_stream_run(g->s);
+    }
     return st;
 }
 
 asvk_status asvk_sn_outputs(asvk_context *ctx, const asvk_sn_graph *g, float *loss, float *correct) {
     asvk_status st = asvk_buffer_download(ctx, asvk_graph_cval(g->m.graph, g->m.loss)->buf, 0, loss, 4);
     *correct = NAN; /* block supervision has no classifier */
-    if (st || g->m.correct == ASVK_NO_VAL) return st;
-    return asvk_buffer_download(ctx, asvk_graph_cval(g->m.graph, g->m.correct)->buf, 0, correct, 4);
+    if (!st && g->m.correct != ASVK_NO_VAL)
+        st = asvk_buffer_download(ctx, asvk_graph_cval(g->m.graph, g->m.correct)->buf, 0, correct, 4);
+    if (st || !g->ds) return st;
+    float both[2] = {*loss, g->m.correct != ASVK_NO_VAL ? *correct : 0};
+    st = asvk_dist_allreduce(g->dist, both, 2, ASVK_DIST_F32, ASVK_DIST_SUM, "the loss of a supernet step");
+    *loss = both[0] / (float)asvk_dist_size(g->dist);
+    if (g->m.correct != ASVK_NO_VAL) *correct = both[1];
+    return st;
 }
 
 asvk_status asvk_sn_loader(const asvk_sn_data *d, uint64_t from, bool augment, asvk_loader **out) {
@@ -63,7 +90,8 @@ asvk_status asvk_sn_loader(const asvk_sn_data *d, uint64_t from, bool augment, a
     asvk_loader_options o = {.shuffle = true, .drop_last = true, .seed = d->seed, .norm = d->norm,
                              .augment = {augment ? d->crop_pad : 0, augment && d->flip},
                              .epochs = 0, .start_epoch = (uint32_t)(from / per_epoch),
-                             .start_step = (uint32_t)(from % per_epoch)};
+                             .start_step = (uint32_t)(from % per_epoch),
+                             .shards = (uint32_t)asvk_dist_size(d->dist), .shard = (uint32_t)asvk_dist_rank(d->dist)};
     return asvk_loader_create(d->d, d->idx, d->n, d->batch, &o, out);
 }
 

@@ -10,10 +10,13 @@
 #include "autospace/alpha.h"
 #include "autospace/supernet.h"
 #include "runtime/data/loader.h"
+#include "runtime/dist/dist_step.h"
 
 typedef struct asvk_sn_graph {
     asvk_model m;
     asvk_stream *s;
+    asvk_dist *dist;
+    asvk_dist_step *ds; /* data-parallel: the step in parts, gradients (weights or alphas) averaged */
 } asvk_sn_graph;
 
 /* SGD of the weight step; NULL for the architecture step. */
@@ -31,7 +34,8 @@ void asvk_sn_graph_free(asvk_context *ctx, asvk_sn_graph *g);
  * dropout seed from `seed` and the global step) and runs the step. */
 asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step, double lr,
                         uint64_t seed);
-/* The step's loss and its number of right top-1 answers (NaN without a classifier). */
+/* The step's loss and its number of right top-1 answers (NaN without a
+ * classifier); data-parallel: the whole batch's (mean loss, summed count). */
 asvk_status asvk_sn_outputs(asvk_context *ctx, const asvk_sn_graph *g, float *loss, float *correct);
 
 /* A loader over idx[0..n) positioned at global batch `from` (shuffled per
@@ -44,6 +48,7 @@ typedef struct asvk_sn_data {
     asvk_norm norm;
     uint32_t crop_pad;
     bool flip;
+    asvk_dist *dist; /* data-parallel: each rank loads its share of every batch */
 } asvk_sn_data;
 asvk_status asvk_sn_loader(const asvk_sn_data *d, uint64_t from, bool augment, asvk_loader **out);
 
