@@ -60,6 +60,7 @@ static const cli_opt opts[] = {
     {"--crop-pad", "P", "random crop with P pixels of padding (default 2; 0: off)"},
     {"--no-flip", NULL, "no random horizontal flips"},
     {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
+    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/distributed.md)"},
     {"--seed", "N", "seed of everything random: cells, mutations, weights, batches (default 1)"},
     /* Options of one invocation. */
     {"--quick", NULL, "a short run (about 3 minutes on a CPU): fewer generations, steps and cells; options given win"},
@@ -114,6 +115,7 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
         return 2;
     c->flip = !cli_flag(a, "--no-flip");
     c->fp16 = cli_flag(a, "--fp16");
+    c->sync_bn = cli_flag(a, "--sync-bn");
     const char *form = cli_str(a, "--cost", "log");
     if (strcmp(form, "log") == 0) c->cost_mode = ASVK_EVOLVE_COST_LOG;
     else if (strcmp(form, "hinge") == 0) c->cost_mode = ASVK_EVOLVE_COST_HINGE;
@@ -231,6 +233,7 @@ static cJSON *options_json(const evolve_options *o) {
     cJSON_AddNumberToObject(j, "crop-pad", c->crop_pad);
     cJSON_AddBoolToObject(j, "no-flip", !c->flip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
+    cJSON_AddBoolToObject(j, "sync-bn", c->sync_bn);
     asvk_json_add_exact(j, "seed", (double)c->seed);
     return j;
 }
@@ -323,7 +326,7 @@ static asvk_status provide_teacher(asvk_context *ctx, const evolve_options *o, a
     const asvk_split *sp = asvk_evolve_split(e);
     tc.epochs = o->reference_epochs, tc.seed = c->seed, tc.norm = c->norm, tc.crop_pad = c->crop_pad, tc.flip = c->flip;
     tc.label_smoothing = c->label_smoothing, tc.batch = c->batch; /* the evolution's batch: steps enough on small data */
-    tc.dist = c->dist;
+    tc.dist = c->dist, tc.sync_bn = c->sync_bn;
     uint32_t steps = sp->n_train / tc.batch;
     asvk_trainer *t;
     if ((st = asvk_trainer_create(ctx, &ref, &tc, steps, &t))) goto done;

@@ -41,6 +41,7 @@ static const cli_opt opts[] = {
     {"--lambda", "X", "weight of the budget term (default 1)"},
     {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
     {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
+    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/distributed.md)"},
     {"--data-resolution", "R", "train the supernet on R x R images (default the skeleton's); costs and the table "
                                "stay at the skeleton's resolution"},
     {"--val", "N", "training images held out for the alpha steps (default 5000; --quick 1000)"},
@@ -97,6 +98,7 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
         return 2;
     c->skip = !cli_flag(a, "--no-skip");
     c->fp16 = cli_flag(a, "--fp16");
+    c->sync_bn = cli_flag(a, "--sync-bn");
     const char *bm = cli_str(a, "--budget-madds", NULL), *bl = cli_str(a, "--budget-latency", NULL);
     if (!bm == !bl) return cli_usage_error(a, "give one budget: --budget-madds X or --budget-latency MS");
     if (bm && (!opts_parse_amount(bm, &c->budget) || !(c->budget > 0))) return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
@@ -153,6 +155,7 @@ static cJSON *options_json(const search_options *o) {
     asvk_json_add_exact(j, "lambda", c->lambda);
     cJSON_AddBoolToObject(j, "no-skip", !c->skip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
+    cJSON_AddBoolToObject(j, "sync-bn", c->sync_bn);
     cJSON_AddNumberToObject(j, "val", c->val_images);
     cJSON_AddNumberToObject(j, "limit", o->limit);
     asvk_json_add_exact(j, "seed", (double)c->seed);

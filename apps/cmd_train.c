@@ -38,6 +38,7 @@ static const cli_opt opts[] = {
     {"--crop-pad", "P", "random crop with P pixels of zero padding (default 2; 0: off)"},
     {"--no-flip", NULL, "no random horizontal flips"},
     {"--fp16", NULL, "store activations and their gradients as fp16 (fp32 arithmetic; needs 16-bit storage)"},
+    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/distributed.md)"},
     {"--val", "N", "hold out N training images for validation (default 0)"},
     {"--limit", "N", "train on the first N images only (quick experiments and tests)"},
     {"--seed", "N", "seed of initialisation, shuffling, augmentation and dropout (default 1)"},
@@ -97,6 +98,7 @@ static int parse_options(cli_args *a, train_options *o) {
     o->cfg.nesterov = !cli_flag(a, "--no-nesterov") && o->cfg.momentum > 0;
     o->cfg.flip = !cli_flag(a, "--no-flip");
     o->cfg.fp16 = cli_flag(a, "--fp16");
+    o->cfg.sync_bn = cli_flag(a, "--sync-bn");
     asvk_status st = asvk_schedule_parse_kind(cli_str(a, "--schedule", "cosine"), &o->cfg.schedule);
     if (st) return cli_usage_error(a, "%s", asvk_error_message());
     return 0;
@@ -121,6 +123,7 @@ static cJSON *options_json(const train_options *o) {
     cJSON_AddNumberToObject(j, "crop_pad", c->crop_pad);
     cJSON_AddBoolToObject(j, "flip", c->flip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
+    cJSON_AddBoolToObject(j, "sync_bn", c->sync_bn);
     asvk_json_add_exact(j, "seed", (double)c->seed);
     cJSON_AddNumberToObject(j, "val", o->val);
     cJSON_AddNumberToObject(j, "limit", o->limit);
@@ -159,6 +162,7 @@ static asvk_status options_from_json(const char *path, train_options *o) {
     NUM("crop_pad", d); o->cfg.crop_pad = (uint32_t)d;
     BOOL("flip", o->cfg.flip);
     if (cJSON_GetObjectItemCaseSensitive(j, "fp16")) BOOL("fp16", o->cfg.fp16); /* absent before fp16 storage */
+    if (cJSON_GetObjectItemCaseSensitive(j, "sync_bn")) BOOL("sync_bn", o->cfg.sync_bn); /* absent before --sync-bn */
     NUM("seed", d); o->cfg.seed = (uint64_t)d;
     NUM("val", d); o->val = (uint32_t)d;
     NUM("limit", d); o->limit = (uint32_t)d;

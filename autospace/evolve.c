@@ -456,7 +456,8 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
         return asvk_error_set(ASVK_ERR_USAGE, "block supervision needs the trained reference (asvk_evolve_set_teacher)");
     asvk_supernet_spec spec = {.sk = sk, .k = c->k, .distill = c->distill, .reference = c->reference,
                                .batch = c->batch, .bn_eps = sk->bn_eps, .bn_momentum = sk->bn_momentum,
-                               .label_smoothing = c->label_smoothing, .fp16 = c->fp16, .dist = c->dist};
+                               .label_smoothing = c->label_smoothing, .fp16 = c->fp16, .dist = c->dist,
+                               .sync_bn = c->sync_bn};
     asvk_status st = ASVK_OK;
     for (uint32_t l = 0; l < sk->count && !st; l++) {
         asvk_population *p = &e->pop[l];

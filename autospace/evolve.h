@@ -58,6 +58,7 @@ typedef struct asvk_evolve_config {
     asvk_norm norm;
     asvk_genome_options genome;
     asvk_dist *dist; /* data-parallel runs (runtime/dist/dist.h; NULL: one process); not saved */
+    bool sync_bn;    /* distributed: BN statistics over the global batch */
 } asvk_evolve_config;
 
 /* Every default but the skeleton and its reference cells, which come from a

@@ -133,7 +133,7 @@ asvk_status asvk_search_create(asvk_context *ctx, const asvk_search_config *cfg,
     s->train_sk.resolution = res; /* the costs stay at the skeleton's own resolution */
     s->spec = (asvk_supernet_spec){.sk = &s->train_sk, .k = 1, .batch = cfg->batch, .bn_eps = sk->bn_eps,
                                    .bn_momentum = sk->bn_momentum, .label_smoothing = cfg->label_smoothing,
-                                   .fp16 = cfg->fp16, .dist = cfg->dist};
+                                   .fp16 = cfg->fp16, .dist = cfg->dist, .sync_bn = cfg->sync_bn};
     for (uint32_t l = 0; l < sk->count && !st; l++) {
         if (!own->count[l] || own->count[l] + (cfg->skip && skippable(sk, l)) > ASVK_ALPHA_MAX_K)
             st = asvk_error_set(ASVK_ERR_USAGE, "layer %u of the space has %u cells; a search takes 1 to %d per layer "

@@ -57,6 +57,7 @@ typedef struct asvk_search_config {
                                  weights do not depend on it) while costs and tables stay at the skeleton's */
     asvk_norm norm;
     asvk_dist *dist; /* data-parallel runs (runtime/dist/dist.h; NULL: one process); rank 0 alone writes */
+    bool sync_bn;    /* distributed: BN statistics over the global batch */
 } asvk_search_config;
 
 void asvk_search_config_default(asvk_search_config *c);

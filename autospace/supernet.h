@@ -40,6 +40,7 @@ typedef struct asvk_supernet_spec {
      * the steps of supernet_step.h build for batch / ranks and average the
      * gradients over the ranks. */
     asvk_dist *dist;
+    bool sync_bn; /* and BN statistics over the global batch (runtime/dist/dist_step.h) */
 } asvk_supernet_spec;
 
 /* Cells of layer l, and the mixture's candidates there (cells + skip). */

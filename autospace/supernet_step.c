@@ -35,7 +35,7 @@ asvk_status asvk_sn_graph_make(asvk_context *ctx, const asvk_supernet_spec *spec
     /* the weight step averages the weights' gradients before its SGD; the
      * architecture step the alphas' (the host's Adam reads them) */
     uint32_t groups = sgd ? 1u << ASVK_GROUP_DECAY | 1u << ASVK_GROUP_NO_DECAY : 1u << ASVK_GROUP_ARCH;
-    asvk_dist_step_options o = {opt_from, groups, 0, 0};
+    asvk_dist_step_options o = {opt_from, groups, 0, 0, spec->sync_bn};
     if (!st && asvk_dist_is_parallel(spec->dist)) st = asvk_dist_step_create(ctx, spec->dist, out->m.graph, &o, &out->ds);
     return st;
 }

@@ -119,12 +119,33 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
 /* Records every node into `s` (not ended); fills dispatch/barrier counts. */
 asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *report);
 
-/* Records nodes [from, to) only (not ended): a step cut into parts that are
- * submitted one after another, so that the host can work between them (a
- * distributed step reduces gradients while later parts run). Each stream
- * starts with a barrier against earlier submissions, so the parts keep the
- * nodes' order. */
-asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream *s, uint32_t from, uint32_t to);
+/* Batch norm over the ranks of a distributed run (--sync-bn): a training BN
+ * stops recording where the host must combine the ranks' numbers, and the
+ * hook gives the stream the rest goes to. STATS: after this rank's mean and
+ * invstd (running statistics already updated with them); SUMS: after the
+ * backward's sums of g and g*xhat (`totals`, [2][channels rounded up to 4]),
+ * before dx. */
+typedef enum { ASVK_SYNC_BN_STATS = 1, ASVK_SYNC_BN_SUMS } asvk_sync_kind;
+typedef struct asvk_sync_point {
+    asvk_sync_kind kind;
+    uint32_t channels;
+    uint64_t pixels; /* this rank's N*H*W */
+    float eps, momentum;
+    asvk_buffer mean, invstd, running_mean, running_var, totals;
+} asvk_sync_point;
+typedef struct asvk_sync_hook {
+    asvk_status (*cut)(void *user, const asvk_sync_point *p, asvk_stream **s);
+    void *user;
+} asvk_sync_hook;
+
+/* Records nodes [from, to) only (not ended) into *s: a step cut into parts
+ * that are submitted one after another, so that the host can work between
+ * them (a distributed step reduces gradients while later parts run). Each
+ * stream starts with a barrier against earlier submissions, so the parts
+ * keep the nodes' order. With a hook, training BNs cut the recording
+ * further (*s is then the last stream). */
+asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream **s, uint32_t from, uint32_t to,
+                                    const asvk_sync_hook *hook);
 
 /* Like asvk_graph_record, with a timestamp before every node and one after
  * the last: ts[i] (i < node count) precedes node i, ts[count] ends the step. */

@@ -191,7 +191,7 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
 static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, uint32_t *ts, uint32_t from,
                           uint32_t to) {
     if (!g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "record before plan");
-    asvk_exec ex = {asvk_stream_context(s), s, g};
+    asvk_exec ex = {asvk_stream_context(s), s, g, NULL};
     asvk_stream_stats before, after;
     asvk_stream_stats_get(s, &before);
     for (uint32_t i = from; i < to; i++) {
@@ -217,10 +217,19 @@ asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *r
     return record(g, s, rep, NULL, 0, g->node_count);
 }
 
-asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream *s, uint32_t from, uint32_t to) {
+asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream **s, uint32_t from, uint32_t to,
+                                    const asvk_sync_hook *hook) {
     if (from > to || to > g->node_count)
         return asvk_error_set(ASVK_ERR_INTERNAL, "nodes %u..%u of a graph of %u", from, to, g->node_count);
-    return record(g, s, NULL, NULL, from, to);
+    if (!g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "record before plan");
+    asvk_exec ex = {asvk_stream_context(*s), *s, g, hook};
+    asvk_status st = ASVK_OK;
+    for (uint32_t i = from; i < to && !st; i++) {
+        const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);
+        if ((st = d->record(&ex, &g->nodes[i]))) st = asvk_error_prefix(st, "recording %s (node %u): ", d->name, i);
+    }
+    *s = ex.stream;
+    return st;
 }
 
 asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts) {

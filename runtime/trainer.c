@@ -107,7 +107,7 @@ static asvk_status build_train(asvk_trainer *t) {
     if ((st = asvk_graph_record(g, t->stream, &t->plan))) return st;
     if ((st = asvk_stream_end(t->stream))) return st;
     if (!asvk_dist_is_parallel(c->dist)) return ASVK_OK;
-    asvk_dist_step_options o = {opt_from, 1u << ASVK_GROUP_DECAY | 1u << ASVK_GROUP_NO_DECAY, 0, 0};
+    asvk_dist_step_options o = {opt_from, 1u << ASVK_GROUP_DECAY | 1u << ASVK_GROUP_NO_DECAY, 0, 0, c->sync_bn};
     return asvk_dist_step_create(t->ctx, c->dist, g, &o, &t->dstep);
 }
 

@@ -36,6 +36,7 @@ typedef struct asvk_train_config {
      * gradients are averaged and every rank takes the same step; checkpoints
      * are written by rank 0 alone. Not saved in checkpoints. */
     asvk_dist *dist;
+    bool sync_bn; /* distributed: BN statistics over the global batch (runtime/dist/dist_step.h) */
 } asvk_train_config;
 
 /* Defaults: SGD momentum 0.9 Nesterov, lr 0.1, wd 5e-5, cosine, batch 128. */

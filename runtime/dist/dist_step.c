@@ -2,6 +2,7 @@
  * dist_step.h. */
 #include "runtime/dist/dist_step.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,24 @@ typedef struct {
     double started;
 } bucket;
 
+/* A recorded part of the step and what the host does once it has run: start
+ * a bucket's all-reduce, or combine a BN's numbers (then the next part may
+ * be submitted only after it). */
+typedef struct {
+    asvk_stream *s;
+    int32_t bucket;       /* -1: none */
+    asvk_sync_point sync; /* kind 0: none */
+} part;
+
 struct asvk_dist_step {
     asvk_context *ctx;
     asvk_dist *d;
     asvk_graph *g;
     asvk_param_store *ps;
-    uint32_t nparts;        /* backward parts; bucket k is ready after part k */
-    asvk_stream **parts;    /* nparts backward parts, then the optimizer's (may be NULL) */
-    asvk_stream *opt;
+    part *parts;            /* the forward and backward, in order */
+    uint32_t nparts, cap;
+    uint32_t nbuckets;
+    asvk_stream *opt;       /* the optimizer's part (NULL: none) */
     bucket *buckets;
     asvk_dist_step_stats stats;
 };
@@ -108,10 +119,32 @@ static asvk_status ready_order(asvk_graph *g, asvk_param_store *ps, uint32_t opt
     return ASVK_OK;
 }
 
-static asvk_status record_part(asvk_context *ctx, asvk_graph *g, uint32_t from, uint32_t to, asvk_stream **out) {
-    asvk_status st = asvk_stream_create(ctx, out);
-    if (!st) st = asvk_graph_record_range(g, *out, from, to);
-    if (!st) st = asvk_stream_end(*out);
+static asvk_status add_part(asvk_dist_step *s, asvk_stream *st_, int32_t which, const asvk_sync_point *sync) {
+    if (s->nparts == s->cap) {
+        uint32_t cap = s->cap ? 2 * s->cap : 16;
+        part *p = realloc(s->parts, cap * sizeof *p);
+        if (!p) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        s->parts = p, s->cap = cap;
+    }
+    s->parts[s->nparts++] = (part){st_, which, sync ? *sync : (asvk_sync_point){0}};
+    return asvk_stream_end(st_);
+}
+
+/* The hook of a synchronised BN: the part so far ends at the sync point. */
+static asvk_status cut_at(void *user, const asvk_sync_point *p, asvk_stream **stream) {
+    asvk_dist_step *s = user;
+    asvk_status st = add_part(s, *stream, -1, p);
+    *stream = NULL;
+    return st ? st : asvk_stream_create(s->ctx, stream);
+}
+
+static asvk_status record_part(asvk_dist_step *s, uint32_t from, uint32_t to, int32_t which, bool sync_bn) {
+    asvk_stream *st_ = NULL;
+    asvk_sync_hook hook = {cut_at, s};
+    asvk_status st = asvk_stream_create(s->ctx, &st_);
+    if (!st) st = asvk_graph_record_range(s->g, &st_, from, to, sync_bn ? &hook : NULL);
+    if (!st) return add_part(s, st_, which, NULL);
+    asvk_stream_destroy(st_);
     return st;
 }
 
@@ -154,18 +187,20 @@ asvk_status asvk_dist_step_create(asvk_context *ctx, asvk_dist *d, asvk_graph *g
         }
     }
     if (!st && nb == 0) cuts[nb++] = opt_from; /* nothing to reduce: one part */
-    s->nparts = nb;
-    s->parts = calloc(nb, sizeof *s->parts);
-    if (!st && !s->parts) st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    s->nbuckets = nb;
     for (uint32_t k = 0, from = 0; k < nb && !st; k++) {
-        st = record_part(ctx, g, from, cuts[k], &s->parts[k]);
+        st = record_part(s, from, cuts[k], (int32_t)k, o->sync_bn);
         from = cuts[k];
         if (s->buckets[k].floats && !(s->buckets[k].host = malloc(s->buckets[k].floats * 4)))
             st = asvk_error_set(ASVK_ERR_OOM, "out of host memory");
         s->stats.bytes_per_step += s->buckets[k].floats * 4;
         if (s->buckets[k].floats) s->stats.buckets++;
     }
-    if (!st && opt_from < nn) st = record_part(ctx, g, opt_from, nn, &s->opt);
+    if (!st && opt_from < nn) {
+        st = asvk_stream_create(ctx, &s->opt);
+        if (!st) st = asvk_graph_record_range(g, &s->opt, opt_from, nn, NULL);
+        if (!st) st = asvk_stream_end(s->opt);
+    }
     free(ir);
     free(cuts);
     if (st) {
@@ -178,9 +213,9 @@ asvk_status asvk_dist_step_create(asvk_context *ctx, asvk_dist *d, asvk_graph *g
 
 void asvk_dist_step_destroy(asvk_dist_step *s) {
     if (!s) return;
-    for (uint32_t k = 0; s->parts && k < s->nparts; k++) asvk_stream_destroy(s->parts[k]);
+    for (uint32_t k = 0; s->parts && k < s->nparts; k++) asvk_stream_destroy(s->parts[k].s);
     asvk_stream_destroy(s->opt);
-    for (uint32_t k = 0; s->buckets && k < s->nparts + 1; k++) {
+    for (uint32_t k = 0; s->buckets && k < s->nbuckets + 1; k++) {
         free(s->buckets[k].ranges);
         free(s->buckets[k].host);
     }
@@ -218,42 +253,136 @@ static void nap(uint32_t idle) {
     nanosleep(&ts, NULL);
 }
 
+/* Host values of a [n] device view: its mapped memory, or a copy. */
+static asvk_status host_get(asvk_context *ctx, asvk_buffer b, float *out, uint64_t n) {
+    const float *p = asvk_buffer_host_ptr(b);
+    if (!p) return asvk_buffer_download(ctx, b, 0, out, n * 4);
+    memcpy(out, p, n * 4);
+    return ASVK_OK;
+}
+
+static asvk_status host_put(asvk_context *ctx, asvk_buffer b, const float *in, uint64_t n) {
+    float *p = asvk_buffer_host_ptr(b);
+    if (!p) return asvk_buffer_upload(ctx, b, 0, in, n * 4);
+    memcpy(p, in, n * 4);
+    return ASVK_OK;
+}
+
+/* A BN's numbers over every rank (every rank's shard has the same pixel
+ * count P). STATS: each rank's mean and biased variance (from its invstd)
+ * gathered in rank order and combined the same way on every rank; the saved
+ * mean and invstd become the global batch's, and the running statistics,
+ * already moved towards this rank's, are moved by momentum times the
+ * difference instead. SUMS: the sums of g and g*xhat added up, divided by
+ * the rank count, so that the dx kernel's division by this rank's P gives the
+ * mean over the global batch. */
+static asvk_status sync_bn(asvk_dist_step *s, const asvk_sync_point *p) {
+    int n = asvk_dist_size(s->d), me = asvk_dist_rank(s->d);
+    uint32_t c = p->channels;
+    asvk_status st = ASVK_OK;
+    if (p->kind == ASVK_SYNC_BN_SUMS) {
+        uint64_t floats = p->totals.size / 4;
+        float *t = malloc(floats * 4);
+        if (!t) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        st = host_get(s->ctx, p->totals, t, floats);
+        if (!st) st = asvk_dist_allreduce(s->d, t, floats, ASVK_DIST_F32, ASVK_DIST_SUM, "a batch norm's gradient sums");
+        for (uint64_t i = 0; i < floats && !st; i++) t[i] /= (float)n;
+        if (!st) st = host_put(s->ctx, p->totals, t, floats);
+        free(t);
+        return st;
+    }
+    float *h = malloc((size_t)c * 4 * 4);
+    double *all = calloc((size_t)n * c * 2, sizeof *all);
+    if (!h || !all) {
+        free(h), free(all);
+        return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    }
+    float *mean = h, *invstd = h + c, *rm = h + 2 * c, *rv = h + 3 * c;
+    st = host_get(s->ctx, p->mean, mean, c);
+    if (!st) st = host_get(s->ctx, p->invstd, invstd, c);
+    if (!st) st = host_get(s->ctx, p->running_mean, rm, c);
+    if (!st) st = host_get(s->ctx, p->running_var, rv, c);
+    double *mine = all + (size_t)me * c * 2;
+    for (uint32_t k = 0; k < c && !st; k++) {
+        mine[2 * k] = mean[k];
+        mine[2 * k + 1] = 1.0 / ((double)invstd[k] * invstd[k]) - p->eps;
+    }
+    if (!st) st = asvk_dist_allreduce(s->d, all, (size_t)n * c * 2, ASVK_DIST_F64, ASVK_DIST_SUM, "a batch norm's statistics");
+    double P = (double)p->pixels, m = p->momentum;
+    for (uint32_t k = 0; k < c && !st; k++) {
+        double mu = 0, var = 0;
+        for (int r = 0; r < n; r++) mu += all[((size_t)r * c + k) * 2];
+        mu /= n;
+        for (int r = 0; r < n; r++) {
+            double d = all[((size_t)r * c + k) * 2] - mu;
+            var += all[((size_t)r * c + k) * 2 + 1] + d * d;
+        }
+        var /= n;
+        double own_var = mine[2 * k + 1];
+        double unb = var * (n * P) / (n * P - 1), own_unb = own_var * P / (P - 1);
+        rm[k] = (float)(rm[k] + m * (mu - mine[2 * k]));
+        rv[k] = (float)(rv[k] + m * (unb - own_unb));
+        mean[k] = (float)mu;
+        invstd[k] = (float)(1.0 / sqrt(var + p->eps));
+    }
+    if (!st) st = host_put(s->ctx, p->mean, mean, c);
+    if (!st) st = host_put(s->ctx, p->invstd, invstd, c);
+    if (!st) st = host_put(s->ctx, p->running_mean, rm, c);
+    if (!st) st = host_put(s->ctx, p->running_var, rv, c);
+    free(h);
+    free(all);
+    return st;
+}
+
 asvk_status asvk_dist_step_run(asvk_dist_step *s, const char *what) {
     double t0 = now_s();
     asvk_status st = ASVK_OK;
-    for (uint32_t k = 0; k < s->nparts && !st; k++) st = asvk_stream_submit(s->parts[k]);
     float scale = 1.0f / (float)asvk_dist_size(s->d);
     char label[160];
     snprintf(label, sizeof label, "the gradients of %s", what ? what : "a step");
-    uint32_t ready = 0, reduced = 0, idle = 0;
-    double backward_done = t0, pack = 0;
-    /* Until every part has run: start each bucket's all-reduce as its part
-     * finishes, and keep testing the running ones (MPI progresses a
-     * non-blocking collective only inside MPI calls). Then finish them. */
-    while (!st && reduced < s->nparts) {
+    /* Parts go to the device as far as the next one whose result the host
+     * must change first (a synchronised BN); as each part finishes, its
+     * bucket's all-reduce starts; the running all-reduces are tested all
+     * along (MPI progresses a non-blocking collective only inside MPI
+     * calls). Then they are finished and the optimizer's part runs. Every
+     * rank starts the same collectives in the same order. */
+    uint32_t submitted = 0, done = 0, reduced = 0, idle = 0;
+    double backward_done = t0, pack = 0, syncs = 0;
+    while (!st && (done < s->nparts || reduced < s->nbuckets)) {
         bool progressed = false;
-        if (ready < s->nparts) {
-            bool done;
-            if ((st = asvk_stream_poll(s->parts[ready], &done))) break;
-            if (done) {
-                bucket *b = &s->buckets[ready];
+        while (!st && submitted < s->nparts && (submitted == 0 || !s->parts[submitted - 1].sync.kind || submitted <= done))
+            st = asvk_stream_submit(s->parts[submitted++].s);
+        if (!st && done < s->nparts) {
+            bool fin;
+            if ((st = asvk_stream_poll(s->parts[done].s, &fin))) break;
+            if (fin) {
+                const part *pt = &s->parts[done];
                 double p0 = now_s();
-                if (b->floats && !(st = move(s, b, true)))
-                    st = asvk_dist_iallreduce(s->d, b->host, b->floats, ASVK_DIST_F32, ASVK_DIST_SUM, label, &b->req);
-                b->started = now_s();
-                pack += b->started - p0;
-                if (++ready == s->nparts) backward_done = now_s();
+                if (pt->sync.kind) {
+                    st = sync_bn(s, &pt->sync);
+                    syncs += now_s() - p0;
+                } else if (pt->bucket >= 0) {
+                    bucket *b = &s->buckets[pt->bucket];
+                    if (b->floats && !(st = move(s, b, true)))
+                        st = asvk_dist_iallreduce(s->d, b->host, b->floats, ASVK_DIST_F32, ASVK_DIST_SUM, label,
+                                                  &b->req);
+                    b->started = now_s();
+                    pack += b->started - p0;
+                }
+                if (++done == s->nparts) backward_done = now_s();
                 progressed = true;
             }
         }
-        while (!st && reduced < ready) {
+        /* buckets in order: bucket k starts after bucket k-1 */
+        while (!st && reduced < s->nbuckets && s->buckets[reduced].started > 0) {
             bucket *b = &s->buckets[reduced];
-            bool done;
-            if ((st = asvk_dist_test(s->d, &b->req, &done)) || !done) break;
+            bool fin;
+            if ((st = asvk_dist_test(s->d, &b->req, &fin)) || !fin) break;
             double p0 = now_s();
             s->stats.reduce_total_s += p0 - b->started;
             for (uint64_t i = 0; i < b->floats; i++) b->host[i] *= scale;
             if (b->floats) st = move(s, b, false);
+            b->started = 0;
             pack += now_s() - p0;
             reduced++;
             progressed = true;
@@ -271,5 +400,6 @@ asvk_status asvk_dist_step_run(asvk_dist_step *s, const char *what) {
     s->stats.reduce_exposed_s += reduced_at - backward_done;
     s->stats.optimizer_s += t1 - reduced_at;
     s->stats.pack_s += pack;
+    s->stats.sync_bn_s += syncs;
     return ASVK_OK;
 }

@@ -25,6 +25,11 @@ typedef struct asvk_dist_step_options {
     uint32_t group_mask;    /* store groups whose gradients are averaged: 1 << ASVK_GROUP_* */
     uint64_t bucket_bytes;  /* gradient bytes per bucket (0: ASVK_DIST_BUCKET_KB, default 256 KiB) */
     uint32_t max_buckets;   /* 0: 16 */
+    /* Batch norm over the global batch (--sync-bn): every training BN's
+     * statistics and its backward's sums are combined over the ranks on the
+     * host (two round trips per BN per step); else each rank normalises with
+     * its own shard's statistics, as DistributedDataParallel does by default. */
+    bool sync_bn;
 } asvk_dist_step_options;
 
 /* Time of the steps run so far, host clock. compute: waiting for the
@@ -34,7 +39,7 @@ typedef struct asvk_dist_step_options {
  * last part. */
 typedef struct asvk_dist_step_stats {
     uint64_t steps;
-    double wall_s, backward_s, reduce_exposed_s, reduce_total_s, optimizer_s, pack_s;
+    double wall_s, backward_s, reduce_exposed_s, reduce_total_s, optimizer_s, pack_s, sync_bn_s;
     uint64_t bytes_per_step;
     uint32_t buckets;
 } asvk_dist_step_stats;

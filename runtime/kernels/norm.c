@@ -123,6 +123,25 @@ asvk_status asvk_bn_forward_train(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
         return asvk_error_set(ASVK_ERR_INTERNAL, "batchnorm training: needs a workspace of %llu bytes "
                               "(asvk_bn_workspace)",
                               (unsigned long long)ws_bytes);
+    if ((st = asvk_bn_forward_stats(s, d, x, running_mean, running_var, save_mean, save_invstd, workspace))) return st;
+    /* 3: normalise and activate */
+    return asvk_bn_forward_apply(s, d, x, gamma, beta, save_mean, save_invstd, y);
+}
+
+asvk_status asvk_bn_forward_apply(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer gamma,
+                                  asvk_buffer beta, asvk_buffer save_mean, asvk_buffer save_invstd, asvk_buffer y) {
+    geometry g;
+    asvk_status st = check_desc(d, &g, "batchnorm training");
+    if (st || asvk_nhwc_count(d->shape) == 0) return st;
+    return apply(s, d, &g, 0, x, gamma, beta, save_mean, save_invstd, y);
+}
+
+asvk_status asvk_bn_forward_stats(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer running_mean,
+                                  asvk_buffer running_var, asvk_buffer save_mean, asvk_buffer save_invstd,
+                                  asvk_buffer workspace) {
+    geometry g;
+    asvk_status st = check_desc(d, &g, "batchnorm training");
+    if (st || asvk_nhwc_count(d->shape) == 0) return st;
     asvk_context *ctx = asvk_stream_context(s);
     asvk_buffer ws = align_ws(workspace);
     asvk_kernel *k;
@@ -145,10 +164,7 @@ asvk_status asvk_bn_forward_train(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
         uint32_t P, C, Q, L, chunks, wsoff, rmoff, rvoff, smoff, sioff;
         float eps, momentum;
     } p2 = {g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], d->eps, d->momentum};
-    if ((st = asvk_stream_dispatch_linear(s, k, b, 5, &p2, sizeof p2, asvk_ceil_div(g.q, WG)))) return st;
-
-    /* 3: normalise and activate */
-    return apply(s, d, &g, 0, x, gamma, beta, save_mean, save_invstd, y);
+    return asvk_stream_dispatch_linear(s, k, b, 5, &p2, sizeof p2, asvk_ceil_div(g.q, WG));
 }
 
 asvk_status asvk_bn_backward(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
@@ -170,6 +186,22 @@ asvk_status asvk_bn_backward(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer 
         return asvk_error_set(ASVK_ERR_INTERNAL, "batchnorm backward: needs a workspace of %llu bytes "
                               "(asvk_bn_workspace)",
                               (unsigned long long)ws_bytes);
+    if ((st = asvk_bn_backward_sums(s, d, x, dy, gamma, beta, save_mean, save_invstd, gr, workspace))) return st;
+    if (!gr->dx.block) return ASVK_OK;
+    return asvk_bn_backward_dx(s, d, x, dy, gamma, beta, save_mean, save_invstd, gr, workspace);
+}
+
+asvk_buffer asvk_bn_backward_totals(const asvk_bn_desc *d, asvk_buffer workspace) {
+    uint64_t c4 = (uint64_t)asvk_ceil_div(d->shape.c, 4) * 4;
+    return asvk_buffer_sub(align_ws(workspace), 0, 2 * c4 * 4);
+}
+
+asvk_status asvk_bn_backward_sums(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
+                                  asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean,
+                                  asvk_buffer save_invstd, const asvk_bn_grads *gr, asvk_buffer workspace) {
+    geometry g;
+    asvk_status st = check_desc(d, &g, "batchnorm backward");
+    if (st || asvk_nhwc_count(d->shape) == 0) return st;
     asvk_context *ctx = asvk_stream_context(s);
     asvk_buffer ws = align_ws(workspace);
     uint64_t c4 = (uint64_t)g.q * 4;
@@ -198,8 +230,23 @@ asvk_status asvk_bn_backward(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer 
     uint32_t spec2[3] = {WG, gr->accumulate_dgamma, gr->accumulate_dbeta};
     if ((st = asvk_kernel_get(ctx, "bn_bwd_merge", spec2, 3, &k))) return st;
     struct { uint32_t C, Q, chunks, poff, toff, goff, boff; } p2 = {g.c, g.q, g.chunks, om[0], om[1], om[2], om[3]};
-    if ((st = asvk_stream_dispatch_linear(s, k, bm, 4, &p2, sizeof p2, asvk_ceil_div(g.q, WG)))) return st;
-    if (!gr->dx.block) return ASVK_OK;
+    return asvk_stream_dispatch_linear(s, k, bm, 4, &p2, sizeof p2, asvk_ceil_div(g.q, WG));
+}
+
+asvk_status asvk_bn_backward_dx(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
+                                asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean, asvk_buffer save_invstd,
+                                const asvk_bn_grads *gr, asvk_buffer workspace) {
+    geometry g;
+    asvk_status st = check_desc(d, &g, "batchnorm backward");
+    if (st || asvk_nhwc_count(d->shape) == 0) return st;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer totals = asvk_bn_backward_totals(d, workspace);
+    asvk_kernel *k;
+    asvk_buffer b[8];
+    uint32_t off[8];
+    off[0] = bind(ctx, x, &b[0]), off[1] = bind(ctx, dy, &b[1]), off[2] = bind(ctx, gamma, &b[2]);
+    off[3] = bind(ctx, beta, &b[3]), off[4] = bind(ctx, save_mean, &b[4]), off[5] = bind(ctx, save_invstd, &b[5]);
+    bool params_aligned = aligned4(g.c, off + 2, 4);
 
     /* 3: dx */
     off[6] = bind(ctx, totals, &b[6]);

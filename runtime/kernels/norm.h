@@ -74,4 +74,24 @@ asvk_status asvk_bn_backward(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer 
                              asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean,
                              asvk_buffer save_invstd, const asvk_bn_grads *g, asvk_buffer workspace);
 
+/* The halves of the training forward and backward (the same dispatches),
+ * for a batch norm whose statistics span several processes
+ * (runtime/dist/dist_step.h, --sync-bn): the host combines the ranks'
+ * statistics (save_mean, save_invstd) or gradient sums (the totals view of
+ * the workspace: sum g and sum g*xhat over this rank's pixels, [2][C
+ * rounded up to 4]) between them. The first halves check nothing the whole
+ * functions would not. */
+asvk_status asvk_bn_forward_stats(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer running_mean,
+                                  asvk_buffer running_var, asvk_buffer save_mean, asvk_buffer save_invstd,
+                                  asvk_buffer workspace);
+asvk_status asvk_bn_forward_apply(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer gamma,
+                                  asvk_buffer beta, asvk_buffer save_mean, asvk_buffer save_invstd, asvk_buffer y);
+asvk_status asvk_bn_backward_sums(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
+                                  asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean,
+                                  asvk_buffer save_invstd, const asvk_bn_grads *g, asvk_buffer workspace);
+asvk_status asvk_bn_backward_dx(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
+                                asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean, asvk_buffer save_invstd,
+                                const asvk_bn_grads *g, asvk_buffer workspace);
+asvk_buffer asvk_bn_backward_totals(const asvk_bn_desc *d, asvk_buffer workspace);
+
 #endif

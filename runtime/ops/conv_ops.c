@@ -122,6 +122,17 @@ static asvk_status bn_record(asvk_exec *ex, const asvk_node *n) {
     for (int k = 0; k < 5; k++) b[k] = asvk_exec_buf(ex, n->in[k]);
     if (!a->training)
         return asvk_bn_forward_infer(ex->stream, &a->d, b[0], b[1], b[2], b[3], b[4], asvk_exec_buf(ex, n->out[0]));
+    if (ex->sync) { /* statistics over every rank: the host combines them between the halves */
+        asvk_buffer ws = n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none();
+        asvk_buffer mean = asvk_exec_buf(ex, n->out[1]), invstd = asvk_exec_buf(ex, n->out[2]);
+        /* (the graph's whole recording, made first, checked the sizes) */
+        asvk_status st = asvk_bn_forward_stats(ex->stream, &a->d, b[0], b[3], b[4], mean, invstd, ws);
+        asvk_sync_point p = {ASVK_SYNC_BN_STATS, a->d.shape.c, asvk_nhwc_pixels(a->d.shape), a->d.eps, a->d.momentum,
+                             mean, invstd, b[3], b[4], none()};
+        if (!st) st = ex->sync->cut(ex->sync->user, &p, &ex->stream);
+        return st ? st : asvk_bn_forward_apply(ex->stream, &a->d, b[0], b[1], b[2], mean, invstd,
+                                                asvk_exec_buf(ex, n->out[0]));
+    }
     return asvk_bn_forward_train(ex->stream, &a->d, b[0], b[1], b[2], b[3], b[4], asvk_exec_buf(ex, n->out[0]),
                                  asvk_exec_buf(ex, n->out[1]), asvk_exec_buf(ex, n->out[2]),
                                  n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
@@ -137,6 +148,15 @@ static asvk_status bn_bwd_record(asvk_exec *ex, const asvk_node *n) {
     const bn_attr *a = ASVK_CATTR(n, bn_attr);
     asvk_bn_grads gr = {a->want_dx ? asvk_exec_buf(ex, n->out[2]) : none(), a->acc_dx, asvk_exec_buf(ex, n->out[0]),
                         a->acc_dgamma, asvk_exec_buf(ex, n->out[1]), a->acc_dbeta};
+    if (ex->sync && a->want_dx) { /* dx needs the sums over every rank */
+        asvk_buffer in[6], ws = n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none();
+        for (int k = 0; k < 6; k++) in[k] = asvk_exec_buf(ex, n->in[k]);
+        asvk_status st = asvk_bn_backward_sums(ex->stream, &a->d, in[0], in[1], in[2], in[3], in[4], in[5], &gr, ws);
+        asvk_sync_point p = {ASVK_SYNC_BN_SUMS, a->d.shape.c, asvk_nhwc_pixels(a->d.shape), a->d.eps, a->d.momentum,
+                             none(), none(), none(), none(), asvk_bn_backward_totals(&a->d, ws)};
+        if (!st) st = ex->sync->cut(ex->sync->user, &p, &ex->stream);
+        return st ? st : asvk_bn_backward_dx(ex->stream, &a->d, in[0], in[1], in[2], in[3], in[4], in[5], &gr, ws);
+    }
     return asvk_bn_backward(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
                             asvk_exec_buf(ex, n->in[2]), asvk_exec_buf(ex, n->in[3]), asvk_exec_buf(ex, n->in[4]),
                             asvk_exec_buf(ex, n->in[5]), &gr, n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());

@@ -34,6 +34,7 @@ typedef struct asvk_exec {
     asvk_context *ctx;
     asvk_stream *stream;
     asvk_graph *graph;
+    const asvk_sync_hook *sync; /* distributed BN (graph.h); NULL: none */
 } asvk_exec;
 
 typedef struct asvk_op_def {

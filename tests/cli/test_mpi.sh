@@ -7,7 +7,9 @@
 # a rank killed (SIGKILL) or hung (SIGSTOP) ends the run within a bounded time
 # with a clear error, and the folder resumes; a batch that 2 ranks cannot
 # share is refused; an evolve generation on 2 ranks learns the space 1 rank
-# learns. Registered only when MPI is built. Validation layer on.
+# learns, and a search the network 1 rank finds (both with --sync-bn; a BN
+# network trains alike with it, and differently without). Registered only
+# when MPI is built. Validation layer on.
 set -u
 ASVK=${1:?usage: test_mpi.sh path/to/asvk}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,7 +60,7 @@ wa, wb = load(a + "/" + ck), load(b + "/" + ck)
 assert wa.keys() == wb.keys()
 # 2 x B/2 sums each gradient in another order than 1 x B: rounding only
 worst = max(float(np.max(np.abs(wa[k] - wb[k]))) / (float(np.max(np.abs(wa[k]))) + 1e-6) for k in wa)
-assert worst < 1e-4, worst
+assert worst < 3e-4, worst  # (60 steps of SGD; a BN shift near 0 is the worst ratio)
 print("max relative weight difference %.2g" % worst)
 PY
 }
@@ -72,6 +74,45 @@ grep -q "2 processes (Open MPI" "$tmp/two.err" || fail "no start-up line naming 
 [ "$(grep -c '^epoch 1/2' "$tmp/two.err")" = 1 ] || fail "more than rank 0 printed progress"
 [ "$(wc -l < "$tmp/two/log.jsonl")" = 2 ] || fail "log.jsonl holds other than 2 lines (one writer)"
 ls -a "$tmp/two" | grep -q '\.tmp' && fail "a temporary file was left in the folder"
+
+# ---- batch norm: --sync-bn takes statistics over the global batch, so a BN
+# network (tiny without its dropout, whose masks follow a rank's own
+# positions) trains on 2 x 16 as on 1 x 32; without it each rank's own
+grep -v dropout "$here/tiny_arch.json" >"$tmp/bn_arch.json"
+bn=(--arch "$tmp/bn_arch.json" --data "fashion-mnist:$tmp/data" --batch 32 --lr 0.05 --seed 3 --epochs 2 --quiet)
+run bn_one train "${bn[@]}" --run "$tmp/bn_one"
+run bn_two mpi train "${bn[@]}" --sync-bn --run "$tmp/bn_two"
+same_run "$tmp/bn_one" "$tmp/bn_two" model.safetensors || fail "--sync-bn: 2 ranks x 16 differ from 1 rank x 32"
+run bn_local mpi train "${bn[@]}" --run "$tmp/bn_local"
+same_run "$tmp/bn_one" "$tmp/bn_local" model.safetensors >/dev/null 2>&1 &&
+  fail "per-rank BN statistics gave the global batch's (the default should differ)"
+
+# ---- an evolution and a search on 2 ranks (--sync-bn) learn what 1 rank learns ----
+ev=(--reference "$tmp/bn_arch.json" --data "fashion-mnist:$tmp/data" --generations 2 --population 4 --k 2 --steps 6
+    --batch 16 --val 160 --lr 0.05 --seed 5 --quiet)
+run ev_one evolve "${ev[@]}" --run "$tmp/ev_one"
+run ev_two mpi evolve "${ev[@]}" --sync-bn --run "$tmp/ev_two"
+/usr/bin/python3 - "$tmp/ev_one/space.json" "$tmp/ev_two/space.json" <<'PY' || fail "evolve on 2 ranks learned another space"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+def cells(s): return [[(c["cell"], c["sampled"]) for c in l["cells"]] for l in s["layers"]]
+assert cells(a) == cells(b), (cells(a), cells(b))
+for la, lb in zip(a["layers"], b["layers"]):
+    for x, y in zip(la["cells"], lb["cells"]):
+        assert abs(x["fitness"] - y["fitness"]) < 1e-6, (x["fitness"], y["fitness"])
+PY
+se=(--reference "$tmp/bn_arch.json" --data "fashion-mnist:$tmp/data" --steps 12 --warmup 4 --batch 16 --val 160
+    --save-every 6 --seed 3 --budget-madds 25000 --quiet)
+run se_one search "${se[@]}" --run "$tmp/se_one"
+run se_two mpi search "${se[@]}" --sync-bn --run "$tmp/se_two"
+cmp -s "$tmp/se_one/net.json" "$tmp/se_two/net.json" || fail "search on 2 ranks chose another network"
+/usr/bin/python3 - "$tmp/se_one/history.jsonl" "$tmp/se_two/history.jsonl" <<'PY' || fail "search on 2 ranks took another path"
+import json, sys
+a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+assert len(a) == len(b) == 2
+for x, y in zip(a, b):
+    assert abs(x["loss"] - y["loss"]) < 1e-5 and abs(x["expected_cost"] - y["expected_cost"]) < 1e-3 * x["expected_cost"], (x, y)
+PY
 
 # ---- resume across rank counts: the global batch is kept ----
 run half2 mpi train "${common[@]}" --epochs 2 --stop-after 1 --quiet --run "$tmp/r21"
