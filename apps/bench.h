@@ -33,5 +33,6 @@ int bench_ops(cli_args *a);
 int bench_train(cli_args *a);
 int bench_peak(cli_args *a);
 int bench_compare(cli_args *a);
+int bench_allreduce(cli_args *a);
 
 #endif

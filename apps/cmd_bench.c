@@ -31,7 +31,8 @@ static int run(cli_args *a) {
     if (strcmp(a->pos[0], "ops") == 0) return bench_ops(a);
     if (strcmp(a->pos[0], "peak") == 0) return bench_peak(a);
     if (strcmp(a->pos[0], "compare") == 0) return bench_compare(a);
-    return cli_usage_error(a, "no benchmark '%s' (known: peak, gemm, ops, net (= train), compare)", a->pos[0]);
+    if (strcmp(a->pos[0], "allreduce") == 0) return bench_allreduce(a);
+    return cli_usage_error(a, "no benchmark '%s' (known: peak, gemm, ops, net (= train), compare, allreduce)", a->pos[0]);
 }
 
 const cli_command cmd_bench = {
@@ -41,7 +42,11 @@ const cli_command cmd_bench = {
     "       asvk bench train|net [--arch A] [--batch N] [--profile] [--json] [--device D]\n"
     "       asvk bench ops [--arch A] [--batch N] [--quick] [--json] [--device D]\n"
     "       asvk bench peak [--quick] [--json] [--device D]\n"
-    "       asvk bench compare A.json B.json ...",
+    "       asvk bench compare A.json B.json ...\n"
+    "       mpirun -np N asvk bench allreduce [--repeat N] [--json]",
+    "allreduce: the time of one fp32 all-reduce of 1 KiB to 64 MiB over the ranks of\n"
+    "mpirun (host buffers, as a distributed step reduces its gradient buckets), the\n"
+    "slowest rank's median, and the bus bandwidth 2(N-1)/N x bytes / time.\n\n"
     "gemm: SGEMM GFLOP/s for a sweep of shapes: the device's tuned kernel against the\n"
     "naive one-thread-per-output kernel (up to 1024^3 work) run in the same process,\n"
     "and OpenBLAS sgemm on the CPU (all its threads) when libopenblas0 is installed.\n"

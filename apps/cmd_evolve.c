@@ -60,7 +60,7 @@ static const cli_opt opts[] = {
     {"--crop-pad", "P", "random crop with P pixels of padding (default 2; 0: off)"},
     {"--no-flip", NULL, "no random horizontal flips"},
     {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
-    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/distributed.md)"},
+    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/scale.md)"},
     {"--seed", "N", "seed of everything random: cells, mutations, weights, batches (default 1)"},
     /* Options of one invocation. */
     {"--quick", NULL, "a short run (about 3 minutes on a CPU): fewer generations, steps and cells; options given win"},

@@ -41,7 +41,7 @@ static const cli_opt opts[] = {
     {"--lambda", "X", "weight of the budget term (default 1)"},
     {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
     {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
-    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/distributed.md)"},
+    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/scale.md)"},
     {"--data-resolution", "R", "train the supernet on R x R images (default the skeleton's); costs and the table "
                                "stay at the skeleton's resolution"},
     {"--val", "N", "training images held out for the alpha steps (default 5000; --quick 1000)"},

@@ -38,7 +38,7 @@ static const cli_opt opts[] = {
     {"--crop-pad", "P", "random crop with P pixels of zero padding (default 2; 0: off)"},
     {"--no-flip", NULL, "no random horizontal flips"},
     {"--fp16", NULL, "store activations and their gradients as fp16 (fp32 arithmetic; needs 16-bit storage)"},
-    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/distributed.md)"},
+    {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/scale.md)"},
     {"--val", "N", "hold out N training images for validation (default 0)"},
     {"--limit", "N", "train on the first N images only (quick experiments and tests)"},
     {"--seed", "N", "seed of initialisation, shuffling, augmentation and dropout (default 1)"},

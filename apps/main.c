@@ -66,11 +66,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "asvk: %s\n", asvk_error_message());
         return asvk_status_exit_code(st);
     }
-    /* the commands that split their work over ranks (docs/distributed.md);
+    /* the commands that split their work over ranks (docs/scale.md);
      * the others would only repeat it N times into the same files */
     static const char *const parallel[] = {"train", "evolve", "search", "pipeline"};
     bool ok = !ranks_parallel();
     for (size_t i = 0; i < sizeof parallel / sizeof parallel[0]; i++) ok = ok || strcmp(name, parallel[i]) == 0;
+    ok = ok || (strcmp(name, "bench") == 0 && argc > 2 && strcmp(argv[2], "allreduce") == 0);
     if (!ok) {
         if (ranks_leader())
             fprintf(stderr, "asvk: 'asvk %s' runs in one process; start it without mpirun (train, evolve, search and "

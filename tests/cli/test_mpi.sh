@@ -6,10 +6,11 @@
 # folder; --resume continues a 2-rank run on 1 rank and a 1-rank run on 2;
 # a rank killed (SIGKILL) or hung (SIGSTOP) ends the run within a bounded time
 # with a clear error, and the folder resumes; a batch that 2 ranks cannot
-# share is refused; an evolve generation on 2 ranks learns the space 1 rank
-# learns, and a search the network 1 rank finds (both with --sync-bn; a BN
-# network trains alike with it, and differently without). Registered only
-# when MPI is built. Validation layer on.
+# share is refused; `bench allreduce` sums every size right; an evolve
+# generation on 2 ranks learns the space 1 rank learns, and a search the
+# network 1 rank finds (both with --sync-bn; a BN network trains alike with
+# it, and differently without). Registered only when MPI is built.
+# Validation layer on.
 set -u
 ASVK=${1:?usage: test_mpi.sh path/to/asvk}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -121,6 +122,17 @@ same_run "$tmp/one" "$tmp/r21" model.safetensors || fail "2 ranks then 1 differ 
 run half1 train "${common[@]}" --epochs 2 --stop-after 1 --quiet --run "$tmp/r12"
 run rest2 mpi train --resume --run "$tmp/r12" --quiet
 same_run "$tmp/one" "$tmp/r12" model.safetensors || fail "1 rank then 2 differ from 1 rank"
+
+# ---- asvk bench allreduce: every size summed right over 2 ranks (it checks), one row each ----
+if run allreduce mpi bench allreduce --repeat 2 --json; then
+  /usr/bin/python3 - "$tmp/allreduce.out" <<'PY' || fail "bench allreduce printed the wrong table"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ranks"] == 2 and r["backend"].startswith("Open MPI"), r
+assert [x["bytes"] for x in r["results"]] == [1024, 16384, 65536, 262144, 1 << 20, 1 << 22, 1 << 24, 1 << 26], r
+assert all(0 < x["min_us"] <= x["median_us"] and x["bus_gbps"] > 0 for x in r["results"]), r
+PY
+fi
 
 # ---- a batch two ranks cannot share ----
 out=$("${MPIRUN[@]}" "$ASVK" train "${common[@]}" --batch 33 --epochs 1 --quiet --run "$tmp/odd" 2>&1)
