@@ -4,22 +4,10 @@
  * buffers, as the distributed step reduces them. Rank 0 prints. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "apps/bench.h"
 #include "apps/ranks.h"
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "apps/stats.h"
 
 int bench_allreduce(cli_args *a) {
     asvk_dist *d = ranks_dist();
@@ -47,9 +35,9 @@ int bench_allreduce(cli_args *a) {
             /* the last run's sum is checked: every rank holds n x its input */
             if (r == -2 || r == repeat - 1)
                 for (uint64_t k = 0; k < floats; k++) buf[k] = (float)(k % 97);
-            double t0 = now_s();
+            double t0 = asvk_now_ns();
             st = asvk_dist_allreduce(d, buf, floats, ASVK_DIST_F32, ASVK_DIST_SUM, "the benchmark");
-            if (r >= 0) t[r] = now_s() - t0;
+            if (r >= 0) t[r] = (asvk_now_ns() - t0) * 1e-9;
         }
         for (uint64_t k = 0; k < floats && !st; k++)
             if (buf[k] != (float)(k % 97) * (float)n)
@@ -59,8 +47,8 @@ int bench_allreduce(cli_args *a) {
         if (st) break;
         /* the slowest rank's time is the collective's */
         st = asvk_dist_allreduce(d, t, (size_t)repeat, ASVK_DIST_F64, ASVK_DIST_MAX, "the benchmark's times");
-        qsort(t, (size_t)repeat, sizeof *t, by_value);
-        double med = t[repeat / 2], mn = t[0];
+        asvk_summary sum = asvk_summarize(t, (size_t)repeat);
+        double med = sum.median, mn = sum.min;
         /* bus bandwidth (NCCL's convention): a ring moves 2(n-1)/n of the bytes through each rank */
         double bus = n > 1 ? 2.0 * (n - 1) / n * (double)sizes[i] / med / 1e9 : 0;
         if (!st && ranks_leader() && !json)

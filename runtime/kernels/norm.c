@@ -90,15 +90,17 @@ static asvk_status check_sizes(const asvk_bn_desc *d, const asvk_buffer *v, cons
     return ASVK_OK;
 }
 
+/* the forward passes' buffers, for check_sizes's messages */
+static const char *const forward_names[6] = {"batchnorm x", "batchnorm gamma", "batchnorm beta",
+                                             "batchnorm running_mean", "batchnorm running_var", "batchnorm y"};
+
 asvk_status asvk_bn_forward_infer(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer gamma,
                                   asvk_buffer beta, asvk_buffer running_mean, asvk_buffer running_var,
                                   asvk_buffer y) {
     geometry g;
     asvk_status st = check_desc(d, &g, "batchnorm inference");
     if (st || asvk_nhwc_count(d->shape) == 0) return st;
-    static const char *const names[6] = {"batchnorm x", "batchnorm gamma", "batchnorm beta",
-                                         "batchnorm running_mean", "batchnorm running_var", "batchnorm y"};
-    if ((st = check_sizes(d, (asvk_buffer[6]){x, gamma, beta, running_mean, running_var, y}, names))) return st;
+    if ((st = check_sizes(d, (asvk_buffer[6]){x, gamma, beta, running_mean, running_var, y}, forward_names))) return st;
     return apply(s, d, &g, 1, x, gamma, beta, running_mean, running_var, y);
 }
 
@@ -112,9 +114,7 @@ asvk_status asvk_bn_forward_train(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
     if (g.pixels < 2)
         return asvk_error_set(ASVK_ERR_USAGE, "batchnorm training needs more than one value per channel "
                               "(N*H*W = %u); use batches of at least 2 or inference mode", g.pixels);
-    static const char *const names[6] = {"batchnorm x", "batchnorm gamma", "batchnorm beta",
-                                         "batchnorm running_mean", "batchnorm running_var", "batchnorm y"};
-    if ((st = check_sizes(d, (asvk_buffer[6]){x, gamma, beta, running_mean, running_var, y}, names)) ||
+    if ((st = check_sizes(d, (asvk_buffer[6]){x, gamma, beta, running_mean, running_var, y}, forward_names)) ||
         (st = asvk_check_floats(save_mean, g.c, "batchnorm save_mean")) ||
         (st = asvk_check_floats(save_invstd, g.c, "batchnorm save_invstd")))
         return st;
