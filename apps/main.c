@@ -19,8 +19,9 @@ static void overview(FILE *f) {
             "print the version and git commit");
     fprintf(f, "\nEnvironment: ASVK_DEVICE (device choice), ASVK_VALIDATION=1 (Vulkan validation layer),\n"
                "ASVK_DISABLE / ASVK_ENABLE (path switches: push_descriptors, texel, host_map, fp16,\n"
-               "subgroup, timestamps), ASVK_MEMORY_BUDGET (e.g. 512M), ASVK_GEMM (GEMM tuning),\n"
-               "ASVK_CACHE_DIR (pipeline cache; 'off' disables), ASVK_VULKAN_LIBRARY (loader path).\n"
+               "subgroup, timestamps), ASVK_MEMORY_BUDGET (e.g. 512M), ASVK_MAX_BINDING (e.g. 64M),\n"
+               "ASVK_GEMM (GEMM tuning), ASVK_CACHE_DIR (pipeline cache; 'off' disables),\n"
+               "ASVK_VULKAN_LIBRARY (loader path).\n"
                "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130/143 stopped by Ctrl-C/SIGTERM.\n");
 }
 

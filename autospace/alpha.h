@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define ASVK_ALPHA_MAX_K 8
+#define ASVK_ALPHA_MAX_K 16 /* = ASVK_MIX_MAX: one mixture per layer */
 
 typedef struct asvk_alpha {
     uint32_t layers;

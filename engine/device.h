@@ -46,6 +46,8 @@ typedef struct asvk_device_info {
     uint32_t max_workgroup_size[3];
     uint32_t max_workgroup_count[3];
     uint32_t max_push_constants;
+    uint32_t max_stage_storage_buffers; /* maxPerStageDescriptorStorageBuffers */
+    uint32_t max_stage_texel_buffers;   /* maxPerStageDescriptorSampledImages (uniform texel buffers count there) */
     uint32_t min_storage_offset_alignment;
     uint32_t min_texel_offset_alignment;
     /* memory */

@@ -9,7 +9,7 @@
 #include "engine/memory.h"
 #include "engine/stream.h"
 
-#define ASVK_MAX_BINDINGS 16
+#define ASVK_MAX_BINDINGS 24 /* the mixture kernels use 18 */
 #define ASVK_MAX_SPEC 24
 
 typedef struct { uint64_t offset, size; } asvk_range;

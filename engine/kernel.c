@@ -76,6 +76,14 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
     if (v->refl.push_size > ctx->info.max_push_constants)
         return asvk_error_set(ASVK_ERR_LIMIT, "kernel %s needs %u bytes of push constants; %s allows %u", k->name,
                               v->refl.push_size, ctx->info.name, ctx->info.max_push_constants);
+    uint32_t storage = 0, texel = 0;
+    for (uint32_t b = 0; b < v->refl.binding_count; b++) *(v->refl.type[b] == ASVK_BIND_TEXEL ? &texel : &storage) += 1;
+    /* a device below a kernel's binding count (the Vulkan minimum is 4 storage
+     * buffers per stage) gets a clear error rather than a failed pipeline */
+    if (storage > ctx->info.max_stage_storage_buffers || texel > ctx->info.max_stage_texel_buffers)
+        return asvk_error_set(ASVK_ERR_LIMIT, "kernel %s binds %u storage and %u texel buffers; %s allows %u and %u per "
+                              "shader stage", k->name, storage, texel, ctx->info.name, ctx->info.max_stage_storage_buffers,
+                              ctx->info.max_stage_texel_buffers);
 
     VkDescriptorSetLayoutBinding lb[ASVK_MAX_BINDINGS];
     for (uint32_t b = 0; b < v->refl.binding_count; b++)

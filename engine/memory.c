@@ -80,6 +80,16 @@ asvk_status asvk_memory_init(asvk_context *ctx) {
      * pass of scripts/test runs with it). */
     const char *poison = getenv("ASVK_POISON");
     ctx->poison = poison && *poison && strcmp(poison, "0") != 0;
+    /* ASVK_MAX_BINDING=SIZE: bind at most SIZE bytes at once, as a device
+     * with a smaller maxStorageBufferRange would (tests of the paths that
+     * split large buffers into slices) */
+    const char *bind_env = getenv("ASVK_MAX_BINDING");
+    if (bind_env && *bind_env) {
+        uint64_t v;
+        if (!parse_bytes(bind_env, &v) || v < 1024)
+            return asvk_error_set(ASVK_ERR_USAGE, "ASVK_MAX_BINDING='%s' is not a size of at least 1K", bind_env);
+        if (v < ctx->info.max_storage_buffer_range) ctx->info.max_storage_buffer_range = v;
+    }
     const char *env = getenv("ASVK_MEMORY_BUDGET");
     if (env && *env) {
         uint64_t v;
@@ -239,12 +249,24 @@ static bool block_give(struct asvk_block *b, uint64_t offset, uint64_t size) {
     return true;
 }
 
-asvk_status asvk_buffer_alloc(asvk_context *ctx, uint64_t bytes, asvk_buffer *out) {
+static asvk_status alloc(asvk_context *ctx, uint64_t bytes, bool large, asvk_buffer *out) {
     memset(out, 0, sizeof *out);
     if (bytes == 0) bytes = 16;
     uint64_t size = align_up(bytes, ctx->alignment);
     uint64_t max_range = ctx->info.max_storage_buffer_range;
     if (ctx->info.max_allocation_size && ctx->info.max_allocation_size < max_range) max_range = ctx->info.max_allocation_size;
+    if (large && size > max_range && ctx->info.max_allocation_size && size <= ctx->info.max_allocation_size) {
+        struct asvk_block *b; /* a block of its own, larger than a binding */
+        asvk_status st = block_create(ctx, size, true, &b);
+        if (st) return st;
+        uint64_t offset;
+        block_take(b, size, &offset);
+        if (ctx->poison && b->mapped) memset(b->mapped + offset, 0xFF, size);
+        out->block = b, out->offset = offset, out->size = align_up(bytes, 16);
+        ctx->used += size;
+        if (ctx->used > ctx->peak_used) ctx->peak_used = ctx->used;
+        return ASVK_OK;
+    }
     if (size > max_range)
         return asvk_error_set(ASVK_ERR_LIMIT,
                               "a tensor of %.1f MiB exceeds %s's largest bindable buffer (maxStorageBufferRange "
@@ -270,6 +292,14 @@ asvk_status asvk_buffer_alloc(asvk_context *ctx, uint64_t bytes, asvk_buffer *ou
     ctx->used += size;
     if (ctx->used > ctx->peak_used) ctx->peak_used = ctx->used;
     return ASVK_OK;
+}
+
+asvk_status asvk_buffer_alloc(asvk_context *ctx, uint64_t bytes, asvk_buffer *out) {
+    return alloc(ctx, bytes, false, out);
+}
+
+asvk_status asvk_buffer_alloc_large(asvk_context *ctx, uint64_t bytes, asvk_buffer *out) {
+    return alloc(ctx, bytes, true, out);
 }
 
 void asvk_buffer_free(asvk_context *ctx, asvk_buffer *buf) {

@@ -36,6 +36,12 @@ typedef struct asvk_memory_stats {
 
 /* Allocates `bytes` (rounded up to 16) aligned for any binding. Contents undefined. */
 asvk_status asvk_buffer_alloc(asvk_context *ctx, uint64_t bytes, asvk_buffer *out);
+/* The same for a buffer that may be larger than one binding
+ * (maxStorageBufferRange), up to the device's largest allocation: its users
+ * bind sub-ranges only (a parameter group: each tensor, and the optimizer in
+ * slices). A dispatch binding more than the device allows fails with
+ * ASVK_ERR_INTERNAL. */
+asvk_status asvk_buffer_alloc_large(asvk_context *ctx, uint64_t bytes, asvk_buffer *out);
 void asvk_buffer_free(asvk_context *ctx, asvk_buffer *buf);
 
 /* A sub-range of `buf` (bytes). */

@@ -141,6 +141,10 @@ static asvk_status check_buffer(const asvk_stream *s, const asvk_buffer *b, uint
         return asvk_error_set(ASVK_ERR_INTERNAL, "%s: binding %u is an empty or unallocated buffer", what, i);
     if (b->offset + b->size > b->block->size)
         return asvk_error_set(ASVK_ERR_INTERNAL, "%s: binding %u overruns its memory block", what, i);
+    if (b->size > s->ctx->info.max_storage_buffer_range)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: binding %u spans %llu bytes, more than %s binds (%llu)", what, i,
+                              (unsigned long long)b->size, s->ctx->info.name,
+                              (unsigned long long)s->ctx->info.max_storage_buffer_range);
     if (b->offset % s->ctx->info.min_storage_offset_alignment || b->offset % s->ctx->info.min_texel_offset_alignment)
         return asvk_error_set(ASVK_ERR_INTERNAL, "%s: binding %u at offset %llu breaks the device's offset alignment",
                               what, i, (unsigned long long)b->offset);

@@ -20,7 +20,7 @@
 
 typedef int32_t asvk_val;
 #define ASVK_NO_VAL (-1)
-#define ASVK_NODE_MAX_IN 10
+#define ASVK_NODE_MAX_IN 18 /* a mixture's backward: dy, alpha and ASVK_MIX_MAX candidates */
 #define ASVK_NODE_MAX_OUT 4
 #define ASVK_ATTR_BYTES 160
 

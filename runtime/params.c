@@ -64,7 +64,7 @@ int asvk_params_add(asvk_param_store *s, const char *name, uint32_t ndim, const 
 
 static asvk_status alloc_zeroed(asvk_context *ctx, uint64_t floats, asvk_buffer *b) {
     if (!floats) return ASVK_OK;
-    asvk_status st = asvk_buffer_alloc(ctx, floats * 4, b);
+    asvk_status st = asvk_buffer_alloc_large(ctx, floats * 4, b); /* bound per tensor, or in slices */
     if (st) return st;
     asvk_stream *s;
     if ((st = asvk_stream_create(ctx, &s))) return st;

@@ -269,17 +269,17 @@ asvk_status asvk_mix_forward(asvk_stream *s, uint32_t k, const asvk_buffer *x, a
     if ((st = check_mix(k, x, alpha, n, "mixture")) || (st = asvk_check_floats(y, n, "mixture y"))) return st;
     if (n == 0) return ASVK_OK;
     asvk_context *ctx = asvk_stream_context(s);
-    asvk_buffer b[10];
-    uint32_t xo[8], ao, yo;
+    asvk_buffer b[ASVK_MIX_MAX + 2];
+    uint32_t xo[ASVK_MIX_MAX], ao, yo;
     for (uint32_t j = 0; j < ASVK_MIX_MAX; j++) xo[j] = bind(ctx, x[j < k ? j : 0], &b[j]);
-    ao = bind(ctx, alpha, &b[8]);
-    yo = bind(ctx, y, &b[9]);
+    ao = bind(ctx, alpha, &b[ASVK_MIX_MAX]);
+    yo = bind(ctx, y, &b[ASVK_MIX_MAX + 1]);
     uint32_t spec[4] = {WG, k, all4(xo, (int)k) && yo % 4 == 0, ITEMS};
     asvk_kernel *kk;
     if ((st = asvk_kernel_get(ctx, "mix_fwd", spec, 4, &kk))) return st;
-    struct { uint32_t n, aoff, yoff, pad, x[8]; } push = {(uint32_t)n, ao, yo, 0, {0}};
-    for (uint32_t j = 0; j < 8; j++) push.x[j] = xo[j];
-    return asvk_stream_dispatch_linear(s, kk, b, 10, &push, sizeof push, flat_groups(n));
+    struct { uint32_t n, aoff, yoff, pad, x[ASVK_MIX_MAX]; } push = {(uint32_t)n, ao, yo, 0, {0}};
+    for (uint32_t j = 0; j < ASVK_MIX_MAX; j++) push.x[j] = xo[j];
+    return asvk_stream_dispatch_linear(s, kk, b, ASVK_MIX_MAX + 2, &push, sizeof push, flat_groups(n));
 }
 
 static uint64_t dot_chunks(uint64_t n) { return asvk_ceil_div(n, 4ull * DOT_CHUNK); }
@@ -308,8 +308,8 @@ asvk_status asvk_mix_backward(asvk_stream *s, uint32_t k, const asvk_buffer *x, 
     asvk_context *ctx = asvk_stream_context(s);
     asvk_kernel *kk;
     if (want) {
-        asvk_buffer b[10];
-        uint32_t o[10];
+        asvk_buffer b[ASVK_MIX_MAX + 2];
+        uint32_t o[ASVK_MIX_MAX + 2];
         o[0] = bind(ctx, dy, &b[0]);
         o[1] = bind(ctx, alpha, &b[1]);
         bool aligned = o[0] % 4 == 0;
@@ -319,9 +319,9 @@ asvk_status asvk_mix_backward(asvk_stream *s, uint32_t k, const asvk_buffer *x, 
         }
         uint32_t spec[6] = {WG, k, aligned, ITEMS, want, acc};
         if ((st = asvk_kernel_get(ctx, "mix_bwd_dx", spec, 6, &kk))) return st;
-        struct { uint32_t n, dyoff, aoff, pad, d[8]; } push = {(uint32_t)n, o[0], o[1], 0, {0}};
-        for (uint32_t j = 0; j < 8; j++) push.d[j] = o[2 + j];
-        if ((st = asvk_stream_dispatch_linear(s, kk, b, 10, &push, sizeof push, flat_groups(n)))) return st;
+        struct { uint32_t n, dyoff, aoff, pad, d[ASVK_MIX_MAX]; } push = {(uint32_t)n, o[0], o[1], 0, {0}};
+        for (uint32_t j = 0; j < ASVK_MIX_MAX; j++) push.d[j] = o[2 + j];
+        if ((st = asvk_stream_dispatch_linear(s, kk, b, ASVK_MIX_MAX + 2, &push, sizeof push, flat_groups(n)))) return st;
     }
     if (!want_dalpha) return ASVK_OK;
 
@@ -331,16 +331,16 @@ asvk_status asvk_mix_backward(asvk_stream *s, uint32_t k, const asvk_buffer *x, 
                               "(asvk_mix_workspace)", (unsigned long long)need);
     uint32_t chunks = (uint32_t)dot_chunks(n);
     asvk_buffer ws = asvk_buffer_sub(workspace, 0, need);
-    asvk_buffer b[10];
-    uint32_t o[10];
+    asvk_buffer b[ASVK_MIX_MAX + 2];
+    uint32_t o[ASVK_MIX_MAX + 2];
     o[0] = bind(ctx, dy, &b[0]);
     for (uint32_t j = 0; j < ASVK_MIX_MAX; j++) o[1 + j] = bind(ctx, x[j < k ? j : 0], &b[1 + j]);
-    o[9] = bind(ctx, ws, &b[9]);
+    o[ASVK_MIX_MAX + 1] = bind(ctx, ws, &b[ASVK_MIX_MAX + 1]);
     uint32_t spec[4] = {WG, k, all4(o, 1 + (int)k), DOT_CHUNK};
     if ((st = asvk_kernel_get(ctx, "mix_bwd_dot", spec, 4, &kk))) return st;
-    struct { uint32_t n, chunks, dyoff, wsoff, x[8]; } p1 = {(uint32_t)n, chunks, o[0], o[9], {0}};
-    for (uint32_t j = 0; j < 8; j++) p1.x[j] = o[1 + j];
-    if ((st = asvk_stream_dispatch_linear(s, kk, b, 10, &p1, sizeof p1, asvk_ceil_div(chunks, WG)))) return st;
+    struct { uint32_t n, chunks, dyoff, wsoff, x[ASVK_MIX_MAX]; } p1 = {(uint32_t)n, chunks, o[0], o[ASVK_MIX_MAX + 1], {0}};
+    for (uint32_t j = 0; j < ASVK_MIX_MAX; j++) p1.x[j] = o[1 + j];
+    if ((st = asvk_stream_dispatch_linear(s, kk, b, ASVK_MIX_MAX + 2, &p1, sizeof p1, asvk_ceil_div(chunks, WG)))) return st;
 
     asvk_buffer ba[3];
     uint32_t oa[3] = {bind(ctx, ws, &ba[0]), bind(ctx, alpha, &ba[1]), bind(ctx, dalpha, &ba[2])};

@@ -70,9 +70,11 @@ asvk_status asvk_dropout_backward(asvk_stream *s, float p, uint32_t stream_id, a
 
 /* ---- mixture of K candidates (AutoSpace Eqn. 3) ---- */
 
-#define ASVK_MIX_MAX 8
+/* 16: once-for-all's MobileNetV3 space has 9 blocks and a skip per layer
+ * (each input is a binding: 18 storage buffers, see asvk_kernel_get's check) */
+#define ASVK_MIX_MAX 16
 
-/* y = sum_{j<k} softmax(alpha)_j * x[j], n floats each, 1 <= k <= 8; alpha
+/* y = sum_{j<k} softmax(alpha)_j * x[j], n floats each, 1 <= k <= ASVK_MIX_MAX; alpha
  * is a device buffer of k floats (an architecture parameter). One pass: the
  * k inputs are k bindings of one kernel. */
 asvk_status asvk_mix_forward(asvk_stream *s, uint32_t k, const asvk_buffer *x, asvk_buffer alpha, asvk_buffer y,

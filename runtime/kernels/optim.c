@@ -16,7 +16,53 @@ static asvk_status check_common(asvk_buffer step, uint32_t lr_slot, uint64_t n, 
     return st;
 }
 
+/* Floats per dispatch: a parameter group may be larger than the device binds
+ * at once (maxStorageBufferRange, 128 MiB on lavapipe), so the update runs
+ * over slices of at most this many floats (each slice's binding starts up to
+ * 256 bytes earlier, at the offset alignment; the element-wise update does
+ * not care where a slice ends). */
+static uint64_t slice_floats(asvk_stream *s) {
+    uint64_t range = asvk_context_device(asvk_stream_context(s))->max_storage_buffer_range;
+    uint64_t f = range > 4096 ? (range - 1024) / 4 / 256 * 256 : 256;
+    return f < (1ull << 30) ? f : 1ull << 30;
+}
+
+static asvk_buffer slice(asvk_buffer b, uint64_t first, uint64_t n) {
+    return b.block ? asvk_buffer_sub(b, first * 4, n * 4) : b;
+}
+
+static asvk_status sgd_one(asvk_stream *s, const asvk_sgd_config *c, asvk_buffer step, uint64_t n,
+                           asvk_buffer param, asvk_buffer grad, asvk_buffer momentum_buf);
+static asvk_status adamw_one(asvk_stream *s, const asvk_adamw_config *c, asvk_buffer step, uint64_t n,
+                             asvk_buffer param, asvk_buffer grad, asvk_buffer m, asvk_buffer v);
+
 asvk_status asvk_optim_sgd(asvk_stream *s, const asvk_sgd_config *c, asvk_buffer step, uint64_t n,
+                           asvk_buffer param, asvk_buffer grad, asvk_buffer momentum_buf) {
+    uint64_t most = slice_floats(s);
+    if (n <= most) return sgd_one(s, c, step, n, param, grad, momentum_buf);
+    asvk_status st = check_common(step, c->lr_slot, n, param, grad);
+    for (uint64_t i = 0; i < n && !st; i += most) {
+        uint64_t k = n - i < most ? n - i : most;
+        st = sgd_one(s, c, step, k, slice(param, i, k), slice(grad, i, k),
+                     c->momentum != 0 ? slice(momentum_buf, i, k) : momentum_buf);
+    }
+    return st;
+}
+
+asvk_status asvk_optim_adamw(asvk_stream *s, const asvk_adamw_config *c, asvk_buffer step, uint64_t n,
+                             asvk_buffer param, asvk_buffer grad, asvk_buffer m, asvk_buffer v) {
+    uint64_t most = slice_floats(s);
+    if (n <= most) return adamw_one(s, c, step, n, param, grad, m, v);
+    asvk_status st = check_common(step, c->lr_slot, n, param, grad);
+    if (!st && ((st = asvk_check_floats(m, n, "AdamW m")) || (st = asvk_check_floats(v, n, "AdamW v")))) return st;
+    for (uint64_t i = 0; i < n && !st; i += most) {
+        uint64_t k = n - i < most ? n - i : most;
+        st = adamw_one(s, c, step, k, slice(param, i, k), slice(grad, i, k), slice(m, i, k), slice(v, i, k));
+    }
+    return st;
+}
+
+static asvk_status sgd_one(asvk_stream *s, const asvk_sgd_config *c, asvk_buffer step, uint64_t n,
                            asvk_buffer param, asvk_buffer grad, asvk_buffer momentum_buf) {
     if (!(c->momentum >= 0) || !(c->weight_decay >= 0))
         return asvk_error_set(ASVK_ERR_USAGE, "SGD: momentum %g and weight decay %g must be >= 0",
@@ -43,7 +89,7 @@ asvk_status asvk_optim_sgd(asvk_stream *s, const asvk_sgd_config *c, asvk_buffer
     return asvk_stream_dispatch_linear(s, k, bind, 4, &push, sizeof push, asvk_ceil_div(n, 4 * OPT_WG));
 }
 
-asvk_status asvk_optim_adamw(asvk_stream *s, const asvk_adamw_config *c, asvk_buffer step, uint64_t n,
+static asvk_status adamw_one(asvk_stream *s, const asvk_adamw_config *c, asvk_buffer step, uint64_t n,
                              asvk_buffer param, asvk_buffer grad, asvk_buffer m, asvk_buffer v) {
     if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->eps > 0) ||
         !(c->weight_decay >= 0))

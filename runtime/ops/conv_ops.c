@@ -169,7 +169,9 @@ static uint64_t bn_bwd_ws(const asvk_graph *g, const asvk_node *n) {
 static asvk_status bn_backward(asvk_graph *g, int i) {
     asvk_node n = node_copy(g, i);
     bn_attr a = *ASVK_CATTR(&n, bn_attr);
-    if (!a.training) return asvk_error_set(ASVK_ERR_INTERNAL, "backward through an inference-mode batch norm");
+    if (!a.training)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "backward through an inference-mode batch norm (%s)",
+                              asvk_graph_val(g, n.out[0])->name);
     asvk_val dy = asvk_graph_val(g, n.out[0])->grad;
     asvk_val dgamma = asvk_graph_grad(g, n.in[1], &a.acc_dgamma);
     asvk_val dbeta = asvk_graph_grad(g, n.in[2], &a.acc_dbeta);

@@ -156,21 +156,21 @@ asvk_val asvk_op_dropout(asvk_graph *g, const char *name, asvk_val x, float p, u
 }
 
 /* ---- mixture ---- */
-typedef struct { uint32_t k; bool want[8], acc[8]; bool want_alpha, acc_alpha; } mix_attr;
+typedef struct { uint32_t k; bool want[ASVK_MIX_MAX], acc[ASVK_MIX_MAX]; bool want_alpha, acc_alpha; } mix_attr;
 
 
 static asvk_status mix_record(asvk_exec *ex, const asvk_node *n) {
     const mix_attr *a = ASVK_CATTR(n, mix_attr);
-    asvk_buffer x[8];
+    asvk_buffer x[ASVK_MIX_MAX];
     for (uint32_t j = 0; j < a->k; j++) x[j] = asvk_exec_buf(ex, n->in[j]);
     return asvk_mix_forward(ex->stream, a->k, x, asvk_exec_buf(ex, n->in[a->k]), asvk_exec_buf(ex, n->out[0]),
                             count(ex, n->out[0]));
 }
-/* backward in: dy, alpha, x_0..x_{k-1} (2 + k <= 10 inputs, so the planner
+/* backward in: dy, alpha, x_0..x_{k-1} (2 + k <= ASVK_NODE_MAX_IN inputs, so the planner
  * keeps the candidates alive until here); out: [dalpha,] dx_j of wanted j. */
 static asvk_status mix_bwd_record(asvk_exec *ex, const asvk_node *n) {
     const mix_attr *a = ASVK_CATTR(n, mix_attr);
-    asvk_buffer x[8], dx[8];
+    asvk_buffer x[ASVK_MIX_MAX], dx[ASVK_MIX_MAX];
     uint32_t o = a->want_alpha ? 1 : 0;
     for (uint32_t j = 0; j < a->k; j++) {
         x[j] = asvk_exec_buf(ex, n->in[2 + j]);
@@ -190,7 +190,7 @@ static asvk_status mix_backward(asvk_graph *g, int i) {
     asvk_node n = node_copy(g, i);
     const mix_attr f = *ASVK_CATTR(&n, mix_attr);
     asvk_val dy = asvk_graph_val(g, n.out[0])->grad;
-    asvk_val in[10] = {dy, n.in[f.k]};
+    asvk_val in[ASVK_MIX_MAX + 2] = {dy, n.in[f.k]};
     memcpy(in + 2, n.in, f.k * sizeof *in);
     bool alpha_left = needs(g, n.in[f.k]);
     uint32_t j = 0;
@@ -213,12 +213,12 @@ static asvk_status mix_backward(asvk_graph *g, int i) {
     return ASVK_OK;
 }
 asvk_val asvk_op_mix(asvk_graph *g, const char *name, const asvk_val *x, uint32_t k, asvk_val alpha) {
-    if (k < 1 || k > 8) {
-        asvk_error_set(ASVK_ERR_INTERNAL, "mixture of %u candidates (1 to 8)", k);
+    if (k < 1 || k > ASVK_MIX_MAX) {
+        asvk_error_set(ASVK_ERR_INTERNAL, "mixture of %u candidates (1 to %d)", k, ASVK_MIX_MAX);
         return ASVK_NO_VAL;
     }
     mix_attr a = {.k = k};
-    asvk_val in[9];
+    asvk_val in[ASVK_MIX_MAX + 1];
     memcpy(in, x, k * sizeof *x);
     in[k] = alpha;
     asvk_val y = like(g, name, x[0]);

@@ -36,7 +36,7 @@ void main() {
         barrier();
     }
     if (lid != 0u) return;
-    float w[8], m = LD1(alpha, p.aoff), sum = 0.0;
+    float w[16], m = LD1(alpha, p.aoff), sum = 0.0;
     [[unroll]] for (uint k = 1u; k < K; k++) m = max(m, LD1(alpha, p.aoff + k));
     [[unroll]] for (uint k = 0u; k < K; k++) { w[k] = exp(LD1(alpha, p.aoff + k) - m); sum += w[k]; }
     [[unroll]] for (uint k = 0u; k < K; k++) w[k] /= sum;

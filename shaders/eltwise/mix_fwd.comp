@@ -1,12 +1,12 @@
 #version 450
 // mix_fwd: the AutoSpace mixture (Eqn. 3), y[i] = sum_{k<K} w_k * x_k[i] for
-// i < n, with w = softmax(alpha) over K <= 8 architecture weights. All K
+// i < n, with w = softmax(alpha) over K <= 16 architecture weights. All K
 // inputs are read in one pass and y is stored once: recording one
 // y += w_k x_k per input would store y K times (stores are the slow part on
 // lavapipe) and pay K dispatches. Each invocation computes the softmax from
 // alpha itself (K exps, for ITEMS*4*K loads), subtracting the maximum.
-// Bindings: 0..7 x_0..x_7 (in; slots k >= K hold x_0 and are never read),
-// 8 alpha (in, K floats), 9 y (out). Push: n, offsets of alpha, y and the
+// Bindings: 0..15 x_0..x_15 (in; slots k >= K hold x_0 and are never read),
+// 16 alpha (in, K floats), 17 y (out). Push: n, offsets of alpha, y and the
 // inputs. Spec constants: 0 workgroup size, 1 K, 2 ALIGNED (every offset a
 // multiple of 4), 3 ITEMS (quads per invocation). Mapping as act_fwd.
 #extension GL_GOOGLE_include_directive : require
@@ -25,27 +25,63 @@ IN_TENSOR(4, x4);
 IN_TENSOR(5, x5);
 IN_TENSOR(6, x6);
 IN_TENSOR(7, x7);
-IN_TENSOR(8, alpha);
-OUT_TENSOR(9, y);
-layout(push_constant) uniform P { uint n, aoff, yoff, pad; uvec4 xlo, xhi; } p;
+IN_TENSOR(8, x8);
+IN_TENSOR(9, x9);
+IN_TENSOR(10, x10);
+IN_TENSOR(11, x11);
+IN_TENSOR(12, x12);
+IN_TENSOR(13, x13);
+IN_TENSOR(14, x14);
+IN_TENSOR(15, x15);
+IN_TENSOR(16, alpha);
+OUT_TENSOR(17, y);
+layout(push_constant) uniform P { uint n, aoff, yoff, pad; uvec4 x[4]; } p;
 
-uint xoff(uint k) { return k < 4u ? p.xlo[k] : p.xhi[k - 4u]; }
+uint xoff(uint k) { return p.x[k >> 2][k & 3u]; }
 vec4 ldx4(uint k, uint e) {
     switch (k) {
-    case 0u: return LD4(x0, e); case 1u: return LD4(x1, e); case 2u: return LD4(x2, e); case 3u: return LD4(x3, e);
-    case 4u: return LD4(x4, e); case 5u: return LD4(x5, e); case 6u: return LD4(x6, e); default: return LD4(x7, e);
+    case 0u: return LD4(x0, e);
+    case 1u: return LD4(x1, e);
+    case 2u: return LD4(x2, e);
+    case 3u: return LD4(x3, e);
+    case 4u: return LD4(x4, e);
+    case 5u: return LD4(x5, e);
+    case 6u: return LD4(x6, e);
+    case 7u: return LD4(x7, e);
+    case 8u: return LD4(x8, e);
+    case 9u: return LD4(x9, e);
+    case 10u: return LD4(x10, e);
+    case 11u: return LD4(x11, e);
+    case 12u: return LD4(x12, e);
+    case 13u: return LD4(x13, e);
+    case 14u: return LD4(x14, e);
+    default: return LD4(x15, e);
     }
 }
 float ldx1(uint k, uint e) {
     switch (k) {
-    case 0u: return LD1(x0, e); case 1u: return LD1(x1, e); case 2u: return LD1(x2, e); case 3u: return LD1(x3, e);
-    case 4u: return LD1(x4, e); case 5u: return LD1(x5, e); case 6u: return LD1(x6, e); default: return LD1(x7, e);
+    case 0u: return LD1(x0, e);
+    case 1u: return LD1(x1, e);
+    case 2u: return LD1(x2, e);
+    case 3u: return LD1(x3, e);
+    case 4u: return LD1(x4, e);
+    case 5u: return LD1(x5, e);
+    case 6u: return LD1(x6, e);
+    case 7u: return LD1(x7, e);
+    case 8u: return LD1(x8, e);
+    case 9u: return LD1(x9, e);
+    case 10u: return LD1(x10, e);
+    case 11u: return LD1(x11, e);
+    case 12u: return LD1(x12, e);
+    case 13u: return LD1(x13, e);
+    case 14u: return LD1(x14, e);
+    default: return LD1(x15, e);
     }
 }
 
 void main() {
     // softmax(alpha), the same code in mix_bwd_dx and mix_bwd_alpha
-    float w[8], m = LD1(alpha, p.aoff), sum = 0.0;
+    float w[16], m = LD1(alpha, p.aoff), sum = 0.0;
     [[unroll]] for (uint k = 1u; k < K; k++) m = max(m, LD1(alpha, p.aoff + k));
     [[unroll]] for (uint k = 0u; k < K; k++) { w[k] = exp(LD1(alpha, p.aoff + k) - m); sum += w[k]; }
     [[unroll]] for (uint k = 0u; k < K; k++) w[k] /= sum;

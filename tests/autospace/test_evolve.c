@@ -441,8 +441,8 @@ static void bad_configs(void) {
     asvk_dataset_destroy(d);
     d = textures(400, 28);
     cfg.val_images = 100;
-    cfg.k = 9;
-    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "-k must be 1 to 8");
+    cfg.k = ASVK_ALPHA_MAX_K + 1;
+    EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "-k must be 1 to 16");
     cfg.k = 4, cfg.population = 3;
     EXPECT_ERR(asvk_evolve_create(test_context(), &cfg, d, &e), ASVK_ERR_USAGE, "raise --population to at least 4");
     cfg.population = 8, cfg.budget_madds = 1e6;

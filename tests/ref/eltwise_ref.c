@@ -110,7 +110,7 @@ void eltwise_ref_softmax(uint32_t k, const float *alpha, double *w) {
 }
 
 void eltwise_ref_mix_forward(uint32_t k, const float *const *x, const float *alpha, size_t n, double *y) {
-    double w[8];
+    double w[32];
     eltwise_ref_softmax(k, alpha, w);
     for (size_t i = 0; i < n; i++) {
         double acc = 0;
@@ -121,7 +121,7 @@ void eltwise_ref_mix_forward(uint32_t k, const float *const *x, const float *alp
 
 void eltwise_ref_mix_backward(uint32_t k, const float *const *x, const float *alpha, const float *dy, size_t n,
                       double *const *dx, double *dalpha) {
-    double w[8], d[8] = {0}, wd = 0;
+    double w[32], d[32] = {0}, wd = 0; /* k <= 32 */
     eltwise_ref_softmax(k, alpha, w);
     for (uint32_t j = 0; j < k; j++) {
         for (size_t i = 0; i < n; i++) {

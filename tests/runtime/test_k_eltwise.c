@@ -692,15 +692,15 @@ static void mix_reference(void) {
     for (uint32_t k = 1; k <= ASVK_MIX_MAX; k++) {
         bool al = k % 3 == 0; /* aligned vec4 path for k = 3, 6 */
         size_t n = al ? 4 * test_rand_range(1, 700) : test_rand_range(1, 3000);
-        if (k == 8) n = 70001; /* dalpha's inner products over many chunks */
-        float alpha[8], *x[8], *dy = fbuf(n), *out = fbuf(n), *dx0[8], dalpha0[8], dal[8];
-        double w[8], *want = dbuf(n), *tol = dbuf(n), *rdx[8], rdal[8];
+        if (k == 8 || k == ASVK_MIX_MAX) n = 70001; /* dalpha's inner products over many chunks */
+        float alpha[ASVK_MIX_MAX], *x[ASVK_MIX_MAX], *dy = fbuf(n), *out = fbuf(n), *dx0[ASVK_MIX_MAX], dalpha0[ASVK_MIX_MAX], dal[ASVK_MIX_MAX];
+        double w[ASVK_MIX_MAX], *want = dbuf(n), *tol = dbuf(n), *rdx[ASVK_MIX_MAX], rdal[ASVK_MIX_MAX];
         test_fill_uniform(alpha, k, -2, 2);
         test_fill_uniform(dy, n, -1, 1);
         test_fill_uniform(dalpha0, k, -1, 1);
         eltwise_ref_softmax(k, alpha, w);
         double rel = softmax_rel_tol(k, alpha);
-        dtensor X[8], AL, Y, DY, DX[8], DA;
+        dtensor X[ASVK_MIX_MAX], AL, Y, DY, DX[ASVK_MIX_MAX], DA;
         for (uint32_t j = 0; j < k; j++) {
             x[j] = fbuf(n), dx0[j] = fbuf(n), rdx[j] = dbuf(n);
             test_fill_uniform(x[j], n, -2, 2);
@@ -710,7 +710,7 @@ static void mix_reference(void) {
         OK(dt_new(ctx, &AL, alpha, k, test_rand_range(0, 3)));
         OK(dt_new(ctx, &Y, NULL, n, al ? 0 : test_rand_range(0, 5)));
         OK(dt_new(ctx, &DY, dy, n, al ? 8 : test_rand_range(0, 5)));
-        asvk_buffer xv[8];
+        asvk_buffer xv[ASVK_MIX_MAX];
         for (uint32_t j = 0; j < k; j++) xv[j] = X[j].view;
 
         RUN(ctx, asvk_mix_forward(S, k, xv, AL.view, Y.view, n));
@@ -727,8 +727,8 @@ static void mix_reference(void) {
         expect_close(what, out, want, tol, n);
 
         /* backward: dx for some k (write or accumulate), dalpha accumulate on odd k */
-        bool acc[8], wanted[8];
-        asvk_buffer dxv[8];
+        bool acc[ASVK_MIX_MAX], wanted[ASVK_MIX_MAX];
+        asvk_buffer dxv[ASVK_MIX_MAX];
         for (uint32_t j = 0; j < k; j++) {
             wanted[j] = k == 1 || (j + k) % 4 != 1;
             acc[j] = (j + k) % 3 == 0;
@@ -759,7 +759,7 @@ static void mix_reference(void) {
         }
         OK(dt_get(ctx, &DA, dal, "mix dalpha"));
         {
-            double d[8], e[8], we = 0, wabs = 0;
+            double d[ASVK_MIX_MAX], e[ASVK_MIX_MAX], we = 0, wabs = 0;
             for (uint32_t j = 0; j < k; j++) {
                 double sum = 0, sq = 0, ab = 0;
                 for (size_t i = 0; i < n; i++) {
@@ -770,7 +770,7 @@ static void mix_reference(void) {
                 e[j] = 16 * U * sqrt((double)n) * sqrt(sq); /* the fp32 inner product */
                 we += w[j] * e[j], wabs += w[j] * fabs(d[j]);
             }
-            double wantd[8], told[8];
+            double wantd[ASVK_MIX_MAX], told[ASVK_MIX_MAX];
             for (uint32_t j = 0; j < k; j++) {
                 wantd[j] = rdal[j] + (acc_a ? dalpha0[j] : 0);
                 /* w_j (d_j - sum w d): the inner products' errors, the weights' (rel, in three places), roundings */

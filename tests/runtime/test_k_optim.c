@@ -22,7 +22,9 @@ static asvk_status dv_create(asvk_context *ctx, const float *v, size_t n, uint32
     float *tmp = host(n + off + 4);
     for (size_t i = 0; i < n + off + 4; i++) tmp[i] = 777.0f;
     memcpy(tmp + off, v, n * 4);
-    asvk_status st = test_upload(ctx, tmp, n + off + 4, &d->buf);
+    /* large: sliced_updates binds less than a whole vector (ASVK_MAX_BINDING) */
+    asvk_status st = asvk_buffer_alloc_large(ctx, (n + off + 4) * 4, &d->buf);
+    if (!st) st = asvk_buffer_upload(ctx, d->buf, 0, tmp, (n + off + 4) * 4);
     free(tmp);
     d->view = asvk_buffer_sub(d->buf, off * 4ull, n * 4ull);
     d->off = off;
@@ -70,8 +72,11 @@ static void set_step(float *sb, step_values v, uint32_t lr_slot) {
 
 /* ---- SGD ---- */
 
+/* The context run_sgd and run_adamw use: the shared one, or sliced_updates'. */
+static asvk_context *optim_ctx;
+
 static void run_sgd(const asvk_sgd_config *c, size_t n, uint32_t off, const step_values *steps, int nsteps) {
-    asvk_context *ctx = test_context();
+    asvk_context *ctx = optim_ctx ? optim_ctx : test_context();
     float *p = host(n), *g = host(n), *buf = host(n), *pg = host(n), *bg = host(n), sb[ASVK_STEP_FLOATS];
     double *pr = calloc(n, 8), *br = calloc(n, 8), *tp = calloc(n, 8), *tb = calloc(n, 8);
     test_fill_uniform(p, n, -1, 1);
@@ -140,7 +145,7 @@ static void sgd_steps(void) {
 /* ---- AdamW ---- */
 
 static void run_adamw(const asvk_adamw_config *c, size_t n, uint32_t off, const step_values *steps, int nsteps) {
-    asvk_context *ctx = test_context();
+    asvk_context *ctx = optim_ctx ? optim_ctx : test_context();
     float *p = host(n), *g = host(n), *m = host(n), *v = host(n), *pg = host(n), *mg = host(n), *vg = host(n);
     float sb[ASVK_STEP_FLOATS];
     double *pr = calloc(n, 8), *mr = calloc(n, 8), *vr = calloc(n, 8);
@@ -204,6 +209,26 @@ static void adamw_steps(void) {
     const size_t sizes[] = {1003, 5, 64, 13, 256};
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++)
         run_adamw(&cfg[i], sizes[i], i % 2 ? (uint32_t)(2 * i + 1) : 4 * (uint32_t)(i % 3), sched, 6);
+}
+
+/* A parameter group larger than one binding (a once-for-all supernet's 41M
+ * weights against lavapipe's 128 MiB): on a context that binds at most 4 KiB
+ * (ASVK_MAX_BINDING), 5003 floats with an unaligned offset are updated in
+ * slices, every element as the reference has it; a dispatch binding more
+ * than 4 KiB would fail (engine/stream.c). */
+static void sliced_updates(void) {
+    setenv("ASVK_MAX_BINDING", "4K", 1);
+    asvk_status st = test_context_new(&optim_ctx);
+    unsetenv("ASVK_MAX_BINDING");
+    OK(st);
+    CHECK(asvk_context_device(optim_ctx)->max_storage_buffer_range == 4096, "ASVK_MAX_BINDING not applied");
+    const asvk_sgd_config sgd = {0.9f, 1e-4f, true, ASVK_STEP_LR};
+    run_sgd(&sgd, 5003, 3, lr_schedule, 3);
+    const step_values sched[] = {{1e-3f, 1}, {3e-3f, 2}, {1e-2f, 3}};
+    const asvk_adamw_config adam = {0.9f, 0.999f, 1e-8f, 0.01f, ASVK_STEP_LR};
+    run_adamw(&adam, 5003, 5, sched, 3);
+    test_context_free(optim_ctx);
+    optim_ctx = NULL;
 }
 
 /* Two groups in one recorded stream, as a training step has them: network
@@ -283,6 +308,7 @@ int main(int argc, char **argv) {
         {"sgd_steps", sgd_steps},
         {"adamw_steps", adamw_steps},
         {"two_groups_one_stream", two_groups_one_stream},
+        {"sliced_updates", sliced_updates},
         {"errors", errors},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
