@@ -23,8 +23,10 @@
 
 static const cli_opt opts[] = {
     {"--space", "S", "a space.json (from asvk evolve), 'mbconv' (ProxylessNAS's MBConv k3/5/7 x e3/6 on --reference; "
-                     "default) or 'proxyless' (the same on ProxylessNAS's ImageNet skeleton, for its phone tables)"},
-    {"--reference", "A", "skeleton of the mbconv space (default fmnist_evo); a space.json brings its own"},
+                     "default), 'proxyless' (the same on ProxylessNAS's ImageNet skeleton, for its Pixel 1 table) or "
+                     "'ofa-mbv3' (once-for-all's MobileNetV3 space, k3/5/7 x e3/4/6, depth 2-4, for its Note10 tables)"},
+    {"--reference", "A", "skeleton of the mbconv space (default fmnist_evo), or of proxyless's or ofa-mbv3's cells "
+                         "when given (their own ImageNet one otherwise); a space.json brings its own"},
     {"--budget-madds", "X", "MAdds budget of the network, e.g. 4M"},
     {"--budget-latency", "MS", "latency budget in milliseconds, priced by --lut"},
     {"--lut", "FILE", "latency table of the target device (asvk latency); needed for --budget-latency"},
@@ -110,7 +112,16 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
         if (!o->lut[0]) return cli_usage_error(a, "--budget-latency needs --lut (a table from 'asvk latency')");
     }
     asvk_status st;
-    if (asvk_space_builtin_has(o->space)) {
+    if (asvk_space_builtin_has(o->space) && cli_str(a, "--reference", NULL)) {
+        /* a built-in space's cells on another skeleton (a table from 'asvk latency' prices it) */
+        asvk_arch ref;
+        static asvk_skeleton sk;
+        static asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+        if ((st = asvk_arch_open(o->reference, &ref))) return cli_fail(st);
+        st = asvk_skeleton_from_arch(&ref, &sk, cells);
+        asvk_arch_free(&ref);
+        if (!st) st = asvk_space_builtin_on(o->space, &sk, cells, &c->space);
+    } else if (asvk_space_builtin_has(o->space)) {
         st = asvk_space_builtin(o->space, &c->space);
     } else if (strcmp(o->space, "mbconv") == 0) {
         asvk_arch ref;

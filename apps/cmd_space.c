@@ -26,6 +26,7 @@ static void print_space(const asvk_space *s, const char *path) {
         printf("skeleton %s: input %ux%ux%u, stem %u (k%u s%u), %u searchable layers", k->name, k->in_channels,
                k->resolution, k->resolution, k->stem_out, k->stem_kernel, k->stem_stride, k->count);
         if (k->head) printf(", head %u", k->head);
+        if (k->feature_mix) printf(", feature mix %u", k->feature_mix);
         printf(", %u classes\n", k->num_classes);
     }
     for (uint32_t l = 0; l < s->layers; l++) {
@@ -35,6 +36,7 @@ static void print_space(const asvk_space *s, const char *path) {
             asvk_skeleton_layer_input(&s->sk, l, &c, &h);
             printf(": %ux%ux%u -> %u, stride %u", c, h, h, s->sk.layers[l].out, s->sk.layers[l].stride);
         }
+        if (s->no_skip[l]) printf(" (never skipped)");
         printf("\n   #  %8s  %9s  %8s  cell\n", "fitness", "MAdds", "params");
         for (uint32_t k = 0; k < s->count[l]; k++) {
             const asvk_space_cell *c = &s->cells[l][k];
@@ -52,15 +54,28 @@ static void print_space(const asvk_space *s, const char *path) {
 
 static int show(cli_args *a) {
     if (a->npos != 2 || strcmp(a->pos[0], "show") != 0)
-        return cli_usage_error(a, "usage: asvk space show <space.json | search_space.config>");
+        return cli_usage_error(a, "usage: asvk space show <space.json | search_space.config | %s>",
+                               asvk_space_builtin_names());
     asvk_motif_reading reading = ASVK_MOTIF_READING_DEFAULT;
     const char *r = cli_str(a, "--motif-reading", NULL);
     if (r && !asvk_motif_reading_parse(r, &reading))
         return cli_usage_error(a, "--motif-reading must be code-2 or code, not '%s'", r);
     asvk_space s;
-    asvk_status st = asvk_space_load(a->pos[1], reading, &s);
-    if (st) return cli_fail(st);
     const char *ref = cli_str(a, "--reference", NULL);
+    asvk_status st;
+    if (asvk_space_builtin_has(a->pos[1]) && ref) { /* its cells on the reference's skeleton */
+        asvk_arch arch;
+        static asvk_skeleton sk;
+        static asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+        if ((st = asvk_arch_open(ref, &arch))) return cli_fail(st);
+        st = asvk_skeleton_from_arch(&arch, &sk, cells);
+        asvk_arch_free(&arch);
+        if (!st) st = asvk_space_builtin_on(a->pos[1], &sk, cells, &s);
+        ref = NULL;
+    } else {
+        st = asvk_space_builtin_has(a->pos[1]) ? asvk_space_builtin(a->pos[1], &s) : asvk_space_load(a->pos[1], reading, &s);
+    }
+    if (st) return cli_fail(st);
     /* the published space (11 layers, no skeleton) is the paper's ImageNet skeleton's */
     if (!ref && !s.has_skeleton && s.layers == 11) ref = "autospace_imagenet";
     if (ref) {
@@ -86,7 +101,8 @@ static int show(cli_args *a) {
 const cli_command cmd_space = {
     "space",
     "show a search space: learned (space.json) or published (search_space.config)",
-    "asvk space show <space.json | search_space.config> [--reference A] [--motif-reading R] [--json]",
+    "asvk space show <space.json | search_space.config | proxyless | ofa-mbv3> [--reference A] [--motif-reading R]\n"
+    "                [--json]",
     "Prints every layer's cells as one line each ('e6 | 0>1 dw3x3 | 1>2 id | 2\n"
     "weighted': expansion, then edges from>to with their operator, then weighted\n"
     "merges), with fitness, MAdds and params where the file or --reference gives\n"
@@ -94,7 +110,11 @@ const cli_command cmd_space = {
     "give --reference for shapes and costs (an 11-layer one, like the published\n"
     "space, defaults to the built-in autospace_imagenet, the paper's ImageNet\n"
     "skeleton); its operator codes are read as\n"
-    "documented in runtime/io/motif.h (our reading of the published files).",
+    "documented in runtime/io/motif.h (our reading of the published files).\n"
+    "proxyless and ofa-mbv3 are the built-in hand-made spaces on their ImageNet\n"
+    "skeletons (docs/autospace.md, \"Spaces by name\"); with --reference, their cells\n"
+    "on that skeleton (--json writes a space.json that 'asvk latency --space' measures\n"
+    "and 'asvk search --space' searches).",
     opts,
     show,
 };

@@ -135,11 +135,11 @@ asvk_status asvk_search_create(asvk_context *ctx, const asvk_search_config *cfg,
                                    .bn_momentum = sk->bn_momentum, .label_smoothing = cfg->label_smoothing,
                                    .fp16 = cfg->fp16, .dist = cfg->dist, .sync_bn = cfg->sync_bn};
     for (uint32_t l = 0; l < sk->count && !st; l++) {
-        if (!own->count[l] || own->count[l] + (cfg->skip && skippable(sk, l)) > ASVK_ALPHA_MAX_K)
+        if (!own->count[l] || own->count[l] + (cfg->skip && skippable(sk, l) && !own->no_skip[l]) > ASVK_ALPHA_MAX_K)
             st = asvk_error_set(ASVK_ERR_USAGE, "layer %u of the space has %u cells; a search takes 1 to %d per layer "
                                 "(skip included)", l, own->count[l], ASVK_ALPHA_MAX_K);
         s->spec.count[l] = own->count[l];
-        s->spec.skip[l] = cfg->skip && skippable(sk, l);
+        s->spec.skip[l] = cfg->skip && skippable(sk, l) && !own->no_skip[l];
         for (uint32_t k = 0; k < own->count[l]; k++)
             s->spec.cells[l][k] = own->cells[l][k].cell, s->spec.hash[l][k] = own->cells[l][k].hash;
     }
@@ -352,6 +352,31 @@ static bool knapsack(const asvk_search *s, const double p[][ASVK_ALPHA_MAX_K], b
     return true;
 }
 
+/* A skipped layer followed by a kept one of the same shape holds the same
+ * network as the kept block first and the skip after it (identities add
+ * nothing; the block's price and cost do not depend on its place among equal
+ * shapes). Skips sink to the end of such runs, where the block moved is also
+ * a cell of the earlier layer's space, so that a depth-elastic space
+ * (ofa-mbv3: a stage's 3rd and 4th layers) yields a network of that depth
+ * as its authors write it (a once-for-all subnet drops a stage's last layers). */
+static void sink_skips(const asvk_search *s, int *choice) {
+    const asvk_space *sp = &s->cfg.space;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t l = 0; l + 1 < sp->sk.count; l++) {
+            uint32_t here = asvk_supernet_cells(&s->spec, l), next = asvk_supernet_cells(&s->spec, l + 1);
+            if (!s->spec.skip[l] || !s->spec.skip[l + 1] || (uint32_t)choice[l] != here || (uint32_t)choice[l + 1] >= next)
+                continue;
+            uint64_t h = sp->cells[l + 1][choice[l + 1]].hash;
+            for (uint32_t k = 0; k < here; k++)
+                if (sp->cells[l][k].hash == h) {
+                    choice[l] = (int)k, choice[l + 1] = (int)next, changed = true;
+                    break;
+                }
+        }
+    }
+}
+
 asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out) {
     memset(out, 0, sizeof *out);
     const asvk_search_config *c = &s->cfg;
@@ -382,6 +407,7 @@ asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out
         if (!fits && !knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, out->choice))
             return asvk_error_set(ASVK_ERR_INTERNAL, "no network of the space fits the budget");
     }
+    sink_skips(s, out->choice);
     bool moved[ASVK_SKEL_MAX_LAYERS] = {0};
     for (uint32_t l = 0; l < sk->count; l++) moved[l] = out->choice[l] != argmax[l];
     for (uint32_t l = 0; l < sk->count; l++) {

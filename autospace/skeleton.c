@@ -91,6 +91,16 @@ asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_
                             i < a->count ? asvk_layer_type_name(a->layers[i].type) : "missing");
         goto done;
     }
+    if (i < a->count && a->layers[i].type == ASVK_LAYER_CONV) {
+        l = &a->layers[i];
+        if (l->conv.kernel != 1 || l->conv.stride != 1 || l->conv.groups != 1 || l->conv.bn || l->conv.bias) {
+            st = LERR(i, l, "the conv after a skeleton's global pool (a feature mix) is 1x1, stride 1, groups 1, "
+                      "without BN or bias");
+            goto done;
+        }
+        sk->feature_mix = l->conv.out, sk->feature_mix_act = l->conv.act;
+        i++;
+    }
     if (i < a->count && a->layers[i].type == ASVK_LAYER_DROPOUT) sk->dropout = a->layers[i++].dropout;
     if (i + 1 != a->count || a->layers[i].type != ASVK_LAYER_LINEAR || !a->layers[i].linear.bias ||
         a->layers[i].linear.act != ASVK_ACT_NONE) {
@@ -138,6 +148,11 @@ asvk_status asvk_skeleton_to_arch_ex(const asvk_skeleton *sk, const asvk_cell *c
         st = asvk_arch_append(out, &l);
     }
     if (!st) l = asvk_layer_default(ASVK_LAYER_GLOBAL_POOL), st = asvk_arch_append(out, &l);
+    if (!st && sk->feature_mix) {
+        l = asvk_layer_default(ASVK_LAYER_CONV);
+        l.conv.out = sk->feature_mix, l.conv.kernel = 1, l.conv.act = sk->feature_mix_act, l.conv.bn = false;
+        st = asvk_arch_append(out, &l);
+    }
     if (!st && sk->dropout > 0) {
         l = asvk_layer_default(ASVK_LAYER_DROPOUT);
         l.dropout = sk->dropout;
@@ -200,6 +215,11 @@ cJSON *asvk_skeleton_to_json(const asvk_skeleton *sk) {
     } else {
         cJSON_AddNullToObject(o, "head");
     }
+    if (sk->feature_mix) {
+        cJSON *h = cJSON_AddObjectToObject(o, "feature_mix");
+        cJSON_AddNumberToObject(h, "out", sk->feature_mix);
+        cJSON_AddStringToObject(h, "act", asvk_act_name(sk->feature_mix_act));
+    }
     cJSON_AddNumberToObject(o, "dropout", sk->dropout);
     cJSON *bn = cJSON_AddObjectToObject(o, "bn");
     cJSON_AddNumberToObject(bn, "momentum", sk->bn_momentum);
@@ -217,7 +237,7 @@ static asvk_status read_act(const cJSON *o, const char *ctx, asvk_act *out) {
 
 asvk_status asvk_skeleton_from_json(const cJSON *j, const char *ctx, asvk_skeleton *sk) {
     static const char *const keys[] = {"name", "in_channels", "resolution", "num_classes", "stem", "layers", "head",
-                                       "dropout", "bn", NULL};
+                                       "feature_mix", "dropout", "bn", NULL};
     static const char *const stem_keys[] = {"out", "kernel", "stride", "act", NULL};
     static const char *const layer_keys[] = {"out", "stride", NULL};
     static const char *const head_keys[] = {"out", "act", NULL};
@@ -263,6 +283,15 @@ asvk_status asvk_skeleton_from_json(const cJSON *j, const char *ctx, asvk_skelet
         if (!cJSON_IsObject(head)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be an object or null", sub);
         if ((st = asvk_json_check_keys(head, sub, head_keys)) ||
             (st = asvk_json_uint(head, sub, "out", true, 0, 1, 65536, &sk->head)) || (st = read_act(head, sub, &sk->head_act)))
+            return st;
+    }
+    const cJSON *fm = asvk_json_get(j, "feature_mix");
+    if (fm) {
+        snprintf(sub, sizeof sub, "%s.feature_mix", ctx);
+        if (!cJSON_IsObject(fm)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be an object", sub);
+        if ((st = asvk_json_check_keys(fm, sub, head_keys)) ||
+            (st = asvk_json_uint(fm, sub, "out", true, 0, 1, 65536, &sk->feature_mix)) ||
+            (st = read_act(fm, sub, &sk->feature_mix_act)))
             return st;
     }
     sk->bn_momentum = 0.1, sk->bn_eps = 1e-5;

@@ -37,6 +37,9 @@ typedef struct asvk_skeleton {
     asvk_skel_layer layers[ASVK_SKEL_MAX_LAYERS];
     uint32_t head;     /* 1x1 conv -> BN -> head_act to `head` channels (0: none), then global pool */
     asvk_act head_act;
+    uint32_t feature_mix; /* after the pool: 1x1 conv (no BN, no bias) -> feature_mix_act (0: none),
+                           * once-for-all MobileNetV3's feature_mix_layer */
+    asvk_act feature_mix_act;
     double dropout;    /* before the classifier */
     double bn_momentum, bn_eps;
 } asvk_skeleton;
@@ -45,7 +48,8 @@ typedef struct asvk_skeleton {
  * searchable layer l; may be NULL). The architecture must read as
  *   conv (stem, groups 1, BN, no bias),
  *   (mbconv | cell)+            searchable layers, stride 1 or 2,
- *   [conv 1x1 (head, BN, no bias)], global_pool, [dropout], linear (bias, no act)
+ *   [conv 1x1 (head, BN, no bias)], global_pool,
+ *   [conv 1x1 (feature mix, no BN, no bias)], [dropout], linear (bias, no act)
  * and each mbconv must be a genome: no explicit `mid` other than the derived
  * one and a residual exactly when stride is 1 and channels match (the cell's
  * rule). ASVK_ERR_USAGE names the layer that does not fit. */
@@ -69,7 +73,8 @@ uint32_t asvk_skeleton_mbconv_kernel(const asvk_cell *c);
 void asvk_skeleton_layer_input(const asvk_skeleton *sk, uint32_t layer, uint32_t *channels, uint32_t *size);
 
 /* JSON: {"name", "in_channels", "resolution", "num_classes", "stem": {"out", "kernel", "stride", "act"},
- * "layers": [{"out", "stride"}], "head": {"out", "act"} | null, "dropout", "bn": {"momentum", "eps"}}.
+ * "layers": [{"out", "stride"}], "head": {"out", "act"} | null, ["feature_mix": {"out", "act"}] (written only
+ * when the skeleton has one), "dropout", "bn": {"momentum", "eps"}}.
  * Reading is strict (unknown keys, types, ranges) and names `ctx`. */
 cJSON *asvk_skeleton_to_json(const asvk_skeleton *sk);
 asvk_status asvk_skeleton_from_json(const cJSON *j, const char *ctx, asvk_skeleton *out);

@@ -66,6 +66,7 @@ static asvk_status space_json(const asvk_space *s, cJSON **out) {
             cJSON_AddNumberToObject(lo, "out", s->sk.layers[l].out);
             cJSON_AddNumberToObject(lo, "stride", s->sk.layers[l].stride);
         }
+        if (s->no_skip[l]) cJSON_AddBoolToObject(lo, "skip", false);
         cJSON *cells = cJSON_AddArrayToObject(lo, "cells");
         for (uint32_t k = 0; k < s->count[l]; k++) {
             const asvk_space_cell *c = &s->cells[l][k];
@@ -139,7 +140,7 @@ uint32_t asvk_space_cells(const asvk_space *s) {
 
 static asvk_status read_asvk(const cJSON *j, const char *path, asvk_space *s) {
     static const char *const keys[] = {"format", "name", "generations", "skeleton", "layers", NULL};
-    static const char *const layer_keys[] = {"in", "size", "out", "stride", "cells", NULL};
+    static const char *const layer_keys[] = {"in", "size", "out", "stride", "skip", "cells", NULL};
     static const char *const cell_keys[] = {"cell", "genome", "fitness", "sampled", "madds", "params", "anchor", NULL};
     asvk_status st;
     const char *name;
@@ -159,7 +160,10 @@ static asvk_status read_asvk(const cJSON *j, const char *path, asvk_space *s) {
         uint32_t l = s->layers++;
         snprintf(ctx, sizeof ctx, "%.1000s: layers[%u]", path, l);
         if (!cJSON_IsObject(lo)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be an object", ctx);
-        if ((st = asvk_json_check_keys(lo, ctx, layer_keys))) return st;
+        bool skip;
+        if ((st = asvk_json_check_keys(lo, ctx, layer_keys)) || (st = asvk_json_bool(lo, ctx, "skip", false, true, &skip)))
+            return st;
+        s->no_skip[l] = !skip;
         const cJSON *cells = asvk_json_get(lo, "cells");
         if (!cJSON_IsArray(cells) || !cJSON_GetArraySize(cells) || cJSON_GetArraySize(cells) > ASVK_SPACE_MAX_CELLS)
             return asvk_error_set(ASVK_ERR_USAGE, "%s.cells must be an array of 1 to %d cells", ctx, ASVK_SPACE_MAX_CELLS);

@@ -42,6 +42,8 @@ typedef struct asvk_space {
     uint32_t generations; /* of the run that learned it (0: unknown) */
     uint32_t layers;
     uint32_t count[ASVK_SKEL_MAX_LAYERS];
+    bool no_skip[ASVK_SKEL_MAX_LAYERS]; /* a search may not skip this layer even where the shape allows
+                                         * (once-for-all: a stage keeps at least 2 layers) */
     asvk_space_cell cells[ASVK_SKEL_MAX_LAYERS][ASVK_SPACE_MAX_CELLS];
 } asvk_space;
 
@@ -63,8 +65,16 @@ uint32_t asvk_space_cells(const asvk_space *s);
 asvk_status asvk_space_load(const char *path, asvk_motif_reading reading, asvk_space *out);
 
 /* Hand-made spaces by name (autospace/space_builtin.c): "proxyless",
- * ProxylessNAS's mobile space on its ImageNet skeleton. */
+ * ProxylessNAS's mobile space on its ImageNet skeleton, and "ofa-mbv3",
+ * once-for-all's MobileNetV3 space (width 1.2). */
 asvk_status asvk_space_builtin(const char *name, asvk_space *out);
+/* The same cells on another skeleton (a Fashion-MNIST one, priced by a table
+ * from 'asvk latency'): proxyless's k 3/5/7 x e 3/6 in every layer;
+ * ofa-mbv3's k 3/5/7 x e 3/4/6 with each layer's activation and SE from
+ * reference[l] (may be NULL: ReLU6, no SE), skipped only from the 3rd layer
+ * of a run of equal shapes on (depth 2 to 4 when runs have 4 layers). */
+asvk_status asvk_space_builtin_on(const char *name, const asvk_skeleton *sk, const asvk_cell *reference,
+                                  asvk_space *out);
 bool asvk_space_builtin_has(const char *name);
 const char *asvk_space_builtin_names(void);
 

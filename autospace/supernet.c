@@ -112,6 +112,10 @@ static asvk_status visit_all(const asvk_supernet_spec *s, param_visit fn, void *
     if (s->distill) return st;
     uint32_t last = sk->count ? sk->layers[sk->count - 1].out : sk->stem_out;
     if (!st && sk->head) st = conv_bn_params(fn, u, "head", sk->head, 1, last), last = sk->head;
+    if (!st && sk->feature_mix) {
+        st = fn(u, "head.mix.conv.weight", ASVK_PARAM_CONV_WEIGHT, 4, (uint32_t[]){sk->feature_mix, last, 1, 1});
+        last = sk->feature_mix;
+    }
     if (!st) st = fn(u, "head.linear.weight", ASVK_PARAM_LINEAR_WEIGHT, 2, (uint32_t[]){sk->num_classes, last});
     if (!st) st = fn(u, "head.linear.bias", ASVK_PARAM_BIAS, 1, &sk->num_classes);
     return st;
@@ -285,6 +289,11 @@ static void build_classifier(builder *b, const asvk_supernet_spec *s, bool arch_
     for (uint32_t l = 0; l < sk->count && x != ASVK_NO_VAL && !b->st; l++) x = layer_mix(b, s, l, x);
     if (sk->head) x = conv_bn(b, "head", x, sk->head, 1, 1, sk->head_act, true);
     if (x != ASVK_NO_VAL) x = asvk_op_global_pool(b->g, "head.pool", x);
+    if (x != ASVK_NO_VAL && sk->feature_mix) { /* once-for-all's feature mix: conv, no BN, act */
+        x = asvk_op_conv(b->g, "head.mix.conv", x, P(b, "head.mix.conv.weight"), ASVK_NO_VAL, sk->feature_mix, 1, 1, 0, 1);
+        if (x != ASVK_NO_VAL && sk->feature_mix_act != ASVK_ACT_NONE)
+            x = asvk_op_act(b->g, "head.mix.act", x, sk->feature_mix_act);
+    }
     if (x != ASVK_NO_VAL && sk->dropout > 0 && !arch_step) x = asvk_op_dropout(b->g, "head.dropout", x, (float)sk->dropout, 0);
     if (x != ASVK_NO_VAL) x = asvk_op_linear(b->g, "head.linear", x, P(b, "head.linear.weight"), P(b, "head.linear.bias"),
                                              sk->num_classes);

@@ -18,6 +18,7 @@
 #include "autospace/evolve.h"
 #include "autospace/population.h"
 #include "autospace/skeleton.h"
+#include "autospace/space.h"
 #include "autospace/supernet.h"
 #include "runtime/cell_ops.h"
 #include "runtime/params.h"
@@ -227,6 +228,84 @@ static void skeleton_from_and_to_arch(void) {
         asvk_cost_free(&ca), asvk_cost_free(&cb);
         asvk_arch_free(&a), asvk_arch_free(&b);
     }
+}
+
+/* once-for-all's MobileNetV3 space (autospace/space_builtin.c): its shape, the
+ * stages' activations and SE, where depth may shrink, the feature mix after
+ * the pool; the published w1.2 network (flops-389M, depths 2 3 3 4 4) is one
+ * of its networks, with the same params and MAdds as its own net.config. */
+static void builtin_ofa_mbv3_space(void) {
+    asvk_space sp;
+    OK(asvk_space_builtin("ofa-mbv3", &sp));
+    const asvk_skeleton *sk = &sp.sk;
+    CHECK(sp.layers == 21 && sk->count == 21 && sk->stem_out == 24 && sk->stem_act == ASVK_ACT_HSWISH &&
+              sk->head == 1152 && sk->head_act == ASVK_ACT_HSWISH && sk->feature_mix == 1536 &&
+              sk->feature_mix_act == ASVK_ACT_HSWISH && sk->resolution == 224 && sk->num_classes == 1000,
+          "ofa-mbv3 skeleton");
+    static const uint32_t outs[] = {32, 48, 96, 136, 192};
+    CHECK(sp.count[0] == 1 && sp.no_skip[0], "the fixed first block");
+    for (uint32_t l = 1; l < 21; l++) {
+        uint32_t stage = (l - 1) / 4, depth = (l - 1) % 4;
+        bool se = stage == 1 || stage >= 3;
+        asvk_act act = stage >= 2 ? ASVK_ACT_HSWISH : ASVK_ACT_RELU;
+        CHECK(sp.count[l] == 9 && sk->layers[l].out == outs[stage] && sp.no_skip[l] == (depth < 2) &&
+                  sk->layers[l].stride == (depth ? 1u : stage == 3 ? 1u : 2u),
+              "layer %u: %u cells, out %u, stride %u, no_skip %d", l, sp.count[l], sk->layers[l].out,
+              sk->layers[l].stride, sp.no_skip[l]);
+        for (uint32_t k = 0; k < sp.count[l]; k++)
+            CHECK(sp.cells[l][k].cell.act == act && sp.cells[l][k].cell.se == se &&
+                      asvk_skeleton_mbconv_kernel(&sp.cells[l][k].cell) != 0,
+                  "layer %u cell %u: act, SE or not an MBConv", l, k);
+    }
+    /* space.json round trip keeps the skip rule and the feature mix */
+    char *text;
+    OK(asvk_space_to_text(&sp, &text));
+    char path[] = "/tmp/asvk-space-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0, "write %s", path);
+    free(text);
+    asvk_space back;
+    OK(asvk_space_load(path, ASVK_MOTIF_READING_DEFAULT, &back));
+    unlink(path);
+    CHECK(memcmp(back.no_skip, sp.no_skip, sizeof sp.no_skip) == 0 && back.sk.feature_mix == 1536 &&
+              asvk_space_cells(&back) == 181, "ofa-mbv3 space.json round trip");
+
+    asvk_arch pub;
+    OK(asvk_arch_load(ASVK_SOURCE_DIR "/tests/data/reference/once-for-all/flops-389M_top1-79.1_finetune-75/net.config",
+                      &pub));
+    asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
+    memset(cells, 0, sizeof cells); /* 0 nodes: a skip */
+    uint32_t layer = 0, matched = 0;
+    for (uint32_t i = 0; i < pub.count; i++) {
+        const asvk_layer *x = &pub.layers[i];
+        if (x->type != ASVK_LAYER_MBCONV) continue;
+        /* a stage starts where the channels change (or stage 4, stride 1: 96 -> 136) */
+        while (layer > 1 && layer < 21 && (layer - 1) % 4 != 0 && sk->layers[layer].out != x->mbconv.out) layer++;
+        CHECK(layer < 21 && sk->layers[layer].out == x->mbconv.out, "published block %u has no layer", i);
+        if (layer >= 21) break;
+        for (uint32_t k = 0; k < sp.count[layer]; k++) {
+            const asvk_cell *c = &sp.cells[layer][k].cell;
+            if (asvk_skeleton_mbconv_kernel(c) == x->mbconv.kernel && c->expand == (float)x->mbconv.expand &&
+                c->se == x->mbconv.se && c->act == x->mbconv.act) {
+                cells[layer] = *c, matched++;
+                break;
+            }
+        }
+        layer++;
+    }
+    CHECK(matched == 17, "%u of the 17 published blocks are cells of ofa-mbv3", matched);
+    asvk_arch ours;
+    OK(asvk_skeleton_to_arch(sk, cells, NULL, &ours));
+    asvk_cost a, b;
+    OK(asvk_arch_cost(&pub, 224, &a));
+    OK(asvk_arch_cost(&ours, 224, &b));
+    CHECK(a.madds == b.madds && a.params == b.params, "published %llu MAdds %llu params; in ofa-mbv3 %llu %llu",
+          (unsigned long long)a.madds, (unsigned long long)a.params, (unsigned long long)b.madds,
+          (unsigned long long)b.params);
+    CHECK(a.madds > 380e6 && a.madds < 400e6, "flops-389M counts %llu MAdds", (unsigned long long)a.madds);
+    asvk_cost_free(&a), asvk_cost_free(&b);
+    asvk_arch_free(&pub), asvk_arch_free(&ours);
 }
 
 /* Skeletons the fuzzer found (tests/fuzz/README.md): each read, but no
@@ -544,6 +623,7 @@ int main(int argc, char **argv) {
         {"bank_round_trip", bank_round_trip},
         {"skeleton_from_and_to_arch", skeleton_from_and_to_arch},
         {"skeleton_fuzzed_inputs", skeleton_fuzzed_inputs},
+        {"builtin_ofa_mbv3_space", builtin_ofa_mbv3_space},
         {"supernet_holds_only_sampled_cells", supernet_holds_only_sampled_cells},
         {"generations_inherit_and_stay_distinct", generations_inherit_and_stay_distinct},
         {"bad_configs", bad_configs},

@@ -232,6 +232,65 @@ print(f"ok: searched for the Pixel 1: {r['predicted_latency_ms']:.2f} ms predict
       f"net.config reads back with the same cost")
 PY
 
+# once-for-all's MobileNetV3 space (k 3/5/7 x e 3/4/6, depth 2-4, SE and h-swish by stage, width 1.2),
+# priced by the Note10 table: within the budget by the table, skips only in a stage's 3rd and 4th
+# layers and at its end, net.config of once-for-all's MobileNetV3 kind that reads back with its cost
+run space_ofa space show ofa-mbv3 --json
+run search_n10 search --space ofa-mbv3 --lut "$tmp/note10-224.json" --budget-latency 30 --data "folder:$tmp/img:32:3" \
+  --data-resolution 32 --steps 4 --warmup 2 --batch 2 --val 4 --save-every 2 --quiet --run "$tmp/s_n10"
+run s10_cost_json cost "$tmp/s_n10/net.json" --json
+run s10_cost_nc cost "$tmp/s_n10/net.config" --json
+run s10_pred latency predict --lut "$tmp/note10-224.json" "$tmp/s_n10/net.config" --json
+/usr/bin/python3 - "$tmp" <<'PY' || fail "the network searched in ofa-mbv3 for the Note10 is wrong"
+import json, sys
+t = sys.argv[1]
+sp = json.load(open(f"{t}/space_ofa.out"))
+assert [len(l["cells"]) for l in sp["layers"]] == [1] + [9] * 20, "ofa-mbv3 layer sizes"
+assert [l.get("skip", True) for l in sp["layers"]] == [False] + [False, False, True, True] * 5, "skippable layers"
+assert sp["skeleton"]["feature_mix"] == {"out": 1536, "act": "hswish"}
+r = json.load(open(f"{t}/s_n10/result.json"))
+a, b = json.load(open(f"{t}/s10_cost_json.out")), json.load(open(f"{t}/s10_cost_nc.out"))
+p = json.load(open(f"{t}/s10_pred.out"))
+assert r["predicted_latency_ms"] <= 30 and abs(p["ms"] - r["predicted_latency_ms"]) < 1e-9, (r["predicted_latency_ms"], p["ms"])
+assert (a["params"], a["madds"], a["resolution"]) == (b["params"], b["madds"], b["resolution"]) == (r["params"], r["madds"], 224)
+nc = json.load(open(f"{t}/s_n10/net.config"))
+assert nc["name"] == "MobileNetV3" and nc["feature_mix_layer"]["out_channels"] == 1536, nc["name"]
+assert nc["final_expand_layer"]["out_channels"] == 1152 and nc["first_conv"]["act_func"] == "h_swish"
+kinds = [blk["mobile_inverted_conv"]["name"] for blk in nc["blocks"]]
+assert len(kinds) == 21 and kinds[0] == "MBInvertedConvLayer"
+for s in range(5):
+    st = kinds[1 + 4 * s: 5 + 4 * s]
+    depth = sum(k != "ZeroLayer" for k in st)
+    assert depth >= 2 and all(k != "ZeroLayer" for k in st[:depth]), f"stage {s + 1}: {st}"
+    for blk in nc["blocks"][1 + 4 * s: 1 + 4 * s + depth]:
+        m = blk["mobile_inverted_conv"]
+        assert m["kernel_size"] in (3, 5, 7) and m["expand_ratio"] in (3, 4, 6), m
+        assert m["use_se"] == (s in (1, 3, 4)) and m["act_func"] == ("relu" if s < 2 else "h_swish"), m
+print(f"ok: searched in ofa-mbv3 for the Note10: {r['predicted_latency_ms']:.2f} ms predicted (budget 30), "
+      f"{r['madds'] / 1e6:.1f}M MAdds, depths {[sum(k != 'ZeroLayer' for k in kinds[1 + 4 * s: 5 + 4 * s]) for s in range(5)]}; "
+      f"net.config reads back with the same cost")
+PY
+
+# the same space on a Fashion-MNIST skeleton, priced by a table measured here ('asvk latency')
+mkdir -p "$tmp/fm_s"
+/usr/bin/python3 "$here/make_idx.py" "$tmp/fm_s" 64 16 28 4 || { echo "cannot generate data"; exit 1; }
+"$ASVK" space show ofa-mbv3 --reference fmnist_evo --json >"$tmp/ofa_fm.json" 2>"$tmp/ofa_fm.err" ||
+  fail "space show ofa-mbv3 --reference fmnist_evo: $(cat "$tmp/ofa_fm.err")"
+run lat_ofa_fm latency --space "$tmp/ofa_fm.json" --repeat 5 --warmup 1 --calibrate 3 --out "$tmp/fm_lut.json" --quiet
+run search_ofa_fm search --space "$tmp/ofa_fm.json" --lut "$tmp/fm_lut.json" --budget-latency 2.5 \
+  --data "fashion-mnist:$tmp/fm_s" --steps 4 --warmup 2 --batch 8 --val 16 --quiet --run "$tmp/s_ofa_fm"
+/usr/bin/python3 - "$tmp" <<'PY' || fail "ofa-mbv3 on the Fashion-MNIST skeleton is wrong"
+import json, sys
+t = sys.argv[1]
+sp = json.load(open(f"{t}/ofa_fm.json"))
+assert sp["skeleton"]["name"] == "fmnist_evo" and all(len(l["cells"]) == 9 for l in sp["layers"])
+# fmnist_evo's layers: 16 | 24 24 | 40 40 | 64 64 (after the stem 16): never a 3rd layer of one shape
+assert all(l.get("skip", True) is False for l in sp["layers"]), [l.get("skip", True) for l in sp["layers"]]
+r = json.load(open(f"{t}/s_ofa_fm/result.json"))
+assert r["predicted_latency_ms"] <= 2.5 and all(l["cell"] != "skip" for l in r["layers"]), r
+print(f"ok: ofa-mbv3 on fmnist_evo, priced by a table measured here: {r['predicted_latency_ms']:.2f} ms predicted (budget 2.5)")
+PY
+
 # ---- 4. ONNX export: trained networks in ONNX Runtime on asvk's inputs, the onnx checker ----
 # Each network trains briefly first, so that its BN statistics and weights are not the fresh
 # ones (which would fold trivially); MobileNetV2 trains at 32 px and is exported at 224 (its
