@@ -408,6 +408,7 @@ asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out
             return asvk_error_set(ASVK_ERR_INTERNAL, "no network of the space fits the budget");
     }
     sink_skips(s, out->choice);
+    sink_skips(s, argmax); /* a reorder is not a move */
     bool moved[ASVK_SKEL_MAX_LAYERS] = {0};
     for (uint32_t l = 0; l < sk->count; l++) moved[l] = out->choice[l] != argmax[l];
     for (uint32_t l = 0; l < sk->count; l++) {

@@ -45,7 +45,6 @@ static asvk_status on_own_skeleton(const char *name, asvk_arch *a, asvk_status s
     asvk_arch_free(a);
     if (!st) st = asvk_space_builtin_on(name, &sk, ref, out);
     if (st) return st;
-    snprintf(out->name, sizeof out->name, "%s", name);
     memset(out->cells[0], 0, sizeof out->cells[0]);
     out->count[0] = 1, out->no_skip[0] = true; /* the first block is fixed */
     asvk_space_cell *c = &out->cells[0][0];
@@ -133,7 +132,7 @@ asvk_status asvk_space_builtin_on(const char *name, const asvk_skeleton *sk, con
         return asvk_error_set(ASVK_ERR_USAGE, "no built-in space '%s' (built-ins: %s)", name ? name : "",
                               asvk_space_builtin_names());
     memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s on %.40s", name, sk->name);
+    snprintf(out->name, sizeof out->name, "%s", name);
     out->layers = sk->count;
     static const uint32_t ks[] = {3, 5, 7};
     static const float e_ofa[] = {3, 4, 6}, e_px[] = {3, 6};
