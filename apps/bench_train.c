@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "apps/bench.h"
 #include "runtime/trainer.h"
@@ -57,6 +58,21 @@ static void print_profile(const char *title, profile_sum *p, cJSON *into) {
         printf("  %-20s %6u %10.3f %6.1f%%\n", p->name[i], p->count[i], p->ns[i] / 1e6, 100 * p->ns[i] / p->total);
 }
 
+/* The process's peak resident set and the device memory the engine used and
+ * holds, read right after the timed training steps (before the inference
+ * graphs exist), as PyTorch's side (tools/torch_bench.py) reads its own. */
+typedef struct { double rss_mb, device_peak_mb, device_reserved_mb; } step_mem;
+
+static asvk_status step_memory(asvk_context *ctx, step_mem *out) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return asvk_error_set(ASVK_ERR_INTERNAL, "getrusage failed");
+    asvk_memory_stats m;
+    asvk_memory_stats_get(ctx, &m);
+    out->rss_mb = ru.ru_maxrss / 1024.0; /* KiB on Linux */
+    out->device_peak_mb = m.peak_used / 1048576.0, out->device_reserved_mb = m.reserved / 1048576.0;
+    return ASVK_OK;
+}
+
 int bench_train(cli_args *a) {
     long repeat, warmup, batch;
     if (!cli_int(a, "--repeat", 5, 5, 1000, &repeat) || !cli_int(a, "--warmup", 2, 0, 1000, &warmup) ||
@@ -78,10 +94,12 @@ int bench_train(cli_args *a) {
     asvk_trainer *t = NULL;
     cJSON *root = bench_stamp(ctx);
     double tr[3], inf[3], lat[3];
+    step_mem mem = {0};
     asvk_cost cost = {0};
     if (!(st = asvk_context_require(ctx, "timestamps")) && !(st = asvk_arch_cost(&arch, 0, &cost)) &&
         !(st = asvk_trainer_create(ctx, &arch, &cfg, 1, &t)) &&
         !(st = asvk_trainer_time_step(t, (uint32_t)warmup, (uint32_t)repeat, &tr[0], &tr[1], &tr[2])) &&
+        !(st = step_memory(ctx, &mem)) &&
         !(st = asvk_trainer_time_eval(t, (uint32_t)batch, (uint32_t)warmup, (uint32_t)repeat, &inf[0], &inf[1], &inf[2])) &&
         !(st = asvk_trainer_time_eval(t, 1, (uint32_t)warmup, (uint32_t)repeat, &lat[0], &lat[1], &lat[2]))) {
         const asvk_plan_report *plan = asvk_trainer_plan(t);
@@ -102,6 +120,9 @@ int bench_train(cli_args *a) {
         cJSON_AddItemToObject(root, "infer_batch1", bench_summary_json(&s, 0));
         cJSON_AddNumberToObject(root, "dispatches_per_step", plan->dispatches);
         cJSON_AddNumberToObject(root, "barriers_per_step", plan->barriers);
+        cJSON_AddNumberToObject(root, "peak_rss_mb", mem.rss_mb);
+        cJSON_AddNumberToObject(root, "device_peak_mb", mem.device_peak_mb);
+        cJSON_AddNumberToObject(root, "device_reserved_mb", mem.device_reserved_mb);
         if (!json) {
             printf("%s (%.3fM params, %.2fM MAdds) on %s, batch %ld%s, medians of %ld runs:\n", arch.name,
                    cost.params / 1e6, cost.madds / 1e6, asvk_context_device(ctx)->name, batch,
@@ -112,6 +133,9 @@ int bench_train(cli_args *a) {
                    100 * (inf[2] - inf[1]) / inf[0]);
             printf("  batch-1 latency %9.3f ms                     (spread %.0f%%)\n", lat[0] / 1e6,
                    100 * (lat[2] - lat[1]) / lat[0]);
+            printf("  memory after the training steps: peak RSS %.0f MB; device memory %.0f MB at most in use, "
+                   "%.0f MB held%s\n", mem.rss_mb, mem.device_peak_mb, mem.device_reserved_mb,
+                   asvk_context_device(ctx)->unified_memory ? " (host memory on this device: inside the RSS)" : "");
         }
         if (cli_flag(a, "--profile")) {
             profile_sum ptr = {0}, pin = {0};

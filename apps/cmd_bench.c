@@ -20,7 +20,7 @@ static const cli_opt opts[] = {
     {"--arch", "A", "train, ops: architecture file or built-in (default fmnist)"},
     {"--batch", "N", "train, ops: training and inference batch (default 128)"},
     {"--profile", NULL, "train: device time per op kind, training step and inference"},
-    {"--fp16", NULL, "train, ops: activations stored as fp16 (needs 16-bit storage)"},
+    {"--fp16", NULL, "train, ops: activations stored as fp16 (needs 16-bit storage; compare with and without: slower on lavapipe)"},
     {0},
 };
 

@@ -59,7 +59,7 @@ static const cli_opt opts[] = {
     {"--smoothing", "X", "label smoothing (default 0.1)"},
     {"--crop-pad", "P", "random crop with P pixels of padding (default 2; 0: off)"},
     {"--no-flip", NULL, "no random horizontal flips"},
-    {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
+    {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage; slower on a CPU device such as lavapipe)"},
     {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/scale.md)"},
     {"--seed", "N", "seed of everything random: cells, mutations, weights, batches (default 1)"},
     /* Options of one invocation. */

@@ -28,7 +28,7 @@ static const cli_opt opts[] = {
                        "found network in the report"},
     {"--epochs", "N", "epochs to train the searched network (default 15; --quick 1)"},
     {"--seed", "N", "seed of every stage (default 1)"},
-    {"--fp16", NULL, "activations stored as fp16 in evolve, search and train (needs 16-bit storage)"},
+    {"--fp16", NULL, "activations stored as fp16 in evolve, search and train (needs 16-bit storage; half the activation memory, slower on a CPU device such as lavapipe)"},
     {"--quick", NULL, "the quick preset of every stage (minutes on a CPU)"},
     /* options of one invocation */
     {"--run", "DIR", "run folder (default runs/pipeline-<space>-<date>-<time>)"},

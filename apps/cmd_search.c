@@ -42,7 +42,7 @@ static const cli_opt opts[] = {
     {"--tau1", "X", "... and at the end (default 0.5)"},
     {"--lambda", "X", "weight of the budget term (default 1)"},
     {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
-    {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage)"},
+    {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage; slower on a CPU device such as lavapipe)"},
     {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/scale.md)"},
     {"--data-resolution", "R", "train the supernet on R x R images (default the skeleton's); costs and the table "
                                "stay at the skeleton's resolution"},
