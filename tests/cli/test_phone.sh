@@ -305,8 +305,8 @@ PY
 
 # ---- 4. ONNX export: trained networks in ONNX Runtime on asvk's inputs, the onnx checker ----
 # Each network trains briefly first, so that its BN statistics and weights are not the fresh
-# ones (which would fold trivially); MobileNetV2 trains at 32 px and is exported at 224 (its
-# weights do not depend on the resolution).
+# ones (which would fold trivially); MobileNetV2 and the Note10 network train at 32 px and
+# are exported at 224 (their weights do not depend on the resolution).
 mkdir -p "$tmp/fm"
 /usr/bin/python3 "$here/make_idx.py" "$tmp/fm" 64 16 28 4 || { echo "cannot generate data"; exit 1; }
 declare -A train_args=(
@@ -314,12 +314,14 @@ declare -A train_args=(
   [mbv2]="--arch mbv2:classes=10 --resolution 32 --data folder:$tmp/img:32:3 --test-data folder:$tmp/img:32:3"
   [cells]="--arch $root/tests/torch/parity_cells_arch.json --data folder:$tmp/img:10:3 --test-data folder:$tmp/img:10:3"
   [zoo]="--arch $root/tests/torch/parity_arch.json --data folder:$tmp/img:18:3 --test-data folder:$tmp/img:18:3"
+  [n10]="--arch $tmp/s_n10/net.json --resolution 32 --data folder:$tmp/img:32:3 --test-data folder:$tmp/img:32:3"
 )
 ort=$root/tools/onnx/node_modules/onnxruntime-node
-for net in fmnist mbv2 cells zoo; do
+# n10: the network searched in ofa-mbv3 for the Note10 above (SE, h-swish, the feature mix after the pool)
+for net in fmnist mbv2 cells zoo n10; do
   # shellcheck disable=SC2086
   run "train_$net" train ${train_args[$net]} --batch 8 --epochs 1 --quiet --run "$tmp/t_$net" || continue
-  extra=(); [ "$net" = mbv2 ] && extra=(--resolution 224)
+  extra=(); [ "$net" = mbv2 ] || [ "$net" = n10 ] && extra=(--resolution 224)
   run "export_$net" export --onnx "$tmp/$net.onnx" --checkpoint "$tmp/t_$net/model.safetensors" "${extra[@]}" \
     --check-io "$tmp/$net.io.safetensors" --check-batch 3 || continue
   if command -v node >/dev/null && [ -d "$ort" ]; then
@@ -338,7 +340,7 @@ try:
     import onnx
 except ImportError:
     print("skip: python3-onnx is not installed"); sys.exit(0)
-for net in ("fmnist", "mbv2", "cells", "zoo"):
+for net in ("fmnist", "mbv2", "cells", "zoo", "n10"):
     m = onnx.load(f"{sys.argv[1]}/{net}.onnx")
     onnx.checker.check_model(m, full_check=True)
     ops = {n.op_type for n in m.graph.node}
