@@ -42,6 +42,8 @@ static const cli_opt opts[] = {
     {"--tau1", "X", "... and at the end (default 0.5)"},
     {"--lambda", "X", "weight of the budget term (default 1)"},
     {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
+    {"--spend", "F", "the network costs at least F of the budget (0 to 1; default 0: the most likely network within it); "
+                     "below it, the most likely network between F x budget and the budget"},
     {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage; slower on a CPU device such as lavapipe)"},
     {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/scale.md)"},
     {"--data-resolution", "R", "train the supernet on R x R images (default the skeleton's); costs and the table "
@@ -96,7 +98,8 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
     if (!cli_double(a, "--lr", c->lr, 1e-9, 100, &c->lr) || !cli_double(a, "--momentum", c->momentum, 0, 0.9999, &c->momentum) ||
         !cli_double(a, "--wd", c->weight_decay, 0, 10, &c->weight_decay) ||
         !cli_double(a, "--arch-lr", c->arch_lr, 0, 100, &c->arch_lr) || !cli_double(a, "--tau0", c->tau0, 1e-3, 1e3, &c->tau0) ||
-        !cli_double(a, "--tau1", c->tau1, 1e-3, 1e3, &c->tau1) || !cli_double(a, "--lambda", c->lambda, 0, 1e6, &c->lambda))
+        !cli_double(a, "--tau1", c->tau1, 1e-3, 1e3, &c->tau1) || !cli_double(a, "--lambda", c->lambda, 0, 1e6, &c->lambda) ||
+        !cli_double(a, "--spend", 0, 0, 1, &c->spend))
         return 2;
     c->skip = !cli_flag(a, "--no-skip");
     c->fp16 = cli_flag(a, "--fp16");
@@ -164,6 +167,7 @@ static cJSON *options_json(const search_options *o) {
     asvk_json_add_exact(j, "tau0", c->tau0);
     asvk_json_add_exact(j, "tau1", c->tau1);
     asvk_json_add_exact(j, "lambda", c->lambda);
+    asvk_json_add_exact(j, "spend", c->spend);
     cJSON_AddBoolToObject(j, "no-skip", !c->skip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
     cJSON_AddBoolToObject(j, "sync-bn", c->sync_bn);
@@ -274,7 +278,7 @@ static int run(cli_args *a) {
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
-        static const char *const absent[] = {"--data-resolution", "0", NULL}; /* runs from before the option */
+        static const char *const absent[] = {"--data-resolution", "0", "--spend", "0", NULL}; /* runs from before the options */
         st = cli_saved_args_absent(&cmd_search, run_dir, "config.json", "search", FIRST_INVOCATION_OPT, absent, &saved, &j,
                                    store);
         rc = st ? cli_fail(st) : parse_options(&saved, &o, &lut);

@@ -140,9 +140,11 @@ uint64_t asvk_evolve_fixed_madds(const asvk_skeleton *sk) {
     asvk_cost c;
     uint64_t fixed = 0;
     if (!asvk_arch_cost(&a, 0, &c)) {
+        /* the searchable layers follow the stem (layers 1..count), whatever their type: an MBConv
+         * genome becomes an mbconv layer, and counting only cell layers here (as before) left the
+         * cheapest cells in the "fixed" cost, so evolve and search saw less room than there was */
         fixed = c.madds;
-        for (uint32_t i = 0; i < a.count; i++)
-            if (a.layers[i].type == ASVK_LAYER_CELL) fixed -= c.layers[i].madds;
+        for (uint32_t i = 1; i <= sk->count && i < a.count; i++) fixed -= c.layers[i].madds;
         asvk_cost_free(&c);
     }
     asvk_arch_free(&a);

@@ -319,19 +319,20 @@ asvk_status asvk_search_run(asvk_search *s, uint32_t n, asvk_search_progress_fn 
 
 /* The network of the largest sum of log-probabilities within the budget: a
  * multiple-choice knapsack, solved exactly by dynamic programming over the
- * cost left to the cells in BINS steps (costs rounded up, so the result
- * never exceeds the budget). allowed[l][k] limits the candidates. false
- * when nothing fits. */
+ * cells' cost in BINS steps (costs rounded up, so the result never exceeds
+ * the budget). allowed[l][k] limits the candidates. With floor > 0, only
+ * networks whose cells cost at least floor (same unit) count, and when none
+ * does, the most costly one that fits. false when nothing fits. */
 #define BINS 4000
 static bool knapsack(const asvk_search *s, const double p[][ASVK_ALPHA_MAX_K], bool allowed[][ASVK_ALPHA_MAX_K],
-                     int *choice) {
+                     double floor_cost, int *choice) {
     uint32_t L = s->al.layers;
     double room = s->cfg.budget - s->fixed;
     if (room < 0) return false;
     double unit = room > 0 ? room / BINS : 1;
-    static double best[ASVK_SKEL_MAX_LAYERS + 1][BINS + 1];
+    static double best[ASVK_SKEL_MAX_LAYERS + 1][BINS + 1]; /* cells costing exactly b units */
     static signed char pick[ASVK_SKEL_MAX_LAYERS][BINS + 1];
-    for (uint32_t b = 0; b <= BINS; b++) best[0][b] = 0;
+    for (uint32_t b = 0; b <= BINS; b++) best[0][b] = b ? -INFINITY : 0;
     for (uint32_t l = 0; l < L; l++)
         for (uint32_t b = 0; b <= BINS; b++) {
             best[l + 1][b] = -INFINITY, pick[l][b] = -1;
@@ -343,8 +344,18 @@ static bool knapsack(const asvk_search *s, const double p[][ASVK_ALPHA_MAX_K], b
                 if (v > best[l + 1][b]) best[l + 1][b] = v, pick[l][b] = (signed char)k;
             }
         }
-    if (!isfinite(best[L][BINS])) return false;
-    for (uint32_t l = L, b = BINS; l-- > 0;) {
+    /* each layer's cost is rounded up by less than a unit: b units mean more than (b - L) x unit */
+    double lo = floor_cost > 0 ? ceil(floor_cost / unit) + L : 0;
+    uint32_t at = 0, last = 0;
+    bool any = false, reached = false;
+    for (uint32_t b = 0; b <= BINS; b++) {
+        if (!isfinite(best[L][b])) continue;
+        if (b >= lo && (!reached || best[L][b] > best[L][at])) at = b, reached = true;
+        any = true, last = b;
+    }
+    if (!any) return false;
+    if (!reached) at = last; /* nothing reaches the floor: the most costly that fits */
+    for (uint32_t l = L, b = at; l-- > 0;) {
         int k = pick[l][b];
         choice[l] = k;
         b -= (uint32_t)ceil(s->cost[l][k] / unit - 1e-9);
@@ -400,11 +411,18 @@ asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out
     }
     /* over budget: the most likely network that fits, skips where the search
      * wanted them; failing that, with skips wherever they can go */
+    double floor_cells = c->spend * c->budget - s->fixed;
     if (total > c->budget) {
-        bool fits = knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, out->choice);
+        bool fits = knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, floor_cells, out->choice);
         for (uint32_t l = 0; !fits && l < sk->count; l++)
             for (uint32_t k = 0; k < s->al.k[l]; k++) allowed[l][k] = true;
-        if (!fits && !knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, out->choice))
+        if (!fits && !knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, floor_cells, out->choice))
+            return asvk_error_set(ASVK_ERR_INTERNAL, "no network of the space fits the budget");
+    } else if (total < c->spend * c->budget) {
+        /* under the floor: every candidate may move, the most likely network between floor and budget */
+        for (uint32_t l = 0; l < sk->count; l++)
+            for (uint32_t k = 0; k < s->al.k[l]; k++) allowed[l][k] = true;
+        if (!knapsack(s, (const double(*)[ASVK_ALPHA_MAX_K])p, allowed, floor_cells, out->choice))
             return asvk_error_set(ASVK_ERR_INTERNAL, "no network of the space fits the budget");
     }
     sink_skips(s, out->choice);

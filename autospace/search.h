@@ -24,7 +24,11 @@
  * likely cell, or the identity where it has at least half the probability
  * (a skip at 0.2 beside six cells sharing 0.8 means "a cell"); when
  * that network breaks the budget, the network of the largest sum of
- * log-probabilities that fits (an exact multiple-choice knapsack). */
+ * log-probabilities that fits (an exact multiple-choice knapsack). With
+ * spend > 0, a network below spend x budget is replaced the same way by the
+ * most likely one costing between spend x budget and the budget (the
+ * nearest below when none reaches it), so that searches in different spaces
+ * are compared at the cost they were given. */
 #ifndef ASVK_AUTOSPACE_SEARCH_H
 #define ASVK_AUTOSPACE_SEARCH_H
 
@@ -46,6 +50,7 @@ typedef struct asvk_search_config {
     double lambda;           /* weight of the budget term */
     asvk_budget_kind budget_kind;
     double budget;           /* MAdds, or milliseconds with the table */
+    double spend;            /* 0..1: the result costs at least this share of the budget (0: no floor) */
     const asvk_lut *lut;     /* needed for a latency budget; predicts latency for the report when given */
     uint64_t seed;
     uint32_t val_images;

@@ -64,6 +64,21 @@ assert hist[-1]["tau"] < hist[0]["tau"]
 PY
 run train1 train --arch "$tmp/s1/net.json" "${data[@]}" --epochs 1 --batch 32 --run "$tmp/t1" --quiet
 
+# --spend: the network costs 95-100% of a budget the space can meet (the MAdds of the search above
+# and of the tiny space's dearest network bound it), and a budget above every network gives the dearest
+run s1x search "${common[@]}" --budget-madds 0.03M --spend 0.95 --run "$tmp/s1x"
+run s1y search "${common[@]}" --budget-madds 10M --spend 0.95 --run "$tmp/s1y"
+run s1z search "${common[@]}" --budget-madds 10M --run "$tmp/s1z"
+/usr/bin/python3 - "$tmp" <<'PY' || fail "--spend does not spend the budget"
+import json, sys
+t = sys.argv[1]
+x, y, z = (json.load(open(f"{t}/{n}/result.json")) for n in ("s1x", "s1y", "s1z"))
+assert 0.95 * 30000 <= x["madds"] <= 30000, x["madds"]
+# nothing reaches 9.5M: the dearest network (7x7 e6 everywhere, no skip), at least what the plain search chose
+assert y["madds"] >= z["madds"] and all(l["cell"] == "e6 | 0>1 dw7x7" for l in y["layers"]), (y["madds"], y["layers"])
+print(f"ok: --spend 0.95: {x['madds']} MAdds of 30000; above every network: {y['madds']} (the dearest)")
+PY
+
 # a latency budget priced by the table: met by the table's prediction
 run s2 search "${common[@]}" --budget-latency 50 --lut "$tmp/lut.json" --run "$tmp/s2"
 /usr/bin/python3 - "$tmp/s2/result.json" <<'PY' || fail "the latency-budget search is wrong"
