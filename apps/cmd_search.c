@@ -117,13 +117,7 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
     asvk_status st;
     if (asvk_space_builtin_has(o->space) && cli_str(a, "--reference", NULL)) {
         /* a built-in space's cells on another skeleton (a table from 'asvk latency' prices it) */
-        asvk_arch ref;
-        static asvk_skeleton sk;
-        static asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
-        if ((st = asvk_arch_open(o->reference, &ref))) return cli_fail(st);
-        st = asvk_skeleton_from_arch(&ref, &sk, cells);
-        asvk_arch_free(&ref);
-        if (!st) st = asvk_space_builtin_on(o->space, &sk, cells, &c->space);
+        st = asvk_space_builtin_on(o->space, o->reference, &c->space);
     } else if (asvk_space_builtin_has(o->space)) {
         st = asvk_space_builtin(o->space, &c->space);
     } else if (strcmp(o->space, "mbconv") == 0) {

@@ -64,13 +64,7 @@ static int show(cli_args *a) {
     const char *ref = cli_str(a, "--reference", NULL);
     asvk_status st;
     if (asvk_space_builtin_has(a->pos[1]) && ref) { /* its cells on the reference's skeleton */
-        asvk_arch arch;
-        static asvk_skeleton sk;
-        static asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
-        if ((st = asvk_arch_open(ref, &arch))) return cli_fail(st);
-        st = asvk_skeleton_from_arch(&arch, &sk, cells);
-        asvk_arch_free(&arch);
-        if (!st) st = asvk_space_builtin_on(a->pos[1], &sk, cells, &s);
+        st = asvk_space_builtin_on(a->pos[1], ref, &s);
         ref = NULL;
     } else {
         st = asvk_space_builtin_has(a->pos[1]) ? asvk_space_builtin(a->pos[1], &s) : asvk_space_load(a->pos[1], reading, &s);

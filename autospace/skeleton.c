@@ -235,12 +235,26 @@ static asvk_status read_act(const cJSON *o, const char *ctx, asvk_act *out) {
     return ASVK_OK;
 }
 
+/* An optional {"out", "act"} 1x1 conv of the head (`key` absent: out stays 0). */
+static asvk_status read_conv(const cJSON *j, const char *ctx, const char *key, const char *what, uint32_t *out,
+                             asvk_act *act) {
+    static const char *const conv_keys[] = {"out", "act", NULL};
+    const cJSON *o = asvk_json_get(j, key);
+    if (!o) return ASVK_OK;
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s.%s", ctx, key);
+    if (!cJSON_IsObject(o)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be %s", sub, what);
+    asvk_status st;
+    if ((st = asvk_json_check_keys(o, sub, conv_keys)) || (st = asvk_json_uint(o, sub, "out", true, 0, 1, 65536, out)))
+        return st;
+    return read_act(o, sub, act);
+}
+
 asvk_status asvk_skeleton_from_json(const cJSON *j, const char *ctx, asvk_skeleton *sk) {
     static const char *const keys[] = {"name", "in_channels", "resolution", "num_classes", "stem", "layers", "head",
                                        "feature_mix", "dropout", "bn", NULL};
     static const char *const stem_keys[] = {"out", "kernel", "stride", "act", NULL};
     static const char *const layer_keys[] = {"out", "stride", NULL};
-    static const char *const head_keys[] = {"out", "act", NULL};
     static const char *const bn_keys[] = {"momentum", "eps", NULL};
     memset(sk, 0, sizeof *sk);
     if (!cJSON_IsObject(j)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be a JSON object", ctx);
@@ -277,23 +291,9 @@ asvk_status asvk_skeleton_from_json(const cJSON *j, const char *ctx, asvk_skelet
             (st = asvk_json_uint(it, sub, "stride", false, 1, 1, 2, &l->stride)))
             return st;
     }
-    const cJSON *head = asvk_json_get(j, "head");
-    if (head) {
-        snprintf(sub, sizeof sub, "%s.head", ctx);
-        if (!cJSON_IsObject(head)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be an object or null", sub);
-        if ((st = asvk_json_check_keys(head, sub, head_keys)) ||
-            (st = asvk_json_uint(head, sub, "out", true, 0, 1, 65536, &sk->head)) || (st = read_act(head, sub, &sk->head_act)))
-            return st;
-    }
-    const cJSON *fm = asvk_json_get(j, "feature_mix");
-    if (fm) {
-        snprintf(sub, sizeof sub, "%s.feature_mix", ctx);
-        if (!cJSON_IsObject(fm)) return asvk_error_set(ASVK_ERR_USAGE, "%s must be an object", sub);
-        if ((st = asvk_json_check_keys(fm, sub, head_keys)) ||
-            (st = asvk_json_uint(fm, sub, "out", true, 0, 1, 65536, &sk->feature_mix)) ||
-            (st = read_act(fm, sub, &sk->feature_mix_act)))
-            return st;
-    }
+    if ((st = read_conv(j, ctx, "head", "an object or null", &sk->head, &sk->head_act)) ||
+        (st = read_conv(j, ctx, "feature_mix", "an object", &sk->feature_mix, &sk->feature_mix_act)))
+        return st;
     sk->bn_momentum = 0.1, sk->bn_eps = 1e-5;
     const cJSON *bn = asvk_json_get(j, "bn");
     if (bn) {

@@ -68,13 +68,13 @@ asvk_status asvk_space_load(const char *path, asvk_motif_reading reading, asvk_s
  * ProxylessNAS's mobile space on its ImageNet skeleton, and "ofa-mbv3",
  * once-for-all's MobileNetV3 space (width 1.2). */
 asvk_status asvk_space_builtin(const char *name, asvk_space *out);
-/* The same cells on another skeleton (a Fashion-MNIST one, priced by a table
- * from 'asvk latency'): proxyless's k 3/5/7 x e 3/6 in every layer;
- * ofa-mbv3's k 3/5/7 x e 3/4/6 with each layer's activation and SE from
- * reference[l] (may be NULL: ReLU6, no SE), skipped only from the 3rd layer
- * of a run of equal shapes on (depth 2 to 4 when runs have 4 layers). */
-asvk_status asvk_space_builtin_on(const char *name, const asvk_skeleton *sk, const asvk_cell *reference,
-                                  asvk_space *out);
+/* The same cells on the skeleton of another architecture (`reference`: a
+ * file or a built-in, e.g. fmnist_evo, priced by a table from 'asvk
+ * latency'): proxyless's k 3/5/7 x e 3/6 in every layer; ofa-mbv3's
+ * k 3/5/7 x e 3/4/6 with each layer's activation and SE from the reference's
+ * block there, skipped only from the 3rd layer of a run of equal shapes on
+ * (depth 2 to 4 when runs have 4 layers). */
+asvk_status asvk_space_builtin_on(const char *name, const char *reference, asvk_space *out);
 bool asvk_space_builtin_has(const char *name);
 const char *asvk_space_builtin_names(void);
 

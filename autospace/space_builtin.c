@@ -36,14 +36,22 @@ static asvk_status append_mbconv(asvk_arch *a, uint32_t out, uint32_t k, uint32_
     return asvk_arch_append(a, &l);
 }
 
-/* The space `name` on the skeleton of `a` (freed here; st: how building it
- * went), its first searchable layer fixed to the reference block. */
+static asvk_status cells_on(const char *name, const asvk_skeleton *sk, const asvk_cell *reference, asvk_space *out);
+
+/* The space `name` on the skeleton of `a`, each layer's activation and SE
+ * from a's block there; the skeleton and those blocks are left in *sk, ref. */
+static asvk_status on_arch(const char *name, const asvk_arch *a, asvk_skeleton *sk, asvk_cell *ref, asvk_space *out) {
+    asvk_status st = asvk_skeleton_from_arch(a, sk, ref);
+    return st ? st : cells_on(name, sk, ref, out);
+}
+
+/* The space `name` on its own skeleton, `a` (freed here; st: how building
+ * it went), its first searchable layer fixed to the reference block. */
 static asvk_status on_own_skeleton(const char *name, asvk_arch *a, asvk_status st, asvk_space *out) {
     asvk_skeleton sk;
     asvk_cell ref[ASVK_SKEL_MAX_LAYERS];
-    if (!st) st = asvk_skeleton_from_arch(a, &sk, ref);
+    if (!st) st = on_arch(name, a, &sk, ref, out);
     asvk_arch_free(a);
-    if (!st) st = asvk_space_builtin_on(name, &sk, ref, out);
     if (st) return st;
     memset(out->cells[0], 0, sizeof out->cells[0]);
     out->count[0] = 1, out->no_skip[0] = true; /* the first block is fixed */
@@ -125,8 +133,7 @@ static bool same_shape(const asvk_skeleton *sk, uint32_t l) {
     return sk->layers[l].stride == 1 && c == sk->layers[l].out;
 }
 
-asvk_status asvk_space_builtin_on(const char *name, const asvk_skeleton *sk, const asvk_cell *reference,
-                                  asvk_space *out) {
+static asvk_status cells_on(const char *name, const asvk_skeleton *sk, const asvk_cell *reference, asvk_space *out) {
     bool ofa = name && strcmp(name, "ofa-mbv3") == 0;
     if (!ofa && !(name && strcmp(name, "proxyless") == 0))
         return asvk_error_set(ASVK_ERR_USAGE, "no built-in space '%s' (built-ins: %s)", name ? name : "",
@@ -150,6 +157,17 @@ asvk_status asvk_space_builtin_on(const char *name, const asvk_skeleton *sk, con
         }
     }
     return st ? st : asvk_space_set_skeleton(out, sk);
+}
+
+asvk_status asvk_space_builtin_on(const char *name, const char *reference, asvk_space *out) {
+    asvk_arch a;
+    asvk_status st = asvk_arch_open(reference, &a);
+    if (st) return st;
+    asvk_skeleton sk;
+    asvk_cell ref[ASVK_SKEL_MAX_LAYERS];
+    st = on_arch(name, &a, &sk, ref, out);
+    asvk_arch_free(&a);
+    return st;
 }
 
 const char *asvk_space_builtin_names(void) { return "proxyless, ofa-mbv3"; }
