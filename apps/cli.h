@@ -9,6 +9,10 @@
 
 #include "engine/engine.h"
 
+/* The commit this binary was built from ("unknown" outside git; "-dirty" when
+ * tracked files differed): build/gen/apps/git_commit.c, written at every build. */
+extern const char asvk_git_commit[];
+
 #define CLI_MAX_OPTS 48
 #define CLI_MAX_POS 8
 

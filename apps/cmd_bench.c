@@ -78,7 +78,7 @@ cJSON *bench_stamp(const asvk_context *ctx) {
     const asvk_switches *sw = asvk_context_switches(ctx);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "asvk_version", ASVK_VERSION);
-    cJSON_AddStringToObject(o, "git_commit", ASVK_GIT_COMMIT);
+    cJSON_AddStringToObject(o, "git_commit", asvk_git_commit);
     cJSON *dev = cJSON_AddObjectToObject(o, "device");
     char ver[32];
     snprintf(ver, sizeof ver, "%u.%u.%u", (d->api_version >> 22) & 0x7f, (d->api_version >> 12) & 0x3ff,

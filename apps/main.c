@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
-        printf("asvk %s (git %s)\n", ASVK_VERSION, ASVK_GIT_COMMIT);
+        printf("asvk %s (git %s)\n", ASVK_VERSION, asvk_git_commit);
         return 0;
     }
     const cli_command *c = find(name);
