@@ -3,7 +3,9 @@
 results file: per budget and arm, mean +- sd of test accuracy, cost spent and
 measured latency; per budget, the paired per-seed difference learned - mbconv
 (and learned - random) with a two-sided sign test and a paired t-test; and an
-SVG of accuracy against cost, one point per trained network.
+SVG of accuracy against cost, one point per trained network. A learned arm
+of a --variant of the experiment (an evolve option's ablation) is its own row,
+"learned (NAME)", paired with mbconv, random and the default learned arm.
 
   scripts/spaces_summary.py RESULTS.jsonl [--protocol ID] [--out DIR]
 
@@ -20,6 +22,24 @@ import statistics
 
 ARMS = ("learned", "mbconv", "random")
 COLOURS = {"learned": "#1f77b4", "mbconv": "#d62728", "random": "#7f7f7f"}
+VARIANT_COLOURS = ("#ff7f0e", "#9467bd", "#2ca02c", "#8c564b", "#e377c2")
+
+
+def label(r):
+    """The arm of a line as the tables name it: learned (NAME) for a variant's learned arm."""
+    return f"{r['arm']} ({r['variant']})" if r.get("variant") else r["arm"]
+
+
+def arm_order(labels):
+    """The three arms, then the variants by name."""
+    return [a for a in ARMS if a in labels] + sorted(l for l in labels if l not in ARMS)
+
+
+def colour(lab, labels):
+    if lab in COLOURS:
+        return COLOURS[lab]
+    extra = [l for l in arm_order(labels) if l not in ARMS]
+    return VARIANT_COLOURS[extra.index(lab) % len(VARIANT_COLOURS)]
 
 
 def betainc(a, b, x):
@@ -84,6 +104,7 @@ def cost_of(r):
 
 def svg(rows_by_budget):
     """One panel per budget: test accuracy against cost spent, a point per network."""
+    labels = {label(r) for rows in rows_by_budget.values() for r in rows}
     panels = [b for b in ("madds-full", "madds-half", "latency") if b in rows_by_budget]
     w, h, ml, mr, mt, mb = 330, 260, 56, 12, 28, 44
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w * len(panels)}" height="{h + 20}" '
@@ -115,13 +136,13 @@ def svg(rows_by_budget):
         out.append(f'<text transform="translate({x0 + 14},{mt + (h - mt - mb) / 2}) rotate(-90)" '
                    'text-anchor="middle">test accuracy %</text>')
         for r in rows:
-            out.append(f'<circle cx="{px(cost_of(r)):.1f}" cy="{py(r["test_acc"]):.1f}" r="4" fill="{COLOURS[r["arm"]]}" '
-                       f'fill-opacity="0.8"><title>{r["arm"]} seed {r["seed"]}: {r["test_acc"]:.2f}%</title></circle>')
+            out.append(f'<circle cx="{px(cost_of(r)):.1f}" cy="{py(r["test_acc"]):.1f}" r="4" fill="{colour(label(r), labels)}" '
+                       f'fill-opacity="0.8"><title>{label(r)} seed {r["seed"]}: {r["test_acc"]:.2f}%</title></circle>')
     lx = 8
-    for a in ARMS:
-        out.append(f'<circle cx="{lx + 5}" cy="{h + 10}" r="4" fill="{COLOURS[a]}"/>'
+    for a in arm_order(labels):
+        out.append(f'<circle cx="{lx + 5}" cy="{h + 10}" r="4" fill="{colour(a, labels)}"/>'
                    f'<text x="{lx + 13}" y="{h + 14}">{a}</text>')
-        lx += 80
+        lx += 80 + 6 * max(0, len(a) - 8)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -142,7 +163,8 @@ def main():
     out = o.out or os.path.dirname(os.path.abspath(o.results))
     by = collections.defaultdict(list)
     for r in rows:
-        by[(r["budget"], r["arm"])].append(r)
+        by[(r["budget"], label(r))].append(r)
+    labels = arm_order({label(r) for r in rows})
     budgets = [b for b in ("madds-full", "madds-half", "latency") if any(k[0] == b for k in by)]
     md = [f"# Spaces experiment: protocol {protocol}", "",
           f"{len(rows)} trained networks from `{os.path.basename(o.results)}`; epochs "
@@ -151,7 +173,7 @@ def main():
           "| budget | arm | n | test accuracy % | MAdds (M) | params (M) | latency ms (measured, batch 1) | "
           "spent / budget | off ±5% |", "|---|---|---|---|---|---|---|---|---|"]
     for b in budgets:
-        for a in ARMS:
+        for a in labels:
             rs = by.get((b, a), [])
             if not rs:
                 continue
@@ -164,15 +186,17 @@ def main():
            "| budget | pair | seeds | mean difference (points) | positive | sign test p | paired t-test p |",
            "|---|---|---|---|---|---|---|"]
     for b in budgets:
-        for other in ("mbconv", "random"):
-            la = {r["seed"]: r["test_acc"] for r in by.get((b, "learned"), [])}
+        pairs = [(l, o) for l in labels if l.startswith("learned") for o in ("mbconv", "random")]
+        pairs += [(l, "learned") for l in labels if l.startswith("learned (")]
+        for mine, other in pairs:
+            la = {r["seed"]: r["test_acc"] for r in by.get((b, mine), [])}
             ot = {r["seed"]: r["test_acc"] for r in by.get((b, other), [])}
             seeds = sorted(set(la) & set(ot))
             if not seeds:
                 continue
             d = [la[s] - ot[s] for s in seeds]
             p = t_test(d)
-            md.append(f"| {b} | learned − {other} | {len(seeds)} | {statistics.mean(d):+.2f} | "
+            md.append(f"| {b} | {mine} − {other} | {len(seeds)} | {statistics.mean(d):+.2f} | "
                       f"{sum(x > 0 for x in d)} of {len(d)} | {sign_test(d):.3f} | "
                       f"{'–' if p is None else f'{p:.3f}'} |")
     md += ["", "![accuracy against cost](summary.svg)", ""]

@@ -5,7 +5,8 @@
 # results file's format (one line per trained network with the keys the
 # summary and later sessions rely on), that each seed evolved its own learned
 # space and drew its own random space, that running it again adds nothing
-# (it resumes), and the summary (tables, paired tests, SVG). Validation on.
+# (it resumes), a --variant's learned arm beside them in the same protocol,
+# and the summary (tables, paired tests, SVG). Validation on.
 set -u
 ASVK=${1:?usage: test_experiment.sh path/to/asvk}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,7 @@ experiment() {
   /usr/bin/python3 "$here/../../scripts/experiment_spaces.py" "$tmp/x" --asvk "$ASVK" --quick --seeds 1,2 \
     --budgets madds-full,latency --reference "$here/tiny_arch.json" --budget-scale 1.5 --data "fashion-mnist:$tmp/data" \
     --evolve-args "$tiny --generations 2 --population 4 --k 3 --steps 4" --search-args "$tiny --steps 20 --warmup 5" \
-    --train-args "--batch 32" --results "$tmp/results.jsonl"
+    --train-args "--batch 32" --results "$tmp/results.jsonl" "$@" # later options win: --seeds 1
 }
 if ! experiment >"$tmp/x.out" 2>"$tmp/x.err"; then fail "the experiment failed"; tail -30 "$tmp/x.err"; fi
 grep -Eq 'validation (error|warning):|validation layer reported' "$tmp/x.err" && fail "validation messages"
@@ -62,17 +63,42 @@ experiment >"$tmp/x2.out" 2>"$tmp/x2.err" || { fail "the second run failed"; tai
 [ "$(wc -l <"$tmp/results.jsonl")" = 12 ] || fail "running the experiment again added lines"
 grep -q "^+ .* train " "$tmp/x2.err" && fail "running it again trained again"
 
+# a variant: one more learned arm (--cost hinge) for seed 1 at the MAdds budget, in the same protocol
+experiment --seeds 1 --budgets madds-full --variant 'hinge=--cost hinge' >"$tmp/x3.out" 2>"$tmp/x3.err" ||
+  { fail "the variant run failed"; tail -20 "$tmp/x3.err"; }
+grep -q "^+ .* train .*/learned-hinge/" "$tmp/x3.err" || fail "the variant trained no network"
+grep -Eq "^\+ .* train .*/(learned|mbconv|random)/" "$tmp/x3.err" && fail "the variant run trained the other arms again"
+/usr/bin/python3 - "$tmp/results.jsonl" "$tmp/x" <<'PY' || fail "the variant's line is wrong"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 13, len(rows)
+v = rows[-1]
+assert (v["arm"], v["variant"], v["variant_args"], v["seed"], v["budget"]) == ("learned", "hinge", "--cost hinge", 1,
+                                                                                 "madds-full"), v
+assert v["protocol"] == rows[0]["protocol"] and not any("variant" in r for r in rows[:-1])
+cfg = json.load(open(f"{sys.argv[2]}/spaces-madds/seed-1/evolve-hinge/config.json"))
+assert cfg["cost"] == "hinge", cfg
+assert json.load(open(f"{sys.argv[2]}/spaces-madds/seed-1/evolve/config.json"))["cost"] == "log"
+PY
+experiment --seeds 1 --budgets madds-full --variant 'hinge=--cost log' >"$tmp/x4.out" 2>"$tmp/x4.err" &&
+  fail "a variant name run again with other arguments was accepted"
+grep -q "ran variant 'hinge' as" "$tmp/x4.err" || { fail "no clear message for a renamed variant"; cat "$tmp/x4.err"; }
+
 /usr/bin/python3 "$here/../../scripts/spaces_summary.py" "$tmp/results.jsonl" >"$tmp/summary.out" ||
   fail "the summary failed"
 for b in madds-full latency; do
   for a in learned mbconv random; do grep -q "^| $b | $a | 2 |" "$tmp/summary.md" || fail "summary: no $b $a row"; done
   grep -q "^| $b | learned − mbconv | 2 |" "$tmp/summary.md" || fail "summary: no paired $b row"
 done
+for row in "madds-full | learned (hinge) | 1 |" "madds-full | learned (hinge) − mbconv | 1 |" \
+           "madds-full | learned (hinge) − learned | 1 |"; do
+  grep -qF "| $row" "$tmp/summary.md" || fail "summary: no '$row' row"
+done
 /usr/bin/python3 - "$tmp/summary.svg" <<'PY' || fail "the summary's SVG is wrong"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 circles = [c for c in root.iter("{http://www.w3.org/2000/svg}circle") if c.find("{http://www.w3.org/2000/svg}title") is not None]
-assert len(circles) == 12, len(circles)
+assert len(circles) == 13, len(circles)
 PY
 
 if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
