@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "apps/bench.h"
+#include "apps/stats.h"
 #include "runtime/trainer.h"
 
 #define MAX_KINDS 64
@@ -73,6 +74,29 @@ static asvk_status step_memory(asvk_context *ctx, step_mem *out) {
     return ASVK_OK;
 }
 
+/* Start-up, in ms after main() began: a Vulkan device; the trainer (graph,
+ * plan, parameters on the device, the training step recorded: its pipelines
+ * created); the first training step done (one submit); and the pipelines
+ * created by then and the time they took. */
+typedef struct {
+    double device_ms, trainer_ms, first_step_ms;
+    double pipeline_ms[2]; /* pipelines' creation time by the trainer's mark and by the first step's */
+    uint32_t pipelines[2];
+} startup;
+
+static double since_main_ms(double ns) { return (ns - asvk_main_ns) / 1e6; }
+
+/* Marks the trainer ready (now) and runs one training step, its first. */
+static asvk_status first_step(asvk_context *ctx, asvk_trainer *t, startup *up) {
+    up->trainer_ms = since_main_ms(asvk_now_ns());
+    up->pipelines[0] = asvk_context_pipeline_count(ctx), up->pipeline_ms[0] = asvk_context_pipeline_ns(ctx) / 1e6;
+    double ns[3];
+    asvk_status st = asvk_trainer_time_step(t, 0, 1, &ns[0], &ns[1], &ns[2]);
+    up->first_step_ms = since_main_ms(asvk_now_ns());
+    up->pipelines[1] = asvk_context_pipeline_count(ctx), up->pipeline_ms[1] = asvk_context_pipeline_ns(ctx) / 1e6;
+    return st;
+}
+
 int bench_train(cli_args *a) {
     long repeat, warmup, batch;
     if (!cli_int(a, "--repeat", 5, 5, 1000, &repeat) || !cli_int(a, "--warmup", 2, 0, 1000, &warmup) ||
@@ -87,6 +111,7 @@ int bench_train(cli_args *a) {
         asvk_arch_free(&arch);
         return cli_fail(st);
     }
+    startup up = {.device_ms = since_main_ms(asvk_now_ns())};
     asvk_train_config cfg;
     asvk_train_config_default(&cfg);
     cfg.batch = (uint32_t)batch;
@@ -97,7 +122,7 @@ int bench_train(cli_args *a) {
     step_mem mem = {0};
     asvk_cost cost = {0};
     if (!(st = asvk_context_require(ctx, "timestamps")) && !(st = asvk_arch_cost(&arch, 0, &cost)) &&
-        !(st = asvk_trainer_create(ctx, &arch, &cfg, 1, &t)) &&
+        !(st = asvk_trainer_create(ctx, &arch, &cfg, 1, &t)) && !(st = first_step(ctx, t, &up)) &&
         !(st = asvk_trainer_time_step(t, (uint32_t)warmup, (uint32_t)repeat, &tr[0], &tr[1], &tr[2])) &&
         !(st = step_memory(ctx, &mem)) &&
         !(st = asvk_trainer_time_eval(t, (uint32_t)batch, (uint32_t)warmup, (uint32_t)repeat, &inf[0], &inf[1], &inf[2])) &&
@@ -123,6 +148,13 @@ int bench_train(cli_args *a) {
         cJSON_AddNumberToObject(root, "peak_rss_mb", mem.rss_mb);
         cJSON_AddNumberToObject(root, "device_peak_mb", mem.device_peak_mb);
         cJSON_AddNumberToObject(root, "device_reserved_mb", mem.device_reserved_mb);
+        cJSON *su = cJSON_AddObjectToObject(root, "startup_ms");
+        cJSON_AddNumberToObject(su, "device", up.device_ms);
+        cJSON_AddNumberToObject(su, "trainer", up.trainer_ms);
+        cJSON_AddNumberToObject(su, "first_step", up.first_step_ms);
+        cJSON_AddNumberToObject(su, "pipelines_by_trainer", up.pipeline_ms[0]);
+        cJSON_AddNumberToObject(su, "pipelines_by_first_step", up.pipeline_ms[1]);
+        cJSON_AddNumberToObject(root, "pipelines_by_first_step", up.pipelines[1]);
         if (!json) {
             printf("%s (%.3fM params, %.2fM MAdds) on %s, batch %ld%s, medians of %ld runs:\n", arch.name,
                    cost.params / 1e6, cost.madds / 1e6, asvk_context_device(ctx)->name, batch,
@@ -136,6 +168,10 @@ int bench_train(cli_args *a) {
             printf("  memory after the training steps: peak RSS %.0f MB; device memory %.0f MB at most in use, "
                    "%.0f MB held%s\n", mem.rss_mb, mem.device_peak_mb, mem.device_reserved_mb,
                    asvk_context_device(ctx)->unified_memory ? " (host memory on this device: inside the RSS)" : "");
+            printf("  start-up after main(): a device at %.0f ms, the trainer at %.0f ms (%u pipelines created, "
+                   "%.0f ms), the first training step done at %.0f ms (%u pipelines, %.0f ms)\n", up.device_ms,
+                   up.trainer_ms, up.pipelines[0], up.pipeline_ms[0], up.first_step_ms, up.pipelines[1],
+                   up.pipeline_ms[1]);
         }
         if (cli_flag(a, "--profile")) {
             profile_sum ptr = {0}, pin = {0};

@@ -13,6 +13,9 @@
  * tracked files differed): build/gen/apps/git_commit.c, written at every build. */
 extern const char asvk_git_commit[];
 
+/* asvk_now_ns() when main() began (apps/main.c): start-up figures count from it. */
+extern double asvk_main_ns;
+
 #define CLI_MAX_OPTS 48
 #define CLI_MAX_POS 8
 

@@ -6,6 +6,7 @@
 #include "apps/commands.h"
 #include "apps/interrupt.h"
 #include "apps/ranks.h"
+#include "apps/stats.h"
 #include "engine/version.h"
 
 static const cli_command *const commands[] = {&cmd_pipeline, &cmd_devices, &cmd_evolve, &cmd_search, &cmd_latency, &cmd_space, &cmd_train, &cmd_eval, &cmd_cost, &cmd_export, &cmd_bench, &cmd_report};
@@ -31,7 +32,10 @@ static const cli_command *find(const char *name) {
     return NULL;
 }
 
+double asvk_main_ns;
+
 int main(int argc, char **argv) {
+    asvk_main_ns = asvk_now_ns();
     setvbuf(stdout, NULL, _IOLBF, 0); /* a line at a time into a file or pipe too: in order with stderr's progress */
     if (argc < 2) {
         overview(stderr);

@@ -2,6 +2,7 @@
 #ifndef ASVK_ENGINE_INTERNAL_H
 #define ASVK_ENGINE_INTERNAL_H
 
+#include <time.h>
 #include <volk.h>
 
 #include "engine/device.h"
@@ -103,7 +104,15 @@ struct asvk_context {
     struct asvk_kernel **kernels;
     uint32_t kernel_count, kernel_cap;
     uint32_t pipelines_created;
+    uint64_t pipeline_ns; /* spent creating shader modules and pipelines */
 };
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t asvk_mono_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
 
 /* Turns a failed VkResult into a status with a message naming the call and device. */
 asvk_status asvk_vk_fail(const asvk_context *ctx, VkResult r, const char *call);

@@ -63,6 +63,8 @@ uint32_t asvk_kernel_binding_count(asvk_kernel *k) { return k->variant[ASVK_SHAD
 
 uint32_t asvk_context_pipeline_count(const asvk_context *ctx) { return ctx->pipelines_created; }
 
+uint64_t asvk_context_pipeline_ns(const asvk_context *ctx) { return ctx->pipeline_ns; }
+
 /* Builds pipeline variant v from SPIR-V variant `code_index`; an fp16
  * variant also specializes its F16_MASK constant to `mask`. */
 static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint32_t mask, asvk_pipeline_variant *v) {
@@ -107,6 +109,7 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
                                      .pPushConstantRanges = &pr};
     ASVK_VK(ctx, ctx->vk.vkCreatePipelineLayout(ctx->device, &pl, NULL, &v->layout));
 
+    uint64_t t0 = asvk_mono_ns();
     VkShaderModuleCreateInfo smi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                     .codeSize = code->word_count[variant] * 4,
                                     .pCode = code->words[variant]};
@@ -128,6 +131,7 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
         .layout = v->layout};
     VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &v->pipeline);
     ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
+    ctx->pipeline_ns += asvk_mono_ns() - t0;
     if (r != VK_SUCCESS) return asvk_vk_fail(ctx, r, "vkCreateComputePipelines");
     ctx->pipelines_created++;
     ctx->cache_dirty = true;

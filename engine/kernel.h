@@ -23,6 +23,9 @@ uint32_t asvk_kernel_binding_count(asvk_kernel *k);
 /* Pipelines created in this context so far (pipeline-cache hits included). */
 uint32_t asvk_context_pipeline_count(const asvk_context *ctx);
 
+/* The time spent creating those pipelines (shader modules included), in ns. */
+uint64_t asvk_context_pipeline_ns(const asvk_context *ctx);
+
 /* Where the pipeline cache of this device lives ("" when not persisted). */
 const char *asvk_context_pipeline_cache_path(const asvk_context *ctx);
 

@@ -88,6 +88,24 @@ assert "conv_bwd_weight" in {k["op"] for k in j["train"]["kinds"]} and "batchnor
 stem = [r for r in j["infer"]["shapes"] if r["shape"].startswith("conv[k3x3 s2x2 p1x1 g1 ")][0]
 assert abs(stem["gflops"] * stem["ms"] * 1e6 - 2 * 4 * 8 * 6 * 6 * 9) < 1e-3, stem
 PY
+# bench train: throughput, memory and start-up figures in order; the JSON's
+# commit is the binary's (`asvk version`) and, in a git checkout, HEAD's (a
+# stamp made once at configure time named an old commit in later builds)
+"$ASVK" bench train --arch "$(dirname "$0")/tiny_arch.json" --batch 4 --json >"$tmp/train.json" 2>"$tmp/err" ||
+  fail "bench train --json failed: $(cat "$tmp/err")"
+version=$("$ASVK" version | sed -n 's/.*(git \(.*\))$/\1/p')
+head=$(git -C "$(dirname "$0")" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+python3 - "$tmp/train.json" "$version" "$head" <<'PY' || fail "bench train --json is wrong"
+import json, sys
+j, version, head = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+assert j["benchmark"] == "train" and j["train_images_per_s"] > 0 and j["latency_batch1_ms"] > 0, j
+assert j["git_commit"] == version and version.split("-")[0] == head, (j["git_commit"], version, head)
+assert j["peak_rss_mb"] > 0 and 0 < j["device_peak_mb"] <= j["device_reserved_mb"], j
+s = j["startup_ms"]
+assert 0 < s["device"] < s["trainer"] < s["first_step"], s
+assert 0 <= s["pipelines_by_trainer"] <= s["pipelines_by_first_step"] < s["first_step"], s
+assert j["pipelines_by_first_step"] >= 1 and j["dispatches_per_step"] >= 1, j
+PY
 # bench peak: the three ceilings, each with its flops or bytes and the median of its runs
 "$ASVK" bench peak --quick --json >"$tmp/peak.json" 2>"$tmp/err" || fail "bench peak --json failed: $(cat "$tmp/err")"
 python3 - "$tmp/peak.json" <<'PY' || fail "bench peak --json is wrong"
