@@ -125,7 +125,9 @@ asvk_status asvk_bank_load(asvk_bank *b, const char *path) {
         const asvk_st_tensor *x = asvk_safetensors_tensor(f, i);
         uint64_t count = 1;
         for (uint32_t r = 0; r < x->rank; r++) count *= x->shape[r];
-        st = asvk_bank_put(b, x->name, x->data, count);
+        st = asvk_safetensors_check_finite_as(path, x, "the run's weights diverged before this generation was "
+                                              "saved (or the file was damaged); start the run again");
+        if (!st) st = asvk_bank_put(b, x->name, x->data, count);
     }
     asvk_safetensors_free(f);
     return st;

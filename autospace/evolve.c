@@ -306,7 +306,9 @@ asvk_status asvk_evolve_set_teacher(asvk_evolve *e, const char *checkpoint) {
         for (uint32_t r = 0; r < t->rank; r++) n *= t->shape[r];
         char name[160];
         snprintf(name, sizeof name, "teacher.%s", t->name);
-        st = asvk_bank_put(e->bank, name, t->data, n);
+        st = asvk_safetensors_check_finite_as(checkpoint, t, "the reference's training diverged; train it again "
+                                              "(a smaller --lr) or give other --reference-weights");
+        if (!st) st = asvk_bank_put(e->bank, name, t->data, n);
     }
     asvk_safetensors_free(f);
     if (!st && !asvk_evolve_has_teacher(e))

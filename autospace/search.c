@@ -478,7 +478,10 @@ static asvk_status weights_io(asvk_search *s, const char *path, bool save) {
                 if (!x || x->rank != 1 || x->shape[0] != floats)
                     st = asvk_error_set(ASVK_ERR_USAGE, "%s does not hold this search's %s (%llu floats)", path, names[n],
                                         (unsigned long long)floats);
-                else st = asvk_buffer_upload(s->ctx, b, 0, x->data, floats * 4);
+                else if (!(st = asvk_safetensors_check_finite_as(path, x, "the search diverged before this state "
+                                                                  "was saved (or the file was damaged); start the "
+                                                                  "search again")))
+                    st = asvk_buffer_upload(s->ctx, b, 0, x->data, floats * 4);
             }
         }
     if (save && !st) st = asvk_safetensors_write(path, t, n, NULL, 0);

@@ -385,14 +385,18 @@ const char *asvk_safetensors_meta_get(const asvk_safetensors *st, const char *ke
     return NULL;
 }
 
-asvk_status asvk_safetensors_check_finite(const char *path, const asvk_st_tensor *t) {
+asvk_status asvk_safetensors_check_finite_as(const char *path, const asvk_st_tensor *t, const char *advice) {
     uint64_t n = 1, bad_count = 0, first = 0;
     for (uint32_t d = 0; d < t->rank; d++) n *= t->shape[d];
     for (uint64_t i = 0; i < n; i++)
         if (!isfinite(t->data[i]) && !bad_count++) first = i;
     if (!bad_count) return ASVK_OK;
     return asvk_error_set(ASVK_ERR_USAGE, "%s: tensor %s holds non-finite values (%llu in all, the first %g at element "
-                          "%llu): training diverged before this checkpoint was saved; use an earlier checkpoint, or "
-                          "pass --allow-nonfinite to load it anyway", path, t->name, (unsigned long long)bad_count,
-                          (double)t->data[first], (unsigned long long)first);
+                          "%llu): %s", path, t->name, (unsigned long long)bad_count, (double)t->data[first],
+                          (unsigned long long)first, advice);
+}
+
+asvk_status asvk_safetensors_check_finite(const char *path, const asvk_st_tensor *t) {
+    return asvk_safetensors_check_finite_as(path, t, "training diverged before this checkpoint was saved; use an "
+                                            "earlier checkpoint, or pass --allow-nonfinite to load it anyway");
 }

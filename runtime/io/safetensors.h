@@ -54,5 +54,8 @@ const char *asvk_safetensors_meta_get(const asvk_safetensors *st, const char *ke
  * saved after training diverged, which would only spread through every
  * later step or prediction. Loaders call it unless the user allows them. */
 asvk_status asvk_safetensors_check_finite(const char *path, const asvk_st_tensor *t);
+/* The same check with `advice` ending the message, for files no flag lets
+ * through (an evolve bank, a search's weights, a teacher). */
+asvk_status asvk_safetensors_check_finite_as(const char *path, const asvk_st_tensor *t, const char *advice);
 
 #endif

@@ -218,6 +218,17 @@ expect 2 "--ops must be" evolve "${common[@]}" --ops dw9x9 --run "$tmp/bad3"
 expect 2 "--reference-mode must be anchor or distill" evolve "${common[@]}" --reference-mode teach --run "$tmp/bad6"
 printf 'garbage' >"$tmp/notckpt.safetensors"
 expect 2 "notckpt.safetensors" evolve "${common[@]}" --reference-mode distill --reference-weights "$tmp/notckpt.safetensors" --run "$tmp/bad7"
+# NaNs in what a run reads back: a teacher's checkpoint, the bank a resume starts from
+cp "$tmp/d1/reference.safetensors" "$tmp/nan_ref.safetensors"
+/usr/bin/python3 "$here/nan_tensor.py" "$tmp/nan_ref.safetensors" layers.0.conv.weight 2 || fail "cannot write a NaN"
+expect 2 "nan_ref.safetensors: tensor layers.0.conv.weight holds non-finite values.*reference-weights" \
+  evolve "${common[@]}" --reference-mode distill --reference-weights "$tmp/nan_ref.safetensors" --run "$tmp/bad8"
+run nan_bank evolve "${common[@]}" --generations 2 --run "$tmp/nb" --stop-after 1
+bank_tensor=$(/usr/bin/python3 -c 'import json, struct, sys
+b = open(sys.argv[1], "rb").read(); h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+print(sorted(k for k in h if k != "__metadata__")[0])' "$tmp/nb/bank-0001.safetensors")
+/usr/bin/python3 "$here/nan_tensor.py" "$tmp/nb/bank-0001.safetensors" "$bank_tensor" 0 || fail "cannot write a NaN"
+expect 2 "bank-0001.safetensors: tensor .* holds non-finite values.*start the run again" evolve --resume --run "$tmp/nb"
 expect 2 "after the searchable layers a skeleton has" evolve "${common[@]}" --reference "$here/../torch/parity_arch.json" --run "$tmp/bad4"
 expect 2 "takes 1x12x12|12x12" evolve --reference fmnist_evo --data "fashion-mnist:$tmp/data" --run "$tmp/bad5"
 printf '{"format": "asvk-space/1", "name": "x", "layers": [{"cells": [{"genome": {"nodes": 2, "expand": 6, "edges": [[0, 1, "dw3x3"]], "hash": "0000000000000001"}}]}]}' >"$tmp/bad_space.json"

@@ -153,6 +153,12 @@ run other search "${common[@]}" --budget-latency 50 --lut "$tmp/other.json" --ru
 grep -q "measured on Mali-G78 MP20 (driver 38.1.0), not on this" "$tmp/other.err" || fail "no warning about a table from another device"
 expect 2 "latency table has no time for 'conv\[k7x7" search "${common[@]}" --budget-latency 50 --lut "$tmp/partial.json" --run "$tmp/bad4"
 expect 2 "holds no search" search --resume --run "$tmp/nothing"
+# a saved state holding a NaN (a damaged file) is refused on resume, naming the file and tensor
+cp -r "$tmp/s1" "$tmp/s1nan" && rm -f "$tmp/s1nan/.lock"
+/usr/bin/python3 "$here/nan_tensor.py" "$tmp/s1nan/search-weights.safetensors" group0.data 3 ||
+  fail "cannot write a NaN into the search's weights"
+expect 2 "search-weights.safetensors: tensor group0.data holds non-finite values.*element 3" \
+  search --resume --run "$tmp/s1nan" --quiet
 
 if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all search cases passed"
