@@ -515,9 +515,14 @@ static int run(cli_args *a) {
         }
     }
     if (!st && asvk_evolve_generation(e) == c->generations && !quiet) {
-        fprintf(stderr, "%s: %s/space.json (and search_space.config); its best network: %s/best.json\n",
-                c->generations ? "learned space" : "initial populations, not evolved", run_dir, run_dir);
-        if (kept < cells)
+        fprintf(stderr, "%s: %s/space.json%s; its best network: %s/best.json\n",
+                c->generations ? "learned space" : "initial populations, not evolved", run_dir,
+                kept ? " (and search_space.config)" : "", run_dir);
+        if (!kept)
+            fprintf(stderr, "note: no search_space.config: a layer holds no cell the published format can write (it has "
+                    "only identity and depthwise edges, no SE, expansions 1, 3, 6 and 4 nodes; evolve with --ops motif "
+                    "for a space it holds whole)\n");
+        else if (kept < cells)
             fprintf(stderr, "note: search_space.config holds %u of the %u cells: the published format has only identity "
                     "and depthwise edges, no SE, expansions 1, 3, 6 and 4 nodes (evolve with --ops motif for a space it "
                     "holds whole)\n", kept, cells);
@@ -553,7 +558,8 @@ const cli_command cmd_evolve = {
     "fitness), state.json with bank-NNNN.safetensors (the populations and every\n"
     "cell's weights: the supernet checkpoint), and after every generation\n"
     "space.json (per layer the top-K cells with fitness, MAdds and params, plus the\n"
-    "skeleton), the same space as an AutoSpace search_space.config, and best.json\n"
+    "skeleton), the same space as an AutoSpace search_space.config (the cells its\n"
+    "format holds; none when a layer keeps no such cell), and best.json\n"
     "(the network of each layer's fittest cell, for 'asvk train --arch'). A killed\n"
     "run continues with --resume --run DIR and ends where an uninterrupted run\n"
     "with the same seed ends.",

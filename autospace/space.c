@@ -2,6 +2,7 @@
 #include "autospace/space.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,19 +115,33 @@ asvk_status asvk_space_save_motif(const asvk_space *s, const char *path, asvk_mo
     cJSON_AddStringToObject(j, "name", "SuperProxylessNASNets");
     cJSON *blocks = cJSON_AddArrayToObject(j, "blocks");
     uint32_t n = 0;
+    bool empty = false;
     for (uint32_t l = 0; l < s->layers; l++) {
         cJSON *b = cJSON_CreateArray();
         cJSON_AddItemToArray(blocks, b);
         for (uint32_t k = 0; k < s->count[l]; k++) {
             cJSON *m = NULL;
             /* the format has no SE flag: such a cell would read back without it */
-            if (!s->cells[l][k].cell.se && !asvk_motif_to_json(&s->cells[l][k].cell, reading, &m)) {
-                cJSON_AddItemToArray(b, m);
-                n++;
+            if (s->cells[l][k].cell.se || asvk_motif_to_json(&s->cells[l][k].cell, reading, &m)) continue;
+            /* two cells the format writes alike would read back as one cell twice */
+            bool twice = false;
+            for (const cJSON *o = b->child; o && !twice; o = o->next) twice = cJSON_Compare(o, m, true);
+            if (twice) {
+                cJSON_Delete(m);
+                continue;
             }
+            cJSON_AddItemToArray(b, m);
+            n++;
         }
+        empty |= cJSON_GetArraySize(b) == 0;
     }
-    if (kept) *kept = n;
+    if (kept) *kept = empty ? 0 : n;
+    if (empty) { /* a layer without a choice is no space: no file (nor an older one) */
+        cJSON_Delete(j);
+        if (remove(path) != 0 && errno != ENOENT)
+            return asvk_error_set(ASVK_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+        return ASVK_OK;
+    }
     return write_json(path, j);
 }
 

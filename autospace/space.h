@@ -52,7 +52,9 @@ typedef struct asvk_space {
 asvk_status asvk_space_set_skeleton(asvk_space *s, const asvk_skeleton *sk);
 
 /* Write atomically. save_motif sets *kept (may be NULL) to the number of
- * cells the format could hold; the others are left out. */
+ * cells the format could hold; the others are left out, and so is a cell
+ * written alike to one before it in its layer. When some layer keeps no
+ * cell it writes nothing, removes an older file at `path` and sets *kept to 0. */
 asvk_status asvk_space_save_json(const asvk_space *s, const char *path);
 asvk_status asvk_space_save_motif(const asvk_space *s, const char *path, asvk_motif_reading reading, uint32_t *kept);
 /* space.json's text (free() it). */

@@ -28,7 +28,8 @@ run() { # run NAME args...: runs asvk, fails the test on a non-zero exit or a va
 }
 
 run straight evolve "${common[@]}" --run "$tmp/r1"
-for f in config.json history.jsonl state.json bank-0004.safetensors space.json search_space.config best.json; do
+# (search_space.config only when every layer keeps a cell the published format holds: r4 below)
+for f in config.json history.jsonl state.json bank-0004.safetensors space.json best.json; do
   [ -s "$tmp/r1/$f" ] || fail "run folder lacks $f"
 done
 ls "$tmp/r1"/bank-*.safetensors | grep -qv bank-0004 && fail "older banks were not removed"
@@ -64,8 +65,10 @@ for pop in st["layers"]:
     assert len(pop) >= 4
 cfg = json.load(open(f"{d}/config.json"))
 assert cfg["generations"] == 4 and cfg["k"] == 2 and cfg["seed"] == 5, cfg
-mc = json.load(open(f"{d}/search_space.config"))
-assert mc["name"] == "SuperProxylessNASNets" and len(mc["blocks"]) == 2
+import os
+if os.path.exists(f"{d}/search_space.config"):
+    mc = json.load(open(f"{d}/search_space.config"))
+    assert mc["name"] == "SuperProxylessNASNets" and len(mc["blocks"]) == 2 and all(mc["blocks"]), mc["blocks"]
 PY
 
 # the space's best network is an architecture asvk trains and counts
@@ -218,6 +221,14 @@ expect 2 "--ops must be" evolve "${common[@]}" --ops dw9x9 --run "$tmp/bad3"
 expect 2 "--reference-mode must be anchor or distill" evolve "${common[@]}" --reference-mode teach --run "$tmp/bad6"
 printf 'garbage' >"$tmp/notckpt.safetensors"
 expect 2 "notckpt.safetensors" evolve "${common[@]}" --reference-mode distill --reference-weights "$tmp/notckpt.safetensors" --run "$tmp/bad7"
+# cells of expansion 2 only: no cell the published format holds, so no search_space.config
+# (it was written with empty layers, a space without a choice) and the note says why
+run no_motif evolve --reference "$here/tiny_arch.json" --data "fashion-mnist:$tmp/data" --generations 1 --population 4 \
+  --k 2 --steps 6 --batch 16 --val 160 --seed 5 --expands 2 --run "$tmp/nm"
+[ -s "$tmp/nm/space.json" ] && [ ! -e "$tmp/nm/search_space.config" ] ||
+  fail "a space no cell of which the published format holds wrote a search_space.config (or no space.json)"
+grep -q "no search_space.config: a layer holds no cell" "$tmp/no_motif.err" || fail "no note on the missing search_space.config"
+
 # NaNs in what a run reads back: a teacher's checkpoint, the bank a resume starts from
 cp "$tmp/d1/reference.safetensors" "$tmp/nan_ref.safetensors"
 /usr/bin/python3 "$here/nan_tensor.py" "$tmp/nan_ref.safetensors" layers.0.conv.weight 2 || fail "cannot write a NaN"
