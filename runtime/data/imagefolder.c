@@ -88,22 +88,75 @@ static asvk_status join(char *out, size_t size, const char *dir, const char *a, 
 
 /* stb_image 2.27 trusts the symbol counts of a JPEG Huffman table: a
  * corrupt file whose counts sum past 256 makes stbi__build_huffman write
- * past its arrays (found by fuzzing under the sanitizers). The checks below
- * refuse such a table before stb reads the file; anything else malformed is
- * left to stb, which rejects it safely. */
+ * past its arrays, and a table whose short codes leave some prefixes
+ * unassigned, or a scan decoding with a table no DHT defined (its arrays
+ * uninitialised), make stbi__jpeg_huff_decode index its symbols with a
+ * negative number (found by fuzzing under the sanitizers; stb 2.28 checks
+ * the id itself). The checks below refuse such files before stb reads them;
+ * anything else malformed is left to stb, which rejects it safely. */
 
 /* The byte at i, or 0 past the end, as stbi__get8 reads. */
 static unsigned byte_at(const uint8_t *b, size_t n, size_t i) { return i < n ? b[i] : 0; }
 
+#define JPEG_FAST_BITS 9 /* stb's FAST_BITS: codes of up to 9 bits decode through a table */
+
+/* Whether stbi__jpeg_huff_decode's slow path, for a table of count[i] codes
+ * of length i + 1 (at most 256 in all), yields symbol ids within 0..255 for
+ * every 16-bit window it can meet. Replays stbi__build_huffman (delta[j],
+ * maxcode[j], the fast table's unassigned prefixes); the slow path takes the
+ * first length k >= 10 with window < maxcode[k], and the id (window >>
+ * (16 - k)) + delta[k] grows with the window, so the smallest and largest
+ * window that reaches each k bound it. */
+static bool huffman_ids_ok(const unsigned count[16]) {
+    long delta[17];
+    uint64_t maxcode[17];
+    bool slow[1 << JPEG_FAST_BITS]; /* 9-bit prefixes no code of up to 9 bits covers */
+    for (unsigned p = 0; p < (1u << JPEG_FAST_BITS); p++) slow[p] = true;
+    uint64_t code = 0;
+    long k = 0;
+    for (unsigned j = 1; j <= 16; j++) {
+        delta[j] = k - (long)code;
+        if (count[j - 1]) {
+            if (j <= JPEG_FAST_BITS)
+                for (uint64_t c = code; c < code + count[j - 1] && (c << (JPEG_FAST_BITS - j)) < (1u << JPEG_FAST_BITS);
+                     c++)
+                    for (uint64_t q = 0; q < (1u << (JPEG_FAST_BITS - j)); q++) {
+                        uint64_t at = (c << (JPEG_FAST_BITS - j)) + q;
+                        if (at < (1u << JPEG_FAST_BITS)) slow[at] = false;
+                    }
+            code += count[j - 1], k += count[j - 1];
+            if (code - 1 >= (1ull << j)) return true; /* stb refuses it: "bad code lengths" */
+        }
+        maxcode[j] = code << (16 - j);
+        code <<= 1;
+    }
+    for (unsigned kk = JPEG_FAST_BITS + 1; kk <= 16; kk++) {
+        uint64_t lo = kk == JPEG_FAST_BITS + 1 ? 0 : maxcode[kk - 1], hi = maxcode[kk] < 65536 ? maxcode[kk] : 65536;
+        long first = -1, last = -1; /* the smallest and largest window in [lo, hi) on a slow prefix */
+        for (uint64_t p = lo >> 7; p < (1u << JPEG_FAST_BITS) && (p << 7) < hi; p++) {
+            if (!slow[p]) continue;
+            uint64_t a = p << 7 > lo ? p << 7 : lo, z = (p << 7) + 127 < hi - 1 ? (p << 7) + 127 : hi - 1;
+            if (first < 0) first = (long)a;
+            last = (long)z;
+        }
+        if (first < 0 || lo >= hi) continue;
+        long id_lo = (first >> (16 - kk)) + delta[kk], id_hi = (last >> (16 - kk)) + delta[kk];
+        if (id_lo < 0 || id_hi > 255) return false;
+    }
+    return true;
+}
+
 /* Walks a DHT segment whose length field starts at p the way stb's
  * stbi__process_marker does (table by table while the length lasts, reading
- * zeros past the end); false when a table holds more than 256 symbols. */
-static bool dht_ok(const uint8_t *b, size_t n, size_t p) {
+ * zeros past the end); false when a table holds more than 256 symbols or
+ * would decode to a symbol id outside its table (huffman_ids_ok). */
+static bool dht_ok(const uint8_t *b, size_t n, size_t p, bool defined[2][4]) {
     long left = (long)(byte_at(b, n, p) << 8 | byte_at(b, n, p + 1)) - 2;
     for (size_t t = p + 2; left > 0 && t < n;) {
-        unsigned symbols = 0;
-        for (size_t i = 1; i <= 16; i++) symbols += byte_at(b, n, t + i);
-        if (symbols > 256) return false;
+        unsigned symbols = 0, count[16], cls = byte_at(b, n, t) >> 4, id = byte_at(b, n, t) & 15;
+        for (size_t i = 1; i <= 16; i++) symbols += count[i - 1] = byte_at(b, n, t + i);
+        if (symbols > 256 || !huffman_ids_ok(count)) return false;
+        if (cls <= 1 && id <= 3) defined[cls][id] = true; /* stb refuses other classes and ids */
         t += 17 + symbols;
         left -= 17 + (long)symbols;
     }
@@ -121,11 +174,29 @@ static size_t jpeg_soi_end(const uint8_t *b, size_t n) {
     return i < n && b[i] == 0xd8 ? i + 1 : 0;
 }
 
+/* Whether the scan whose header's length field starts at p decodes only with
+ * Huffman tables a DHT defined before it: stb 2.27 decodes with an undefined
+ * table's uninitialised arrays (an index of -13959387 found by fuzzing). A
+ * sequential scan uses its components' DC and AC tables; a progressive one
+ * its DC tables in a first DC pass (Ss = 0, Ah = 0), its AC tables in AC
+ * passes (Ss > 0), as stb decodes them. */
+static bool sos_ok(const uint8_t *b, size_t n, size_t p, const bool defined[2][4], bool progressive) {
+    unsigned ns = byte_at(b, n, p + 2);
+    size_t spec = p + 3 + 2 * (size_t)ns; /* Ss, Se, Ah/Al after the components */
+    unsigned ss = byte_at(b, n, spec), ah = byte_at(b, n, spec + 2) >> 4;
+    bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss > 0;
+    for (unsigned i = 0; i < ns && i < 4; i++) {
+        unsigned t = byte_at(b, n, p + 4 + 2 * (size_t)i), td = t >> 4, ta = t & 15;
+        if ((dc && td <= 3 && !defined[0][td]) || (ac && ta <= 3 && !defined[1][ta])) return false;
+    }
+    return true;
+}
+
 static bool jpeg_tables_ok(const uint8_t *b, size_t n, size_t pos /* after SOI */) {
     /* Up to the first scan, follow stb's header walk: markers after 0xff
      * fill bytes, padding skipped before the frame header, and each segment
      * stb accepts is exactly its length long. */
-    bool framed = false;
+    bool framed = false, progressive = false, defined[2][4] = {{false}};
     for (;;) {
         if (pos >= n) return true;
         if (b[pos] != 0xff) {
@@ -138,17 +209,22 @@ static bool jpeg_tables_ok(const uint8_t *b, size_t n, size_t pos /* after SOI *
         unsigned m = b[pos++];
         if (m == 0xda) break;        /* SOS */
         if (m == 0xd9) return true;  /* EOI */
-        if (m == 0xc4 && !dht_ok(b, n, pos)) return false;
-        if (m >= 0xc0 && m <= 0xc2) framed = true;
+        if (m == 0xc4 && !dht_ok(b, n, pos, defined)) return false;
+        if (m >= 0xc0 && m <= 0xc2) framed = true, progressive = m == 0xc2;
         size_t len = byte_at(b, n, pos) << 8 | byte_at(b, n, pos + 1);
         if (len < 2) return true;
         pos += len;
     }
+    if (!sos_ok(b, n, pos, defined, progressive)) return false;
     /* From the first scan on, where stb resumes depends on decoding, so
-     * check every place it could take for a DHT marker: entropy-coded data
-     * never holds 0xff 0xc4 (a data 0xff is stuffed as 0xff 0x00). */
-    for (size_t i = pos; i + 1 < n; i++)
-        if (b[i] == 0xff && b[i + 1] == 0xc4 && !dht_ok(b, n, i + 2)) return false;
+     * check every place it could take for a DHT or scan marker, in order:
+     * entropy-coded data never holds 0xff 0xc4 or 0xff 0xda (a data 0xff is
+     * stuffed as 0xff 0x00). */
+    for (size_t i = pos; i + 1 < n; i++) {
+        if (b[i] != 0xff) continue;
+        if (b[i + 1] == 0xc4 && !dht_ok(b, n, i + 2, defined)) return false;
+        if (b[i + 1] == 0xda && !sos_ok(b, n, i + 2, defined, progressive)) return false;
+    }
     return true;
 }
 
@@ -176,6 +252,66 @@ static bool pnm_numbers_ok(const uint8_t *b, size_t n) {
         for (; i < n && b[i] >= '0' && b[i] <= '9'; i++) digits++;
         if (digits > 9) return false;
     }
+    return true;
+}
+
+/* Binary PNM (P5 gray, P6 RGB) is decoded here, not by stb 2.27, which
+ * reads 16-bit samples in the host's byte order instead of Netpbm's
+ * big-endian one and never scales by the maximum value: a 16-bit or a
+ * maxval-15 image loaded as silent garbage. Samples become 8-bit as
+ * round(v * 255 / maxval) (a sample above maxval counts as maxval). Returns
+ * false for other formats; true with *img (malloc'd, w x h x channels) or
+ * *why (a corrupt or truncated file). */
+static bool pnm_decode(const uint8_t *b, size_t n, uint8_t **img, int *w, int *h, int *channels, const char **why) {
+    *img = NULL, *why = NULL;
+    if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return false;
+    uint32_t v[3] = {0};
+    size_t i = 2;
+    for (int k = 0; k < 3; k++) {
+        for (;;) {
+            while (i < n && b[i] && strchr(" \t\n\v\f\r", b[i])) i++;
+            if (i >= n || b[i] != '#') break;
+            while (i < n && b[i] != '\n' && b[i] != '\r') i++;
+        }
+        size_t digits = 0;
+        for (; i < n && b[i] >= '0' && b[i] <= '9' && digits < 9; i++, digits++) v[k] = v[k] * 10 + (b[i] - '0');
+        if (!digits || (i < n && b[i] >= '0' && b[i] <= '9')) {
+            *why = "corrupt PNM header: no pixels (a width, height and maximum value of 1 to 9 digits each are "
+                   "expected)";
+            return true;
+        }
+    }
+    if (i >= n || !strchr(" \t\n\v\f\r", b[i])) {
+        *why = "corrupt PNM header: no whitespace after the maximum value";
+        return true;
+    }
+    i++; /* the raster follows one whitespace character */
+    int c = b[1] == '5' ? 1 : 3, bytes = v[2] > 255 ? 2 : 1;
+    if (!v[0] || !v[1]) {
+        *why = "corrupt PNM header: no pixels (a width or height of 0)";
+        return true;
+    }
+    if (!v[2] || v[2] > 65535) {
+        *why = "corrupt PNM header: the maximum value must be 1 to 65535";
+        return true;
+    }
+    uint64_t samples = (uint64_t)v[0] * v[1] * c;
+    if (samples * bytes > n - i) {
+        *why = "truncated PNM: fewer samples than its header declares";
+        return true;
+    }
+    uint8_t *out = malloc(samples);
+    if (!out) {
+        *why = "out of host memory";
+        return true;
+    }
+    const uint8_t *s = b + i;
+    for (uint64_t k = 0; k < samples; k++, s += bytes) {
+        uint32_t x = bytes == 2 ? (uint32_t)s[0] << 8 | s[1] : s[0];
+        if (x > v[2]) x = v[2];
+        out[k] = (uint8_t)((x * 255u + v[2] / 2) / v[2]);
+    }
+    *img = out, *w = (int)v[0], *h = (int)v[1], *channels = c;
     return true;
 }
 
@@ -267,7 +403,8 @@ static asvk_status load_image(const char *path, uint32_t h, uint32_t w, uint32_t
     if (soi && !jpeg_tables_ok(file, size, soi)) {
         free(file);
         return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (corrupt JPEG: a Huffman table with more "
-                                              "than 256 symbols); remove or replace the file", path);
+                                              "than 256 symbols, codes that decode outside it, or a scan using a "
+                                              "table no DHT defined); remove or replace the file", path);
     }
     if (!pnm_numbers_ok(file, size)) {
         free(file);
@@ -290,12 +427,16 @@ static asvk_status load_image(const char *path, uint32_t h, uint32_t w, uint32_t
     /* A 16-bit image is decoded in its own channels and converted here: stb
      * 2.27 converts a 16-bit PNM's samples to other channels as if they were
      * 8-bit, then narrows twice the bytes it has (a heap over-read found by
-     * tests/fuzz). 8-bit images keep stb's conversion. */
-    int want = stbi_is_16_bit_from_memory(file, (int)size) ? 0 : (int)c;
-    unsigned char *img = stbi_load_from_memory(file, (int)size, &iw, &ih, &ic, want);
+     * tests/fuzz). 8-bit images keep stb's conversion; binary PNM is
+     * pnm_decode's. */
+    const char *pnm_why;
+    unsigned char *img;
+    bool pnm = pnm_decode(file, size, &img, &iw, &ih, &ic, &pnm_why);
+    int want = pnm || stbi_is_16_bit_from_memory(file, (int)size) ? 0 : (int)c;
+    if (!pnm) img = stbi_load_from_memory(file, (int)size, &iw, &ih, &ic, want);
     free(file);
     if (!img) {
-        const char *why = stbi_failure_reason();
+        const char *why = pnm ? pnm_why : stbi_failure_reason();
         return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (%s); remove or replace the file", path,
                               why ? why : "unknown format");
     }

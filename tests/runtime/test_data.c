@@ -555,6 +555,26 @@ static void image_folder_fuzzed(void) {
         asvk_dataset_destroy(d);
         temp_dir_remove(dir);
     }
+    /* A scan decoding with an AC table no DHT defined: stb 2.27 read the
+     * table's uninitialised arrays and indexed its symbols with -13959387
+     * (UndefinedBehaviorSanitizer,
+     * tests/fuzz/corpus/image/jpeg-huffman-negative-id, whose first 3 bytes
+     * are the harness's); refused before stb reads the file. */
+    {
+        size_t n = 0;
+        uint8_t *fuzzed = read_whole(ASVK_SOURCE_DIR "/tests/fuzz/corpus/image/jpeg-huffman-negative-id", &n);
+        CHECK(fuzzed && n > 3, "cannot read the corpus file");
+        char dir[512], p[700];
+        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/class/a.jpg", dir);
+        CHECK(fuzzed && write_file(p, fuzzed + 3, n - 3), "write %s", p);
+        asvk_dataset *d = NULL;
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 8, 8, 1, &d), ASVK_ERR_USAGE, "Huffman");
+        CHECK(!d, "a dataset was returned");
+        free(fuzzed);
+        temp_dir_remove(dir);
+    }
     /* stb's own undefined behaviour, avoided before it reads the file: a PNM
      * header number too long for an int (signed overflow;
      * tests/fuzz/corpus/image/pnm-long-number) is refused; a PNG whose first
@@ -606,14 +626,15 @@ static void image_folder_fuzzed(void) {
     /* 16-bit PNM (maxval above 255) brought to another channel count: stb
      * 2.27 converted the 16-bit samples as 8-bit ones, then narrowed twice the
      * bytes it had, reading past its buffer (AddressSanitizer;
-     * tests/fuzz/corpus/image/pnm-16bit-channels). stb narrows a sample to
-     * its high byte (it reads samples in the host's byte order, not Netpbm's
-     * big-endian one, so both bytes of each are equal here); the gray of
-     * (r, g, b) is (77 r + 150 g + 29 b) >> 8. */
+     * tests/fuzz/corpus/image/pnm-16bit-channels). Binary PNM is now decoded
+     * by asvk (imagefolder.c: pnm_decode): big-endian samples, scaled by the
+     * maximum value to round(v * 255 / maxval); the gray of (r, g, b) is
+     * (77 r + 150 g + 29 b) >> 8. */
     {
         static const uint8_t ppm[] = "P6 1 2 65535\n\xff\xff\xff\xff\xff\xff\x80\x80\x00\x00\x00\x00";
         static const uint8_t pgm[] = "P5 1 2 1000\n\x03\x03\x01\x01";
-        static const uint8_t want_ppm_gray[2] = {255, 38}, want_pgm_rgb[6] = {3, 3, 3, 1, 1, 1};
+        /* 771 and 257 of 1000 (stb 2.27 gave 3 and 1) */
+        static const uint8_t want_ppm_gray[2] = {255, 38}, want_pgm_rgb[6] = {197, 197, 197, 66, 66, 66};
         char dir[512], p[700];
         CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
         snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
@@ -633,6 +654,39 @@ static void image_folder_fuzzed(void) {
               d ? d->pixels[0] : 0, d ? d->pixels[1] : 0, d ? d->pixels[2] : 0, d ? d->pixels[3] : 0,
               d ? d->pixels[4] : 0, d ? d->pixels[5] : 0);
         asvk_dataset_destroy(d);
+        temp_dir_remove(dir);
+    }
+    /* PNM samples as Netpbm defines them: 16-bit ones big-endian (stb 2.27
+     * read 0xff00 as 0x00ff: 0 and 255 below instead of 254 and 1), 8-bit
+     * ones scaled by a maximum value below 255, comments in the header; a
+     * truncated raster is refused by name. */
+    {
+        static const struct { const char *file; size_t len; uint8_t want[2]; } pnms[] = {
+            {"P5 2 1 65535\n\xff\x00\x00\xff", 17, {254, 1}},
+            {"P5 2 1 15\n\x0f\x05", 12, {255, 85}},
+            {"P5\n# a comment\n2 1\n255\n\x10\x20", 25, {16, 32}},
+        };
+        for (size_t i = 0; i < sizeof pnms / sizeof pnms[0]; i++) {
+            char dir[512], p[700];
+            CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+            snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+            snprintf(p, sizeof p, "%s/class/a.pgm", dir);
+            CHECK(strlen(pnms[i].file) <= pnms[i].len && write_file(p, (const uint8_t *)pnms[i].file, pnms[i].len),
+                  "write %s", p);
+            asvk_dataset *d = NULL;
+            OK(asvk_dataset_load_image_folder(dir, 1, 2, 1, &d));
+            CHECK(d && d->pixels[0] == pnms[i].want[0] && d->pixels[1] == pnms[i].want[1], "PNM %zu: %u %u, not %u %u",
+                  i, d ? d->pixels[0] : 0, d ? d->pixels[1] : 0, pnms[i].want[0], pnms[i].want[1]);
+            asvk_dataset_destroy(d);
+            temp_dir_remove(dir);
+        }
+        char dir[512], p[700];
+        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
+        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/class/short.pgm", dir);
+        CHECK(write_file(p, (const uint8_t *)"P5 2 2 255\n\x01\x02\x03", 14), "write %s", p);
+        asvk_dataset *e = NULL;
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 2, 2, 1, &e), ASVK_ERR_USAGE, "truncated PNM");
         temp_dir_remove(dir);
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
