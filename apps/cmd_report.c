@@ -112,12 +112,15 @@ static void space_section(FILE *f, const char *dir) {
         fprintf(f, "<p>No learned space (no evolve/space.json): the search ran in a hand-made space.</p>\n");
         return;
     }
+    snprintf(path, sizeof path, "%s/evolve/search_space.config", dir);
+    bool motif = access(path, F_OK) == 0; /* absent when a layer keeps no cell its format holds */
     fprintf(f, "<h2>The learned space</h2>\n<p>%u layer%s, top %u cell%s each, after %u generation%s "
-               "(<code>evolve/space.json</code>, <code>evolve/search_space.config</code>). In each cell, node 0 is the "
+               "(<code>evolve/space.json</code>%s). In each cell, node 0 is the "
                "input after the expansion conv and the last node its output; an edge's colour is its operator's kind "
                "(red conv, blue depthwise, green pooling, grey identity), * marks a strided edge, a yellow node a "
                "weighted merge.</p>\n",
-            sp.layers, plural(sp.layers), sp.count[0], plural(sp.count[0]), sp.generations, plural(sp.generations));
+            sp.layers, plural(sp.layers), sp.count[0], plural(sp.count[0]), sp.generations, plural(sp.generations),
+            motif ? ", <code>evolve/search_space.config</code>" : "");
     for (uint32_t l = 0; l < sp.layers; l++) {
         uint32_t c = 0, h = 0;
         if (sp.has_skeleton) asvk_skeleton_layer_input(&sp.sk, l, &c, &h);
