@@ -5,9 +5,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where the first "\u0000" escape starts, or len: cJSON decodes it into a
+ * NUL that ends the C string it returns, so a name "a\u0000b" would read as
+ * "a" without a word. Escapes are two characters or \uXXXX, so a "\\"
+ * before "u0000" is skipped whole. */
+static size_t nul_escape(const char *t, size_t len) {
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (t[i] != '\\') continue;
+        if (t[i + 1] == 'u' && i + 5 < len && memcmp(t + i + 2, "0000", 4) == 0) return i;
+        i++; /* the escaped character */
+    }
+    return len;
+}
+
 asvk_status asvk_json_parse(const char *text, size_t len, const char *source, cJSON **out) {
     *out = NULL;
     const char *src = source ? source : "input";
+    size_t nul = nul_escape(text, len);
+    if (nul < len) {
+        unsigned line = 1, col = 1;
+        for (size_t i = 0; i < nul; i++) {
+            if (text[i] == '\n') line++, col = 1;
+            else col++;
+        }
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: line %u, column %u: a string holds \\u0000 (a NUL character), which "
+                              "asvk cannot keep in a name or value; remove it", src, line, col);
+    }
     size_t start = 0;
     while (start < len && (text[start] == ' ' || text[start] == '\n' || text[start] == '\r' || text[start] == '\t'))
         start++;

@@ -129,6 +129,10 @@ expect 2 --says "batch_0.json: batch must be an integer" -- latency --check 1 --
 # ---- names that are not UTF-8 are refused, naming the file and the field ----
 printf '{"format": "asvk-arch/1", "name": "t\xffx", "in_channels": 1, "resolution": 8, "num_classes": 4, "layers": [{"type": "conv", "out": 4, "kernel": 3}, {"type": "global_pool"}]}' >"$tmp/latin1.json"
 expect 2 --says "latin1.json: name is not valid UTF-8" -- cost "$tmp/latin1.json" --json
+printf '{"format": "asvk-arch/1", "name": "t\\u0000x", "in_channels": 1, "resolution": 8, "num_classes": 4, "layers": [{"type": "conv", "out": 4, "kernel": 3}, {"type": "global_pool"}]}' >"$tmp/nul.json"
+expect 2 --says "nul.json: line 1, column 37: a string holds \u0000" -- cost "$tmp/nul.json" --json
+printf '{"format": "asvk-arch/1", "name": "t\\\\u0000x", "in_channels": 1, "resolution": 8, "num_classes": 4, "layers": [{"type": "conv", "out": 4, "kernel": 3}, {"type": "global_pool"}]}' >"$tmp/backslash.json"
+expect 0 --says '"name":' -- cost "$tmp/backslash.json" --json # a backslash, then u0000: no NUL
 printf '{"format": "asvk-space/1", "name": "\xc0\x80", "layers": []}' >"$tmp/overlong.json"
 expect 2 --says "overlong.json: name is not valid UTF-8" -- space show "$tmp/overlong.json"
 edit "$ck" "$tmp/meta_utf8.safetensors" meta architecture "$(sed 's/"name": "tiny"/"name": "t'$'\xff''x"/' "$here/tiny_arch.json")"
