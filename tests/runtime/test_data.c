@@ -49,6 +49,15 @@ static bool write_file(const char *path, const void *data, size_t n) {
     return fclose(f) == 0 && ok;
 }
 
+/* An image folder in a new temporary dir: one class holding one file, `name`. */
+static bool one_image_folder(char *dir, size_t size, const char *name, const void *data, size_t n) {
+    char p[700];
+    if (!temp_dir(dir, size)) return false;
+    snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/class/%s", dir, name);
+    return write_file(p, data, n);
+}
+
 static bool write_gz(const char *path, const void *data, size_t n) {
     gzFile f = gzopen(path, "wb6");
     if (!f) return false;
@@ -564,11 +573,8 @@ static void image_folder_fuzzed(void) {
         size_t n = 0;
         uint8_t *fuzzed = read_whole(ASVK_SOURCE_DIR "/tests/fuzz/corpus/image/jpeg-huffman-negative-id", &n);
         CHECK(fuzzed && n > 3, "cannot read the corpus file");
-        char dir[512], p[700];
-        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
-        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
-        snprintf(p, sizeof p, "%s/class/a.jpg", dir);
-        CHECK(fuzzed && write_file(p, fuzzed + 3, n - 3), "write %s", p);
+        char dir[512];
+        CHECK(fuzzed && one_image_folder(dir, sizeof dir, "a.jpg", fuzzed + 3, n - 3), "write: %s", strerror(errno));
         asvk_dataset *d = NULL;
         EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 8, 8, 1, &d), ASVK_ERR_USAGE, "Huffman");
         CHECK(!d, "a dataset was returned");
@@ -667,12 +673,10 @@ static void image_folder_fuzzed(void) {
             {"P5\n# a comment\n2 1\n255\n\x10\x20", 25, {16, 32}},
         };
         for (size_t i = 0; i < sizeof pnms / sizeof pnms[0]; i++) {
-            char dir[512], p[700];
-            CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
-            snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
-            snprintf(p, sizeof p, "%s/class/a.pgm", dir);
-            CHECK(strlen(pnms[i].file) <= pnms[i].len && write_file(p, (const uint8_t *)pnms[i].file, pnms[i].len),
-                  "write %s", p);
+            char dir[512];
+            CHECK(strlen(pnms[i].file) <= pnms[i].len && one_image_folder(dir, sizeof dir, "a.pgm", pnms[i].file,
+                                                                           pnms[i].len),
+                  "write: %s", strerror(errno));
             asvk_dataset *d = NULL;
             OK(asvk_dataset_load_image_folder(dir, 1, 2, 1, &d));
             CHECK(d && d->pixels[0] == pnms[i].want[0] && d->pixels[1] == pnms[i].want[1], "PNM %zu: %u %u, not %u %u",
@@ -680,11 +684,9 @@ static void image_folder_fuzzed(void) {
             asvk_dataset_destroy(d);
             temp_dir_remove(dir);
         }
-        char dir[512], p[700];
-        CHECK(temp_dir(dir, sizeof dir), "mkdtemp: %s", strerror(errno));
-        snprintf(p, sizeof p, "%s/class", dir), mkdir(p, 0755);
-        snprintf(p, sizeof p, "%s/class/short.pgm", dir);
-        CHECK(write_file(p, (const uint8_t *)"P5 2 2 255\n\x01\x02\x03", 14), "write %s", p);
+        char dir[512];
+        CHECK(one_image_folder(dir, sizeof dir, "short.pgm", "P5 2 2 255\n\x01\x02\x03", 14), "write: %s",
+              strerror(errno));
         asvk_dataset *e = NULL;
         EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 2, 2, 1, &e), ASVK_ERR_USAGE, "truncated PNM");
         temp_dir_remove(dir);
