@@ -88,74 +88,28 @@ static asvk_status join(char *out, size_t size, const char *dir, const char *a, 
 
 /* stb_image 2.27 trusts the symbol counts of a JPEG Huffman table: a
  * corrupt file whose counts sum past 256 makes stbi__build_huffman write
- * past its arrays, and a table whose short codes leave some prefixes
- * unassigned, or a scan decoding with a table no DHT defined (its arrays
- * uninitialised), make stbi__jpeg_huff_decode index its symbols with a
- * negative number (found by fuzzing under the sanitizers; stb 2.28 checks
- * the id itself). The checks below refuse such files before stb reads them;
- * anything else malformed is left to stb, which rejects it safely. */
+ * past its arrays, and a scan decoding with a table no DHT defined (its
+ * arrays uninitialised) makes stbi__jpeg_huff_decode index its symbols with
+ * a negative number (both found by fuzzing under the sanitizers; stb 2.28
+ * checks the id itself). A table stb builds never yields an id outside it
+ * (its codes are canonical and it refuses overfull lengths), so defined
+ * tables need no more than the symbol count. The checks below refuse such
+ * files before stb reads them; anything else malformed is left to stb,
+ * which rejects it safely. */
 
 /* The byte at i, or 0 past the end, as stbi__get8 reads. */
 static unsigned byte_at(const uint8_t *b, size_t n, size_t i) { return i < n ? b[i] : 0; }
 
-#define JPEG_FAST_BITS 9 /* stb's FAST_BITS: codes of up to 9 bits decode through a table */
-
-/* Whether stbi__jpeg_huff_decode's slow path, for a table of count[i] codes
- * of length i + 1 (at most 256 in all), yields symbol ids within 0..255 for
- * every 16-bit window it can meet. Replays stbi__build_huffman (delta[j],
- * maxcode[j], the fast table's unassigned prefixes); the slow path takes the
- * first length k >= 10 with window < maxcode[k], and the id (window >>
- * (16 - k)) + delta[k] grows with the window, so the smallest and largest
- * window that reaches each k bound it. */
-static bool huffman_ids_ok(const unsigned count[16]) {
-    long delta[17];
-    uint64_t maxcode[17];
-    bool slow[1 << JPEG_FAST_BITS]; /* 9-bit prefixes no code of up to 9 bits covers */
-    for (unsigned p = 0; p < (1u << JPEG_FAST_BITS); p++) slow[p] = true;
-    uint64_t code = 0;
-    long k = 0;
-    for (unsigned j = 1; j <= 16; j++) {
-        delta[j] = k - (long)code;
-        if (count[j - 1]) {
-            if (j <= JPEG_FAST_BITS)
-                for (uint64_t c = code; c < code + count[j - 1] && (c << (JPEG_FAST_BITS - j)) < (1u << JPEG_FAST_BITS);
-                     c++)
-                    for (uint64_t q = 0; q < (1u << (JPEG_FAST_BITS - j)); q++) {
-                        uint64_t at = (c << (JPEG_FAST_BITS - j)) + q;
-                        if (at < (1u << JPEG_FAST_BITS)) slow[at] = false;
-                    }
-            code += count[j - 1], k += count[j - 1];
-            if (code - 1 >= (1ull << j)) return true; /* stb refuses it: "bad code lengths" */
-        }
-        maxcode[j] = code << (16 - j);
-        code <<= 1;
-    }
-    for (unsigned kk = JPEG_FAST_BITS + 1; kk <= 16; kk++) {
-        uint64_t lo = kk == JPEG_FAST_BITS + 1 ? 0 : maxcode[kk - 1], hi = maxcode[kk] < 65536 ? maxcode[kk] : 65536;
-        long first = -1, last = -1; /* the smallest and largest window in [lo, hi) on a slow prefix */
-        for (uint64_t p = lo >> 7; p < (1u << JPEG_FAST_BITS) && (p << 7) < hi; p++) {
-            if (!slow[p]) continue;
-            uint64_t a = p << 7 > lo ? p << 7 : lo, z = (p << 7) + 127 < hi - 1 ? (p << 7) + 127 : hi - 1;
-            if (first < 0) first = (long)a;
-            last = (long)z;
-        }
-        if (first < 0 || lo >= hi) continue;
-        long id_lo = (first >> (16 - kk)) + delta[kk], id_hi = (last >> (16 - kk)) + delta[kk];
-        if (id_lo < 0 || id_hi > 255) return false;
-    }
-    return true;
-}
-
 /* Walks a DHT segment whose length field starts at p the way stb's
  * stbi__process_marker does (table by table while the length lasts, reading
- * zeros past the end); false when a table holds more than 256 symbols or
- * would decode to a symbol id outside its table (huffman_ids_ok). */
+ * zeros past the end); false when a table holds more than 256 symbols.
+ * Marks the tables it defines (class DC 0 / AC 1, id) in `defined`. */
 static bool dht_ok(const uint8_t *b, size_t n, size_t p, bool defined[2][4]) {
     long left = (long)(byte_at(b, n, p) << 8 | byte_at(b, n, p + 1)) - 2;
     for (size_t t = p + 2; left > 0 && t < n;) {
-        unsigned symbols = 0, count[16], cls = byte_at(b, n, t) >> 4, id = byte_at(b, n, t) & 15;
-        for (size_t i = 1; i <= 16; i++) symbols += count[i - 1] = byte_at(b, n, t + i);
-        if (symbols > 256 || !huffman_ids_ok(count)) return false;
+        unsigned symbols = 0, cls = byte_at(b, n, t) >> 4, id = byte_at(b, n, t) & 15;
+        for (size_t i = 1; i <= 16; i++) symbols += byte_at(b, n, t + i);
+        if (symbols > 256) return false;
         if (cls <= 1 && id <= 3) defined[cls][id] = true; /* stb refuses other classes and ids */
         t += 17 + symbols;
         left -= 17 + (long)symbols;
@@ -239,15 +193,20 @@ static bool jpeg_tables_ok(const uint8_t *b, size_t n, size_t pos /* after SOI *
  *     finding the data missing; refused, as stb would refuse the file anyway
  *     (a truncated file's short IDAT is left to stb's own message). */
 #define PNG_SHORT_IDAT (1u << 20)
+/* Past whitespace and '#' comments from i, as stbi__pnm_skip_whitespace does. */
+static size_t pnm_skip(const uint8_t *b, size_t n, size_t i) {
+    for (;;) {
+        while (i < n && b[i] && strchr(" \t\n\v\f\r", b[i])) i++;
+        if (i >= n || b[i] != '#') return i;
+        while (i < n && b[i] != '\n' && b[i] != '\r') i++;
+    }
+}
+
 static bool pnm_numbers_ok(const uint8_t *b, size_t n) {
     if (n < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return true;
     size_t i = 2;
     for (int k = 0; k < 3; k++) { /* width, height, maximum value, as stbi__pnm_info reads them */
-        for (;;) {
-            while (i < n && b[i] && strchr(" \t\n\v\f\r", b[i])) i++;
-            if (i >= n || b[i] != '#') break;
-            while (i < n && b[i] != '\n' && b[i] != '\r') i++;
-        }
+        i = pnm_skip(b, n, i);
         size_t digits = 0;
         for (; i < n && b[i] >= '0' && b[i] <= '9'; i++) digits++;
         if (digits > 9) return false;
@@ -268,11 +227,7 @@ static bool pnm_decode(const uint8_t *b, size_t n, uint8_t **img, int *w, int *h
     uint32_t v[3] = {0};
     size_t i = 2;
     for (int k = 0; k < 3; k++) {
-        for (;;) {
-            while (i < n && b[i] && strchr(" \t\n\v\f\r", b[i])) i++;
-            if (i >= n || b[i] != '#') break;
-            while (i < n && b[i] != '\n' && b[i] != '\r') i++;
-        }
+        i = pnm_skip(b, n, i);
         size_t digits = 0;
         for (; i < n && b[i] >= '0' && b[i] <= '9' && digits < 9; i++, digits++) v[k] = v[k] * 10 + (b[i] - '0');
         if (!digits || (i < n && b[i] >= '0' && b[i] <= '9')) {
@@ -403,8 +358,7 @@ static asvk_status load_image(const char *path, uint32_t h, uint32_t w, uint32_t
     if (soi && !jpeg_tables_ok(file, size, soi)) {
         free(file);
         return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (corrupt JPEG: a Huffman table with more "
-                                              "than 256 symbols, codes that decode outside it, or a scan using a "
-                                              "table no DHT defined); remove or replace the file", path);
+                                              "than 256 symbols, or a scan using a table no DHT defined); remove or replace the file", path);
     }
     if (!pnm_numbers_ok(file, size)) {
         free(file);

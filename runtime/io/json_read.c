@@ -18,16 +18,22 @@ static size_t nul_escape(const char *t, size_t len) {
     return len;
 }
 
+/* The line and column (from 1) of byte `off`. */
+static void line_col(const char *text, size_t off, unsigned *line, unsigned *col) {
+    *line = *col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') ++*line, *col = 1;
+        else ++*col;
+    }
+}
+
 asvk_status asvk_json_parse(const char *text, size_t len, const char *source, cJSON **out) {
     *out = NULL;
     const char *src = source ? source : "input";
     size_t nul = nul_escape(text, len);
     if (nul < len) {
-        unsigned line = 1, col = 1;
-        for (size_t i = 0; i < nul; i++) {
-            if (text[i] == '\n') line++, col = 1;
-            else col++;
-        }
+        unsigned line, col;
+        line_col(text, nul, &line, &col);
         return asvk_error_set(ASVK_ERR_USAGE, "%s: line %u, column %u: a string holds \\u0000 (a NUL character), which "
                               "asvk cannot keep in a name or value; remove it", src, line, col);
     }
@@ -48,11 +54,8 @@ asvk_status asvk_json_parse(const char *text, size_t len, const char *source, cJ
     }
     if (!j) {
         size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        unsigned line = 1, col = 1;
-        for (size_t i = 0; i < off; i++) {
-            if (text[i] == '\n') line++, col = 1;
-            else col++;
-        }
+        unsigned line, col;
+        line_col(text, off, &line, &col);
         char near[24];
         size_t k = 0;
         for (size_t i = off; i < len && k < 16 && text[i] != '\n'; i++) near[k++] = text[i] >= 32 && text[i] < 127 ? text[i] : '?';
