@@ -38,7 +38,15 @@ struct asvk_stream {
     uint64_t *results;
     VkPipeline bound;
     asvk_stream_stats stats;
+    asvk_buffer counters; /* COUNTER_SLOTS zeroed slots for asvk_stream_counter */
+    uint32_t counter_next;
 };
+
+/* Slots of asvk_stream_counter, handed out in turn. A slot comes round again
+ * only after COUNTER_SLOTS others; the hazard tracking then orders its two
+ * users, since each writes it. */
+#define COUNTER_SLOTS 256u
+#define COUNTER_BYTES 16u /* a bindable range */
 
 static const VkPipelineStageFlags STAGES = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
 static const VkAccessFlags WRITES = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -85,6 +93,7 @@ void asvk_stream_destroy(asvk_stream *s) {
     for (uint32_t i = 0; i < s->qpool_count; i++) ctx->vk.vkDestroyQueryPool(ctx->device, s->qpools[i], NULL);
     if (s->fence) ctx->vk.vkDestroyFence(ctx->device, s->fence, NULL);
     if (s->pool) ctx->vk.vkDestroyCommandPool(ctx->device, s->pool, NULL);
+    if (s->counters.block) asvk_buffer_free(ctx, &s->counters);
     free(s->views);
     free(s->dpools);
     free(s->qpools);
@@ -300,6 +309,20 @@ asvk_status asvk_stream_copy(asvk_stream *s, asvk_buffer dst, asvk_buffer src) {
     VkBufferCopy region = {src.offset, dst.offset, src.size};
     s->ctx->vk.vkCmdCopyBuffer(s->cmd, src.block->buffer, dst.block->buffer, 1, &region);
     s->stats.transfers++;
+    return ASVK_OK;
+}
+
+asvk_status asvk_stream_counter(asvk_stream *s, asvk_buffer *out) {
+    if (!s->counters.block) {
+        static const uint32_t zero[COUNTER_SLOTS * COUNTER_BYTES / 4];
+        asvk_status st = asvk_buffer_alloc(s->ctx, sizeof zero, &s->counters);
+        if (!st) st = asvk_buffer_upload(s->ctx, s->counters, 0, zero, sizeof zero);
+        if (st) {
+            if (s->counters.block) asvk_buffer_free(s->ctx, &s->counters);
+            return st;
+        }
+    }
+    *out = asvk_buffer_sub(s->counters, (uint64_t)(s->counter_next++ % COUNTER_SLOTS) * COUNTER_BYTES, COUNTER_BYTES);
     return ASVK_OK;
 }
 

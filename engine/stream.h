@@ -40,6 +40,14 @@ asvk_status asvk_stream_dispatch_linear(asvk_stream *s, asvk_kernel *k, const as
 
 asvk_context *asvk_stream_context(const asvk_stream *s);
 
+/* A zeroed 32-bit counter (a 16-byte range) for a kernel whose workgroups
+ * count their arrivals, so that the last one to finish completes a
+ * reduction in the same dispatch (shaders/include/last_group.glsl). The
+ * kernel must leave it zero when it ends, which keeps it valid for replays
+ * of the recording. Slots are reused in turn, each reuse ordered by the
+ * stream's hazard tracking; the stream owns and frees them. */
+asvk_status asvk_stream_counter(asvk_stream *s, asvk_buffer *out);
+
 /* Transfer-engine copy and 32-bit pattern fill (offsets/sizes multiples of 4). */
 asvk_status asvk_stream_copy(asvk_stream *s, asvk_buffer dst, asvk_buffer src);
 asvk_status asvk_stream_fill_u32(asvk_stream *s, asvk_buffer dst, uint32_t pattern);

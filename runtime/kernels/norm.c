@@ -124,7 +124,7 @@ asvk_status asvk_bn_forward_train(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
                               "(asvk_bn_workspace)",
                               (unsigned long long)ws_bytes);
     if ((st = asvk_bn_forward_stats(s, d, x, running_mean, running_var, save_mean, save_invstd, workspace))) return st;
-    /* 3: normalise and activate */
+    /* then normalise and activate */
     return asvk_bn_forward_apply(s, d, x, gamma, beta, save_mean, save_invstd, y);
 }
 
@@ -143,28 +143,23 @@ asvk_status asvk_bn_forward_stats(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
     asvk_status st = check_desc(d, &g, "batchnorm training");
     if (st || asvk_nhwc_count(d->shape) == 0) return st;
     asvk_context *ctx = asvk_stream_context(s);
-    asvk_buffer ws = align_ws(workspace);
+    asvk_buffer ws = align_ws(workspace), counter;
     asvk_kernel *k;
+    if ((st = asvk_stream_counter(s, &counter))) return st;
 
-    /* 1: chunk means and M2s */
-    asvk_buffer b[5];
-    uint32_t xoff = bind(ctx, x, &b[0]), wsoff = bind(ctx, ws, &b[1]);
-    uint32_t spec[2] = {WG, aligned4(g.c, &xoff, 1)};
+    /* chunk means and M2s; the last workgroup merges them (one dispatch) */
+    asvk_buffer b[7];
+    uint32_t off[7] = {bind(ctx, x, &b[0]), bind(ctx, ws, &b[1]), bind(ctx, running_mean, &b[2]),
+                       bind(ctx, running_var, &b[3]), bind(ctx, save_mean, &b[4]), bind(ctx, save_invstd, &b[5]),
+                       bind(ctx, counter, &b[6])};
+    uint32_t spec[2] = {WG, aligned4(g.c, off, 1)};
     if ((st = asvk_kernel_get(ctx, "bn_stats", spec, 2, &k))) return st;
-    struct { uint32_t P, C, Q, L, chunks, xoff, wsoff; } p1 = {g.pixels, g.c, g.q, g.l, g.chunks, xoff, wsoff};
-    if ((st = asvk_stream_dispatch_linear(s, k, b, 2, &p1, sizeof p1, asvk_ceil_div((uint64_t)g.chunks * g.q, WG))))
-        return st;
-
-    /* 2: merge, save, running statistics */
-    uint32_t off[5] = {bind(ctx, asvk_buffer_sub(ws, 0, 2ull * g.chunks * g.q * 16), &b[0]),
-                       bind(ctx, running_mean, &b[1]), bind(ctx, running_var, &b[2]), bind(ctx, save_mean, &b[3]),
-                       bind(ctx, save_invstd, &b[4])};
-    if ((st = asvk_kernel_get(ctx, "bn_stats_merge", spec, 1, &k))) return st;
     struct {
-        uint32_t P, C, Q, L, chunks, wsoff, rmoff, rvoff, smoff, sioff;
+        uint32_t P, C, Q, L, chunks, xoff, wsoff, rmoff, rvoff, smoff, sioff, cnt;
         float eps, momentum;
-    } p2 = {g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], d->eps, d->momentum};
-    return asvk_stream_dispatch_linear(s, k, b, 5, &p2, sizeof p2, asvk_ceil_div(g.q, WG));
+    } push = {g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], off[5], off[6],
+              d->eps, d->momentum};
+    return asvk_stream_dispatch_linear(s, k, b, 7, &push, sizeof push, asvk_ceil_div((uint64_t)g.chunks * g.q, WG));
 }
 
 asvk_status asvk_bn_backward(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
@@ -203,34 +198,27 @@ asvk_status asvk_bn_backward_sums(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
     asvk_status st = check_desc(d, &g, "batchnorm backward");
     if (st || asvk_nhwc_count(d->shape) == 0) return st;
     asvk_context *ctx = asvk_stream_context(s);
-    asvk_buffer ws = align_ws(workspace);
-    uint64_t c4 = (uint64_t)g.q * 4;
-    asvk_buffer totals = asvk_buffer_sub(ws, 0, 2 * c4 * 4);
-    asvk_buffer partials = asvk_buffer_sub(ws, 2 * c4 * 4, 2 * c4 * g.chunks * 4);
+    asvk_buffer ws = align_ws(workspace), counter;
+    if ((st = asvk_stream_counter(s, &counter))) return st;
     asvk_kernel *k;
-    asvk_buffer b[8];
-    uint32_t off[8];
+    asvk_buffer b[10];
+    uint32_t off[10];
 
-    /* 1: chunk sums of g and g*xhat */
+    /* chunk sums of g and g*xhat; the last workgroup makes the totals (at
+     * the workspace's start, for asvk_bn_backward_totals) and the parameter
+     * gradients (one dispatch) */
     off[0] = bind(ctx, x, &b[0]), off[1] = bind(ctx, dy, &b[1]), off[2] = bind(ctx, gamma, &b[2]);
     off[3] = bind(ctx, beta, &b[3]), off[4] = bind(ctx, save_mean, &b[4]), off[5] = bind(ctx, save_invstd, &b[5]);
-    off[6] = bind(ctx, partials, &b[6]);
-    bool params_aligned = aligned4(g.c, off + 2, 4);
-    uint32_t spec1[4] = {WG, (uint32_t)d->act, aligned4(g.c, off, 2), params_aligned};
-    if ((st = asvk_kernel_get(ctx, "bn_bwd_reduce", spec1, 4, &k))) return st;
-    struct { uint32_t P, C, Q, L, chunks, xoff, dyoff, goff, boff, moff, ioff, wsoff; } p1 = {
-        g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], off[5], off[6]};
-    if ((st = asvk_stream_dispatch_linear(s, k, b, 7, &p1, sizeof p1, asvk_ceil_div((uint64_t)g.chunks * g.q, WG))))
-        return st;
-
-    /* 2: totals and the parameter gradients */
-    asvk_buffer bm[4];
-    uint32_t om[4] = {bind(ctx, partials, &bm[0]), bind(ctx, totals, &bm[1]), bind(ctx, gr->dgamma, &bm[2]),
-                      bind(ctx, gr->dbeta, &bm[3])};
-    uint32_t spec2[3] = {WG, gr->accumulate_dgamma, gr->accumulate_dbeta};
-    if ((st = asvk_kernel_get(ctx, "bn_bwd_merge", spec2, 3, &k))) return st;
-    struct { uint32_t C, Q, chunks, poff, toff, goff, boff; } p2 = {g.c, g.q, g.chunks, om[0], om[1], om[2], om[3]};
-    return asvk_stream_dispatch_linear(s, k, bm, 4, &p2, sizeof p2, asvk_ceil_div(g.q, WG));
+    off[6] = bind(ctx, ws, &b[6]), off[7] = bind(ctx, gr->dgamma, &b[7]), off[8] = bind(ctx, gr->dbeta, &b[8]);
+    off[9] = bind(ctx, counter, &b[9]);
+    uint32_t spec[6] = {WG, (uint32_t)d->act, aligned4(g.c, off, 2), aligned4(g.c, off + 2, 4),
+                        gr->accumulate_dgamma, gr->accumulate_dbeta};
+    if ((st = asvk_kernel_get(ctx, "bn_bwd_reduce", spec, 6, &k))) return st;
+    uint32_t c4 = g.q * 4;
+    struct { uint32_t P, C, Q, L, chunks, xoff, dyoff, goff, boff, moff, ioff, toff, poff, dgoff, dboff, cnt; } push = {
+        g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], off[5], off[6], off[6] + 2 * c4,
+        off[7], off[8], off[9]};
+    return asvk_stream_dispatch_linear(s, k, b, 10, &push, sizeof push, asvk_ceil_div((uint64_t)g.chunks * g.q, WG));
 }
 
 asvk_status asvk_bn_backward_dx(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
@@ -248,7 +236,7 @@ asvk_status asvk_bn_backward_dx(asvk_stream *s, const asvk_bn_desc *d, asvk_buff
     off[3] = bind(ctx, beta, &b[3]), off[4] = bind(ctx, save_mean, &b[4]), off[5] = bind(ctx, save_invstd, &b[5]);
     bool params_aligned = aligned4(g.c, off + 2, 4);
 
-    /* 3: dx */
+    /* dx, from the totals */
     off[6] = bind(ctx, totals, &b[6]);
     off[7] = bind(ctx, gr->dx, &b[7]);
     uint32_t xs[3] = {off[0], off[1], off[7]};

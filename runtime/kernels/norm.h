@@ -7,12 +7,13 @@
  *   running_mean = (1-momentum)*running_mean + momentum*mean
  *   running_var  = (1-momentum)*running_var  + momentum*var_unbiased
  * and saves mean and invstd = 1/sqrt(var + eps) ([C] each) for the backward.
- * Reductions are deterministic (fixed order, no atomics): chunk partials in
- * a caller workspace, then a merge (per-chunk mean and M2 from sums shifted
- * by a sample of the chunk, combined by Chan's formula: sound when
- * |mean| >> std, where E[x^2] - E[x]^2 would cancel).
+ * Reductions are deterministic (fixed order; the only atomic counts the
+ * workgroups that are done): chunk partials in a caller workspace, merged
+ * in the same dispatch by the last workgroup to finish (per-chunk mean and
+ * M2 from sums shifted by a sample of the chunk, combined by Chan's
+ * formula: sound when |mean| >> std, where E[x^2] - E[x]^2 would cancel).
  *
- * Dispatches: training forward 3, inference 1, backward 3 (2 without dx).
+ * Dispatches: training forward 2, inference 1, backward 2 (1 without dx).
  * Every buffer is a view at any 4-byte offset; gamma, beta and the
  * statistics are [C]. y may be x itself in inference (the training
  * backward needs the forward's input); other buffers must not overlap an
