@@ -27,6 +27,9 @@ typedef struct bench_ceilings {
     double gflops, copy_gbps, shader_gbps, fma_gflops;
 } bench_ceilings;
 asvk_status bench_ceilings_measure(asvk_context *ctx, bool quick, int warmup, int repeat, bench_ceilings *out);
+/* The arithmetic ceiling alone (bench_ceilings' fma): *flops per timed run. */
+asvk_status bench_fma_measure(asvk_context *ctx, bool quick, int warmup, int repeat, asvk_summary *out,
+                              double *flops);
 
 int bench_gemm(cli_args *a);
 int bench_ops(cli_args *a);

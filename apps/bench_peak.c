@@ -28,6 +28,26 @@ static asvk_status time_copy(asvk_context *ctx, bool shader, asvk_buffer a, asvk
     return st;
 }
 
+asvk_status bench_fma_measure(asvk_context *ctx, bool quick, int warmup, int repeat, asvk_summary *out,
+                              double *flops) {
+    /* FMA chains: CPU devices ~4 GFLOP a run, GPUs ~69 */
+    bool cpu = asvk_context_device(ctx)->type == ASVK_DEVICE_CPU;
+    uint32_t inv = cpu ? 16384 : 1u << 18, iters = quick ? 512 : 2048;
+    asvk_buffer y = {0};
+    asvk_stream *s = NULL;
+    uint32_t t0, t1;
+    asvk_status st = asvk_context_require(ctx, "timestamps");
+    if (!st) st = asvk_buffer_alloc(ctx, 16ull * inv, &y);
+    if (!st) st = asvk_stream_create(ctx, &s);
+    if (!st && !(st = asvk_stream_timestamp(s, &t0)) && !(st = asvk_blas_peak_fma(s, y, inv, iters, 0.9999f, 1e-4f)) &&
+        !(st = asvk_stream_timestamp(s, &t1)))
+        st = bench_time_stream(s, warmup, repeat, out);
+    asvk_stream_destroy(s);
+    asvk_buffer_free(ctx, &y);
+    *flops = (double)inv * iters * 128;
+    return st;
+}
+
 asvk_status bench_ceilings_measure(asvk_context *ctx, bool quick, int warmup, int repeat, bench_ceilings *out) {
     memset(out, 0, sizeof *out);
     const asvk_device_info *d = asvk_context_device(ctx);
@@ -65,19 +85,7 @@ asvk_status bench_ceilings_measure(asvk_context *ctx, bool quick, int warmup, in
         asvk_stream_destroy(s);
         if (st) goto done;
     }
-    {
-        /* FMA chains: CPU devices ~4 GFLOP a run, GPUs ~69 */
-        uint32_t inv = cpu ? 16384 : 1u << 18, iters = quick ? 512 : 2048;
-        asvk_stream *s;
-        if ((st = asvk_stream_create(ctx, &s))) goto done;
-        uint32_t t0, t1;
-        if (!(st = asvk_stream_timestamp(s, &t0)) && !(st = asvk_blas_peak_fma(s, C, inv, iters, 0.9999f, 1e-4f)) &&
-            !(st = asvk_stream_timestamp(s, &t1)))
-            st = bench_time_stream(s, warmup, repeat, &out->fma);
-        asvk_stream_destroy(s);
-        if (st) goto done;
-        out->fma_flops = (double)inv * iters * 128;
-    }
+    if ((st = bench_fma_measure(ctx, quick, warmup, repeat, &out->fma, &out->fma_flops))) goto done;
     if ((st = time_copy(ctx, false, A, B, copy_floats, warmup, repeat, &out->copy))) goto done;
     st = time_copy(ctx, true, A, B, copy_floats, warmup, repeat, &out->shader_copy);
     if (!st) {

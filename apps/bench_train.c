@@ -121,13 +121,25 @@ int bench_train(cli_args *a) {
     double tr[3], inf[3], lat[3];
     step_mem mem = {0};
     asvk_cost cost = {0};
+    asvk_summary fma;
+    double fma_flops = 0;
     if (!(st = asvk_context_require(ctx, "timestamps")) && !(st = asvk_arch_cost(&arch, 0, &cost)) &&
         !(st = asvk_trainer_create(ctx, &arch, &cfg, 1, &t)) && !(st = first_step(ctx, t, &up)) &&
         !(st = asvk_trainer_time_step(t, (uint32_t)warmup, (uint32_t)repeat, &tr[0], &tr[1], &tr[2])) &&
         !(st = step_memory(ctx, &mem)) &&
         !(st = asvk_trainer_time_eval(t, (uint32_t)batch, (uint32_t)warmup, (uint32_t)repeat, &inf[0], &inf[1], &inf[2])) &&
-        !(st = asvk_trainer_time_eval(t, 1, (uint32_t)warmup, (uint32_t)repeat, &lat[0], &lat[1], &lat[2]))) {
+        !(st = asvk_trainer_time_eval(t, 1, (uint32_t)warmup, (uint32_t)repeat, &lat[0], &lat[1], &lat[2])) &&
+        !(st = bench_fma_measure(ctx, false, (int)warmup, (int)repeat, &fma, &fma_flops))) {
         const asvk_plan_report *plan = asvk_trainer_plan(t);
+        /* effective GFLOP/s: the multiply-add work of each graph over its median time, and the share
+         * of the FMA ceiling measured in this process (bench peak's chains) */
+        double fma_gflops = fma_flops / fma.median, work[3] = {0}, gfl[3];
+        const double med[3] = {tr[0], inf[0], lat[0]};
+        for (int i = 0; i < 3; i++) {
+            const asvk_graph *g = asvk_trainer_graph(t, i == 0, i == 2 ? 1 : (uint32_t)batch);
+            work[i] = g ? asvk_graph_matmul_flops(g) : 0;
+            gfl[i] = work[i] / med[i];
+        }
         cJSON_AddStringToObject(root, "benchmark", "train");
         cJSON_AddStringToObject(root, "arch", arch.name);
         cJSON_AddNumberToObject(root, "batch", (double)batch);
@@ -143,6 +155,15 @@ int bench_train(cli_args *a) {
         cJSON_AddItemToObject(root, "infer_batch", bench_summary_json(&s, 0));
         s = (asvk_summary){lat[0], lat[1], lat[2], (size_t)repeat};
         cJSON_AddItemToObject(root, "infer_batch1", bench_summary_json(&s, 0));
+        cJSON *eff = cJSON_AddObjectToObject(root, "effective_gflops");
+        static const char *const eff_names[3] = {"train_step", "infer_batch", "infer_batch1"};
+        for (int i = 0; i < 3; i++) {
+            cJSON *o = cJSON_AddObjectToObject(eff, eff_names[i]);
+            cJSON_AddNumberToObject(o, "flops", work[i]);
+            cJSON_AddNumberToObject(o, "gflops", gfl[i]);
+            cJSON_AddNumberToObject(o, "of_fma_ceiling", gfl[i] / fma_gflops);
+        }
+        cJSON_AddNumberToObject(eff, "fma_ceiling_gflops", fma_gflops);
         cJSON_AddNumberToObject(root, "dispatches_per_step", plan->dispatches);
         cJSON_AddNumberToObject(root, "barriers_per_step", plan->barriers);
         cJSON_AddNumberToObject(root, "peak_rss_mb", mem.rss_mb);
@@ -165,6 +186,10 @@ int bench_train(cli_args *a) {
                    100 * (inf[2] - inf[1]) / inf[0]);
             printf("  batch-1 latency %9.3f ms                     (spread %.0f%%)\n", lat[0] / 1e6,
                    100 * (lat[2] - lat[1]) / lat[0]);
+            printf("  effective GFLOP/s (multiply-add work / median time) against the FMA ceiling measured now, "
+                   "%.1f GFLOP/s:\n    training step %.2f (%.1f%%, %.1f MFLOP an image), inference %.2f (%.1f%%), "
+                   "batch 1 %.2f (%.1f%%)\n", fma_gflops, gfl[0], 100 * gfl[0] / fma_gflops, work[0] / batch / 1e6,
+                   gfl[1], 100 * gfl[1] / fma_gflops, gfl[2], 100 * gfl[2] / fma_gflops);
             printf("  memory after the training steps: peak RSS %.0f MB; device memory %.0f MB at most in use, "
                    "%.0f MB held%s\n", mem.rss_mb, mem.device_peak_mb, mem.device_reserved_mb,
                    asvk_context_device(ctx)->unified_memory ? " (host memory on this device: inside the RSS)" : "");

@@ -161,5 +161,9 @@ size_t asvk_graph_node_key(const asvk_graph *g, uint32_t node, char *buf, size_t
  * output element for ops without a count) and bytes its inputs and
  * outputs hold (what it must at least read and write). */
 void asvk_graph_node_work(const asvk_graph *g, uint32_t node, double *flops, double *bytes);
+/* The multiply-add work of the whole graph (convolutions, linear layers,
+ * matrix products and their gradients; 2 flops per multiply-add): what
+ * "effective GFLOP/s" divides, against the device's FMA ceiling. */
+double asvk_graph_matmul_flops(const asvk_graph *g);
 
 #endif

@@ -285,3 +285,12 @@ void asvk_graph_node_work(const asvk_graph *g, uint32_t node, double *flops, dou
     asvk_op_flops_fn f = asvk_op_flops_get(nd->op);
     *flops = f ? f(nd) : out;
 }
+
+double asvk_graph_matmul_flops(const asvk_graph *g) {
+    double sum = 0;
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        asvk_op_flops_fn f = asvk_op_flops_get(g->nodes[i].op);
+        if (f) sum += f(&g->nodes[i]);
+    }
+    return sum;
+}

@@ -106,6 +106,16 @@ s = j["startup_ms"]
 assert 0 < s["device"] < s["trainer"] < s["first_step"], s
 assert 0 <= s["pipelines_by_trainer"] <= s["pipelines_by_first_step"] < s["first_step"], s
 assert j["pipelines_by_first_step"] >= 1 and j["dispatches_per_step"] >= 1, j
+# effective GFLOP/s: the multiply-add work of each graph (inference 2 flops per MAdd an image;
+# the step adds both gradients of every convolution and linear layer but the stem's input
+# gradient: 4 x 8 x 6 x 6 outputs of 9 multiply-adds) over its median, against the FMA ceiling
+e, b = j["effective_gflops"], j["batch"]
+assert e["infer_batch1"]["flops"] == 2 * j["madds"] and e["infer_batch"]["flops"] == 2 * j["madds"] * b, e
+assert e["train_step"]["flops"] == 3 * e["infer_batch"]["flops"] - 2 * 4 * 8 * 6 * 6 * 9, e
+for k, m in (("train_step", "train_step"), ("infer_batch", "infer_batch"), ("infer_batch1", "infer_batch1")):
+    assert abs(e[k]["gflops"] * j[m]["median_ms"] * 1e6 - e[k]["flops"]) < 1e-6 * e[k]["flops"], (k, e[k])
+    assert abs(e[k]["of_fma_ceiling"] * e["fma_ceiling_gflops"] - e[k]["gflops"]) < 1e-9 * e[k]["gflops"] + 1e-12, e
+assert e["fma_ceiling_gflops"] > 0, e
 PY
 # bench peak: the three ceilings, each with its flops or bytes and the median of its runs
 "$ASVK" bench peak --quick --json >"$tmp/peak.json" 2>"$tmp/err" || fail "bench peak --json failed: $(cat "$tmp/err")"
