@@ -595,12 +595,13 @@ static void bn_determinism_and_errors(void) {
 }
 
 /* The one-pass reductions' arrival counters (asvk_stream_counter): a
- * stream of 300 statistics passes, more than the stream's 256 counter
- * slots, replayed: every pass must merge, so each moves the running mean
- * by the momentum (0.001: a pass that skipped its merge shows) and the
- * running mean after 600 passes is (1-m)^600 rm0 + (1 - (1-m)^600) mean.
- * 6 workgroups a pass, so the last one to arrive is a different one from
- * run to run. */
+ * stream of 300 statistics passes and 300 backward-sum passes, more than
+ * the stream's 256 counter slots, replayed. Every pass must merge: each
+ * statistics pass moves the running mean by the momentum (0.001: a pass
+ * that skipped its merge shows), so after 600 the running mean is
+ * (1-m)^600 rm0 + (1 - (1-m)^600) mean; each backward pass adds its sums
+ * to dgamma and dbeta, which end at 600 times one pass's. 6 workgroups a
+ * pass: the last to arrive does the merge, whichever it is. */
 static void bn_counter_reuse_and_replay(void) {
     asvk_context *ctx = test_context();
     asvk_nhwc sh = {4, 30, 30, 9};
@@ -608,16 +609,42 @@ static void bn_counter_reuse_and_replay(void) {
     OK(bn_setup(ctx, &d, sh, false, 0.5, 2));
     asvk_bn_desc desc = {sh, ASVK_ACT_NONE, 1e-5f, 0.001f};
     enum { PASSES = 300 };
+    float *dy = fbuf(d.n), *one[2], *all[2];
+    test_fill_uniform(dy, d.n, -1, 1);
+    dtensor DY, DG, DB;
+    OK(dt_new(ctx, &DY, dy, d.n, 0));
+    OK(dt_new(ctx, &DG, NULL, d.c, 1));
+    OK(dt_new(ctx, &DB, NULL, d.c, 1));
+    /* one backward pass's sums (after one statistics pass, which the 600 below leave as they are) */
+    asvk_bn_grads g = {{0}, false, DG.view, false, DB.view, false};
     asvk_stream *s;
     OK(asvk_stream_create(ctx, &s));
-    for (int i = 0; i < PASSES; i++)
+    OK(asvk_bn_forward_stats(s, &desc, d.X.view, d.RM.view, d.RV.view, d.SM.view, d.SI.view, d.ws));
+    OK(asvk_bn_backward_sums(s, &desc, d.X.view, DY.view, d.G.view, d.B.view, d.SM.view, d.SI.view, &g, d.ws));
+    OK(asvk_stream_run(s));
+    asvk_stream_destroy(s);
+    one[0] = fbuf(d.c), one[1] = fbuf(d.c), all[0] = fbuf(d.c), all[1] = fbuf(d.c);
+    OK(dt_get(ctx, &DG, one[0], "dgamma"));
+    OK(dt_get(ctx, &DB, one[1], "dbeta"));
+    OK(dt_set(ctx, &d.RM, d.rm));
+    float *zero = calloc(d.c, sizeof *zero);
+    OK(dt_set(ctx, &DG, zero));
+    OK(dt_set(ctx, &DB, zero));
+    free(zero);
+    g.accumulate_dgamma = g.accumulate_dbeta = true;
+    OK(asvk_stream_create(ctx, &s));
+    for (int i = 0; i < PASSES; i++) {
         OK(asvk_bn_forward_stats(s, &desc, d.X.view, d.RM.view, d.RV.view, d.SM.view, d.SI.view, d.ws));
+        OK(asvk_bn_backward_sums(s, &desc, d.X.view, DY.view, d.G.view, d.B.view, d.SM.view, d.SI.view, &g, d.ws));
+    }
     OK(asvk_stream_run(s));
     OK(asvk_stream_run(s));
     asvk_stream_destroy(s);
     float *rm = fbuf(d.c), *sm = fbuf(d.c);
     OK(dt_get(ctx, &d.RM, rm, "running mean"));
     OK(dt_get(ctx, &d.SM, sm, "save mean"));
+    OK(dt_get(ctx, &DG, all[0], "dgamma"));
+    OK(dt_get(ctx, &DB, all[1], "dbeta"));
     double keep = pow(1 - (double)desc.momentum, 2 * PASSES);
     for (size_t c = 0; c < d.c; c++) {
         double mean = 0;
@@ -629,8 +656,17 @@ static void bn_counter_reuse_and_replay(void) {
               "channel %zu: running mean %.7g after %d passes, expected %.7g (a pass did not merge?)", c, rm[c],
               2 * PASSES, want);
         CHECK(fabs(sm[c] - mean) < 1e-5, "channel %zu: batch mean %.7g, expected %.7g", c, sm[c], mean);
+        for (int k = 0; k < 2; k++) {
+            /* the same sums added 600 times in fp32: relative error well under 1e-4; one pass
+             * missing is 1/600 */
+            double w = 2.0 * PASSES * one[k][c];
+            CHECK(fabs(all[k][c] - w) <= 1e-4 * fabs(w) + 1e-6, "channel %zu: %s %.7g after %d passes, expected %.7g",
+                  c, k ? "dbeta" : "dgamma", all[k][c], 2 * PASSES, w);
+        }
     }
-    free(rm), free(sm);
+    free(rm), free(sm), free(dy);
+    for (int k = 0; k < 2; k++) free(one[k]), free(all[k]);
+    dt_free(ctx, &DY), dt_free(ctx, &DG), dt_free(ctx, &DB);
     bn_teardown(ctx, &d);
 }
 
