@@ -74,6 +74,12 @@ static void collect(table *t, int col, const cJSON *j) {
         put(t, col, label, "img/s", true, num(j, "infer_images_per_s"));
         snprintf(label, sizeof label, "%s latency b1", an);
         put(t, col, label, "ms", false, num(j, "latency_batch1_ms"));
+        /* newer files: the step's dispatches and the share of the FMA ceiling ("-" where absent) */
+        snprintf(label, sizeof label, "%s train b%g dispatches", an, batch);
+        put(t, col, label, "count", false, num(j, "dispatches_per_step"));
+        const cJSON *eff = cJSON_GetObjectItemCaseSensitive(j, "effective_gflops");
+        snprintf(label, sizeof label, "%s train b%g of FMA ceiling", an, batch);
+        put(t, col, label, "%", true, 100 * num(cJSON_GetObjectItemCaseSensitive(eff, "train_step"), "of_fma_ceiling"));
     }
 }
 

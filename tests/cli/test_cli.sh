@@ -128,6 +128,36 @@ for k in ("sgemm", "fma"):
 for k in ("copy_transfer", "copy_shader"):
     assert j[k]["gb_per_s"] > 0 and j[k]["bytes"] >= 2 * 2**20, j[k]
 PY
+# bench compare: one column per file, ratios against the first (higher-is-better
+# figures divided, times and dispatch counts inverted); a file without the newer
+# keys shows "-" in their rows; a JSON that is not bench output is refused
+python3 - "$tmp/train.json" "$tmp/train2.json" "$tmp/train_old.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+k = dict(j, train_images_per_s=2 * j["train_images_per_s"], latency_batch1_ms=j["latency_batch1_ms"] / 4,
+         dispatches_per_step=j["dispatches_per_step"] // 2)
+k["effective_gflops"] = dict(j["effective_gflops"], train_step=dict(j["effective_gflops"]["train_step"], of_fma_ceiling=0.25))
+json.dump(k, open(sys.argv[2], "w"))
+old = {key: v for key, v in j.items() if key not in ("effective_gflops", "dispatches_per_step")}
+json.dump(old, open(sys.argv[3], "w"))
+PY
+"$ASVK" bench compare "$tmp/train.json" "$tmp/train2.json" "$tmp/train_old.json" >"$tmp/cmp" 2>"$tmp/err" ||
+  fail "bench compare failed: $(cat "$tmp/err")"
+python3 - "$tmp/cmp" "$tmp/train.json" <<'PY' || { fail "bench compare printed the wrong table"; cat "$tmp/cmp"; }
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+j = json.load(open(sys.argv[2]))
+rows = {l[:34].strip(): l[34:].split() for l in lines[1:-1]}
+t = rows["tiny train b4"]
+assert t[0] == "img/s" and t[-2:] == ["2.00x", "1.00x"], t
+assert rows["tiny latency b1"][-2:] == ["4.00x", "1.00x"], rows
+d = rows["tiny train b4 dispatches"]
+assert d[1:4] == ["%.3f" % j["dispatches_per_step"], "%.3f" % (j["dispatches_per_step"] // 2), "-"] and d[-1] == "-", d
+f = rows["tiny train b4 of FMA ceiling"]
+assert f[2] == "25.000" and f[3] == "-", f
+PY
+echo '{"benchmark": "train"}' >"$tmp/notbench.json"
+expect 2 "not the --json output of asvk bench" -- "$ASVK" bench compare "$tmp/notbench.json"
 expect 2 "unknown option '--frob'" -- "$ASVK" bench gemm --frob
 expect 2 "bad gemm shape" -- "$ASVK" bench gemm --shapes 10x10
 expect 2 "--repeat must be" -- "$ASVK" bench gemm --repeat 2
