@@ -94,8 +94,9 @@ def sign_test(diffs):
 def ms(xs, fmt="{:.2f}"):
     if not xs:
         return "–"
-    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
-    return (fmt + " ± " + fmt).format(statistics.mean(xs), sd)
+    if len(xs) == 1:  # no spread from one network: say so rather than print ± 0
+        return (fmt + " (one)").format(xs[0])
+    return (fmt + " ± " + fmt).format(statistics.mean(xs), statistics.stdev(xs))
 
 
 def cost_of(r):
