@@ -38,15 +38,16 @@ struct asvk_stream {
     uint64_t *results;
     VkPipeline bound;
     asvk_stream_stats stats;
-    asvk_buffer counters; /* COUNTER_SLOTS zeroed slots for asvk_stream_counter */
+    asvk_buffer counters; /* COUNTER_RING zeroed counters for asvk_stream_counters */
     uint32_t counter_next;
 };
 
-/* Slots of asvk_stream_counter, handed out in turn. A slot comes round again
- * only after COUNTER_SLOTS others; the hazard tracking then orders its two
- * users, since each writes it. */
-#define COUNTER_SLOTS 256u
-#define COUNTER_BYTES 16u /* a bindable range */
+/* Runs of counters for asvk_stream_counters, handed out in turn from a ring
+ * (each run starts on a 16-byte boundary, a bindable range, and wraps to the
+ * start rather than straddle the end). A counter comes round again only
+ * after the rest of the ring; the hazard tracking then orders its two users,
+ * since each writes it. */
+#define COUNTER_RING (4u * ASVK_STREAM_COUNTERS_MAX)
 
 static const VkPipelineStageFlags STAGES = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
 static const VkAccessFlags WRITES = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -312,9 +313,12 @@ asvk_status asvk_stream_copy(asvk_stream *s, asvk_buffer dst, asvk_buffer src) {
     return ASVK_OK;
 }
 
-asvk_status asvk_stream_counter(asvk_stream *s, asvk_buffer *out) {
+asvk_status asvk_stream_counters(asvk_stream *s, uint32_t n, asvk_buffer *out) {
+    if (n == 0 || n > ASVK_STREAM_COUNTERS_MAX)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "stream counters: %u requested, 1 to %u allowed", n,
+                              ASVK_STREAM_COUNTERS_MAX);
     if (!s->counters.block) {
-        static const uint32_t zero[COUNTER_SLOTS * COUNTER_BYTES / 4];
+        static const uint32_t zero[COUNTER_RING];
         asvk_status st = asvk_buffer_alloc(s->ctx, sizeof zero, &s->counters);
         if (!st) st = asvk_buffer_upload(s->ctx, s->counters, 0, zero, sizeof zero);
         if (st) {
@@ -322,9 +326,14 @@ asvk_status asvk_stream_counter(asvk_stream *s, asvk_buffer *out) {
             return st;
         }
     }
-    *out = asvk_buffer_sub(s->counters, (uint64_t)(s->counter_next++ % COUNTER_SLOTS) * COUNTER_BYTES, COUNTER_BYTES);
+    uint32_t run = (n + 3u) & ~3u;
+    if (s->counter_next + run > COUNTER_RING) s->counter_next = 0;
+    *out = asvk_buffer_sub(s->counters, (uint64_t)s->counter_next * 4u, (uint64_t)run * 4u);
+    s->counter_next += run;
     return ASVK_OK;
 }
+
+asvk_status asvk_stream_counter(asvk_stream *s, asvk_buffer *out) { return asvk_stream_counters(s, 1, out); }
 
 asvk_status asvk_stream_fill_u32(asvk_stream *s, asvk_buffer dst, uint32_t pattern) {
     asvk_status st = recording(s);

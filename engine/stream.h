@@ -47,6 +47,10 @@ asvk_context *asvk_stream_context(const asvk_stream *s);
  * of the recording. Slots are reused in turn, each reuse ordered by the
  * stream's hazard tracking; the stream owns and frees them. */
 asvk_status asvk_stream_counter(asvk_stream *s, asvk_buffer *out);
+/* n consecutive such counters (n at most ASVK_STREAM_COUNTERS_MAX), e.g.
+ * one per output tile whose K-slices are summed by the last to arrive. */
+#define ASVK_STREAM_COUNTERS_MAX 2048u
+asvk_status asvk_stream_counters(asvk_stream *s, uint32_t n, asvk_buffer *out);
 
 /* Transfer-engine copy and 32-bit pattern fill (offsets/sizes multiples of 4). */
 asvk_status asvk_stream_copy(asvk_stream *s, asvk_buffer dst, asvk_buffer src);

@@ -118,23 +118,29 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     uint64_t rows_b = d.trans_b ? d.n : d.k, cols_b = d.trans_b ? d.k : d.n;
     uint64_t span_a = rows_a ? (d.batch - 1) * d.stride_a + (rows_a - 1) * d.lda + cols_a : 0;
     uint64_t span_b = rows_b ? (d.batch - 1) * d.stride_b + (rows_b - 1) * d.ldb + cols_b : 0;
+    bool reduce = d.partials.block != NULL;
     uint64_t span_c = (d.batch - 1) * d.stride_c + (uint64_t)(d.m - 1) * d.ldc + d.n;
     if (d.k && ((st = need(a, span_a, "gemm A")) || (st = need(b, span_b, "gemm B")))) return st;
-    if ((st = need(c, span_c, "gemm C"))) return st;
+    if (reduce && (st = need(d.partials, span_c, "gemm partials"))) return st;
+    if ((st = need(c, reduce ? span_c - (d.batch - 1) * d.stride_c : span_c, "gemm C"))) return st;
     bool has_bias = d.bias.block != NULL;
     if (has_bias && (st = need(d.bias, (d.batch - 1) * d.stride_bias + d.n, "gemm bias"))) return st;
     if ((uint32_t)d.act > ASVK_ACT_HSIGMOID) return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: activation %d", d.act);
 
-    asvk_buffer bind[4];
-    uint32_t off[4];
+    asvk_buffer bind[6];
+    uint32_t off[6];
     asvk_buffer_bindable(ctx, d.k ? a : c, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, d.k ? b : c, &bind[1], &off[1]);
     asvk_buffer_bindable(ctx, c, &bind[2], &off[2]);
     /* Without a bias, binding 3 is never read: any read-only binding serves. */
     asvk_buffer_bindable(ctx, has_bias ? d.bias : (d.k ? a : c), &bind[3], &off[3]);
     if (!has_bias) off[3] = 0;
+    /* Without REDUCE, bindings 4 and 5 are never accessed: C serves. */
+    asvk_buffer_bindable(ctx, reduce ? d.partials : c, &bind[4], &off[4]);
+    off[5] = 0;
+    bind[5] = bind[2];
 
-    uint32_t spec[14], nspec;
+    uint32_t spec[15], nspec;
     uint32_t rows_per_group, cols_per_group;
     const char *shader;
     bool va = off[0] % 4 == 0 && d.lda % 4 == 0 && (d.batch == 1 || d.stride_a % 4 == 0);
@@ -144,7 +150,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     case ASVK_GEMM_NAIVE:
         shader = "gemm_naive";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = d.trans_a, spec[3] = d.trans_b, spec[4] = d.act;
-        spec[5] = has_bias, nspec = 6;
+        spec[5] = has_bias, spec[6] = reduce, nspec = 7;
         rows_per_group = t->wg_y, cols_per_group = t->wg_x;
         break;
     case ASVK_GEMM_REG:
@@ -154,12 +160,16 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         spec[11] = has_bias && off[3] % 4 == 0 && (d.batch == 1 || d.stride_bias % 4 == 0);
         spec[12] = vc && d.n % 4 == 0;
         rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
-        spec[13] = spec[12] && d.m % rows_per_group == 0 && d.n % cols_per_group == 0, nspec = 14;
+        spec[13] = spec[12] && d.m % rows_per_group == 0 && d.n % cols_per_group == 0;
+        /* VC also governs the partials' vec4 stores and loads */
+        spec[8] = vc && (!reduce || (off[4] % 4 == 0 && d.stride_c % 4 == 0));
+        spec[12] = spec[12] && spec[8], spec[13] = spec[13] && spec[8];
+        spec[14] = reduce, nspec = 15;
         break;
     case ASVK_GEMM_SMEM:
         shader = "gemm_smem";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
-        spec[5] = d.trans_b, spec[6] = t->bk, spec[7] = d.act, spec[8] = has_bias, nspec = 9;
+        spec[5] = d.trans_b, spec[6] = t->bk, spec[7] = d.act, spec[8] = has_bias, spec[9] = reduce, nspec = 10;
         rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
         break;
     default: return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: no kernel chosen");
@@ -171,9 +181,10 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         uint32_t m, n, k, lda, ldb, ldc, offa, offb, offc, stra, strb, strc, row_base;
         float alpha, beta;
         uint32_t offbias, strbias;
+        uint32_t offpart, cnt;
     } push = {d.m, d.n, d.k, d.lda, d.ldb, d.ldc, off[0], off[1], off[2],
               (uint32_t)d.stride_a, (uint32_t)d.stride_b, (uint32_t)d.stride_c, 0, d.alpha, d.beta,
-              off[3], (uint32_t)d.stride_bias};
+              off[3], reduce ? 0 : (uint32_t)d.stride_bias, off[4], 0};
     const asvk_device_info *dev = asvk_context_device(ctx);
     if (d.batch > dev->max_workgroup_count[2])
         return asvk_error_set(ASVK_ERR_LIMIT, "gemm: batch %u exceeds %s's %u", d.batch, dev->name,
@@ -185,7 +196,15 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     for (uint64_t y0 = 0; y0 < gy; y0 += dev->max_workgroup_count[1]) {
         uint64_t ny = gy - y0 < dev->max_workgroup_count[1] ? gy - y0 : dev->max_workgroup_count[1];
         push.row_base = (uint32_t)(y0 * rows_per_group);
-        if ((st = asvk_stream_dispatch(s, k, bind, 4, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
+        if (reduce) { /* a counter per tile of this dispatch */
+            if (gx * ny > ASVK_STREAM_COUNTERS_MAX)
+                return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: split-K over %llu tiles (at most %u)",
+                                      (unsigned long long)(gx * ny), ASVK_STREAM_COUNTERS_MAX);
+            asvk_buffer cnt;
+            if ((st = asvk_stream_counters(s, (uint32_t)(gx * ny), &cnt))) return st;
+            asvk_buffer_bindable(ctx, cnt, &bind[5], &push.cnt);
+        }
+        if ((st = asvk_stream_dispatch(s, k, bind, 6, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
             return st;
     }
     return ASVK_OK;

@@ -30,6 +30,14 @@ typedef struct asvk_gemm_desc {
     asvk_buffer bias;     /* optional epilogue bias (must not overlap C) */
     uint64_t stride_bias; /* elements between the bias rows of consecutive batches */
     asvk_act act;         /* epilogue activation, ASVK_ACT_NONE: none */
+    /* Split-K in one dispatch (partials.block != NULL): batch b is the b-th
+     * K-slice, whose partial product goes to partials + b * stride_c; the
+     * last slice of each output tile to finish sums the tile's slices in
+     * batch order and applies alpha, beta, the bias and act into the single
+     * matrix C (C is then one matrix: stride_c only lays out the partials,
+     * stride_bias is unused). The sums are those of a column-sum pass over
+     * the partials, in the same order. */
+    asvk_buffer partials;
 } asvk_gemm_desc;
 
 typedef enum { ASVK_GEMM_AUTO = 0, ASVK_GEMM_NAIVE, ASVK_GEMM_REG, ASVK_GEMM_SMEM } asvk_gemm_kernel;

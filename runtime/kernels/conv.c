@@ -208,6 +208,29 @@ static asvk_status launch(asvk_stream *s, const char *shader, const uint32_t *sp
     return asvk_stream_dispatch_linear(s, k, bind, nbind, p, sizeof *p, (invocations + spec[0] - 1) / spec[0]);
 }
 
+/* A weight-gradient kernel whose sum is split into `chunks` (chunk_reduce.glsl):
+ * one chunk runs `per_chunk` invocations straight into dw (bindings 3 and 4
+ * unused: dw serves); several run chunk by chunk, whole workgroups each,
+ * their partials in binding 3 (the workspace) and the last chunk of each
+ * group position summing them into dw, with a counter per position in
+ * binding 4 and its offset in e3. Spec constant 0 is the workgroup size. */
+static asvk_status launch_chunked(asvk_stream *s, const char *shader, const uint32_t *spec, uint32_t nspec,
+                                  asvk_buffer *bind, conv_push *p, uint64_t per_chunk, uint32_t chunks) {
+    if (chunks <= 1) {
+        bind[4] = bind[2];
+        return launch(s, shader, spec, nspec, bind, 5, p, per_chunk);
+    }
+    uint64_t gpc = cdiv(per_chunk, spec[0]);
+    if (gpc > ASVK_STREAM_COUNTERS_MAX)
+        return asvk_error_set(ASVK_ERR_LIMIT, "%s: %llu workgroups per chunk (at most %u)", shader,
+                              (unsigned long long)gpc, ASVK_STREAM_COUNTERS_MAX);
+    asvk_buffer cnt;
+    asvk_status st = asvk_stream_counters(s, (uint32_t)gpc, &cnt);
+    if (st) return st;
+    asvk_buffer_bindable(asvk_stream_context(s), cnt, &bind[4], &p->e[3]);
+    return launch(s, shader, spec, nspec, bind, 5, p, gpc * spec[0] * chunks);
+}
+
 /* Column sums of x [rows][cols] by chunks of rows into y [chunks][cols]
  * (+= when acc). */
 static asvk_status colsum(asvk_stream *s, asvk_buffer x, uint32_t rows, uint32_t cols, uint32_t chunks, asvk_buffer y,
@@ -410,8 +433,6 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
     conv_push p = push_of(d);
     asvk_nhwc o = asvk_conv_out(d);
     uint32_t chunks;
-    asvk_buffer out = ws ? workspace : dw;
-    bool acc1 = ws ? false : accumulate; /* the first pass accumulates only when it is the only one */
 
     switch (asvk_conv_path(d)) {
     case ASVK_CONV_PATH_GEMM: {
@@ -420,51 +441,42 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         chunks = gemm_split(d);
         uint32_t k = (uint32_t)(asvk_nhwc_pixels(d->in) / chunks);
         asvk_gemm_desc g = {.trans_a = true, .m = p.cog, .n = p.cg, .k = k, .lda = d->cout, .ldb = d->in.c,
-                            .ldc = p.cg, .alpha = 1, .beta = acc1 ? 1.0f : 0.0f};
-        if (chunks > 1) {
+                            .ldc = p.cg, .alpha = 1, .beta = accumulate ? 1.0f : 0.0f};
+        if (chunks > 1) { /* the slices summed into dw in the same dispatch (no second pass) */
             g.batch = chunks, g.stride_a = (uint64_t)k * d->cout, g.stride_b = (uint64_t)k * d->in.c;
-            g.stride_c = wcount;
+            g.stride_c = wcount, g.partials = workspace;
         } else {
             g.batch = d->groups, g.stride_a = p.cog, g.stride_b = p.cg, g.stride_c = (uint64_t)p.cog * p.cg;
         }
-        if ((st = asvk_blas_gemm(s, &g, dy, x, out))) return st;
-        break;
+        return asvk_blas_gemm(s, &g, dy, x, dw);
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
         chunks = dw_wchunks(d);
-        asvk_buffer views[3] = {x, dy, out}, bind[3];
-        bind_views(ctx, views, 3, bind, &p);
-        uint32_t rows = o.n * o.h;
+        asvk_buffer views[4] = {x, dy, dw, ws ? workspace : dw}, bind[5];
+        bind_views(ctx, views, 4, bind, &p);
         bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1);
-        p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d), p.e[2] = cdiv(rows, chunks);
+        p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d), p.e[2] = cdiv(o.n * o.h, chunks);
         if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
-            uint32_t spec[7] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, acc1};
-            if ((st = launch(s, "conv_dw_bwd_weight_k", spec, 7, bind, 3, &p, (uint64_t)p.e[0] * chunks))) return st;
-            break;
+            uint32_t spec[8] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, accumulate, chunks > 1};
+            return launch_chunked(s, "conv_dw_bwd_weight_k", spec, 8, bind, &p, p.e[0], chunks);
         }
-        uint32_t spec[5] = {t.wg, t.wtp, nib(d), vec, acc1};
-        if ((st = launch(s, "conv_dw_bwd_weight", spec, 5, bind, 3, &p,
-                         (uint64_t)p.e[0] * p.e[1] * d->kh * chunks)))
-            return st;
-        break;
+        uint32_t spec[6] = {t.wg, t.wtp, nib(d), vec, accumulate, chunks > 1};
+        return launch_chunked(s, "conv_dw_bwd_weight", spec, 6, bind, &p, p.e[0] * p.e[1] * d->kh, chunks);
     }
     default: {
         chunks = direct_wchunks(d);
-        asvk_buffer views[3] = {x, dy, out}, bind[3];
-        bind_views(ctx, views, 3, bind, &p);
+        asvk_buffer views[4] = {x, dy, dw, ws ? workspace : dw}, bind[5];
+        bind_views(ctx, views, 4, bind, &p);
         uint32_t npix = (uint32_t)asvk_nhwc_pixels(o);
         /* blocks no larger than the shape needs: the stem (kw*cg = 3, 16-32
          * channels) measured 5.0 -> 6.9 GFLOP/s with 4 instead of 8 taps */
         uint32_t wtm = p.cog <= t.wtm / 2 ? t.wtm / 2 : t.wtm, wtn = d->kw * p.cg <= t.wtn / 2 ? t.wtn / 2 : t.wtn;
         p.e[0] = cdiv((uint64_t)d->kw * p.cg, wtn), p.e[1] = cdiv(p.cog, wtm), p.e[2] = cdiv(npix, chunks);
-        uint32_t spec[6] = {t.wg, wtm, wtn, p.cog % 4 == 0 && aligned4(&p, 1), p.cg % 4 == 0 && aligned4(&p, 0), acc1};
-        if ((st = launch(s, "conv_bwd_weight", spec, 6, bind, 3, &p,
-                         (uint64_t)p.e[0] * d->groups * p.e[1] * d->kh * chunks)))
-            return st;
-        break;
+        uint32_t spec[7] = {t.wg, wtm, wtn, p.cog % 4 == 0 && aligned4(&p, 1), p.cg % 4 == 0 && aligned4(&p, 0),
+                            accumulate, chunks > 1};
+        return launch_chunked(s, "conv_bwd_weight", spec, 7, bind, &p, p.e[0] * d->groups * p.e[1] * d->kh, chunks);
     }
     }
-    return ws ? colsum(s, workspace, chunks, (uint32_t)wcount, 1, dw, accumulate) : ASVK_OK;
 }
 
 /* ---- backward bias ---- */

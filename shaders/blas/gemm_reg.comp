@@ -13,7 +13,8 @@
 // 5 TB, 6 VA, 7 VB, 8 VC (vec4 stores to C), 9 ACT, 10 BIAS (the epilogue,
 // gemm.glsl), 11 VBIAS (bias offset and batch stride 4-aligned: vec4 loads),
 // 12 N4 (VC and N % 4 == 0: vec4 stores only, store_c4), 13 FULL (N4, and
-// M and N multiples of the rows and columns of a workgroup: no bounds checks).
+// M and N multiples of the rows and columns of a workgroup: no bounds checks),
+// 14 REDUCE (split-K summed in the dispatch, gemm.glsl).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -29,6 +30,7 @@ layout(constant_id = 10) const bool BIAS = false;
 layout(constant_id = 11) const bool VBIAS = false;
 layout(constant_id = 12) const bool N4 = false;
 layout(constant_id = 13) const bool FULL = false;
+layout(constant_id = 14) const bool REDUCE = false;
 #include "gemm.glsl"
 
 const uint QM = TM / 4u;
@@ -95,7 +97,26 @@ void main() {
     }
 
     vec4 bias[QN]; // loaded once for the TM rows
-    [[unroll]] for (uint qj = 0u; qj < QN; qj++) bias[qj] = bias4(z, col_quad(qj), VBIAS);
+    [[unroll]] for (uint qj = 0u; qj < QN; qj++) bias[qj] = bias4(REDUCE ? 0u : z, col_quad(qj), VBIAS);
+    if (REDUCE) {
+        [[unroll]] for (uint qi = 0u; qi < QM; qi++)
+            [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
+                uint i = qi * 4u + ii, m = row_quad(qi) + ii;
+                [[unroll]] for (uint qj = 0u; qj < QN; qj++) {
+                    uint j = qj * 4u;
+                    part_store4(z, m, col_quad(qj), vec4(acc[i][j], acc[i][j + 1u], acc[i][j + 2u], acc[i][j + 3u]),
+                                VC, N4, FULL);
+                }
+            }
+        if (!reduce_last_slice()) return;
+        [[unroll]] for (uint qi = 0u; qi < QM; qi++)
+            [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
+                uint m = row_quad(qi) + ii;
+                [[unroll]] for (uint qj = 0u; qj < QN; qj++)
+                    store_c4(p.offc, m, col_quad(qj), part_sum4(m, col_quad(qj), VC), bias[qj], VC, N4, FULL);
+            }
+        return;
+    }
     [[unroll]] for (uint qi = 0u; qi < QM; qi++)
         [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
             uint i = qi * 4u + ii, m = row_quad(qi) + ii;

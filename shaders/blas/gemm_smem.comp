@@ -9,7 +9,7 @@
 // shared reads are conflict-free and its stores coalesced. Out-of-range
 // elements load as zero. Grid: x over N/BN, y over M/BM, z batch.
 // Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA, 5 TB, 6 BK, 7 ACT, 8 BIAS
-// (the epilogue, gemm.glsl).
+// (the epilogue, gemm.glsl), 9 REDUCE (split-K summed in the dispatch).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -20,6 +20,7 @@ layout(constant_id = 5) const bool TB = false;
 layout(constant_id = 6) const uint BK = 16u;
 layout(constant_id = 7) const uint ACT = 0u;
 layout(constant_id = 8) const bool BIAS = false;
+layout(constant_id = 9) const bool REDUCE = false;
 #include "gemm.glsl"
 
 const uint WX = gl_WorkGroupSize.x;
@@ -63,6 +64,31 @@ void main() {
                 [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] += a[i] * b[j];
         }
         barrier();
+    }
+    if (REDUCE) {
+        [[unroll]] for (uint i = 0u; i < TM; i++) {
+            uint m = m0 + ty + i * WY;
+            [[unroll]] for (uint j = 0u; j < TN; j++) {
+                uint n = n0 + tx + j * WX, e = part_index(z, m, n);
+                if (m < p.M && n < p.N) Part[e >> 2][e & 3u] = acc[i][j];
+            }
+        }
+        if (!reduce_last_slice()) return;
+        [[unroll]] for (uint i = 0u; i < TM; i++) {
+            uint m = m0 + ty + i * WY;
+            if (m >= p.M) continue;
+            [[unroll]] for (uint j = 0u; j < TN; j++) {
+                uint n = n0 + tx + j * WX;
+                if (n >= p.N) continue;
+                float v = 0.0;
+                for (uint zz = 0u; zz < gl_NumWorkGroups.z; zz++) {
+                    uint e = part_index(zz, m, n);
+                    v += Part[e >> 2][e & 3u];
+                }
+                store_c(p.offc, m, n, v, bias1(0u, n));
+            }
+        }
+        return;
     }
     [[unroll]] for (uint i = 0u; i < TM; i++) {
         uint m = m0 + ty + i * WY;

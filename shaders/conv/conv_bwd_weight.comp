@@ -3,15 +3,18 @@
 // only) pass of a deterministic two-pass reduction over output pixels:
 //   out[s][g*Cog+co][ky][kx][ci] = sum over pixels p = (n, oy, ox) of chunk s of
 //     dy[p][g*Cog+co] * x[n][oy*sh-ph+ky][ox*sw-pw+kx][g*Cg+ci]
-// With one chunk `out` is dw itself (ACC: += instead of =); otherwise the
-// launcher sums the chunks with conv_colsum.
-// Bindings: 0 x (in), 1 dy (in), 2 out (in/out).
-// Push (conv.glsl): off0..off2 element offsets of x, dy, out; total; e0 =
-// ceil(KW*Cg/TN) blocks of j = kx*Cg + ci (contiguous in w for a given ky);
-// e1 = ceil(Cog/TM) output-channel blocks per group; e2 = pixels per chunk.
+// With one chunk `out` is dw itself (ACC: += instead of =); with several
+// (REDUCE) the chunks' partials go to binding 3 and the last chunk to finish
+// sums them into dw (chunk_reduce.glsl).
+// Bindings: 0 x (in), 1 dy (in), 2 out = dw (in/out), 3 partials, 4 counters.
+// Push (conv.glsl): off0..off3 element offsets of x, dy, out, partials;
+// total; e0 = ceil(KW*Cg/TN) blocks of j = kx*Cg + ci (contiguous in w for a
+// given ky); e1 = ceil(Cog/TM) output-channel blocks per group; e2 = pixels
+// per chunk; e3 the counters.
 // Spec: 0 WG, 1 TM (output channels, multiple of 4), 2 TN (j values,
 // multiple of 4), 3 VDY (Cog % 4 == 0 and dy offset 4-aligned: vec4 dy
-// loads), 4 VX (Cg % 4 == 0 and x offset 4-aligned: vec4 x loads), 5 ACC.
+// loads), 4 VX (Cg % 4 == 0 and x offset 4-aligned: vec4 x loads), 5 ACC,
+// 6 REDUCE.
 // Mapping: one invocation per (j block, channel block, ky, chunk), j block
 // fastest; per pixel it loads TM dy and TN x values and does TM*TN FMAs.
 #extension GL_GOOGLE_include_directive : require
@@ -22,7 +25,9 @@ layout(constant_id = 2) const uint TN = 8u;
 layout(constant_id = 3) const bool VDY = false;
 layout(constant_id = 4) const bool VX = false;
 layout(constant_id = 5) const bool ACC = false;
+layout(constant_id = 6) const bool REDUCE = false;
 #include "conv.glsl"
+#include "chunk_reduce.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, DY);
@@ -32,8 +37,14 @@ const uint QM = TM / 4u;
 const uint QN = TN / 4u;
 
 void main() {
-    uint id = LINEAR_ID;
-    if (id >= p.total) return;
+    uint npix = p.n * p.oh * p.ow;
+    uint id = LINEAR_ID, chunks = (npix + p.e2 - 1u) / p.e2, per_chunk = p.e0 * p.groups * p.e1 * p.kh;
+    bool valid = true;
+    if (REDUCE) {
+        if (!chunk_id(per_chunk, chunks, id, valid)) return;
+    } else if (id >= p.total) {
+        return;
+    }
     uint jb = id % p.e0, r = id / p.e0;
     uint ncb = p.groups * p.e1;
     uint cbg = r % ncb;
@@ -54,7 +65,6 @@ void main() {
     [[unroll]] for (uint i = 0u; i < TM; i++)
         [[unroll]] for (uint q = 0u; q < QN; q++) acc[i][q] = vec4(0.0);
 
-    uint npix = p.n * p.oh * p.ow;
     uint p0 = chunk * p.e2, p1 = min(p0 + p.e2, npix);
     uint ox = p0 % p.ow, oy = (p0 / p.ow) % p.oh, n = p0 / (p.ow * p.oh);
     for (uint pix = p0; pix < p1; pix++) {
@@ -97,8 +107,31 @@ void main() {
         }
     }
 
-    uint kk = p.kh * p.kw;
-    uint base = p.off2 + chunk * p.cout * kk * cg + ky * nj;
+    uint kk = p.kh * p.kw, wcount = p.cout * kk * cg;
+    if (REDUCE) {
+        if (valid)
+            [[unroll]] for (uint i = 0u; i < TM; i++) {
+                uint co = co0 + i;
+                if (co >= cog) break;
+                uint ob = (g * cog + co) * kk * cg + ky * nj;
+                [[unroll]] for (uint j = 0u; j < TN; j++)
+                    if (j0 + j < nj) Part[p.off3 + chunk * wcount + ob + j0 + j] = acc[i][j / 4u][j % 4u];
+            }
+        if (!chunk_last(per_chunk, chunks) || !valid) return;
+        [[unroll]] for (uint i = 0u; i < TM; i++) {
+            uint co = co0 + i;
+            if (co >= cog) break;
+            uint ob = (g * cog + co) * kk * cg + ky * nj;
+            [[unroll]] for (uint j = 0u; j < TN; j++)
+                if (j0 + j < nj) {
+                    float v = chunk_sum(ob + j0 + j, wcount, chunks);
+                    if (ACC) v += RD1(OUT, p.off2 + ob + j0 + j);
+                    ST1(OUT, p.off2 + ob + j0 + j, v);
+                }
+        }
+        return;
+    }
+    uint base = p.off2 + chunk * wcount + ky * nj;
     [[unroll]] for (uint i = 0u; i < TM; i++) {
         uint co = co0 + i;
         if (co >= cog) break;

@@ -3,14 +3,15 @@
 // (or only) pass of a deterministic two-pass reduction over pixels:
 //   out[s][c][ky][kx] = sum over output rows (n, oy) of chunk s, and ox, of
 //     dy[n][oy][ox][c] * x[n][oy*sh-ph+ky][ox*sw-pw+kx][c]
-// With one chunk `out` is dw itself (ACC: += instead of =); otherwise the
-// launcher sums the chunks with conv_colsum.
-// Bindings: 0 x (in), 1 dy (in), 2 out (in/out).
-// Push (conv.glsl): off0..off2 element offsets of x, dy, out; total; e0 =
-// ceil(C/4) channel quads, e1 = windows per kernel row (residues x windows
-// of NIB taps, conv.glsl), e2 = output rows per chunk.
+// With one chunk `out` is dw itself (ACC: += instead of =); with several
+// (REDUCE) the chunks' partials go to binding 3 and the last chunk to finish
+// sums them into dw (chunk_reduce.glsl).
+// Bindings: 0 x (in), 1 dy (in), 2 out = dw (in/out), 3 partials, 4 counters.
+// Push (conv.glsl): off0..off3 element offsets of x, dy, out, partials; total;
+// e0 = ceil(C/4) channel quads, e1 = windows per kernel row (residues x
+// windows of NIB taps, conv.glsl), e2 = output rows per chunk, e3 the counters.
 // Spec: 0 WG, 1 TP (consecutive outputs per step), 2 NIB, 3 VEC (C % 4 == 0
-// and x, dy offsets 4-aligned), 4 ACC.
+// and x, dy offsets 4-aligned), 4 ACC, 5 REDUCE.
 // Mapping: one invocation per (channel quad, window, ky, chunk), quad
 // fastest; it accumulates NIB taps of row ky, walking its rows TP outputs at
 // a time with TP dy values and TP + NIB - 1 x columns in registers.
@@ -21,7 +22,9 @@ layout(constant_id = 1) const uint TP = 4u;
 layout(constant_id = 2) const uint NIB = 3u;
 layout(constant_id = 3) const bool VEC = false;
 layout(constant_id = 4) const bool ACC = false;
+layout(constant_id = 5) const bool REDUCE = false;
 #include "conv.glsl"
+#include "chunk_reduce.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, DY);
@@ -36,14 +39,22 @@ vec4 load(uint b, uint c, uint cl[4], bool dy) {
 }
 
 void main() {
-    uint id = LINEAR_ID;
-    if (id >= p.total) return;
+    uint id = LINEAR_ID, chunks = (p.n * p.oh + p.e2 - 1u) / p.e2, per_chunk = p.e0 * p.e1 * p.kh;
+    bool valid = true;
+    if (REDUCE) {
+        if (!chunk_id(per_chunk, chunks, id, valid)) return;
+    } else if (id >= p.total) {
+        return;
+    }
     uint q = id % p.e0, r = id / p.e0;
     uint wi = r % p.e1;
     r /= p.e1;
     uint ky = r % p.kh, chunk = r / p.kh;
     uint nkr = min(p.sw, p.kw), kr = wi % nkr, i0 = (wi / nkr) * NIB;
-    if (kr + p.sw * i0 >= p.kw) return; // an empty window: no taps to write
+    if (kr + p.sw * i0 >= p.kw) { // an empty window: no taps to write
+        if (!REDUCE) return;
+        valid = false; // REDUCE: every invocation reaches the group's barriers
+    }
     uint c = q * 4u, C = p.cin, kk = p.kh * p.kw;
     uint cl[4];
     [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
@@ -74,6 +85,28 @@ void main() {
         }
     }
 
+    if (REDUCE) {
+        if (valid)
+            [[unroll]] for (uint ii = 0u; ii < NIB; ii++) {
+                uint kx = kr + p.sw * (i0 + ii);
+                if (kx >= p.kw) break;
+                [[unroll]] for (uint j = 0u; j < 4u; j++)
+                    if (c + j < C) Part[p.off3 + chunk * C * kk + (c + j) * kk + ky * p.kw + kx] = acc[ii][j];
+            }
+        if (!chunk_last(per_chunk, chunks) || !valid) return;
+        [[unroll]] for (uint ii = 0u; ii < NIB; ii++) {
+            uint kx = kr + p.sw * (i0 + ii);
+            if (kx >= p.kw) break;
+            [[unroll]] for (uint j = 0u; j < 4u; j++)
+                if (c + j < C) {
+                    uint o = (c + j) * kk + ky * p.kw + kx;
+                    float v = chunk_sum(o, C * kk, chunks);
+                    if (ACC) v += RD1(OUT, p.off2 + o);
+                    ST1(OUT, p.off2 + o, v);
+                }
+        }
+        return;
+    }
     uint base = p.off2 + chunk * C * kk + ky * p.kw;
     [[unroll]] for (uint ii = 0u; ii < NIB; ii++) {
         uint kx = kr + p.sw * (i0 + ii);

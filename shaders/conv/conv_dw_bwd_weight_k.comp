@@ -5,12 +5,13 @@
 // deterministic two-pass reduction over output rows:
 //   out[s][c][ky][kx] = sum over output rows (n, oy) of chunk s, and ox, of
 //     dy[n][oy][ox][c] * x[n][oy*SH-ph+ky][ox*SW-pw+kx][c]
-// With one chunk `out` is dw itself (ACC: += instead of =); otherwise the
-// launcher sums the chunks with conv_colsum.
-// Bindings: 0 x (in), 1 dy (in), 2 out (in/out).
-// Push (conv.glsl): off0..off2 element offsets of x, dy, out; total; e0 =
-// ceil(C/4) channel quads, e2 = output rows per chunk.
-// Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 ACC.
+// With one chunk `out` is dw itself (ACC: += instead of =); with several
+// (REDUCE) the chunks' partials go to binding 3 and the last chunk to finish
+// sums them into dw (chunk_reduce.glsl).
+// Bindings: 0 x (in), 1 dy (in), 2 out = dw (in/out), 3 partials, 4 counters.
+// Push (conv.glsl): off0..off3 element offsets of x, dy, out, partials; total;
+// e0 = ceil(C/4) channel quads, e2 = output rows per chunk, e3 the counters.
+// Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 ACC, 7 REDUCE.
 // Requires C % 4 == 0 and 4-aligned x and dy offsets; the launcher sends
 // other shapes to conv_dw_bwd_weight.
 // Mapping: one invocation per (channel quad, chunk), quad fastest, holding
@@ -25,7 +26,9 @@ layout(constant_id = 3) const uint KW = 3u;
 layout(constant_id = 4) const uint SH = 1u;
 layout(constant_id = 5) const uint SW = 1u;
 layout(constant_id = 6) const bool ACC = false;
+layout(constant_id = 7) const bool REDUCE = false;
 #include "conv.glsl"
+#include "chunk_reduce.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, DY);
@@ -35,8 +38,13 @@ const uint KK = KH * KW;
 const uint L = (TP - 1u) * SW + KW;
 
 void main() {
-    uint id = LINEAR_ID;
-    if (id >= p.total) return;
+    uint id = LINEAR_ID, chunks = (p.n * p.oh + p.e2 - 1u) / p.e2;
+    bool valid = true;
+    if (REDUCE) {
+        if (!chunk_id(p.e0, chunks, id, valid)) return;
+    } else if (id >= p.total) {
+        return;
+    }
     uint q = id % p.e0, chunk = id / p.e0;
     uint c = q * 4u, C = p.cin;
 
@@ -74,6 +82,20 @@ void main() {
         }
     }
 
+    if (REDUCE) {
+        if (valid)
+            [[unroll]] for (uint j = 0u; j < 4u; j++)
+                [[unroll]] for (uint e = 0u; e < KK; e++) Part[p.off3 + chunk * C * KK + (c + j) * KK + e] = acc[e][j];
+        if (!chunk_last(p.e0, chunks) || !valid) return;
+        [[unroll]] for (uint j = 0u; j < 4u; j++)
+            [[unroll]] for (uint e = 0u; e < KK; e++) {
+                uint o = (c + j) * KK + e;
+                float v = chunk_sum(o, C * KK, chunks);
+                if (ACC) v += RD1(OUT, p.off2 + o);
+                ST1(OUT, p.off2 + o, v);
+            }
+        return;
+    }
     uint base = p.off2 + chunk * C * KK;
     [[unroll]] for (uint j = 0u; j < 4u; j++)
         [[unroll]] for (uint e = 0u; e < KK; e++) {

@@ -9,14 +9,27 @@
 // bias[offbias + b*strbias + n] to column n of batch b (binding 3, never read
 // without BIAS: any buffer then), ACT applies an asvk_act after everything
 // else. BIAS false and ACT 0 compile to the plain C = alpha*AB + beta*C.
-// Bindings: 0 A (in), 1 B (in), 2 C (in/out), 3 bias (in).
+// REDUCE (a bool spec constant, declared by the including shader): split-K
+// summed in the same dispatch. Batch z computes the partial product of the
+// z-th K-slice (A and B advance by stra/strb) into Part[offpart + z*strc +
+// m*ldc + n]; the last of a tile's slices to finish (last_group.glsl, one
+// counter per output tile at cnt + tile) sums the tile's partials in slice
+// order, whichever slice it is (deterministic: the sums a column-sum pass
+// over the partials makes), and applies the epilogue into the one matrix C
+// at offc. The second pass over the partials and its dispatch are saved.
+// Bindings: 0 A (in), 1 B (in), 2 C (in/out), 3 bias (in), 4 Part (fp32,
+// written and read back; REDUCE only, any storage buffer otherwise), 5 the
+// tiles' counters (REDUCE only).
 #include "io.glsl"
 #include "act.glsl"
+#define LAST_GROUP_BINDING 5
+#include "last_group.glsl"
 
 IN_TENSOR(0, A);
 IN_TENSOR(1, B);
 INOUT_TENSOR(2, C);
 IN_TENSOR(3, Bias);
+layout(set = 0, binding = 4, std430) coherent restrict buffer gemm_part_block { vec4 Part[]; };
 
 layout(push_constant) uniform P {
     uint M, N, K;
@@ -26,6 +39,7 @@ layout(push_constant) uniform P {
     uint row_base;
     float alpha, beta;
     uint offbias, strbias;
+    uint offpart, cnt;
 } p;
 
 uint a_index(uint base, uint m, uint k) { return base + (TA ? k * p.lda + m : m * p.lda + k); }
@@ -67,4 +81,47 @@ void store_c4(uint base, uint m, uint n, vec4 v, vec4 bias, bool vc, bool n4, bo
         [[unroll]] for (uint j = 0u; j < 4u; j++)
             if (n + j < p.N) store_c(base, m, n + j, v[j], bias[j]);
     }
+}
+
+// ---- REDUCE: the partials of the K-slices ----
+
+uint part_index(uint z, uint m, uint n) { return p.offpart + z * p.strc + m * p.ldc + n; }
+
+// Batch z's partial of row m, columns n..n+3 (the elements store_c4 would store).
+void part_store4(uint z, uint m, uint n, vec4 v, bool vc, bool n4, bool full) {
+    if (!full && m >= p.M) return;
+    if (n4 ? full || n < p.N : vc && n + 4u <= p.N) {
+        Part[part_index(z, m, n) >> 2] = v;
+    } else if (!n4) {
+        [[unroll]] for (uint j = 0u; j < 4u; j++)
+            if (n + j < p.N) { uint i = part_index(z, m, n + j); Part[i >> 2][i & 3u] = v[j]; }
+    }
+}
+
+// The sum over every slice of row m, columns n..n+3, in slice order; reads
+// clamped into the matrix (values outside it are never stored).
+vec4 part_sum4(uint m, uint n, bool vc) {
+    m = min(m, p.M - 1u);
+    bool quad = vc && n + 4u <= p.N;
+    vec4 s = vec4(0.0);
+    for (uint z = 0u; z < gl_NumWorkGroups.z; z++) {
+        if (quad) {
+            s += Part[part_index(z, m, n) >> 2];
+        } else {
+            [[unroll]] for (uint j = 0u; j < 4u; j++) {
+                uint i = part_index(z, m, min(n + j, p.N - 1u));
+                s[j] += Part[i >> 2][i & 3u];
+            }
+        }
+    }
+    return s;
+}
+
+// Every invocation of every group calls it after storing its partials
+// (barriers inside): true in the group that finishes its tile's last slice.
+bool reduce_last_slice() {
+    uint slot = p.cnt + gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    bool last = last_group_of(slot, gl_NumWorkGroups.z);
+    if (last) last_group_reset(slot);
+    return last;
 }

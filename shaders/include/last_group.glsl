@@ -18,17 +18,23 @@ layout(set = 0, binding = LAST_GROUP_BINDING, std430) coherent restrict buffer l
 
 shared bool last_group_is_last;
 
-// True in every invocation of the last workgroup to finish its partials.
-bool last_group(uint slot) {
+// True in every invocation of the workgroup that arrives `arrivals`-th on
+// counter `slot`: the last of the groups that share it (e.g. the K-slices
+// of one output tile).
+bool last_group_of(uint slot, uint arrivals) {
     memoryBarrierBuffer(); // this invocation's partials are visible before the count...
     barrier();             // ...and every invocation of the group has written
-    if (gl_LocalInvocationIndex == 0u) {
-        uint groups = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z;
-        last_group_is_last = atomicAdd(last_group_count[slot], 1u) == groups - 1u;
-    }
+    if (gl_LocalInvocationIndex == 0u)
+        last_group_is_last = atomicAdd(last_group_count[slot], 1u) == arrivals - 1u;
     barrier();
     memoryBarrierBuffer(); // the other groups' partials, before this group reads them
     return last_group_is_last;
+}
+
+// True in every invocation of the last workgroup of the dispatch to finish
+// its partials.
+bool last_group(uint slot) {
+    return last_group_of(slot, gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z);
 }
 
 // Called by the last group once it has read the counter's users' data: the

@@ -198,6 +198,91 @@ static void gemm_epilogue(void) {
     }
 }
 
+/* Split-K summed in the dispatch (desc.partials): batch z is the z-th
+ * K-slice, written to the partials, and the last slice of each tile to
+ * finish sums them into the one C with the epilogue. Every kernel, slices
+ * 2-7, vec4 and scalar paths, more tiles than one workgroup's counters,
+ * beta 1 replayed `runs` times (C accumulates: each replay must find its
+ * counters back at zero), one dispatch. */
+static void run_split_k(const asvk_gemm_tuning *t, uint32_t m, uint32_t n, uint32_t k, uint32_t slices, bool ta,
+                        uint32_t pad, uint32_t off, float beta, bool bias, asvk_act act, int runs) {
+    asvk_context *ctx = test_context();
+    uint32_t lda = (ta ? m : k) + pad, ldb = n + pad, ldc = n + pad;
+    uint64_t sa = (uint64_t)(ta ? k : m) * lda, sb = (uint64_t)k * ldb, sc = (uint64_t)m * ldc;
+    uint64_t na = sa * slices + off, nb = sb * slices + off, nc = sc + off, np = sc * slices + off;
+    float *a = host(na), *b = host(nb), *c = host(nc), *bi = host(n + off), *out = host(nc);
+    test_fill_uniform(a, na, -1, 1), test_fill_uniform(b, nb, -1, 1), test_fill_uniform(c, nc, -1, 1);
+    test_fill_uniform(bi, n + off, -1, 1);
+    asvk_buffer A, B, C, P, Bias;
+    OK(test_upload(ctx, a, na, &A));
+    OK(test_upload(ctx, b, nb, &B));
+    OK(test_upload(ctx, c, nc, &C));
+    OK(test_upload(ctx, bi, n + off, &Bias));
+    float *pz = host(np);
+    for (uint64_t i = 0; i < np; i++) pz[i] = NAN; /* every partial read must have been written */
+    OK(test_upload(ctx, pz, np, &P));
+    asvk_gemm_desc d = {.trans_a = ta, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .batch = slices,
+                        .stride_a = sa, .stride_b = sb, .stride_c = sc, .alpha = 0.75f, .beta = beta, .act = act,
+                        .partials = asvk_buffer_sub(P, off * 4, (np - off) * 4)};
+    if (bias) d.bias = asvk_buffer_sub(Bias, off * 4, (uint64_t)n * 4);
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    OK(asvk_blas_gemm_tuned(s, t, &d, asvk_buffer_sub(A, off * 4, (na - off) * 4),
+                            asvk_buffer_sub(B, off * 4, (nb - off) * 4), asvk_buffer_sub(C, off * 4, (nc - off) * 4)));
+    asvk_stream_stats st;
+    asvk_stream_stats_get(s, &st);
+    CHECK(st.dispatches == 1, "split-K GEMM recorded %u dispatches, expected 1", st.dispatches);
+    for (int r = 0; r < runs; r++) OK(asvk_stream_run(s));
+    asvk_stream_destroy(s);
+    OK(test_download(ctx, C, out, nc));
+    char tn[64];
+    asvk_gemm_tuning_format(t, tn, sizeof tn);
+    int bad = 0;
+    for (uint32_t i = 0; i < m; i++)
+        for (uint32_t j = 0; j < ldc; j++) {
+            uint64_t ci = off + (uint64_t)i * ldc + j;
+            if (j >= n) {
+                if (out[ci] != c[ci] && bad++ < 3) CHECK(0, "%s split-K: padding C[%u][%u] was written", tn, i, j);
+                continue;
+            }
+            double acc = 0, sq = 0;
+            for (uint32_t z = 0; z < slices; z++)
+                for (uint32_t kk = 0; kk < k; kk++) {
+                    double av = a[off + z * sa + (ta ? (uint64_t)kk * lda + i : (uint64_t)i * lda + kk)];
+                    double bv = b[off + z * sb + (uint64_t)kk * ldb + j];
+                    acc += av * bv, sq += av * bv * av * bv;
+                }
+            /* beta 1 and no activation: each run adds alpha*AB + bias */
+            double want = c[ci], bv = bias ? bi[off + j] : 0.0;
+            for (int r = 0; r < runs; r++) want = eltwise_ref_act(act, 0.75 * acc + beta * want + bv);
+            double tol = runs * (16 * FP32_U * sqrt((double)k * slices) * sqrt(sq) +
+                                 8 * FP32_U * (fabs(acc) + fabs(want) + fabs(bv))) + 1e-30;
+            if (!(fabs(out[ci] - want) <= tol) && bad++ < 3)
+                CHECK(0, "%s split-K %ux%ux%u x%u slices%s pad %u off %u beta %g bias %d act %d runs %d: C[%u][%u] = "
+                      "%.9g, reference %.9g (tolerance %.3g)",
+                      tn, m, n, k, slices, ta ? " A^T" : "", pad, off, beta, bias, act, runs, i, j, out[ci], want, tol);
+        }
+    asvk_buffer_free(ctx, &A), asvk_buffer_free(ctx, &B), asvk_buffer_free(ctx, &C), asvk_buffer_free(ctx, &P);
+    asvk_buffer_free(ctx, &Bias);
+    free(a), free(b), free(c), free(bi), free(out), free(pz);
+}
+
+static void gemm_split_k_reduce(void) {
+    for (size_t t = 0; t < NTUNINGS; t++) {
+        asvk_gemm_tuning tu;
+        OK(asvk_gemm_tuning_parse(tunings[t], &tu));
+        run_split_k(&tu, 37, 29, 13, 3, true, 0, 0, 0.0f, false, ASVK_ACT_NONE, 1);  /* scalar paths */
+        run_split_k(&tu, 64, 16, 24, 5, true, 0, 0, 1.0f, false, ASVK_ACT_NONE, 3); /* vec4, accumulating, replayed */
+        run_split_k(&tu, 24, 40, 9, 2, false, 3, 1, 0.5f, true, ASVK_ACT_RELU6, 1); /* bias, act, unaligned */
+    }
+    /* more tiles than a counter run of one workgroup: 300x300 (naive: 361 tiles), replayed */
+    asvk_gemm_tuning tu;
+    OK(asvk_gemm_tuning_parse("naive", &tu));
+    run_split_k(&tu, 300, 300, 4, 7, true, 0, 0, 1.0f, false, ASVK_ACT_NONE, 2);
+    OK(asvk_gemm_tuning_default(test_context(), &tu));
+    run_split_k(&tu, 300, 300, 4, 7, true, 0, 0, 1.0f, false, ASVK_ACT_NONE, 2);
+}
+
 static void gemm_tuning_errors(void) {
     asvk_gemm_tuning t;
     CHECK(asvk_gemm_tuning_parse("reg:3x8:8x1", &t) == ASVK_ERR_USAGE, "reg tile 3 accepted");
@@ -426,6 +511,7 @@ int main(int argc, char **argv) {
         {"gemm_default_tuning_and_aligned_vec4_paths", gemm_default_tuning_and_aligned_vec4_paths},
         {"gemm_epilogue", gemm_epilogue},
         {"gemm_fitted_tilings", gemm_fitted_tilings},
+        {"gemm_split_k_reduce", gemm_split_k_reduce},
         {"peak_fma_chains", peak_fma_chains},
         {"gemm_tuning_errors", gemm_tuning_errors},
         {"fill_copy_copy2d", fill_copy_copy2d},
