@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/blas.h"
 
@@ -29,16 +30,35 @@ typedef struct {
     uint32_t wtm, wtn; /* direct weight gradient: channels x (kx, ci) per invocation (at most) */
     uint32_t wtp;      /* depthwise weight gradient: outputs per step */
     bool row_runs;     /* an invocation walks a whole row (fewer integer divisions: CPU) */
+    /* Split depthwise and direct weight gradients: at most about this many
+     * workgroups (0: the shape's split, sized for a GPU). A CPU device runs
+     * a few threads, and every further chunk is more partials for the last
+     * group to read back through storage-buffer loads, which are slow on
+     * lavapipe. (The 1x1 GEMMs keep their split: capped at the same count
+     * they ran slower, 64x16 by 5 ms of 14, for want of workgroups.) */
+    uint32_t red_groups;
+    /* Split 1x1 weight gradients summed by the last K-slice of each tile in
+     * the GEMM's own dispatch (GPUs: a dispatch and a barrier fewer), or by
+     * a second pass (CPU devices: the last slice reads the partials back
+     * through storage-buffer loads, ~0.1 G floats/s on lavapipe, where the
+     * second pass reads them as texels at ~5: fmnist's step was 17 ms
+     * slower with the merge in the dispatch). */
+    bool gemm_merge;
 } conv_tuning;
 
 /* ASVK_CONV_TUNE=cpu|gpu picks a row regardless of the device (tests run
  * the GPU row on lavapipe). */
 static conv_tuning tuning(const asvk_context *ctx) {
-    static const conv_tuning cpu = {64, 8, 8, 8, 2, 16, 8, 8, true}, gpu = {64, 4, 8, 4, 1, 8, 8, 4, false};
+    static const conv_tuning cpu = {64, 8, 8, 8, 2, 16, 8, 8, true, 0, false},
+                             gpu = {64, 4, 8, 4, 1, 8, 8, 4, false, 0, true};
     const char *env = getenv("ASVK_CONV_TUNE");
-    if (env && strcmp(env, "cpu") == 0) return cpu;
     if (env && strcmp(env, "gpu") == 0) return gpu;
-    return asvk_context_device(ctx)->type == ASVK_DEVICE_CPU ? cpu : gpu;
+    if (!(env && strcmp(env, "cpu") == 0) && asvk_context_device(ctx)->type != ASVK_DEVICE_CPU) return gpu;
+    conv_tuning t = cpu;
+    /* a CPU device runs about one workgroup per core at a time: 4 per core keep them busy */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    t.red_groups = 4 * (uint32_t)(cores > 0 && cores < 1024 ? cores : 4);
+    return t;
 }
 
 #define ELT_WG 64u
@@ -210,25 +230,42 @@ static asvk_status launch(asvk_stream *s, const char *shader, const uint32_t *sp
 
 /* A weight-gradient kernel whose sum is split into `chunks` (chunk_reduce.glsl):
  * one chunk runs `per_chunk` invocations straight into dw (bindings 3 and 4
- * unused: dw serves); several run chunk by chunk, whole workgroups each,
- * their partials in binding 3 (the workspace) and the last chunk of each
- * group position summing them into dw, with a counter per position in
- * binding 4 and its offset in e3. Spec constant 0 is the workgroup size. */
-static asvk_status launch_chunked(asvk_stream *s, const char *shader, const uint32_t *spec, uint32_t nspec,
-                                  asvk_buffer *bind, conv_push *p, uint64_t per_chunk, uint32_t chunks) {
+ * unused: dw serves); several write their partials to binding 3 (the
+ * workspace) and the last group of each position range to finish sums them
+ * into dw, with a counter per range in binding 4 and its offset in e3. The
+ * grid is chunk_reduce.glsl's: a chunk of at least a workgroup takes whole
+ * groups (`ranges` of them), a smaller one `span` lanes (a power of two) and
+ * a group holds wg / span chunks. The chunks split `len` rows or pixels
+ * (e2 = rows a chunk, set here); a device cap on the workgroups
+ * (red_groups) takes fewer. Spec constant 0 is the workgroup size, the
+ * last REDUCE (set here). */
+static asvk_status launch_chunked(asvk_stream *s, const char *shader, const uint32_t *spec0, uint32_t nspec,
+                                  asvk_buffer *bind, conv_push *p, uint64_t per_chunk, uint32_t len, uint32_t chunks,
+                                  uint32_t red_groups) {
+    uint32_t spec[8], wg = spec0[0], span = wg;
+    memcpy(spec, spec0, nspec * sizeof *spec);
+    if (per_chunk < wg && (wg & (wg - 1)) == 0)
+        for (span = 1; span < per_chunk; span <<= 1) {
+        }
+    uint64_t ranges = cdiv(per_chunk, wg), per_group = wg / span;
+    if (red_groups && chunks > 1) { /* the device's cap (conv_tuning.red_groups) */
+        uint64_t cap = (red_groups / ranges > 1 ? red_groups / ranges : 1) * per_group;
+        if (chunks > cap) chunks = (uint32_t)cap;
+    }
+    p->e[2] = cdiv(len, chunks), chunks = cdiv(len, p->e[2]); /* the shader's count: ceil(len / e2) */
+    spec[nspec - 1] = chunks > 1; /* REDUCE, the last spec constant */
     if (chunks <= 1) {
         bind[4] = bind[2];
         return launch(s, shader, spec, nspec, bind, 5, p, per_chunk);
     }
-    uint64_t gpc = cdiv(per_chunk, spec[0]);
-    if (gpc > ASVK_STREAM_COUNTERS_MAX)
+    if (ranges > ASVK_STREAM_COUNTERS_MAX)
         return asvk_error_set(ASVK_ERR_LIMIT, "%s: %llu workgroups per chunk (at most %u)", shader,
-                              (unsigned long long)gpc, ASVK_STREAM_COUNTERS_MAX);
+                              (unsigned long long)ranges, ASVK_STREAM_COUNTERS_MAX);
     asvk_buffer cnt;
-    asvk_status st = asvk_stream_counters(s, (uint32_t)gpc, &cnt);
+    asvk_status st = asvk_stream_counters(s, (uint32_t)ranges, &cnt);
     if (st) return st;
     asvk_buffer_bindable(asvk_stream_context(s), cnt, &bind[4], &p->e[3]);
-    return launch(s, shader, spec, nspec, bind, 5, p, gpc * spec[0] * chunks);
+    return launch(s, shader, spec, nspec, bind, 5, p, ranges * cdiv(chunks, per_group) * wg);
 }
 
 /* Column sums of x [rows][cols] by chunks of rows into y [chunks][cols]
@@ -442,12 +479,18 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         uint32_t k = (uint32_t)(asvk_nhwc_pixels(d->in) / chunks);
         asvk_gemm_desc g = {.trans_a = true, .m = p.cog, .n = p.cg, .k = k, .lda = d->cout, .ldb = d->in.c,
                             .ldc = p.cg, .alpha = 1, .beta = accumulate ? 1.0f : 0.0f};
-        if (chunks > 1) { /* the slices summed into dw in the same dispatch (no second pass) */
+        if (chunks > 1) {
             g.batch = chunks, g.stride_a = (uint64_t)k * d->cout, g.stride_b = (uint64_t)k * d->in.c;
-            g.stride_c = wcount, g.partials = workspace;
-        } else {
-            g.batch = d->groups, g.stride_a = p.cog, g.stride_b = p.cg, g.stride_c = (uint64_t)p.cog * p.cg;
+            g.stride_c = wcount;
+            if (t.gemm_merge) { /* the slices summed into dw in the same dispatch */
+                g.partials = workspace;
+                return asvk_blas_gemm(s, &g, dy, x, dw);
+            }
+            g.beta = 0; /* the slices into the workspace, summed by a second pass */
+            if ((st = asvk_blas_gemm(s, &g, dy, x, workspace))) return st;
+            return colsum(s, workspace, chunks, (uint32_t)wcount, 1, dw, accumulate);
         }
+        g.batch = d->groups, g.stride_a = p.cog, g.stride_b = p.cg, g.stride_c = (uint64_t)p.cog * p.cg;
         return asvk_blas_gemm(s, &g, dy, x, dw);
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
@@ -455,13 +498,16 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         asvk_buffer views[4] = {x, dy, dw, ws ? workspace : dw}, bind[5];
         bind_views(ctx, views, 4, bind, &p);
         bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1);
-        p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d), p.e[2] = cdiv(o.n * o.h, chunks);
+        p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d);
         if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
-            uint32_t spec[8] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, accumulate, chunks > 1};
-            return launch_chunked(s, "conv_dw_bwd_weight_k", spec, 8, bind, &p, p.e[0], chunks);
+            if (!aligned4(&p, 3)) chunks = 1; /* its partials are written and merged as vec4s */
+            uint32_t spec[8] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, accumulate, 0};
+            return launch_chunked(s, "conv_dw_bwd_weight_k", spec, 8, bind, &p, p.e[0], o.n * o.h, chunks,
+                                  t.red_groups);
         }
-        uint32_t spec[6] = {t.wg, t.wtp, nib(d), vec, accumulate, chunks > 1};
-        return launch_chunked(s, "conv_dw_bwd_weight", spec, 6, bind, &p, p.e[0] * p.e[1] * d->kh, chunks);
+        uint32_t spec[6] = {t.wg, t.wtp, nib(d), vec, accumulate, 0};
+        return launch_chunked(s, "conv_dw_bwd_weight", spec, 6, bind, &p, p.e[0] * p.e[1] * d->kh, o.n * o.h, chunks,
+                              t.red_groups);
     }
     default: {
         chunks = direct_wchunks(d);
@@ -471,10 +517,11 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         /* blocks no larger than the shape needs: the stem (kw*cg = 3, 16-32
          * channels) measured 5.0 -> 6.9 GFLOP/s with 4 instead of 8 taps */
         uint32_t wtm = p.cog <= t.wtm / 2 ? t.wtm / 2 : t.wtm, wtn = d->kw * p.cg <= t.wtn / 2 ? t.wtn / 2 : t.wtn;
-        p.e[0] = cdiv((uint64_t)d->kw * p.cg, wtn), p.e[1] = cdiv(p.cog, wtm), p.e[2] = cdiv(npix, chunks);
+        p.e[0] = cdiv((uint64_t)d->kw * p.cg, wtn), p.e[1] = cdiv(p.cog, wtm);
         uint32_t spec[7] = {t.wg, wtm, wtn, p.cog % 4 == 0 && aligned4(&p, 1), p.cg % 4 == 0 && aligned4(&p, 0),
-                            accumulate, chunks > 1};
-        return launch_chunked(s, "conv_bwd_weight", spec, 7, bind, &p, p.e[0] * d->groups * p.e[1] * d->kh, chunks);
+                            accumulate, 0};
+        return launch_chunked(s, "conv_bwd_weight", spec, 7, bind, &p, p.e[0] * d->groups * p.e[1] * d->kh, npix,
+                              chunks, t.red_groups);
     }
     }
 }

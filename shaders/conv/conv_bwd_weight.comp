@@ -66,6 +66,7 @@ void main() {
         [[unroll]] for (uint q = 0u; q < QN; q++) acc[i][q] = vec4(0.0);
 
     uint p0 = chunk * p.e2, p1 = min(p0 + p.e2, npix);
+    if (!valid) p1 = p0; // padding lanes: no work (they still reach chunk_last)
     uint ox = p0 % p.ow, oy = (p0 / p.ow) % p.oh, n = p0 / (p.ow * p.oh);
     for (uint pix = p0; pix < p1; pix++) {
         int iy = int(oy * p.sh + ky) - int(p.ph);
@@ -115,7 +116,7 @@ void main() {
                 if (co >= cog) break;
                 uint ob = (g * cog + co) * kk * cg + ky * nj;
                 [[unroll]] for (uint j = 0u; j < TN; j++)
-                    if (j0 + j < nj) Part[p.off3 + chunk * wcount + ob + j0 + j] = acc[i][j / 4u][j % 4u];
+                    if (j0 + j < nj) part_set(p.off3 + chunk * wcount + ob + j0 + j, acc[i][j / 4u][j % 4u]);
             }
         if (!chunk_last(per_chunk, chunks) || !valid) return;
         [[unroll]] for (uint i = 0u; i < TM; i++) {

@@ -2,7 +2,9 @@
 // conv_colsum: column sums of a row-major [rows][cols] matrix, by chunks of
 // rows: y[s][c] (=, or += when ACC) sum_{r in chunk s} x[r][c], in row order
 // (deterministic). Serves the bias gradient (x = dy as [N*OH*OW][Cout]) and
-// the second pass of the weight-gradient reductions (x = partials [S][|dw|]).
+// the second pass of the split 1x1 weight gradients on CPU devices (x =
+// partials [S][|dw|]; GPUs and the other weight gradients sum their chunks
+// in their own dispatch).
 // Bindings: 0 x (in), 1 y (in/out).
 // Push (conv.glsl): off0, off1 element offsets of x, y; total; e0 =
 // ceil(cols/4) column quads, e1 = rows per chunk, e2 = rows, e3 = cols.

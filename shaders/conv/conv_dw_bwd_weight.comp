@@ -63,6 +63,7 @@ void main() {
     [[unroll]] for (uint ii = 0u; ii < NIB; ii++) acc[ii] = vec4(0.0);
 
     uint r0 = chunk * p.e2, r1 = min(r0 + p.e2, p.n * p.oh);
+    if (!valid) r1 = r0; // padding lanes: no work (they still reach chunk_last)
     for (uint row = r0; row < r1; row++) {
         uint n = row / p.oh, oy = row % p.oh;
         int iy = int(oy * p.sh + ky) - int(p.ph);
@@ -91,7 +92,7 @@ void main() {
                 uint kx = kr + p.sw * (i0 + ii);
                 if (kx >= p.kw) break;
                 [[unroll]] for (uint j = 0u; j < 4u; j++)
-                    if (c + j < C) Part[p.off3 + chunk * C * kk + (c + j) * kk + ky * p.kw + kx] = acc[ii][j];
+                    if (c + j < C) part_set(p.off3 + chunk * C * kk + (c + j) * kk + ky * p.kw + kx, acc[ii][j]);
             }
         if (!chunk_last(per_chunk, chunks) || !valid) return;
         [[unroll]] for (uint ii = 0u; ii < NIB; ii++) {

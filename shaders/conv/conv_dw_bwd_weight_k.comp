@@ -52,6 +52,7 @@ void main() {
     [[unroll]] for (uint e = 0u; e < KK; e++) acc[e] = vec4(0.0);
 
     uint r0 = chunk * p.e2, r1 = min(r0 + p.e2, p.n * p.oh);
+    if (!valid) r1 = r0; // padding lanes: no work (they still reach chunk_last)
     uint n = r0 / p.oh, oy = r0 % p.oh;
     for (uint row = r0; row < r1; row++) {
         uint dyrow = p.off1 + row * p.ow * C;
@@ -83,17 +84,25 @@ void main() {
     }
 
     if (REDUCE) {
+        // A lane's KK taps of its 4 channels are the 4*KK consecutive
+        // elements from c*KK ([j][e]): written and merged as KK vec4s (C % 4
+        // == 0; the launcher keeps the partials' offset a multiple of 4).
         if (valid)
-            [[unroll]] for (uint j = 0u; j < 4u; j++)
-                [[unroll]] for (uint e = 0u; e < KK; e++) Part[p.off3 + chunk * C * KK + (c + j) * KK + e] = acc[e][j];
-        if (!chunk_last(p.e0, chunks) || !valid) return;
-        [[unroll]] for (uint j = 0u; j < 4u; j++)
-            [[unroll]] for (uint e = 0u; e < KK; e++) {
-                uint o = (c + j) * KK + e;
-                float v = chunk_sum(o, C * KK, chunks);
-                if (ACC) v += RD1(OUT, p.off2 + o);
-                ST1(OUT, p.off2 + o, v);
+            [[unroll]] for (uint m = 0u; m < KK; m++) {
+                vec4 v;
+                [[unroll]] for (uint t = 0u; t < 4u; t++) v[t] = acc[(4u * m + t) % KK][(4u * m + t) / KK];
+                Part[(p.off3 + chunk * C * KK + c * KK + 4u * m) >> 2] = v;
             }
+        if (!chunk_last(p.e0, chunks) || !valid) return;
+        for (uint m = 0u; m < KK; m++) {
+            vec4 v = chunk_sum4(c * KK + 4u * m, C * KK, chunks);
+            [[unroll]] for (uint t = 0u; t < 4u; t++) {
+                uint o = p.off2 + c * KK + 4u * m + t;
+                float r = v[t];
+                if (ACC) r += RD1(OUT, o);
+                ST1(OUT, o, r);
+            }
+        }
         return;
     }
     uint base = p.off2 + chunk * C * KK;
