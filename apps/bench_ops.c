@@ -2,7 +2,8 @@
  * inference, forward and backward, at the network's own shapes: device time
  * (a timestamp before every node, medians), GFLOP/s, GB/s of the bytes its
  * tensors hold, and the fractions of the device's measured ceilings (bench
- * peak: the tuned SGEMM, the shader copy) — per op kind and per shape. */
+ * peak: the tuned SGEMM, the shader copy) — per op kind and per shape — and
+ * the device commands (dispatches and transfers) each records. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 typedef struct {
     char op[32];
     char key[512];
-    uint32_t nodes;
+    uint32_t nodes, dispatches;
     double ns, flops, bytes;
 } row;
 
@@ -24,6 +25,7 @@ typedef struct {
     uint32_t n;
     const asvk_graph *g;
     double total_ns;
+    uint32_t dispatches;
 } table;
 
 static row *find_row(table *t, const char *op, const char *key) {
@@ -46,8 +48,9 @@ static void on_node(void *user, uint32_t node, const char *op, const asvk_timing
     asvk_graph_node_work(t->g, node, &flops, &bytes);
     row *r = find_row(t, op, key);
     t->total_ns += ns;
+    t->dispatches += tm->dispatches;
     if (!r) return;
-    r->nodes++, r->ns += ns, r->flops += flops, r->bytes += bytes;
+    r->nodes++, r->dispatches += tm->dispatches, r->ns += ns, r->flops += flops, r->bytes += bytes;
 }
 
 static int by_time(const void *a, const void *b) {
@@ -62,8 +65,8 @@ static uint32_t kinds(const table *t, row *out) {
         uint32_t k = 0;
         while (k < n && strcmp(out[k].op, t->rows[i].op) != 0) k++;
         if (k == n) memset(&out[n], 0, sizeof out[n]), snprintf(out[n].op, sizeof out[n].op, "%s", t->rows[i].op), n++;
-        out[k].nodes += t->rows[i].nodes, out[k].ns += t->rows[i].ns, out[k].flops += t->rows[i].flops,
-            out[k].bytes += t->rows[i].bytes;
+        out[k].nodes += t->rows[i].nodes, out[k].dispatches += t->rows[i].dispatches, out[k].ns += t->rows[i].ns,
+            out[k].flops += t->rows[i].flops, out[k].bytes += t->rows[i].bytes;
     }
     qsort(out, n, sizeof *out, by_time);
     return n;
@@ -76,6 +79,7 @@ static cJSON *rows_json(const row *r, uint32_t n, const bench_ceilings *c, bool 
         cJSON_AddStringToObject(o, "op", r[i].op);
         if (keys) cJSON_AddStringToObject(o, "shape", r[i].key);
         cJSON_AddNumberToObject(o, "nodes", r[i].nodes);
+        cJSON_AddNumberToObject(o, "dispatches", r[i].dispatches);
         cJSON_AddNumberToObject(o, "ms", r[i].ns / 1e6);
         cJSON_AddNumberToObject(o, "gflops", r[i].flops / r[i].ns);
         cJSON_AddNumberToObject(o, "gb_per_s", r[i].bytes / r[i].ns);
@@ -86,12 +90,15 @@ static cJSON *rows_json(const row *r, uint32_t n, const bench_ceilings *c, bool 
     return a;
 }
 
-static void print_rows(const char *title, const row *r, uint32_t n, uint32_t most, double total, const bench_ceilings *c,
-                       bool keys) {
-    printf("\n%s: %.2f ms\n  %-16s %6s %9s %6s %8s %8s %7s %7s%s\n", title, total / 1e6, "op", "nodes", "ms", "share",
-           "GFLOP/s", "GB/s", "%sgemm", "%copy", keys ? "  shape" : "");
+static void print_rows(const char *title, const row *r, uint32_t n, uint32_t most, double total, uint32_t dispatches,
+                       const bench_ceilings *c, bool keys) {
+    if (dispatches) printf("\n%s: %.2f ms, %u dispatches\n", title, total / 1e6, dispatches);
+    else printf("\n%s: %.2f ms\n", title, total / 1e6);
+    printf("  %-16s %6s %6s %9s %6s %8s %8s %7s %7s%s\n", "op", "nodes", "disp", "ms", "share", "GFLOP/s", "GB/s",
+           "%sgemm", "%copy", keys ? "  shape" : "");
     for (uint32_t i = 0; i < n && i < most; i++)
-        printf("  %-16s %6u %9.3f %5.1f%% %8.2f %8.2f %6.1f%% %6.1f%%%s%s\n", r[i].op, r[i].nodes, r[i].ns / 1e6,
+        printf("  %-16s %6u %6u %9.3f %5.1f%% %8.2f %8.2f %6.1f%% %6.1f%%%s%s\n", r[i].op, r[i].nodes, r[i].dispatches,
+               r[i].ns / 1e6,
                100 * r[i].ns / total, r[i].flops / r[i].ns, r[i].bytes / r[i].ns, 100 * r[i].flops / r[i].ns / c->gflops,
                100 * r[i].bytes / r[i].ns / c->shader_gbps, keys ? "  " : "", keys ? r[i].key : "");
 }
@@ -118,7 +125,7 @@ int bench_ops(cli_args *a) {
     cJSON *root = bench_stamp(ctx);
     bench_ceilings c;
     static row rows[3][MAX_ROWS], kind_rows[3][MAX_ROWS];
-    table tabs[3] = {{rows[0], 0, NULL, 0}, {rows[1], 0, NULL, 0}, {rows[2], 0, NULL, 0}};
+    table tabs[3] = {{rows[0], 0, NULL, 0, 0}, {rows[1], 0, NULL, 0, 0}, {rows[2], 0, NULL, 0, 0}};
     static const char *const titles[3] = {"training step", "inference", "batch-1 inference"};
     const uint32_t batches[3] = {(uint32_t)batch, (uint32_t)batch, 1};
     if (!(st = asvk_context_require(ctx, "timestamps")) &&
@@ -149,11 +156,12 @@ int bench_ops(cli_args *a) {
             uint32_t nk = kinds(&tabs[p], kind_rows[p]);
             cJSON *o = cJSON_AddObjectToObject(root, p == 0 ? "train" : p == 1 ? "infer" : "infer_batch1");
             cJSON_AddNumberToObject(o, "ms", tabs[p].total_ns / 1e6);
+            cJSON_AddNumberToObject(o, "dispatches", tabs[p].dispatches);
             cJSON_AddItemToObject(o, "kinds", rows_json(kind_rows[p], nk, &c, false));
             cJSON_AddItemToObject(o, "shapes", rows_json(tabs[p].rows, tabs[p].n, &c, true));
             if (!json) {
-                print_rows(titles[p], kind_rows[p], nk, 40, tabs[p].total_ns, &c, false);
-                print_rows("  its costliest shapes", tabs[p].rows, tabs[p].n, 8, tabs[p].total_ns, &c, true);
+                print_rows(titles[p], kind_rows[p], nk, 40, tabs[p].total_ns, tabs[p].dispatches, &c, false);
+                print_rows("  its costliest shapes", tabs[p].rows, tabs[p].n, 8, tabs[p].total_ns, 0, &c, true);
             }
         }
     }

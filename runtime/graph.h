@@ -148,8 +148,10 @@ asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream **s, uint32_t fro
                                     const asvk_sync_hook *hook);
 
 /* Like asvk_graph_record, with a timestamp before every node and one after
- * the last: ts[i] (i < node count) precedes node i, ts[count] ends the step. */
-asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts);
+ * the last: ts[i] (i < node count) precedes node i, ts[count] ends the step.
+ * With cmds != NULL, cmds[i] is the number of device commands (dispatches
+ * and transfers) node i recorded. */
+asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts, uint32_t *cmds);
 const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node);
 /* The cost key of a node for latency tables: op, the attributes that decide
  * its cost (asvk_op_describe_get), its input and output shapes, e.g.

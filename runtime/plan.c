@@ -188,8 +188,8 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     return ASVK_OK;
 }
 
-static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, uint32_t *ts, uint32_t from,
-                          uint32_t to) {
+static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, uint32_t *ts, uint32_t *cmds,
+                          uint32_t from, uint32_t to) {
     if (!g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "record before plan");
     asvk_exec ex = {asvk_stream_context(s), s, g, NULL};
     asvk_stream_stats before, after;
@@ -197,8 +197,12 @@ static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, 
     for (uint32_t i = from; i < to; i++) {
         const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);
         asvk_status st = ts ? asvk_stream_timestamp(s, &ts[i]) : ASVK_OK;
+        asvk_stream_stats a, b;
+        asvk_stream_stats_get(s, &a);
         if (!st) st = d->record(&ex, &g->nodes[i]);
         if (st) return asvk_error_prefix(st, "recording %s (node %u): ", d->name, i);
+        asvk_stream_stats_get(s, &b);
+        if (cmds) cmds[i] = b.dispatches + b.transfers - a.dispatches - a.transfers;
     }
     if (ts) {
         asvk_status st = asvk_stream_timestamp(s, &ts[g->node_count]);
@@ -214,7 +218,7 @@ static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, 
 }
 
 asvk_status asvk_graph_record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep) {
-    return record(g, s, rep, NULL, 0, g->node_count);
+    return record(g, s, rep, NULL, NULL, 0, g->node_count);
 }
 
 asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream **s, uint32_t from, uint32_t to,
@@ -232,8 +236,8 @@ asvk_status asvk_graph_record_range(asvk_graph *g, asvk_stream **s, uint32_t fro
     return st;
 }
 
-asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts) {
-    return record(g, s, NULL, ts, 0, g->node_count);
+asvk_status asvk_graph_record_timed(asvk_graph *g, asvk_stream *s, uint32_t *ts, uint32_t *cmds) {
+    return record(g, s, NULL, ts, cmds, 0, g->node_count);
 }
 
 const char *asvk_graph_node_op_name(const asvk_graph *g, uint32_t node) {

@@ -62,11 +62,12 @@ asvk_status asvk_graph_profile(asvk_context *ctx, asvk_graph *g, uint32_t warmup
     if (!repeat) return asvk_error_set(ASVK_ERR_USAGE, "timing needs at least one run");
     uint32_t nodes;
     asvk_graph_nodes(g, &nodes);
-    uint32_t *ts = calloc(nodes + 1, sizeof *ts);
+    uint32_t *ts = calloc(nodes + 1, sizeof *ts), *cmds = calloc(nodes + 1, sizeof *cmds);
     double *v = calloc((size_t)nodes * repeat + 1, sizeof *v), *col = calloc(repeat, sizeof *col);
     asvk_stream *s = NULL;
-    asvk_status st = ts && v && col ? asvk_stream_create(ctx, &s) : asvk_error_set(ASVK_ERR_OOM, "out of host memory");
-    if (!st) st = asvk_graph_record_timed(g, s, ts);
+    asvk_status st = ts && cmds && v && col ? asvk_stream_create(ctx, &s)
+                                            : asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+    if (!st) st = asvk_graph_record_timed(g, s, ts, cmds);
     for (uint32_t i = 0; i < warmup && !st; i++) st = asvk_stream_run(s);
     for (uint32_t r = 0; r < repeat && !st; r++) {
         st = asvk_stream_run(s);
@@ -75,11 +76,11 @@ asvk_status asvk_graph_profile(asvk_context *ctx, asvk_graph *g, uint32_t warmup
     for (uint32_t i = 0; i < nodes && !st; i++) {
         for (uint32_t r = 0; r < repeat; r++) col[r] = v[(size_t)r * nodes + i];
         double med = median(col, repeat); /* sorts col: initializers are not sequenced */
-        asvk_timing t = {med, col[0], col[repeat - 1], repeat};
+        asvk_timing t = {med, col[0], col[repeat - 1], repeat, cmds[i]};
         fn(user, i, asvk_graph_node_op_name(g, i), &t);
     }
     asvk_stream_destroy(s);
-    free(ts), free(v), free(col);
+    free(ts), free(cmds), free(v), free(col);
     return st;
 }
 

@@ -13,6 +13,7 @@
 typedef struct asvk_timing {
     double median_ns, min_ns, max_ns;
     uint32_t repeat;
+    uint32_t dispatches; /* asvk_graph_profile: the commands (dispatches and transfers) the node records */
 } asvk_timing;
 
 /* Zeroes every INPUT value of a planned graph, so that benchmarks never run

@@ -117,6 +117,17 @@ for k, m in (("train_step", "train_step"), ("infer_batch", "infer_batch"), ("inf
     assert abs(e[k]["of_fma_ceiling"] * e["fma_ceiling_gflops"] - e[k]["gflops"]) < 1e-9 * e[k]["gflops"] + 1e-12, e
 assert e["fma_ceiling_gflops"] > 0, e
 PY
+# bench ops counts the device commands of every node: per kind they add up to the step's,
+# and the step's are bench train's dispatches_per_step (two counts of the same recording)
+python3 - "$tmp/ops.json" "$tmp/train.json" <<'PY' || fail "bench ops' dispatches are wrong"
+import json, sys
+o, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for part in ("train", "infer", "infer_batch1"):
+    p = o[part]
+    assert p["dispatches"] == sum(k["dispatches"] for k in p["kinds"]) == sum(r["dispatches"] for r in p["shapes"]), part
+    assert all(r["dispatches"] >= r["nodes"] for r in p["kinds"] if r["op"] in ("conv", "conv_bwd_data", "batchnorm")), p
+assert o["train"]["dispatches"] == t["dispatches_per_step"], (o["train"]["dispatches"], t["dispatches_per_step"])
+PY
 # bench peak: the three ceilings, each with its flops or bytes and the median of its runs
 "$ASVK" bench peak --quick --json >"$tmp/peak.json" 2>"$tmp/err" || fail "bench peak --json failed: $(cat "$tmp/err")"
 python3 - "$tmp/peak.json" <<'PY' || fail "bench peak --json is wrong"
