@@ -127,8 +127,20 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     if (has_bias && (st = need(d.bias, (d.batch - 1) * d.stride_bias + d.n, "gemm bias"))) return st;
     if ((uint32_t)d.act > ASVK_ACT_HSIGMOID) return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: activation %d", d.act);
 
-    asvk_buffer bind[6];
-    uint32_t off[6];
+    bool xa = false, xb = false; /* a batch norm fused into A's or B's loads */
+    if (d.bn.gamma.block) {
+        xa = d.bn_operand == 1, xb = d.bn_operand == 2;
+        if ((!xa && !xb) || (xa && d.trans_a) || (xb && d.trans_b) || (uint32_t)d.bn.act > ASVK_ACT_HSIGMOID)
+            return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: a batch norm on operand %d (transposed or unknown)",
+                                  d.bn_operand);
+        /* the last batch's channels: b * bn_stride + the operand's columns */
+        uint64_t channels = (d.batch - 1) * (uint64_t)d.bn_stride + (xa ? d.k : d.n);
+        if ((st = need(d.bn.gamma, channels, "gemm BN gamma")) || (st = need(d.bn.beta, channels, "gemm BN beta")) ||
+            (st = need(d.bn.mean, channels, "gemm BN mean")) || (st = need(d.bn.invstd, channels, "gemm BN invstd")))
+            return st;
+    }
+    asvk_buffer bind[10];
+    uint32_t off[10];
     asvk_buffer_bindable(ctx, d.k ? a : c, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, d.k ? b : c, &bind[1], &off[1]);
     asvk_buffer_bindable(ctx, c, &bind[2], &off[2]);
@@ -139,8 +151,19 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     asvk_buffer_bindable(ctx, reduce ? d.partials : c, &bind[4], &off[4]);
     off[5] = 0;
     bind[5] = bind[2];
+    /* Without a fused BN, bindings 6-9 are never read: A's binding serves. */
+    const asvk_buffer *xf[4] = {&d.bn.gamma, &d.bn.beta, &d.bn.mean, &d.bn.invstd};
+    for (int i = 0; i < 4; i++) {
+        if (xa || xb) {
+            asvk_buffer_bindable(ctx, *xf[i], &bind[6 + i], &off[6 + i]);
+        } else {
+            bind[6 + i] = bind[0], off[6 + i] = 0;
+        }
+    }
+    bool xv = (xa || xb) && d.bn_stride % 4 == 0 && off[6] % 4 == 0 && off[7] % 4 == 0 && off[8] % 4 == 0 &&
+              off[9] % 4 == 0;
 
-    uint32_t spec[15], nspec;
+    uint32_t spec[19], nspec;
     uint32_t rows_per_group, cols_per_group;
     const char *shader;
     bool va = off[0] % 4 == 0 && d.lda % 4 == 0 && (d.batch == 1 || d.stride_a % 4 == 0);
@@ -150,7 +173,8 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     case ASVK_GEMM_NAIVE:
         shader = "gemm_naive";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = d.trans_a, spec[3] = d.trans_b, spec[4] = d.act;
-        spec[5] = has_bias, spec[6] = reduce, nspec = 7;
+        spec[5] = has_bias, spec[6] = reduce, spec[7] = xa, spec[8] = xb, spec[9] = d.bn.act, spec[10] = xv;
+        nspec = 11;
         rows_per_group = t->wg_y, cols_per_group = t->wg_x;
         break;
     case ASVK_GEMM_REG:
@@ -164,12 +188,13 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         /* VC also governs the partials' vec4 stores and loads */
         spec[8] = vc && (!reduce || (off[4] % 4 == 0 && d.stride_c % 4 == 0));
         spec[12] = spec[12] && spec[8], spec[13] = spec[13] && spec[8];
-        spec[14] = reduce, nspec = 15;
+        spec[14] = reduce, spec[15] = xa, spec[16] = xb, spec[17] = d.bn.act, spec[18] = xv, nspec = 19;
         break;
     case ASVK_GEMM_SMEM:
         shader = "gemm_smem";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
-        spec[5] = d.trans_b, spec[6] = t->bk, spec[7] = d.act, spec[8] = has_bias, spec[9] = reduce, nspec = 10;
+        spec[5] = d.trans_b, spec[6] = t->bk, spec[7] = d.act, spec[8] = has_bias, spec[9] = reduce;
+        spec[10] = xa, spec[11] = xb, spec[12] = d.bn.act, spec[13] = xv, nspec = 14;
         rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
         break;
     default: return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: no kernel chosen");
@@ -182,9 +207,11 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         float alpha, beta;
         uint32_t offbias, strbias;
         uint32_t offpart, cnt;
+        uint32_t xstr, xg, xb, xm, xi;
     } push = {d.m, d.n, d.k, d.lda, d.ldb, d.ldc, off[0], off[1], off[2],
               (uint32_t)d.stride_a, (uint32_t)d.stride_b, (uint32_t)d.stride_c, 0, d.alpha, d.beta,
-              off[3], reduce ? 0 : (uint32_t)d.stride_bias, off[4], 0};
+              off[3], reduce ? 0 : (uint32_t)d.stride_bias, off[4], 0,
+              d.bn_stride, off[6], off[7], off[8], off[9]};
     const asvk_device_info *dev = asvk_context_device(ctx);
     if (d.batch > dev->max_workgroup_count[2])
         return asvk_error_set(ASVK_ERR_LIMIT, "gemm: batch %u exceeds %s's %u", d.batch, dev->name,
@@ -204,7 +231,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
             if ((st = asvk_stream_counters(s, (uint32_t)(gx * ny), &cnt))) return st;
             asvk_buffer_bindable(ctx, cnt, &bind[5], &push.cnt);
         }
-        if ((st = asvk_stream_dispatch(s, k, bind, 6, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
+        if ((st = asvk_stream_dispatch(s, k, bind, 10, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
             return st;
     }
     return ASVK_OK;

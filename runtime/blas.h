@@ -38,6 +38,14 @@ typedef struct asvk_gemm_desc {
      * stride_bias is unused). The sums are those of a column-sum pass over
      * the partials, in the same order. */
     asvk_buffer partials;
+    /* A batch norm fused into an operand (bn.gamma.block != NULL): operand
+     * bn_operand (1: A, 2: B; that operand not transposed) is the BN's input
+     * and its loads pass through the BN's apply (asvk_bn_load). The channel of
+     * A's element (m, k) of batch b is b * bn_stride + k, of B's (k, n)
+     * b * bn_stride + n (bn_stride 0 when the batches are K-slices). */
+    asvk_bn_load bn;
+    int bn_operand;
+    uint32_t bn_stride;
 } asvk_gemm_desc;
 
 typedef enum { ASVK_GEMM_AUTO = 0, ASVK_GEMM_NAIVE, ASVK_GEMM_REG, ASVK_GEMM_SMEM } asvk_gemm_kernel;

@@ -20,6 +20,7 @@ struct asvk_graph {
     uint32_t own_count;
     bool planned;
     bool half_acts; /* activations (4-D temporaries) stored as fp16 */
+    bool no_fusion; /* planning leaves batch norms unfused (asvk_graph_set_fusion) */
 };
 
 #endif

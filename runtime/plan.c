@@ -38,6 +38,8 @@ static uint32_t value_bytes(const asvk_graph *g, const asvk_value *v) {
     return g->half_acts && v->kind == ASVK_VAL_TEMP && v->ndim == 4 ? 2u : 4u;
 }
 
+void asvk_graph_set_fusion(asvk_graph *g, bool on) { g->no_fusion = !on; }
+
 asvk_status asvk_graph_set_half_activations(asvk_context *ctx, asvk_graph *g, bool on) {
     if (g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "fp16 activations must be chosen before planning");
     asvk_status st = on ? asvk_context_require(ctx, "fp16") : ASVK_OK;
@@ -79,6 +81,8 @@ static void touch(asvk_graph *g, asvk_val v, int32_t node) {
 asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *rep) {
     if (g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "a graph is planned once");
     asvk_plan_report r = {0};
+    const char *no_fusion = getenv("ASVK_NO_FUSION");
+    if (!g->no_fusion && !(no_fusion && *no_fusion && strcmp(no_fusion, "0") != 0)) r.fused_bn = asvk_graph_fuse_bn(g);
     /* Workspaces become temporaries of their node. */
     for (uint32_t i = 0; i < g->node_count; i++) {
         const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);

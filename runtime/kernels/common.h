@@ -28,6 +28,18 @@ typedef enum {
     ASVK_ACT_HSIGMOID = 6, /* relu6(x + 3) / 6: the gate of ProxylessNAS/MobileNetV3 squeeze-excitation */
 } asvk_act;
 
+/* A training batch norm's apply done by the loads of the kernel that reads
+ * its output (a BN fused into its consumer, runtime/ops/fuse_bn.c): the kernel is
+ * given the BN's input x and uses y = act((x - mean[c]) * (gamma[c] *
+ * invstd[c]) + beta[c]) for every value of channel c it loads
+ * (shaders/include/bn_load.glsl; bn_apply's arithmetic). gamma, beta, mean
+ * and invstd are [C] (mean and invstd: the batch statistics the BN's forward
+ * saved). Launchers take a pointer to one (NULL: plain loads). */
+typedef struct asvk_bn_load {
+    asvk_act act;
+    asvk_buffer gamma, beta, mean, invstd;
+} asvk_bn_load;
+
 /* Per-step scalars the host rewrites between replays of a recorded training
  * step, so that the command buffer never changes: a small device buffer of
  * ASVK_STEP_FLOATS floats, bound to kernels as a read-only tensor. */

@@ -15,6 +15,7 @@ typedef struct {
     uint32_t total;
     uint32_t e[4];
     uint32_t has_bias;
+    uint32_t xbn[4]; /* a fused BN's gamma, beta, mean, invstd offsets (shaders/include/bn_load.glsl) */
 } conv_push;
 
 /* Register blocks and workgroup sizes. CPU devices (lavapipe): 8 x 8 blocks
@@ -205,7 +206,7 @@ uint64_t asvk_conv_backward_bias_workspace(const asvk_conv_desc *d) {
 static conv_push push_of(const asvk_conv_desc *d) {
     asvk_nhwc o = asvk_conv_out(d);
     conv_push p = {d->in.n, d->in.h, d->in.w, d->in.c, o.h, o.w, d->cout, d->groups, d->kh, d->kw, d->sh, d->sw,
-                   d->ph, d->pw, d->in.c / d->groups, d->cout / d->groups, {0}, 0, {0}, 0};
+                   d->ph, d->pw, d->in.c / d->groups, d->cout / d->groups, {0}, 0, {0}, 0, {0}};
     return p;
 }
 
@@ -215,6 +216,43 @@ static void bind_views(asvk_context *ctx, const asvk_buffer *views, uint32_t n, 
 }
 
 static bool aligned4(const conv_push *p, uint32_t i) { return p->off[i] % 4 == 0; }
+
+/* A fused BN's four [C] vectors at bind[at..at+3] (bn_load.glsl; without one
+ * they are never read and bind[0] serves). Returns XV: every offset a
+ * multiple of 4, vec4 loads of a channel quad. */
+static bool bind_bn(asvk_context *ctx, const asvk_bn_load *xbn, asvk_buffer *bind, uint32_t at, conv_push *p) {
+    const asvk_buffer *v[4] = {xbn ? &xbn->gamma : NULL, xbn ? &xbn->beta : NULL, xbn ? &xbn->mean : NULL,
+                               xbn ? &xbn->invstd : NULL};
+    bool xv = xbn != NULL;
+    for (uint32_t i = 0; i < 4; i++) {
+        if (xbn) {
+            asvk_buffer_bindable(ctx, *v[i], &bind[at + i], &p->xbn[i]);
+        } else {
+            bind[at + i] = bind[0], p->xbn[i] = 0;
+        }
+        xv = xv && p->xbn[i] % 4 == 0;
+    }
+    return xv;
+}
+
+/* A fused BN's vectors hold C floats each, and its activation is known. */
+static asvk_status check_bn(const asvk_conv_desc *d, const asvk_bn_load *xbn, const char *what) {
+    if (!xbn) return ASVK_OK;
+    if ((uint32_t)xbn->act > ASVK_ACT_HSIGMOID) return asvk_error_set(ASVK_ERR_INTERNAL, "%s: activation %d", what, xbn->act);
+    if (asvk_conv_path(d) == ASVK_CONV_PATH_DIRECT)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: no batch norm fuses into a direct convolution", what);
+    asvk_status st;
+    if ((st = asvk_check_floats(xbn->gamma, d->in.c, "fused BN gamma")) ||
+        (st = asvk_check_floats(xbn->beta, d->in.c, "fused BN beta")) ||
+        (st = asvk_check_floats(xbn->mean, d->in.c, "fused BN mean")) ||
+        (st = asvk_check_floats(xbn->invstd, d->in.c, "fused BN invstd")))
+        return st;
+    return ASVK_OK;
+}
+
+bool asvk_conv_takes_bn(const asvk_conv_desc *d) {
+    return asvk_conv_check(d) == ASVK_OK && asvk_conv_path(d) != ASVK_CONV_PATH_DIRECT;
+}
 
 static asvk_status launch(asvk_stream *s, const char *shader, const uint32_t *spec, uint32_t nspec,
                           const asvk_buffer *bind, uint32_t nbind, conv_push *p, uint64_t invocations) {
@@ -240,9 +278,9 @@ static asvk_status launch(asvk_stream *s, const char *shader, const uint32_t *sp
  * (red_groups) takes fewer. Spec constant 0 is the workgroup size, the
  * last REDUCE (set here). */
 static asvk_status launch_chunked(asvk_stream *s, const char *shader, const uint32_t *spec0, uint32_t nspec,
-                                  asvk_buffer *bind, conv_push *p, uint64_t per_chunk, uint32_t len, uint32_t chunks,
-                                  uint32_t red_groups) {
-    uint32_t spec[8], wg = spec0[0], span = wg;
+                                  asvk_buffer *bind, uint32_t nbind, conv_push *p, uint64_t per_chunk, uint32_t len,
+                                  uint32_t chunks, uint32_t red_groups) {
+    uint32_t spec[12], wg = spec0[0], span = wg;
     memcpy(spec, spec0, nspec * sizeof *spec);
     if (per_chunk < wg && (wg & (wg - 1)) == 0)
         for (span = 1; span < per_chunk; span <<= 1) {
@@ -256,7 +294,7 @@ static asvk_status launch_chunked(asvk_stream *s, const char *shader, const uint
     spec[nspec - 1] = chunks > 1; /* REDUCE, the last spec constant */
     if (chunks <= 1) {
         bind[4] = bind[2];
-        return launch(s, shader, spec, nspec, bind, 5, p, per_chunk);
+        return launch(s, shader, spec, nspec, bind, nbind, p, per_chunk);
     }
     if (ranges > ASVK_STREAM_COUNTERS_MAX)
         return asvk_error_set(ASVK_ERR_LIMIT, "%s: %llu workgroups per chunk (at most %u)", shader,
@@ -265,7 +303,7 @@ static asvk_status launch_chunked(asvk_stream *s, const char *shader, const uint
     asvk_status st = asvk_stream_counters(s, (uint32_t)ranges, &cnt);
     if (st) return st;
     asvk_buffer_bindable(asvk_stream_context(s), cnt, &bind[4], &p->e[3]);
-    return launch(s, shader, spec, nspec, bind, 5, p, ranges * cdiv(chunks, per_group) * wg);
+    return launch(s, shader, spec, nspec, bind, nbind, p, ranges * cdiv(chunks, per_group) * wg);
 }
 
 /* Column sums of x [rows][cols] by chunks of rows into y [chunks][cols]
@@ -334,8 +372,13 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
 
 asvk_status asvk_conv_forward_ex(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w,
                                  asvk_buffer bias, asvk_act act, asvk_buffer y) {
+    return asvk_conv_forward_bn(s, d, x, NULL, w, bias, act, y);
+}
+
+asvk_status asvk_conv_forward_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, const asvk_bn_load *xbn,
+                                 asvk_buffer w, asvk_buffer bias, asvk_act act, asvk_buffer y) {
     asvk_status st;
-    if ((st = asvk_conv_check(d))) return st;
+    if ((st = asvk_conv_check(d)) || (st = check_bn(d, xbn, "conv forward"))) return st;
     if ((uint32_t)act > ASVK_ACT_HSIGMOID) return asvk_error_set(ASVK_ERR_INTERNAL, "conv forward: activation %d", act);
     if ((st = check_io(d, x, "conv forward x", y, "conv forward y", true, false)) ||
         (st = asvk_check_floats(w, asvk_conv_weight_count(d), "conv forward w")) ||
@@ -356,22 +399,25 @@ asvk_status asvk_conv_forward_ex(asvk_stream *s, const asvk_conv_desc *d, asvk_b
                             .lda = d->in.c, .ldb = cg, .ldc = d->cout, .batch = d->groups,
                             .stride_a = cg, .stride_b = (uint64_t)cog * cg, .stride_c = cog, .alpha = 1, .beta = 0,
                             .bias = bias, .stride_bias = cog, .act = act};
+        if (xbn) g.bn = *xbn, g.bn_operand = 1, g.bn_stride = cg; /* A's channel: group * cg + k */
         return asvk_blas_gemm(s, &g, x, w, y); /* the tiling fitted to the shape */
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
-        asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
+        asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[8];
         bind_views(ctx, views, 4, bind, &p);
         bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 3);
+        bool xv = bind_bn(ctx, xbn, bind, 4, &p) && d->in.c % 4 == 0;
         if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
             uint32_t tr = d->kh > 5 ? 1 : t.tr;
             p.e[0] = cdiv(d->in.c, 4), p.e[1] = cdiv(o.h, tr);
-            uint32_t spec[9] = {t.wg, row_step(&t, o.w), tr, d->kh, d->kw, d->sh, d->sw, aligned4(&p, 1), act};
-            return launch(s, "conv_dw_k", spec, 9, bind, 4, &p, (uint64_t)p.e[0] * p.e[1] * o.n);
+            uint32_t spec[12] = {t.wg, row_step(&t, o.w), tr, d->kh, d->kw, d->sh, d->sw, aligned4(&p, 1), act,
+                                 xbn != NULL, xbn ? xbn->act : 0, xv};
+            return launch(s, "conv_dw_k", spec, 12, bind, 8, &p, (uint64_t)p.e[0] * p.e[1] * o.n);
         }
         p.e[0] = cdiv(o.w, t.tp), p.e[1] = cdiv(d->in.c, 4), p.e[3] = t.row_runs ? p.e[0] : 1;
         p.e[2] = cdiv(p.e[0], p.e[3]);
-        uint32_t spec[5] = {t.wg, t.tp, nib(d), vec, act};
-        return launch(s, "conv_dw_fwd", spec, 5, bind, 4, &p, (uint64_t)p.e[1] * p.e[2] * o.h * o.n);
+        uint32_t spec[8] = {t.wg, t.tp, nib(d), vec, act, xbn != NULL, xbn ? xbn->act : 0, xv};
+        return launch(s, "conv_dw_fwd", spec, 8, bind, 8, &p, (uint64_t)p.e[1] * p.e[2] * o.h * o.n);
     }
     default: {
         asvk_buffer views[4] = {x, w, has_bias ? bias : x, y}, bind[4];
@@ -457,8 +503,14 @@ static asvk_status need_workspace(asvk_buffer ws, uint64_t bytes, const char *wh
 
 asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer dy,
                                       asvk_buffer dw, bool accumulate, asvk_buffer workspace) {
+    return asvk_conv_backward_weight_bn(s, d, x, NULL, dy, dw, accumulate, workspace);
+}
+
+asvk_status asvk_conv_backward_weight_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x,
+                                         const asvk_bn_load *xbn, asvk_buffer dy, asvk_buffer dw, bool accumulate,
+                                         asvk_buffer workspace) {
     asvk_status st;
-    if ((st = asvk_conv_check(d))) return st;
+    if ((st = asvk_conv_check(d)) || (st = check_bn(d, xbn, "conv backward-weight"))) return st;
     uint64_t wcount = asvk_conv_weight_count(d);
     if ((st = check_io(d, x, "conv backward-weight x", dy, "conv backward-weight dy", true, false)) ||
         (st = asvk_check_floats(dw, wcount, "conv backward-weight dw")))
@@ -479,6 +531,8 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         uint32_t k = (uint32_t)(asvk_nhwc_pixels(d->in) / chunks);
         asvk_gemm_desc g = {.trans_a = true, .m = p.cog, .n = p.cg, .k = k, .lda = d->cout, .ldb = d->in.c,
                             .ldc = p.cg, .alpha = 1, .beta = accumulate ? 1.0f : 0.0f};
+        /* x is B: its channel is n (K-slices), or group * cg + n (group batches) */
+        if (xbn) g.bn = *xbn, g.bn_operand = 2, g.bn_stride = chunks > 1 ? 0 : p.cg;
         if (chunks > 1) {
             g.batch = chunks, g.stride_a = (uint64_t)k * d->cout, g.stride_b = (uint64_t)k * d->in.c;
             g.stride_c = wcount;
@@ -495,19 +549,21 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
         chunks = dw_wchunks(d);
-        asvk_buffer views[4] = {x, dy, dw, ws ? workspace : dw}, bind[5];
+        asvk_buffer views[4] = {x, dy, dw, ws ? workspace : dw}, bind[9];
         bind_views(ctx, views, 4, bind, &p);
         bool vec = d->in.c % 4 == 0 && aligned4(&p, 0) && aligned4(&p, 1);
+        bool xv = bind_bn(ctx, xbn, bind, 5, &p) && d->in.c % 4 == 0;
+        uint32_t xf = xbn != NULL, xact = xbn ? xbn->act : 0;
         p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d);
         if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
             if (!aligned4(&p, 3)) chunks = 1; /* its partials are written and merged as vec4s */
-            uint32_t spec[8] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, accumulate, 0};
-            return launch_chunked(s, "conv_dw_bwd_weight_k", spec, 8, bind, &p, p.e[0], o.n * o.h, chunks,
+            uint32_t spec[11] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, accumulate, xf, xact, xv, 0};
+            return launch_chunked(s, "conv_dw_bwd_weight_k", spec, 11, bind, 9, &p, p.e[0], o.n * o.h, chunks,
                                   t.red_groups);
         }
-        uint32_t spec[6] = {t.wg, t.wtp, nib(d), vec, accumulate, 0};
-        return launch_chunked(s, "conv_dw_bwd_weight", spec, 6, bind, &p, p.e[0] * p.e[1] * d->kh, o.n * o.h, chunks,
-                              t.red_groups);
+        uint32_t spec[9] = {t.wg, t.wtp, nib(d), vec, accumulate, xf, xact, xv, 0};
+        return launch_chunked(s, "conv_dw_bwd_weight", spec, 9, bind, 9, &p, p.e[0] * p.e[1] * d->kh, o.n * o.h,
+                              chunks, t.red_groups);
     }
     default: {
         chunks = direct_wchunks(d);
@@ -520,7 +576,7 @@ asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, a
         p.e[0] = cdiv((uint64_t)d->kw * p.cg, wtn), p.e[1] = cdiv(p.cog, wtm);
         uint32_t spec[7] = {t.wg, wtm, wtn, p.cog % 4 == 0 && aligned4(&p, 1), p.cg % 4 == 0 && aligned4(&p, 0),
                             accumulate, 0};
-        return launch_chunked(s, "conv_bwd_weight", spec, 7, bind, &p, p.e[0] * d->groups * p.e[1] * d->kh, npix,
+        return launch_chunked(s, "conv_bwd_weight", spec, 7, bind, 5, &p, p.e[0] * d->groups * p.e[1] * d->kh, npix,
                               chunks, t.red_groups);
     }
     }

@@ -66,6 +66,13 @@ asvk_status asvk_conv_forward(asvk_stream *s, const asvk_conv_desc *d, asvk_buff
  * with ASVK_ACT_NONE. */
 asvk_status asvk_conv_forward_ex(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer w,
                                  asvk_buffer bias, asvk_act act, asvk_buffer y);
+/* The forward with a training batch norm fused into its input's loads: x is
+ * the BN's input, and the convolution reads the BN's output as
+ * asvk_bn_load says (NULL: plain x). The GEMM and DEPTHWISE paths take one
+ * (asvk_conv_takes_bn); the DIRECT path refuses it. */
+asvk_status asvk_conv_forward_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, const asvk_bn_load *xbn,
+                                 asvk_buffer w, asvk_buffer bias, asvk_act act, asvk_buffer y);
+bool asvk_conv_takes_bn(const asvk_conv_desc *d);
 /* Folds an inference BatchNorm that follows a convolution of `cout` output
  * channels and `kc` weights per channel into its weights and bias, so that
  * asvk_conv_forward_ex(w_out, b_out, act) computes act(BN_infer(conv(x, w) + bias)):
@@ -88,6 +95,10 @@ uint64_t asvk_conv_backward_weight_workspace(const asvk_conv_desc *d);
 /* dw (=, or +=) sum over pixels of dy (x) x, in OHWI. */
 asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer dy,
                                       asvk_buffer dw, bool accumulate, asvk_buffer workspace);
+/* The same with a batch norm fused into x's loads (asvk_conv_forward_bn). */
+asvk_status asvk_conv_backward_weight_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x,
+                                         const asvk_bn_load *xbn, asvk_buffer dy, asvk_buffer dw, bool accumulate,
+                                         asvk_buffer workspace);
 uint64_t asvk_conv_backward_bias_workspace(const asvk_conv_desc *d);
 /* db[c] (=, or +=) sum over N*OH*OW of dy[.][c]. */
 asvk_status asvk_conv_backward_bias(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer db,

@@ -4,14 +4,14 @@
 
 #include "runtime/graph_internal.h"
 #include "runtime/ops/basic.h"
+#include "runtime/ops/conv_attr.h"
 #include "runtime/ops/nn.h"
 
-typedef struct { asvk_conv_desc d; bool has_bias, accumulate; asvk_act act; } conv_attr;
 
 void asvk_op_conv_describe(const asvk_node *n, char *buf, size_t size) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
-    snprintf(buf, size, "k%ux%u s%ux%u p%ux%u g%u%s act%d", a->d.kh, a->d.kw, a->d.sh, a->d.sw, a->d.ph, a->d.pw,
-             a->d.groups, a->has_bias ? " bias" : "", (int)a->act);
+    snprintf(buf, size, "k%ux%u s%ux%u p%ux%u g%u%s act%d%s", a->d.kh, a->d.kw, a->d.sh, a->d.sw, a->d.ph, a->d.pw,
+             a->d.groups, a->has_bias ? " bias" : "", (int)a->act, a->xbn ? " bn-in" : "");
 }
 
 /* forward, data and weight gradients: the same multiply-adds */
@@ -28,10 +28,22 @@ static asvk_node node_copy(asvk_graph *g, int i) {
 
 static asvk_buffer none(void) { return (asvk_buffer){0}; }
 
+/* The BN fused into the node's input (runtime/ops/fuse_bn.c): its four
+ * vectors from in[xat..xat+3]; NULL when there is none. */
+static const asvk_bn_load *fused_bn(const asvk_exec *ex, const asvk_node *n, asvk_bn_load *out) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    if (!a->xbn) return NULL;
+    *out = (asvk_bn_load){a->xact, asvk_exec_buf(ex, n->in[a->xat]), asvk_exec_buf(ex, n->in[a->xat + 1]),
+                          asvk_exec_buf(ex, n->in[a->xat + 2]), asvk_exec_buf(ex, n->in[a->xat + 3])};
+    return out;
+}
+
 static asvk_status conv_record(asvk_exec *ex, const asvk_node *n) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
-    return asvk_conv_forward_ex(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
-                                a->has_bias ? asvk_exec_buf(ex, n->in[2]) : none(), a->act, asvk_exec_buf(ex, n->out[0]));
+    asvk_bn_load bn;
+    return asvk_conv_forward_bn(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), fused_bn(ex, n, &bn),
+                                asvk_exec_buf(ex, n->in[1]), a->has_bias ? asvk_exec_buf(ex, n->in[2]) : none(), a->act,
+                                asvk_exec_buf(ex, n->out[0]));
 }
 static asvk_status conv_bwd_data_record(asvk_exec *ex, const asvk_node *n) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
@@ -40,9 +52,10 @@ static asvk_status conv_bwd_data_record(asvk_exec *ex, const asvk_node *n) {
 }
 static asvk_status conv_bwd_weight_record(asvk_exec *ex, const asvk_node *n) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
-    return asvk_conv_backward_weight(ex->stream, &a->d, asvk_exec_buf(ex, n->in[1]), asvk_exec_buf(ex, n->in[0]),
-                                     asvk_exec_buf(ex, n->out[0]), a->accumulate,
-                                     n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
+    asvk_bn_load bn;
+    return asvk_conv_backward_weight_bn(ex->stream, &a->d, asvk_exec_buf(ex, n->in[1]), fused_bn(ex, n, &bn),
+                                        asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->out[0]), a->accumulate,
+                                        n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
 }
 static uint64_t conv_bwd_weight_ws(const asvk_graph *g, const asvk_node *n) {
     (void)g;
@@ -92,7 +105,8 @@ asvk_val asvk_op_conv(asvk_graph *g, const char *name, asvk_val x, asvk_val w, a
 
 asvk_val asvk_op_conv_act(asvk_graph *g, const char *name, asvk_val x, asvk_val w, asvk_val bias, uint32_t cout,
                           uint32_t k, uint32_t stride, uint32_t pad, uint32_t groups, asvk_act act) {
-    conv_attr a = {{asvk_graph_shape(g, x), cout, k, k, stride, stride, pad, pad, groups}, bias != ASVK_NO_VAL, false, act};
+    conv_attr a = {{asvk_graph_shape(g, x), cout, k, k, stride, stride, pad, pad, groups}, bias != ASVK_NO_VAL, false, act,
+                   false, 0, ASVK_ACT_NONE};
     if (asvk_conv_check(&a.d)) return ASVK_NO_VAL;
     asvk_val y = asvk_graph_act(g, name, asvk_conv_out(&a.d));
     asvk_val in[3] = {x, w, bias};
@@ -103,23 +117,29 @@ asvk_val asvk_op_conv_act(asvk_graph *g, const char *name, asvk_val x, asvk_val 
 
 /* ---- batch norm ---- */
 
-typedef struct {
-    asvk_bn_desc d;
-    bool training;
-    bool want_dx, acc_dx, acc_dgamma, acc_dbeta;
-} bn_attr;
-
 void asvk_op_bn_describe(const asvk_node *n, char *buf, size_t size) {
     const bn_attr *a = ASVK_CATTR(n, bn_attr);
-    snprintf(buf, size, "%s act%d", a->training ? "train" : "infer", (int)a->d.act);
+    snprintf(buf, size, "%s act%d%s", a->training ? "train" : "infer", (int)a->d.act, a->fused ? " fused" : "");
 }
 
 /* forward inputs: x, gamma, beta, running_mean, running_var;
- * training outputs: y, save_mean, save_invstd; inference output: y */
+ * training outputs: y, save_mean, save_invstd; inference output: y; fused
+ * into its readers (fuse_bn.c): save_mean, save_invstd, and only the
+ * statistics are computed (the readers apply them as they load x) */
 static asvk_status bn_record(asvk_exec *ex, const asvk_node *n) {
     const bn_attr *a = ASVK_CATTR(n, bn_attr);
     asvk_buffer b[5];
     for (int k = 0; k < 5; k++) b[k] = asvk_exec_buf(ex, n->in[k]);
+    if (a->fused) {
+        asvk_buffer ws = n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none();
+        asvk_buffer mean = asvk_exec_buf(ex, n->out[0]), invstd = asvk_exec_buf(ex, n->out[1]);
+        asvk_status st = asvk_bn_forward_stats(ex->stream, &a->d, b[0], b[3], b[4], mean, invstd, ws);
+        if (st || !ex->sync) return st;
+        /* distributed: the statistics over every rank, before any reader */
+        asvk_sync_point p = {ASVK_SYNC_BN_STATS, a->d.shape.c, asvk_nhwc_pixels(a->d.shape), a->d.eps, a->d.momentum,
+                             mean, invstd, b[3], b[4], none()};
+        return ex->sync->cut(ex->sync->user, &p, &ex->stream);
+    }
     if (!a->training)
         return asvk_bn_forward_infer(ex->stream, &a->d, b[0], b[1], b[2], b[3], b[4], asvk_exec_buf(ex, n->out[0]));
     if (ex->sync) { /* statistics over every rank: the host combines them between the halves */
@@ -186,7 +206,7 @@ static asvk_status bn_backward(asvk_graph *g, int i) {
 asvk_val asvk_op_bn(asvk_graph *g, const char *name, asvk_val x, asvk_val gamma, asvk_val beta, asvk_val rmean,
                     asvk_val rvar, asvk_act act, float eps, float momentum, bool training) {
     asvk_nhwc s = asvk_graph_shape(g, x);
-    bn_attr a = {{s, act, eps, momentum}, training, false, false, false, false};
+    bn_attr a = {{s, act, eps, momentum}, training, false, false, false, false, false};
     asvk_val y = asvk_graph_act(g, name, s);
     asvk_val outs[3] = {y, ASVK_NO_VAL, ASVK_NO_VAL};
     if (training) {

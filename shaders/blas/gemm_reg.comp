@@ -14,7 +14,10 @@
 // gemm.glsl), 11 VBIAS (bias offset and batch stride 4-aligned: vec4 loads),
 // 12 N4 (VC and N % 4 == 0: vec4 stores only, store_c4), 13 FULL (N4, and
 // M and N multiples of the rows and columns of a workgroup: no bounds checks),
-// 14 REDUCE (split-K summed in the dispatch, gemm.glsl).
+// 14 REDUCE (split-K summed in the dispatch, gemm.glsl), 15 XA, 16 XB, 17 XACT,
+// 18 XV (an operand read through a batch norm's apply, gemm.glsl; the vec4
+// paths load the apply's terms once per channel quad: per K step for A,
+// once for B's columns).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -31,6 +34,10 @@ layout(constant_id = 11) const bool VBIAS = false;
 layout(constant_id = 12) const bool N4 = false;
 layout(constant_id = 13) const bool FULL = false;
 layout(constant_id = 14) const bool REDUCE = false;
+layout(constant_id = 15) const bool XA = false;
+layout(constant_id = 16) const bool XB = false;
+layout(constant_id = 17) const uint XACT = 0u;
+layout(constant_id = 18) const bool XV = false;
 #include "gemm.glsl"
 
 const uint QM = TM / 4u;
@@ -53,21 +60,29 @@ void main() {
     [[unroll]] for (uint i = 0u; i < TM; i++)
         [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] = 0.0;
 
+    // B's apply terms by column quad (XB: the columns are channels)
+    bn_quad fb[QN];
+    [[unroll]] for (uint q = 0u; q < QN; q++)
+        fb[q] = XB && VB && !TB ? bn_quad_at(z * p.xstr + nq[q]) : bn_quad(vec4(0.0), vec4(0.0), vec4(0.0));
+
     uint k4 = p.K & ~3u;
     for (uint k0 = 0u; k0 < k4; k0 += 4u) {
         float a[TM][4], b[4][TN];
+        // A's apply terms of columns k0..k0+3 (XA: they are channels)
+        bn_quad fa = XA && VA && !TA ? bn_quad_at(z * p.xstr + k0) : bn_quad(vec4(0.0), vec4(0.0), vec4(0.0));
         [[unroll]] for (uint q = 0u; q < QM; q++)
             [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
                 uint i = q * 4u + ii, m = min(mq[q] + ii, mlast);
                 if (!TA && VA) {
                     vec4 v = LD4(A, a_index(ba, m, k0) >> 2);
+                    if (XA) v = bn_apply4(fa, v);
                     a[i][0] = v.x; a[i][1] = v.y; a[i][2] = v.z; a[i][3] = v.w;
                 } else if (TA && VA) {
                     vec4 v = LD4(A, a_index(ba, mq[q], k0 + ii) >> 2);
                     a[q * 4u + 0u][ii] = v.x; a[q * 4u + 1u][ii] = v.y;
                     a[q * 4u + 2u][ii] = v.z; a[q * 4u + 3u][ii] = v.w;
                 } else {
-                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) a[i][kk] = LD1(A, a_index(ba, m, k0 + kk));
+                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) a[i][kk] = xa1(z, k0 + kk, LD1(A, a_index(ba, m, k0 + kk)));
                 }
             }
         [[unroll]] for (uint q = 0u; q < QN; q++)
@@ -78,10 +93,11 @@ void main() {
                     b[0][j] = v.x; b[1][j] = v.y; b[2][j] = v.z; b[3][j] = v.w;
                 } else if (!TB && VB) {
                     vec4 v = LD4(B, b_index(bb, k0 + jj, nq[q]) >> 2);
+                    if (XB) v = bn_apply4(fb[q], v);
                     b[jj][q * 4u + 0u] = v.x; b[jj][q * 4u + 1u] = v.y;
                     b[jj][q * 4u + 2u] = v.z; b[jj][q * 4u + 3u] = v.w;
                 } else {
-                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) b[kk][j] = LD1(B, b_index(bb, k0 + kk, n));
+                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) b[kk][j] = xb1(z, n, LD1(B, b_index(bb, k0 + kk, n)));
                 }
             }
         [[unroll]] for (uint kk = 0u; kk < 4u; kk++)
@@ -90,8 +106,11 @@ void main() {
     }
     for (uint k = k4; k < p.K; k++) {
         float a[TM], b[TN];
-        [[unroll]] for (uint i = 0u; i < TM; i++) a[i] = LD1(A, a_index(ba, min(mq[i / 4u] + i % 4u, mlast), k));
-        [[unroll]] for (uint j = 0u; j < TN; j++) b[j] = LD1(B, b_index(bb, k, min(nq[j / 4u] + j % 4u, nlast)));
+        [[unroll]] for (uint i = 0u; i < TM; i++) a[i] = xa1(z, k, LD1(A, a_index(ba, min(mq[i / 4u] + i % 4u, mlast), k)));
+        [[unroll]] for (uint j = 0u; j < TN; j++) {
+            uint n = min(nq[j / 4u] + j % 4u, nlast);
+            b[j] = xb1(z, n, LD1(B, b_index(bb, k, n)));
+        }
         [[unroll]] for (uint i = 0u; i < TM; i++)
             [[unroll]] for (uint j = 0u; j < TN; j++) acc[i][j] += a[i] * b[j];
     }

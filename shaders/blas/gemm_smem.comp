@@ -9,7 +9,8 @@
 // shared reads are conflict-free and its stores coalesced. Out-of-range
 // elements load as zero. Grid: x over N/BN, y over M/BM, z batch.
 // Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA, 5 TB, 6 BK, 7 ACT, 8 BIAS
-// (the epilogue, gemm.glsl), 9 REDUCE (split-K summed in the dispatch).
+// (the epilogue, gemm.glsl), 9 REDUCE (split-K summed in the dispatch), 10 XA,
+// 11 XB, 12 XACT, 13 XV (an operand read through a batch norm's apply, gemm.glsl).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -21,6 +22,10 @@ layout(constant_id = 6) const uint BK = 16u;
 layout(constant_id = 7) const uint ACT = 0u;
 layout(constant_id = 8) const bool BIAS = false;
 layout(constant_id = 9) const bool REDUCE = false;
+layout(constant_id = 10) const bool XA = false;
+layout(constant_id = 11) const bool XB = false;
+layout(constant_id = 12) const uint XACT = 0u;
+layout(constant_id = 13) const bool XV = false;
 #include "gemm.glsl"
 
 const uint WX = gl_WorkGroupSize.x;
@@ -48,12 +53,12 @@ void main() {
         for (uint e = t; e < BK * BM; e += THREADS) {
             uint kk = TA ? e / BM : e % BK, mm = TA ? e % BM : e / BK;
             uint m = m0 + mm, k = k0 + kk;
-            As[kk * BM + mm] = (m < p.M && k < p.K) ? LD1(A, a_index(ba, m, k)) : 0.0;
+            As[kk * BM + mm] = (m < p.M && k < p.K) ? xa1(z, k, LD1(A, a_index(ba, m, k))) : 0.0;
         }
         for (uint e = t; e < BK * BN; e += THREADS) {
             uint kk = TB ? e % BK : e / BN, nn = TB ? e / BK : e % BN;
             uint n = n0 + nn, k = k0 + kk;
-            Bs[kk * BN + nn] = (n < p.N && k < p.K) ? LD1(B, b_index(bb, k, n)) : 0.0;
+            Bs[kk * BN + nn] = (n < p.N && k < p.K) ? xb1(z, n, LD1(B, b_index(bb, k, n))) : 0.0;
         }
         barrier();
         for (uint kk = 0u; kk < BK; kk++) {

@@ -11,7 +11,8 @@
 // e0 = ceil(C/4) channel quads, e1 = windows per kernel row (residues x
 // windows of NIB taps, conv.glsl), e2 = output rows per chunk, e3 the counters.
 // Spec: 0 WG, 1 TP (consecutive outputs per step), 2 NIB, 3 VEC (C % 4 == 0
-// and x, dy offsets 4-aligned), 4 ACC, 5 REDUCE.
+// and x, dy offsets 4-aligned), 4 ACC, 5 XF, 6 XACT, 7 XV (a batch norm fused
+// into x's loads, bn_load.glsl: bindings 5-8), 8 REDUCE.
 // Mapping: one invocation per (channel quad, window, ky, chunk), quad
 // fastest; it accumulates NIB taps of row ky, walking its rows TP outputs at
 // a time with TP dy values and TP + NIB - 1 x columns in registers.
@@ -22,9 +23,14 @@ layout(constant_id = 1) const uint TP = 4u;
 layout(constant_id = 2) const uint NIB = 3u;
 layout(constant_id = 3) const bool VEC = false;
 layout(constant_id = 4) const bool ACC = false;
-layout(constant_id = 5) const bool REDUCE = false;
+layout(constant_id = 5) const bool XF = false;
+layout(constant_id = 6) const uint XACT = 0u;
+layout(constant_id = 7) const bool XV = false;
+layout(constant_id = 8) const bool REDUCE = false;
 #include "conv.glsl"
 #include "chunk_reduce.glsl"
+#define XF_BINDING 5
+#include "bn_load.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, DY);
@@ -59,6 +65,8 @@ void main() {
     uint cl[4];
     [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
 
+    bn_quad f = XV ? bn_quad_at(c) : bn_quad_of(cl[0], cl[1], cl[2], cl[3]); // the fused BN's terms (XF)
+
     vec4 acc[NIB];
     [[unroll]] for (uint ii = 0u; ii < NIB; ii++) acc[ii] = vec4(0.0);
 
@@ -79,7 +87,7 @@ void main() {
             [[unroll]] for (uint s = 0u; s < L; s++) {
                 int ix = conv_in_col(ox0, i0, kr, s);
                 vec4 v = load(xrow + uint(clamp(ix, 0, int(p.w) - 1)) * C, c, cl, false);
-                xs[s] = ix >= 0 && ix < int(p.w) ? v : vec4(0.0);
+                xs[s] = ix >= 0 && ix < int(p.w) ? bn_apply4(f, v) : vec4(0.0);
             }
             [[unroll]] for (uint ii = 0u; ii < NIB; ii++)
                 [[unroll]] for (uint t = 0u; t < TP; t++) acc[ii] += d[t] * xs[t + ii];

@@ -11,7 +11,9 @@
 // Bindings: 0 x (in), 1 dy (in), 2 out = dw (in/out), 3 partials, 4 counters.
 // Push (conv.glsl): off0..off3 element offsets of x, dy, out, partials; total;
 // e0 = ceil(C/4) channel quads, e2 = output rows per chunk, e3 the counters.
-// Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 ACC, 7 REDUCE.
+// Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 ACC, 7 XF,
+// 8 XACT, 9 XV (a batch norm fused into x's loads, bn_load.glsl: bindings
+// 5-8), 10 REDUCE.
 // Requires C % 4 == 0 and 4-aligned x and dy offsets; the launcher sends
 // other shapes to conv_dw_bwd_weight.
 // Mapping: one invocation per (channel quad, chunk), quad fastest, holding
@@ -26,9 +28,14 @@ layout(constant_id = 3) const uint KW = 3u;
 layout(constant_id = 4) const uint SH = 1u;
 layout(constant_id = 5) const uint SW = 1u;
 layout(constant_id = 6) const bool ACC = false;
-layout(constant_id = 7) const bool REDUCE = false;
+layout(constant_id = 7) const bool XF = false;
+layout(constant_id = 8) const uint XACT = 0u;
+layout(constant_id = 9) const bool XV = false;
+layout(constant_id = 10) const bool REDUCE = false;
 #include "conv.glsl"
 #include "chunk_reduce.glsl"
+#define XF_BINDING 5
+#include "bn_load.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, DY);
@@ -47,6 +54,7 @@ void main() {
     }
     uint q = id % p.e0, chunk = id / p.e0;
     uint c = q * 4u, C = p.cin;
+    bn_quad f = bn_quad_at(c); // the fused BN's terms of the quad (XF)
 
     vec4 acc[KK];
     [[unroll]] for (uint e = 0u; e < KK; e++) acc[e] = vec4(0.0);
@@ -71,7 +79,7 @@ void main() {
                 [[unroll]] for (uint s = 0u; s < L; s++) {
                     int ix = int(ox0 * SW + s) - int(p.pw);
                     vec4 v = LD4(X, (xrow + uint(clamp(ix, 0, int(p.w) - 1)) * C + c) >> 2);
-                    xs[s] = ix >= 0 && ix < int(p.w) ? v : vec4(0.0);
+                    xs[s] = ix >= 0 && ix < int(p.w) ? bn_apply4(f, v) : vec4(0.0);
                 }
                 [[unroll]] for (uint kx = 0u; kx < KW; kx++)
                     [[unroll]] for (uint t = 0u; t < TP; t++) acc[ky * KW + kx] += d[t] * xs[t * SW + kx];

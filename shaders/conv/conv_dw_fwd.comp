@@ -12,7 +12,8 @@
 // invocation), 2 NIB (taps per window, conv.glsl), 3 VEC (C % 4 == 0 and the
 // x and y offsets 4-aligned: vec4 loads/stores; else 4 scalar loads, channels
 // >= C clamped and never stored), 4 ACT (asvk_act applied to every output;
-// 0: none).
+// 0: none), 5 XF, 6 XACT, 7 XV (a batch norm fused into x's loads,
+// bn_load.glsl: bindings 4-7).
 // Mapping: one invocation per (channel quad, block group, oy, n), quad
 // fastest, so neighbouring invocations touch neighbouring vec4s; it walks the
 // e3 blocks of its group (a whole row on CPUs: integer divisions are costly
@@ -24,8 +25,13 @@ layout(constant_id = 1) const uint TP = 4u;
 layout(constant_id = 2) const uint NIB = 3u;
 layout(constant_id = 3) const bool VEC = false;
 layout(constant_id = 4) const uint ACT = 0u;
+layout(constant_id = 5) const bool XF = false;
+layout(constant_id = 6) const uint XACT = 0u;
+layout(constant_id = 7) const bool XV = false;
 #include "conv.glsl"
 #include "act.glsl"
+#define XF_BINDING 4
+#include "bn_load.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, Wt);
@@ -46,6 +52,7 @@ void main() {
     [[unroll]] for (uint j = 0u; j < 4u; j++) cl[j] = min(c + j, C - 1u);
     vec4 bias = vec4(0.0);
     if (p.has_bias != 0u) bias = vec4(LD1(B, p.off2 + cl[0]), LD1(B, p.off2 + cl[1]), LD1(B, p.off2 + cl[2]), LD1(B, p.off2 + cl[3]));
+    bn_quad f = XV ? bn_quad_at(c) : bn_quad_of(cl[0], cl[1], cl[2], cl[3]); // the fused BN's terms (XF)
     uint nkr = min(p.sw, p.kw);
     uint ybase = p.off3 + (n * p.oh + oy) * p.ow * C + c;
 
@@ -66,7 +73,7 @@ void main() {
                         vec4 v;
                         if (VEC) v = LD4(X, (b + c) >> 2);
                         else v = vec4(LD1(X, b + cl[0]), LD1(X, b + cl[1]), LD1(X, b + cl[2]), LD1(X, b + cl[3]));
-                        seg[s] = ix >= 0 && ix < int(p.w) ? v : vec4(0.0);
+                        seg[s] = ix >= 0 && ix < int(p.w) ? bn_apply4(f, v) : vec4(0.0);
                     }
                     [[unroll]] for (uint ii = 0u; ii < NIB; ii++) {
                         uint kx = kr + p.sw * (i0 + ii);

@@ -11,7 +11,8 @@
 // Spec: 0 WG, 1 TP (outputs along ox per step), 2 TR (output rows per
 // invocation), 3 KH, 4 KW, 5 SH, 6 SW, 7 VW (the w offset 4-aligned: a
 // quad's 4*KH*KW weights are KH*KW aligned vec4s), 8 ACT (asvk_act applied
-// to every output; 0: none).
+// to every output; 0: none), 9 XF, 10 XACT, 11 XV (a batch norm fused into
+// x's loads, bn_load.glsl: bindings 4-7).
 // Requires C % 4 == 0 and 4-aligned x and y offsets (vec4 loads and stores);
 // the launcher sends other shapes to conv_dw_fwd.
 // Mapping: one invocation per (channel quad, row group, n), quad fastest. It
@@ -29,8 +30,13 @@ layout(constant_id = 5) const uint SH = 1u;
 layout(constant_id = 6) const uint SW = 1u;
 layout(constant_id = 7) const bool VW = false;
 layout(constant_id = 8) const uint ACT = 0u;
+layout(constant_id = 9) const bool XF = false;
+layout(constant_id = 10) const uint XACT = 0u;
+layout(constant_id = 11) const bool XV = false;
 #include "conv.glsl"
 #include "act.glsl"
+#define XF_BINDING 4
+#include "bn_load.glsl"
 
 IN_TENSOR(0, X);
 IN_TENSOR(1, Wt);
@@ -62,6 +68,7 @@ void main() {
     }
     vec4 bias = vec4(0.0);
     if (p.has_bias != 0u) bias = vec4(LD1(B, p.off2 + c), LD1(B, p.off2 + c + 1u), LD1(B, p.off2 + c + 2u), LD1(B, p.off2 + c + 3u));
+    bn_quad f = bn_quad_at(c); // the fused BN's terms of the quad (XF)
 
     for (uint ox0 = 0u; ox0 < p.ow; ox0 += TP) {
         vec4 acc[TR][TP];
@@ -75,7 +82,7 @@ void main() {
             [[unroll]] for (uint s = 0u; s < L; s++) {
                 int ix = int(ox0 * SW + s) - int(p.pw);
                 vec4 v = LD4(X, (rowbase + uint(clamp(ix, 0, int(p.w) - 1)) * C + c) >> 2);
-                seg[s] = ix >= 0 && ix < int(p.w) ? v : vec4(0.0);
+                seg[s] = ix >= 0 && ix < int(p.w) ? bn_apply4(f, v) : vec4(0.0);
             }
             [[unroll]] for (uint rr = 0u; rr < TR; rr++) {
                 int ky = int(j) - int(rr * SH); // a constant once unrolled

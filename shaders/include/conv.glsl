@@ -26,6 +26,8 @@ layout(push_constant) uniform P {
     uint e0, e1, e2, e3;   // kernel-specific, see each kernel
     uint has_bias;         // forward kernels: add the bias (binding 2); a push constant, not a
                            // specialization constant, to halve the pipelines to compile
+    uint xg, xb, xm, xi;   // a batch norm fused into the input's loads: element offsets of its
+                           // gamma, beta, mean, invstd (bn_load.glsl; depthwise kernels)
 } p;
 
 // Input column of window position s (0 <= s < TP + NIB - 1) for outputs

@@ -17,9 +17,17 @@
 // order, whichever slice it is (deterministic: the sums a column-sum pass
 // over the partials makes), and applies the epilogue into the one matrix C
 // at offc. The second pass over the partials and its dispatch are saved.
+// XA / XB (bool spec constants, declared by the including shader, with
+// XACT and XV): A (not transposed) / B (not transposed) is a batch norm's
+// input x, read through the BN's apply (bn_load.glsl): a BN fused into the
+// 1x1 convolution that reads its output (forward: A) and into that
+// convolution's weight gradient (B). The channel of A's element (m, k) of
+// batch z is z * xstr + k, of B's element (k, n) z * xstr + n (xstr: the
+// channels of a group, 0 when the batches are K-slices of the pixels).
 // Bindings: 0 A (in), 1 B (in), 2 C (in/out), 3 bias (in), 4 Part (fp32,
 // written and read back; REDUCE only, any storage buffer otherwise), 5 the
-// tiles' counters (REDUCE only).
+// tiles' counters (REDUCE only), 6-9 the BN's gamma, beta, mean, invstd
+// (XA or XB only; any read-only buffer otherwise).
 #include "io.glsl"
 #include "act.glsl"
 #define LAST_GROUP_BINDING 5
@@ -40,7 +48,17 @@ layout(push_constant) uniform P {
     float alpha, beta;
     uint offbias, strbias;
     uint offpart, cnt;
+    uint xstr, xg, xb, xm, xi;
 } p;
+
+const bool XF = XA || XB;
+#define XF_BINDING 6
+#include "bn_load.glsl"
+
+// A's element of column k / B's of column n, batch z, through the BN's apply
+// when the operand is fused (XA / XB); v itself otherwise.
+float xa1(uint z, uint k, float v) { return XA ? bn_apply1(z * p.xstr + k, v) : v; }
+float xb1(uint z, uint n, float v) { return XB ? bn_apply1(z * p.xstr + n, v) : v; }
 
 uint a_index(uint base, uint m, uint k) { return base + (TA ? k * p.lda + m : m * p.lda + k); }
 uint b_index(uint base, uint k, uint n) { return base + (TB ? n * p.ldb + k : k * p.ldb + n); }

@@ -1,0 +1,33 @@
+/* Attributes of the convolution and batch-norm nodes, shared by their op file
+ * (conv_ops.c) and the pass that fuses a batch norm into the convolutions
+ * that read its output (fuse_bn.c). */
+#ifndef ASVK_RUNTIME_OPS_CONV_ATTR_H
+#define ASVK_RUNTIME_OPS_CONV_ATTR_H
+
+#include "runtime/kernels/conv.h"
+#include "runtime/kernels/norm.h"
+
+/* conv, conv_bwd_data, conv_bwd_weight, conv_bwd_bias. xbn (conv and
+ * conv_bwd_weight): the input x is a training BN's input, read through that
+ * BN's apply with activation xact; its gamma, beta, save_mean and
+ * save_invstd are the node's inputs xat..xat+3. */
+typedef struct {
+    asvk_conv_desc d;
+    bool has_bias, accumulate;
+    asvk_act act;
+    bool xbn;
+    uint8_t xat;
+    asvk_act xact;
+} conv_attr;
+
+/* batchnorm, batchnorm_bwd. fused (training forward): every reader of y
+ * applies the BN itself; the node computes the statistics only and its
+ * outputs are save_mean, save_invstd (y is gone from the graph). */
+typedef struct {
+    asvk_bn_desc d;
+    bool training;
+    bool want_dx, acc_dx, acc_dgamma, acc_dbeta;
+    bool fused;
+} bn_attr;
+
+#endif

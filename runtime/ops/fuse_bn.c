@@ -1,0 +1,69 @@
+/* A training batch norm fused into the convolutions that read its output.
+ *
+ * In training, conv -> BN(+act) -> conv stores the BN's output y and loads it
+ * again in the next convolution's forward and in its weight gradient; BN's
+ * apply is one more dispatch and one more pass over the tensor. When every
+ * reader of y is a convolution that can apply the BN itself as it loads its
+ * input (the GEMM and depthwise paths: asvk_conv_takes_bn), the readers are
+ * given the BN's input x and the BN's parameters and statistics instead
+ * (conv_attr.xbn, shaders/include/bn_load.glsl), and the BN computes its
+ * statistics only: y is never stored, and does not live from the forward to
+ * the backward any more. The backward is unchanged: the BN's backward reads
+ * x and dy, and the readers' backward-data writes dy as before. A BN read by
+ * anything else (an add, a pool, a mixture, a host output) stays as it is. */
+#include <string.h>
+
+#include "runtime/graph_internal.h"
+#include "runtime/ops/conv_attr.h"
+#include "runtime/ops/nn.h"
+
+/* Node j reads y only as a convolution's input that can take the BN. */
+static bool takes_bn(const asvk_node *n, asvk_val y) {
+    uint32_t at = n->op == ASVK_OP_CONV ? 0 : n->op == ASVK_OP_CONV_BWD_WEIGHT ? 1 : UINT32_MAX;
+    if (at == UINT32_MAX || n->in[at] != y || n->nin + 4 > ASVK_NODE_MAX_IN) return false;
+    for (uint32_t k = 0; k < n->nin; k++)
+        if (k != at && n->in[k] == y) return false;
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    return !a->xbn && asvk_conv_takes_bn(&a->d);
+}
+
+static bool reads(const asvk_node *n, asvk_val v) {
+    for (uint32_t k = 0; k < n->nin; k++)
+        if (n->in[k] == v) return true;
+    return false;
+}
+
+uint32_t asvk_graph_fuse_bn(asvk_graph *g) {
+    uint32_t fused = 0;
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        asvk_node *bn = &g->nodes[i];
+        if (bn->op != ASVK_OP_BN || bn->nout != 3) continue;
+        bn_attr *ba = ASVK_ATTR(bn, bn_attr);
+        asvk_val y = bn->out[0];
+        if (!ba->training || ba->fused || g->values[y].kind != ASVK_VAL_TEMP) continue;
+        uint32_t readers = 0;
+        bool ok = true;
+        for (uint32_t j = 0; j < g->node_count && ok; j++) {
+            if (j == i || !reads(&g->nodes[j], y)) continue;
+            ok = takes_bn(&g->nodes[j], y);
+            readers++;
+        }
+        if (!ok || !readers) continue;
+        for (uint32_t j = 0; j < g->node_count; j++) {
+            asvk_node *n = &g->nodes[j];
+            if (j == i || !reads(n, y)) continue;
+            conv_attr *a = ASVK_ATTR(n, conv_attr);
+            n->in[n->op == ASVK_OP_CONV ? 0 : 1] = bn->in[0];
+            a->xbn = true, a->xat = n->nin, a->xact = ba->d.act;
+            n->in[n->nin++] = bn->in[1]; /* gamma */
+            n->in[n->nin++] = bn->in[2]; /* beta */
+            n->in[n->nin++] = bn->out[1]; /* save_mean */
+            n->in[n->nin++] = bn->out[2]; /* save_invstd */
+        }
+        ba->fused = true;
+        bn->out[0] = bn->out[1], bn->out[1] = bn->out[2], bn->nout = 2;
+        g->values[y].producer = -1;
+        fused++;
+    }
+    return fused;
+}
