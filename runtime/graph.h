@@ -116,9 +116,9 @@ typedef struct asvk_plan_report {
 asvk_status asvk_graph_set_half_activations(asvk_context *ctx, asvk_graph *g, bool on);
 /* Graph fusion, done by asvk_graph_plan unless turned off here (before
  * planning) or by ASVK_NO_FUSION=1 in the environment: a training batch norm
- * whose every reader is a convolution on the GEMM or depthwise path is
- * computed by those readers as they load their input, and the BN keeps its
- * statistics only (runtime/ops/fuse_bn.c). Results are those of the unfused
+ * whose every reader is a convolution on the GEMM or depthwise path or an
+ * add is computed by those readers as they load their input, and the BN
+ * keeps its statistics only (runtime/ops/fuse_bn.c). Results are those of the unfused
  * graph up to rounding; the tests compare both. */
 void asvk_graph_set_fusion(asvk_graph *g, bool on);
 /* The pass itself (asvk_graph_plan runs it): the number of BNs fused. */

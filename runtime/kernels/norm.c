@@ -1,6 +1,8 @@
 /* Launchers of the BatchNorm kernels in shaders/norm/. */
 #include "runtime/kernels/norm.h"
 
+#include <stddef.h>
+
 #define WG 64u   /* workgroup size of every BN kernel */
 #define ROWS 8u  /* pixels per invocation of bn_apply and bn_bwd_dx */
 #define CHUNKS_TARGET 256u /* statistics chunks: enough invocations to fill a device... */
@@ -246,4 +248,53 @@ asvk_status asvk_bn_backward_dx(asvk_stream *s, const asvk_bn_desc *d, asvk_buff
         g.pixels, g.c, g.q, off[0], off[1], off[2], off[3], off[4], off[5], off[6], off[7]};
     uint64_t items = (uint64_t)g.q * asvk_ceil_div(g.pixels, ROWS);
     return asvk_stream_dispatch_linear(s, k, b, 8, &p3, sizeof p3, asvk_ceil_div(items, WG));
+}
+
+asvk_status asvk_bn_add(asvk_stream *s, asvk_nhwc shape, asvk_buffer a, const asvk_bn_load *bna, asvk_buffer b,
+                        const asvk_bn_load *bnb, asvk_buffer c) {
+    uint64_t count = asvk_nhwc_count(shape);
+    if (count >= (1ull << 31))
+        return asvk_error_set(ASVK_ERR_LIMIT, "bn_add: %llu elements exceed the 2^31 a kernel indexes",
+                              (unsigned long long)count);
+    const asvk_bn_load *side[2] = {bna, bnb};
+    asvk_status st;
+    if ((st = asvk_check_floats(a, count, "bn_add a")) || (st = asvk_check_floats(b, count, "bn_add b")) ||
+        (st = asvk_check_floats(c, count, "bn_add c")))
+        return st;
+    for (int i = 0; i < 2; i++) {
+        if (!side[i]) continue;
+        if ((unsigned)side[i]->act > ASVK_ACT_HSIGMOID)
+            return asvk_error_set(ASVK_ERR_INTERNAL, "bn_add: unknown activation %d", side[i]->act);
+        if ((st = asvk_check_floats(side[i]->gamma, shape.c, "bn_add gamma")) ||
+            (st = asvk_check_floats(side[i]->beta, shape.c, "bn_add beta")) ||
+            (st = asvk_check_floats(side[i]->mean, shape.c, "bn_add mean")) ||
+            (st = asvk_check_floats(side[i]->invstd, shape.c, "bn_add invstd")))
+            return st;
+    }
+    if (count == 0) return ASVK_OK;
+    asvk_context *ctx = asvk_stream_context(s);
+    asvk_buffer v[11];
+    uint32_t off[11];
+    off[0] = bind(ctx, a, &v[0]), off[1] = bind(ctx, b, &v[1]), off[2] = bind(ctx, c, &v[2]);
+    for (int i = 0; i < 2; i++) { /* a side without a BN: never read, a's binding serves */
+        const asvk_bn_load *l = side[i];
+        asvk_buffer vec[4] = {l ? l->gamma : a, l ? l->beta : a, l ? l->mean : a, l ? l->invstd : a};
+        for (int j = 0, k = 3 + 4 * i; j < 4; j++, k++) {
+            if (l) {
+                off[k] = bind(ctx, vec[j], &v[k]);
+            } else {
+                v[k] = v[0], off[k] = 0;
+            }
+        }
+    }
+    uint32_t c4 = shape.c % 4 == 0 && aligned4(shape.c, off, 11);
+    uint32_t spec[7] = {WG, bna != NULL, bna ? (uint32_t)bna->act : 0, bnb != NULL, bnb ? (uint32_t)bnb->act : 0, c4,
+                        ROWS};
+    asvk_kernel *k;
+    if ((st = asvk_kernel_get(ctx, "bn_add", spec, 7, &k))) return st;
+    uint32_t pixels = (uint32_t)asvk_nhwc_pixels(shape), q = (uint32_t)asvk_ceil_div(shape.c, 4);
+    struct { uint32_t P, C, Q, aoff, boff, coff, ag, ab, am, ai, bg, bb, bm, bi; } push = {
+        pixels, shape.c, q, off[0], off[1], off[2], off[3], off[4], off[5], off[6], off[7], off[8], off[9], off[10]};
+    uint64_t items = (uint64_t)q * asvk_ceil_div(pixels, ROWS);
+    return asvk_stream_dispatch_linear(s, k, v, 11, &push, sizeof push, asvk_ceil_div(items, WG));
 }

@@ -95,4 +95,11 @@ asvk_status asvk_bn_backward_dx(asvk_stream *s, const asvk_bn_desc *d, asvk_buff
                                 const asvk_bn_grads *g, asvk_buffer workspace);
 asvk_buffer asvk_bn_backward_totals(const asvk_bn_desc *d, asvk_buffer workspace);
 
+/* c = f_a(a) + f_b(b) over NHWC tensors of `shape`, where f is a fused
+ * training BN's apply (asvk_bn_load; NULL: the identity): the residual add
+ * with the batch norms of its inputs fused in (runtime/ops/fuse_bn.c), one
+ * dispatch (shaders/norm/bn_add.comp). c must not overlap a or b. */
+asvk_status asvk_bn_add(asvk_stream *s, asvk_nhwc shape, asvk_buffer a, const asvk_bn_load *bna, asvk_buffer b,
+                        const asvk_bn_load *bnb, asvk_buffer c);
+
 #endif

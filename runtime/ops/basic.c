@@ -6,6 +6,7 @@
 
 #include "runtime/blas.h"
 #include "runtime/kernels/loss.h"
+#include "runtime/kernels/norm.h"
 #include "runtime/ops/basic.h"
 
 /* ---- matmul: y[M][N] = x[M][K] . w[N][K]^T ---- */
@@ -71,6 +72,17 @@ double asvk_op_matmul_flops(const asvk_node *n) {
 
 static asvk_status add_record(asvk_exec *ex, const asvk_node *n) {
     uint64_t count = asvk_graph_cval(ex->graph, n->out[0])->floats;
+    const asvk_add_attr *a = ASVK_CATTR(n, asvk_add_attr);
+    if (a->bn[0] || a->bn[1]) { /* a BN fused into an input (fuse_bn.c) */
+        asvk_bn_load l[2];
+        for (int i = 0; i < 2; i++)
+            if (a->bn[i])
+                l[i] = (asvk_bn_load){a->act[i], asvk_exec_buf(ex, n->in[a->at[i]]), asvk_exec_buf(ex, n->in[a->at[i] + 1]),
+                                      asvk_exec_buf(ex, n->in[a->at[i] + 2]), asvk_exec_buf(ex, n->in[a->at[i] + 3])};
+        return asvk_bn_add(ex->stream, asvk_graph_shape(ex->graph, n->out[0]), asvk_exec_buf(ex, n->in[0]),
+                           a->bn[0] ? &l[0] : NULL, asvk_exec_buf(ex, n->in[1]), a->bn[1] ? &l[1] : NULL,
+                           asvk_exec_buf(ex, n->out[0]));
+    }
     return asvk_blas_binary(ex->stream, ASVK_BINARY_ADD, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
                             asvk_exec_buf(ex, n->out[0]), count);
 }

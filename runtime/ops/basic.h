@@ -6,6 +6,10 @@
 
 typedef struct { uint32_t m, n, k; bool accumulate; } asvk_matmul_attr;
 typedef struct { bool accumulate; } asvk_grad_copy_attr;
+/* add: input i (0, 1) is a training BN's input with that BN fused in
+ * (runtime/ops/fuse_bn.c): its act, and its gamma, beta, save_mean and
+ * save_invstd at in[at[i]..at[i]+3]. Zero: the plain add. */
+typedef struct { bool bn[2]; uint8_t at[2]; asvk_act act[2]; } asvk_add_attr;
 
 /* y[m][n] = x[m][k] . w[n][k]^T */
 asvk_val asvk_op_matmul(asvk_graph *g, const char *name, asvk_val x, asvk_val w, uint32_t m, uint32_t n, uint32_t k);

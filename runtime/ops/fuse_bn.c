@@ -1,4 +1,5 @@
-/* A training batch norm fused into the convolutions that read its output.
+/* A training batch norm fused into the convolutions and adds that read its
+ * output.
  *
  * In training, conv -> BN(+act) -> conv stores the BN's output y and loads it
  * again in the next convolution's forward and in its weight gradient; BN's
@@ -9,22 +10,31 @@
  * (conv_attr.xbn, shaders/include/bn_load.glsl), and the BN computes its
  * statistics only: y is never stored, and does not live from the forward to
  * the backward any more. The backward is unchanged: the BN's backward reads
- * x and dy, and the readers' backward-data writes dy as before. A BN read by
- * anything else (an add, a pool, a mixture, a host output) stays as it is. */
+ * x and dy, and the readers' backward-data writes dy as before. A residual add
+ * applies the BNs of either or both of its inputs (shaders/norm/bn_add.comp).
+ * A BN read by anything else (a pool, a mixture, a host output) stays as it
+ * is. */
 #include <string.h>
 
 #include "runtime/graph_internal.h"
+#include "runtime/ops/basic.h"
 #include "runtime/ops/conv_attr.h"
 #include "runtime/ops/nn.h"
 
-/* Node j reads y only as a convolution's input that can take the BN. */
-static bool takes_bn(const asvk_node *n, asvk_val y) {
-    uint32_t at = n->op == ASVK_OP_CONV ? 0 : n->op == ASVK_OP_CONV_BWD_WEIGHT ? 1 : UINT32_MAX;
-    if (at == UINT32_MAX || n->in[at] != y || n->nin + 4 > ASVK_NODE_MAX_IN) return false;
+/* The input slot through which node n reads y and could apply its BN: a
+ * convolution's x, a weight gradient's x, either input of an add;
+ * UINT32_MAX when n reads y otherwise or in two slots. */
+static uint32_t bn_slot(const asvk_node *n, asvk_val y) {
+    uint32_t at = UINT32_MAX;
+    if (n->op == ASVK_OP_CONV) at = 0;
+    if (n->op == ASVK_OP_CONV_BWD_WEIGHT) at = 1;
+    if (n->op == ASVK_OP_ADD) at = n->in[0] == y ? 0 : 1;
+    if (at == UINT32_MAX || n->in[at] != y || n->nin + 4 > ASVK_NODE_MAX_IN) return UINT32_MAX;
     for (uint32_t k = 0; k < n->nin; k++)
-        if (k != at && n->in[k] == y) return false;
+        if (k != at && n->in[k] == y) return UINT32_MAX;
+    if (n->op == ASVK_OP_ADD) return ASVK_CATTR(n, asvk_add_attr)->bn[at] ? UINT32_MAX : at;
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
-    return !a->xbn && asvk_conv_takes_bn(&a->d);
+    return !a->xbn && asvk_conv_takes_bn(&a->d) ? at : UINT32_MAX;
 }
 
 static bool reads(const asvk_node *n, asvk_val v) {
@@ -45,16 +55,22 @@ uint32_t asvk_graph_fuse_bn(asvk_graph *g) {
         bool ok = true;
         for (uint32_t j = 0; j < g->node_count && ok; j++) {
             if (j == i || !reads(&g->nodes[j], y)) continue;
-            ok = takes_bn(&g->nodes[j], y);
+            ok = bn_slot(&g->nodes[j], y) != UINT32_MAX;
             readers++;
         }
         if (!ok || !readers) continue;
         for (uint32_t j = 0; j < g->node_count; j++) {
             asvk_node *n = &g->nodes[j];
             if (j == i || !reads(n, y)) continue;
-            conv_attr *a = ASVK_ATTR(n, conv_attr);
-            n->in[n->op == ASVK_OP_CONV ? 0 : 1] = bn->in[0];
-            a->xbn = true, a->xat = n->nin, a->xact = ba->d.act;
+            uint32_t slot = bn_slot(n, y);
+            n->in[slot] = bn->in[0];
+            if (n->op == ASVK_OP_ADD) {
+                asvk_add_attr *a = ASVK_ATTR(n, asvk_add_attr);
+                a->bn[slot] = true, a->at[slot] = n->nin, a->act[slot] = ba->d.act;
+            } else {
+                conv_attr *a = ASVK_ATTR(n, conv_attr);
+                a->xbn = true, a->xat = n->nin, a->xact = ba->d.act;
+            }
             n->in[n->nin++] = bn->in[1]; /* gamma */
             n->in[n->nin++] = bn->in[2]; /* beta */
             n->in[n->nin++] = bn->out[1]; /* save_mean */

@@ -5,8 +5,9 @@
  * load takes: GEMM operand A (forward) and B (weight gradient, K-slices and
  * group batches), depthwise forward and weight gradient, vec4 and scalar
  * channels, each activation, the CPU and GPU tuning rows and every GEMM
- * kernel; a BN with a reader that cannot apply it stays unfused. Then the
- * networks of the parity test and fmnist's, trained one step both ways. */
+ * kernel, and the residual add (either or both inputs); a BN with a reader
+ * that cannot apply it stays unfused. Then the networks of the parity test
+ * and fmnist's, trained one step both ways. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@
  * feeds decides whether it fuses. */
 typedef struct {
     uint32_t cout, k, stride, groups;
-    asvk_act act; /* the BN's activation after this conv */
+    asvk_act act;  /* the BN's activation after this conv */
+    bool residual; /* then h = add(the BN's output, this layer's input) */
 } layer;
 
 typedef struct {
@@ -68,6 +70,7 @@ static void build(asvk_param_store *ps, const chain *c, bool fuse, asvk_val *x, 
     char nm[64], p[4][64];
     for (uint32_t i = 0; i < c->count; i++) {
         const layer *l = &c->layers[i];
+        asvk_val in = h;
         snprintf(nm, sizeof nm, "c%u.weight", i);
         asvk_val w = asvk_graph_param(g, nm);
         snprintf(nm, sizeof nm, "c%u", i);
@@ -77,6 +80,8 @@ static void build(asvk_param_store *ps, const chain *c, bool fuse, asvk_val *x, 
         snprintf(nm, sizeof nm, "c%u_bn", i);
         h = asvk_op_bn(g, nm, h, asvk_graph_param(g, p[0]), asvk_graph_param(g, p[1]), asvk_graph_param(g, p[2]),
                        asvk_graph_param(g, p[3]), l->act, 1e-5f, 0.1f, true);
+        snprintf(nm, sizeof nm, "c%u_res", i);
+        if (l->residual) h = asvk_op_add(g, nm, h, in);
     }
     if (c->pool_last) h = asvk_op_global_pool(g, "pool", h);
     asvk_nhwc s = asvk_graph_shape(g, h);
@@ -190,20 +195,25 @@ static void fused_equals_unfused(const chain *c) {
 
 /* Scalar channels (6, 10: no vec4 loads), a grouped 1x1 (group batches,
  * channel stride 5) and hswish/relu6/none; a 3x3 stem (direct path: its
- * input is the network's, not a BN's). Fused: the BNs after c0 (read by a
- * depthwise), c1 (grouped 1x1), c2 (1x1); not c3 (read by the loss). */
+ * input is the network's, not a BN's); a residual add of two BN outputs.
+ * Fused: the BNs after c0 (read by a depthwise), c1 (grouped 1x1), c2 (1x1
+ * and the add), c3 (the add); not c4 (read by the loss). */
 static const layer scalar_layers[] = {
-    {10, 3, 1, 1, ASVK_ACT_RELU6}, {10, 3, 2, 10, ASVK_ACT_HSWISH}, {6, 1, 1, 2, ASVK_ACT_NONE}, {7, 1, 1, 1, ASVK_ACT_RELU},
+    {10, 3, 1, 1, ASVK_ACT_RELU6, false}, {10, 3, 2, 10, ASVK_ACT_HSWISH, false}, {6, 1, 1, 2, ASVK_ACT_NONE, false},
+    {6, 1, 1, 1, ASVK_ACT_RELU, true}, {7, 1, 1, 1, ASVK_ACT_RELU, false},
 };
 /* vec4 channels and 32x32 maps: the 1x1 weight gradients are split into
- * K-slices (1024+ pixels); a 5x5 depthwise; the last BN feeds a pool. */
+ * K-slices (1024+ pixels); a 5x5 depthwise; a residual add of two BN
+ * outputs; the last BN feeds a pool. */
 static const layer vec_layers[] = {
-    {16, 3, 1, 1, ASVK_ACT_RELU}, {16, 5, 1, 16, ASVK_ACT_RELU6}, {24, 1, 1, 1, ASVK_ACT_NONE},
-    {12, 1, 1, 1, ASVK_ACT_SWISH}, {12, 3, 2, 12, ASVK_ACT_HSIGMOID}, {8, 1, 1, 1, ASVK_ACT_RELU},
+    {16, 3, 1, 1, ASVK_ACT_RELU, false},     {16, 5, 1, 16, ASVK_ACT_RELU6, false},
+    {24, 1, 1, 1, ASVK_ACT_NONE, false},     {24, 1, 1, 1, ASVK_ACT_RELU6, true},
+    {12, 1, 1, 1, ASVK_ACT_SWISH, false},    {12, 3, 2, 12, ASVK_ACT_HSIGMOID, false},
+    {8, 1, 1, 1, ASVK_ACT_RELU, false},
 };
 static const chain chains[] = {
-    {"scalar", 2, 9, 3, scalar_layers, 4, false, 3},
-    {"vec", 2, 32, 3, vec_layers, 6, true, 5},
+    {"scalar", 2, 9, 3, scalar_layers, 5, false, 4},
+    {"vec", 2, 32, 3, vec_layers, 7, true, 6},
 };
 
 static void both_chains(void) {
@@ -301,8 +311,7 @@ static void network_step(const char *spec, uint32_t batch, bool expect_fused) {
 
 static void networks(void) {
     network_step(ASVK_SOURCE_DIR "/tests/torch/parity_arch.json", 3, true);
-    /* cells: every BN feeds a node's sum or the SE's pool, none fuses yet */
-    network_step(ASVK_SOURCE_DIR "/tests/torch/parity_cells_arch.json", 3, false);
+    network_step(ASVK_SOURCE_DIR "/tests/torch/parity_cells_arch.json", 3, true);
     network_step("fmnist", 4, true);
 }
 
