@@ -130,14 +130,12 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     bool xa = false, xb = false; /* a batch norm fused into A's or B's loads */
     if (d.bn.gamma.block) {
         xa = d.bn_operand == 1, xb = d.bn_operand == 2;
-        if ((!xa && !xb) || (xa && d.trans_a) || (xb && d.trans_b) || (uint32_t)d.bn.act > ASVK_ACT_HSIGMOID)
+        if ((!xa && !xb) || (xa && d.trans_a) || (xb && d.trans_b))
             return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: a batch norm on operand %d (transposed or unknown)",
                                   d.bn_operand);
         /* the last batch's channels: b * bn_stride + the operand's columns */
         uint64_t channels = (d.batch - 1) * (uint64_t)d.bn_stride + (xa ? d.k : d.n);
-        if ((st = need(d.bn.gamma, channels, "gemm BN gamma")) || (st = need(d.bn.beta, channels, "gemm BN beta")) ||
-            (st = need(d.bn.mean, channels, "gemm BN mean")) || (st = need(d.bn.invstd, channels, "gemm BN invstd")))
-            return st;
+        if ((st = asvk_bn_load_check(&d.bn, channels, "gemm"))) return st;
     }
     asvk_buffer bind[10];
     uint32_t off[10];

@@ -8,3 +8,18 @@ asvk_status asvk_check_floats(asvk_buffer buf, uint64_t floats, const char *what
                               (unsigned long long)floats, (unsigned long long)(buf.size / e));
     return ASVK_OK;
 }
+
+asvk_status asvk_bn_load_check(const asvk_bn_load *l, uint64_t channels, const char *what) {
+    if ((uint32_t)l->act > ASVK_ACT_HSIGMOID)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: fused BN activation %d", what, l->act);
+    const asvk_buffer *v[4] = {&l->gamma, &l->beta, &l->mean, &l->invstd};
+    static const char *const names[4] = {"gamma", "beta", "mean", "invstd"};
+    for (int i = 0; i < 4; i++) {
+        if (!v[i]->block) return asvk_error_set(ASVK_ERR_INTERNAL, "%s: fused BN %s not allocated", what, names[i]);
+        uint32_t e = asvk_buffer_elem_bytes(*v[i]);
+        if (channels * e > v[i]->size)
+            return asvk_error_set(ASVK_ERR_INTERNAL, "%s: fused BN %s needs %llu elements, holds %llu", what, names[i],
+                                  (unsigned long long)channels, (unsigned long long)(v[i]->size / e));
+    }
+    return ASVK_OK;
+}

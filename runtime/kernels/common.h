@@ -54,6 +54,9 @@ enum {
 
 /* Fails with ASVK_ERR_INTERNAL when `buf` holds fewer than `floats` floats. */
 asvk_status asvk_check_floats(asvk_buffer buf, uint64_t floats, const char *what);
+/* Fails with ASVK_ERR_INTERNAL unless the fused BN's activation is known and
+ * its four vectors hold `channels` floats each (`what` names the kernel). */
+asvk_status asvk_bn_load_check(const asvk_bn_load *l, uint64_t channels, const char *what);
 
 /* ceil(a / b) */
 static inline uint64_t asvk_ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }

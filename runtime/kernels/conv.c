@@ -221,33 +221,23 @@ static bool aligned4(const conv_push *p, uint32_t i) { return p->off[i] % 4 == 0
  * they are never read and bind[0] serves). Returns XV: every offset a
  * multiple of 4, vec4 loads of a channel quad. */
 static bool bind_bn(asvk_context *ctx, const asvk_bn_load *xbn, asvk_buffer *bind, uint32_t at, conv_push *p) {
-    const asvk_buffer *v[4] = {xbn ? &xbn->gamma : NULL, xbn ? &xbn->beta : NULL, xbn ? &xbn->mean : NULL,
-                               xbn ? &xbn->invstd : NULL};
-    bool xv = xbn != NULL;
+    for (uint32_t i = 0; i < 4; i++) bind[at + i] = bind[0], p->xbn[i] = 0;
+    if (!xbn) return false;
+    const asvk_buffer v[4] = {xbn->gamma, xbn->beta, xbn->mean, xbn->invstd};
+    bool xv = true;
     for (uint32_t i = 0; i < 4; i++) {
-        if (xbn) {
-            asvk_buffer_bindable(ctx, *v[i], &bind[at + i], &p->xbn[i]);
-        } else {
-            bind[at + i] = bind[0], p->xbn[i] = 0;
-        }
+        asvk_buffer_bindable(ctx, v[i], &bind[at + i], &p->xbn[i]);
         xv = xv && p->xbn[i] % 4 == 0;
     }
     return xv;
 }
 
-/* A fused BN's vectors hold C floats each, and its activation is known. */
+/* A fused BN: a path that takes one, C floats in each vector. */
 static asvk_status check_bn(const asvk_conv_desc *d, const asvk_bn_load *xbn, const char *what) {
     if (!xbn) return ASVK_OK;
-    if ((uint32_t)xbn->act > ASVK_ACT_HSIGMOID) return asvk_error_set(ASVK_ERR_INTERNAL, "%s: activation %d", what, xbn->act);
     if (asvk_conv_path(d) == ASVK_CONV_PATH_DIRECT)
         return asvk_error_set(ASVK_ERR_INTERNAL, "%s: no batch norm fuses into a direct convolution", what);
-    asvk_status st;
-    if ((st = asvk_check_floats(xbn->gamma, d->in.c, "fused BN gamma")) ||
-        (st = asvk_check_floats(xbn->beta, d->in.c, "fused BN beta")) ||
-        (st = asvk_check_floats(xbn->mean, d->in.c, "fused BN mean")) ||
-        (st = asvk_check_floats(xbn->invstd, d->in.c, "fused BN invstd")))
-        return st;
-    return ASVK_OK;
+    return asvk_bn_load_check(xbn, d->in.c, what);
 }
 
 bool asvk_conv_takes_bn(const asvk_conv_desc *d) {

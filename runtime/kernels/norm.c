@@ -261,16 +261,8 @@ asvk_status asvk_bn_add(asvk_stream *s, asvk_nhwc shape, asvk_buffer a, const as
     if ((st = asvk_check_floats(a, count, "bn_add a")) || (st = asvk_check_floats(b, count, "bn_add b")) ||
         (st = asvk_check_floats(c, count, "bn_add c")))
         return st;
-    for (int i = 0; i < 2; i++) {
-        if (!side[i]) continue;
-        if ((unsigned)side[i]->act > ASVK_ACT_HSIGMOID)
-            return asvk_error_set(ASVK_ERR_INTERNAL, "bn_add: unknown activation %d", side[i]->act);
-        if ((st = asvk_check_floats(side[i]->gamma, shape.c, "bn_add gamma")) ||
-            (st = asvk_check_floats(side[i]->beta, shape.c, "bn_add beta")) ||
-            (st = asvk_check_floats(side[i]->mean, shape.c, "bn_add mean")) ||
-            (st = asvk_check_floats(side[i]->invstd, shape.c, "bn_add invstd")))
-            return st;
-    }
+    for (int i = 0; i < 2; i++)
+        if (side[i] && (st = asvk_bn_load_check(side[i], shape.c, "bn_add"))) return st;
     if (count == 0) return ASVK_OK;
     asvk_context *ctx = asvk_stream_context(s);
     asvk_buffer v[11];

@@ -76,9 +76,7 @@ static asvk_status add_record(asvk_exec *ex, const asvk_node *n) {
     if (a->bn[0] || a->bn[1]) { /* a BN fused into an input (fuse_bn.c) */
         asvk_bn_load l[2];
         for (int i = 0; i < 2; i++)
-            if (a->bn[i])
-                l[i] = (asvk_bn_load){a->act[i], asvk_exec_buf(ex, n->in[a->at[i]]), asvk_exec_buf(ex, n->in[a->at[i] + 1]),
-                                      asvk_exec_buf(ex, n->in[a->at[i] + 2]), asvk_exec_buf(ex, n->in[a->at[i] + 3])};
+            if (a->bn[i]) l[i] = asvk_exec_bn_load(ex, n, a->at[i], a->act[i]);
         return asvk_bn_add(ex->stream, asvk_graph_shape(ex->graph, n->out[0]), asvk_exec_buf(ex, n->in[0]),
                            a->bn[0] ? &l[0] : NULL, asvk_exec_buf(ex, n->in[1]), a->bn[1] ? &l[1] : NULL,
                            asvk_exec_buf(ex, n->out[0]));

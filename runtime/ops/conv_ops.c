@@ -33,8 +33,7 @@ static asvk_buffer none(void) { return (asvk_buffer){0}; }
 static const asvk_bn_load *fused_bn(const asvk_exec *ex, const asvk_node *n, asvk_bn_load *out) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
     if (!a->xbn) return NULL;
-    *out = (asvk_bn_load){a->xact, asvk_exec_buf(ex, n->in[a->xat]), asvk_exec_buf(ex, n->in[a->xat + 1]),
-                          asvk_exec_buf(ex, n->in[a->xat + 2]), asvk_exec_buf(ex, n->in[a->xat + 3])};
+    *out = asvk_exec_bn_load(ex, n, a->xat, a->xact);
     return out;
 }
 
@@ -130,28 +129,21 @@ static asvk_status bn_record(asvk_exec *ex, const asvk_node *n) {
     const bn_attr *a = ASVK_CATTR(n, bn_attr);
     asvk_buffer b[5];
     for (int k = 0; k < 5; k++) b[k] = asvk_exec_buf(ex, n->in[k]);
-    if (a->fused) {
-        asvk_buffer ws = n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none();
-        asvk_buffer mean = asvk_exec_buf(ex, n->out[0]), invstd = asvk_exec_buf(ex, n->out[1]);
-        asvk_status st = asvk_bn_forward_stats(ex->stream, &a->d, b[0], b[3], b[4], mean, invstd, ws);
-        if (st || !ex->sync) return st;
-        /* distributed: the statistics over every rank, before any reader */
-        asvk_sync_point p = {ASVK_SYNC_BN_STATS, a->d.shape.c, asvk_nhwc_pixels(a->d.shape), a->d.eps, a->d.momentum,
-                             mean, invstd, b[3], b[4], none()};
-        return ex->sync->cut(ex->sync->user, &p, &ex->stream);
-    }
     if (!a->training)
         return asvk_bn_forward_infer(ex->stream, &a->d, b[0], b[1], b[2], b[3], b[4], asvk_exec_buf(ex, n->out[0]));
-    if (ex->sync) { /* statistics over every rank: the host combines them between the halves */
+    if (ex->sync || a->fused) {
+        /* the statistics first: the host combines every rank's between them
+         * and the apply, which a fused BN's readers do */
+        uint32_t s0 = a->fused ? 0 : 1; /* where save_mean, save_invstd are among the outputs */
         asvk_buffer ws = n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none();
-        asvk_buffer mean = asvk_exec_buf(ex, n->out[1]), invstd = asvk_exec_buf(ex, n->out[2]);
+        asvk_buffer mean = asvk_exec_buf(ex, n->out[s0]), invstd = asvk_exec_buf(ex, n->out[s0 + 1]);
         /* (the graph's whole recording, made first, checked the sizes) */
         asvk_status st = asvk_bn_forward_stats(ex->stream, &a->d, b[0], b[3], b[4], mean, invstd, ws);
         asvk_sync_point p = {ASVK_SYNC_BN_STATS, a->d.shape.c, asvk_nhwc_pixels(a->d.shape), a->d.eps, a->d.momentum,
                              mean, invstd, b[3], b[4], none()};
-        if (!st) st = ex->sync->cut(ex->sync->user, &p, &ex->stream);
-        return st ? st : asvk_bn_forward_apply(ex->stream, &a->d, b[0], b[1], b[2], mean, invstd,
-                                                asvk_exec_buf(ex, n->out[0]));
+        if (!st && ex->sync) st = ex->sync->cut(ex->sync->user, &p, &ex->stream);
+        if (st || a->fused) return st;
+        return asvk_bn_forward_apply(ex->stream, &a->d, b[0], b[1], b[2], mean, invstd, asvk_exec_buf(ex, n->out[0]));
     }
     return asvk_bn_forward_train(ex->stream, &a->d, b[0], b[1], b[2], b[3], b[4], asvk_exec_buf(ex, n->out[0]),
                                  asvk_exec_buf(ex, n->out[1]), asvk_exec_buf(ex, n->out[2]),

@@ -66,4 +66,11 @@ static inline asvk_buffer asvk_exec_buf(const asvk_exec *ex, asvk_val v) {
     return asvk_graph_cval(ex->graph, v)->buf;
 }
 
+/* A BN fused into a node (runtime/ops/fuse_bn.c): its gamma, beta,
+ * save_mean and save_invstd are the node's inputs at..at+3. */
+static inline asvk_bn_load asvk_exec_bn_load(const asvk_exec *ex, const asvk_node *n, uint32_t at, asvk_act act) {
+    return (asvk_bn_load){act, asvk_exec_buf(ex, n->in[at]), asvk_exec_buf(ex, n->in[at + 1]),
+                          asvk_exec_buf(ex, n->in[at + 2]), asvk_exec_buf(ex, n->in[at + 3])};
+}
+
 #endif
