@@ -101,6 +101,7 @@ asvk_val asvk_graph_grad(asvk_graph *g, asvk_val v, bool *accumulate);
 typedef struct asvk_plan_report {
     uint32_t nodes, dispatches, barriers, submits_per_step;
     uint32_t fused_bn; /* training batch norms fused into the convolutions that read them */
+    uint32_t elided_copies; /* gradient copies whose gradient shares the copied bytes */
     uint64_t temp_values;
     uint64_t planned_bytes;   /* peak temporary memory after liveness sharing */
     uint64_t unplanned_bytes; /* what one buffer per temporary would take */
@@ -114,15 +115,18 @@ typedef struct asvk_plan_report {
  * outputs stay fp32. ASVK_ERR_FEATURE where the device lacks 16-bit
  * storage (or ASVK_DISABLE=fp16 turned it off). */
 asvk_status asvk_graph_set_half_activations(asvk_context *ctx, asvk_graph *g, bool on);
-/* Graph fusion, done by asvk_graph_plan unless turned off here (before
+/* Graph rewrites, done by asvk_graph_plan unless turned off here (before
  * planning) or by ASVK_NO_FUSION=1 in the environment: a training batch norm
  * whose every reader is a convolution on the GEMM or depthwise path or an
  * add is computed by those readers as they load their input, and the BN
- * keeps its statistics only (runtime/ops/fuse_bn.c). Results are those of the unfused
- * graph up to rounding; the tests compare both. */
+ * keeps its statistics only (runtime/ops/fuse_bn.c); a gradient copy whose
+ * source and destination may share bytes is dropped (runtime/ops/elide_copy.c).
+ * Results are those of the plain graph up to rounding; the tests compare both. */
 void asvk_graph_set_fusion(asvk_graph *g, bool on);
-/* The pass itself (asvk_graph_plan runs it): the number of BNs fused. */
+/* The passes themselves (asvk_graph_plan runs them, in this order): the
+ * number of BNs fused, of copies elided. */
 uint32_t asvk_graph_fuse_bn(asvk_graph *g);
+uint32_t asvk_graph_elide_copies(asvk_graph *g);
 /* Gives every value its memory: temporaries by liveness in shared arenas,
  * persistent values from the store, inputs/outputs their own buffers. */
 asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *report);

@@ -82,7 +82,10 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     if (g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "a graph is planned once");
     asvk_plan_report r = {0};
     const char *no_fusion = getenv("ASVK_NO_FUSION");
-    if (!g->no_fusion && !(no_fusion && *no_fusion && strcmp(no_fusion, "0") != 0)) r.fused_bn = asvk_graph_fuse_bn(g);
+    if (!g->no_fusion && !(no_fusion && *no_fusion && strcmp(no_fusion, "0") != 0)) {
+        r.fused_bn = asvk_graph_fuse_bn(g);
+        r.elided_copies = asvk_graph_elide_copies(g);
+    }
     /* Workspaces become temporaries of their node. */
     for (uint32_t i = 0; i < g->node_count; i++) {
         const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);

@@ -86,6 +86,7 @@ static asvk_status add_record(asvk_exec *ex, const asvk_node *n) {
 }
 
 static asvk_status grad_copy_record(asvk_exec *ex, const asvk_node *n) {
+    if (ASVK_CATTR(n, asvk_grad_copy_attr)->elided) return ASVK_OK;
     uint64_t count = asvk_graph_cval(ex->graph, n->out[0])->floats;
     if (ASVK_CATTR(n, asvk_grad_copy_attr)->accumulate)
         return asvk_blas_axpy(ex->stream, 1.0f, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->out[0]), count);
@@ -94,7 +95,7 @@ static asvk_status grad_copy_record(asvk_exec *ex, const asvk_node *n) {
 
 asvk_status asvk_op_route_grad(asvk_graph *g, asvk_val dy, asvk_val x) {
     if (!asvk_graph_val(g, x)->requires_grad) return ASVK_OK;
-    asvk_grad_copy_attr a;
+    asvk_grad_copy_attr a = {0};
     asvk_val dx = asvk_graph_grad(g, x, &a.accumulate);
     return asvk_graph_node(g, ASVK_OP_GRAD_COPY, &dy, 1, &dx, 1, &a, sizeof a) < 0 ? ASVK_ERR_INTERNAL : ASVK_OK;
 }
@@ -219,7 +220,7 @@ static asvk_status scalar_loss_bwd_record(asvk_exec *ex, const asvk_node *n) {
 
 static asvk_status scalar_loss_backward(asvk_graph *g, int i) {
     asvk_node n = asvk_graph_nodes(g, &(uint32_t){0})[i];
-    asvk_grad_copy_attr a;
+    asvk_grad_copy_attr a = {0};
     asvk_val step = asvk_graph_step(g);
     asvk_val dx = asvk_graph_grad(g, n.in[0], &a.accumulate);
     if (step == ASVK_NO_VAL || dx == ASVK_NO_VAL) return ASVK_ERR_INTERNAL;

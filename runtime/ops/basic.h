@@ -5,7 +5,8 @@
 #include "runtime/ops/ops.h"
 
 typedef struct { uint32_t m, n, k; bool accumulate; } asvk_matmul_attr;
-typedef struct { bool accumulate; } asvk_grad_copy_attr;
+/* elided: dx shares dy's bytes and the copy records nothing (elide_copy.c) */
+typedef struct { bool accumulate, elided; } asvk_grad_copy_attr;
 /* add: input i (0, 1) is a training BN's input with that BN fused in
  * (runtime/ops/fuse_bn.c): its act, and its gamma, beta, save_mean and
  * save_invstd at in[at[i]..at[i]+3]. Zero: the plain add. */
