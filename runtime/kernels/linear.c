@@ -35,11 +35,10 @@ asvk_status asvk_linear_forward(asvk_stream *s, asvk_linear_dims d, asvk_buffer 
     if (st || d.rows == 0 || d.out == 0) return st;
     if ((st = asvk_check_floats(y, (uint64_t)d.rows * d.out, "linear y"))) return st;
     bool bias = b.block != NULL;
-    if (bias && ((st = asvk_check_floats(b, d.out, "linear bias")) || (st = bias_fill(s, b, y, d.rows, d.out))))
-        return st;
-    /* y[rows][out] = x[rows][in] * (W[out][in])^T (+ y) */
-    asvk_gemm_desc g = {.trans_b = true, .m = d.rows, .n = d.out, .k = d.in, .alpha = 1, .beta = bias ? 1.0f : 0.0f};
-    if (d.in == 0 && !bias) return asvk_blas_fill(s, y, (uint64_t)d.rows * d.out, 0);
+    if (bias && (st = asvk_check_floats(b, d.out, "linear bias"))) return st;
+    if (d.in == 0) return bias ? bias_fill(s, b, y, d.rows, d.out) : asvk_blas_fill(s, y, (uint64_t)d.rows * d.out, 0);
+    /* y[rows][out] = x[rows][in] * (W[out][in])^T + bias (the GEMM's epilogue: one dispatch) */
+    asvk_gemm_desc g = {.trans_b = true, .m = d.rows, .n = d.out, .k = d.in, .alpha = 1, .beta = 0, .bias = b};
     return asvk_blas_gemm(s, &g, x, w, y);
 }
 

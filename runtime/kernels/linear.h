@@ -15,8 +15,8 @@ typedef struct asvk_linear_dims {
     uint32_t in, out;
 } asvk_linear_dims;
 
-/* y = x W^T + b: a bias broadcast into y, then a GEMM with beta = 1 (two
- * dispatches). b may be empty ({0}): y = x W^T (one dispatch). */
+/* y = x W^T + b: one GEMM dispatch, the bias added in its epilogue. b may
+ * be empty ({0}): y = x W^T. */
 asvk_status asvk_linear_forward(asvk_stream *s, asvk_linear_dims d, asvk_buffer x, asvk_buffer w, asvk_buffer b,
                                 asvk_buffer y);
 

@@ -111,6 +111,9 @@ static void run_case(const lin_case *c) {
     OK(asvk_stream_create(ctx, &s));
     asvk_buffer none = {0};
     OK(asvk_linear_forward(s, d, X.view, W.view, c->bias ? B.view : none, Y.view));
+    asvk_stream_stats fwd;
+    asvk_stream_stats_get(s, &fwd);
+    if (d.in) CHECK(fwd.dispatches == 1, "linear forward%s: %u dispatches, want 1", c->bias ? " +bias" : "", fwd.dispatches);
     OK(asvk_linear_backward_data(s, d, DY.view, W.view, DX.view, c->acc_dx));
     OK(asvk_linear_backward_weight(s, d, DY.view, X.view, DW.view, c->acc_dw));
     OK(asvk_linear_backward_bias(s, d, DY.view, DB.view, ws, c->acc_db));
@@ -121,7 +124,7 @@ static void run_case(const lin_case *c) {
     snprintf(name, sizeof name, "linear %u x %u -> %u%s offset %u%s%s%s%s", d.rows, d.in, d.out,
              c->bias ? " +bias" : "", c->off, c->aligned ? " aligned" : "", c->acc_dx ? " acc-dx" : "",
              c->acc_dw ? " acc-dw" : "", c->acc_db ? " acc-db" : "");
-    /* y: K = in products plus the bias (added by the GEMM's beta*C) */
+    /* y: K = in products plus the bias (added by the GEMM's epilogue) */
     if (dt_read(ctx, &Y, y, "y")) {
         int bad = 0;
         for (size_t i = 0; i < ny; i++) {
