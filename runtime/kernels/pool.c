@@ -3,6 +3,8 @@
  * way, and two fewer pipelines to build. */
 #include "runtime/kernels/pool.h"
 
+#include <stddef.h>
+
 #define POOL_WG 64u
 
 asvk_status asvk_pool2d_output(asvk_nhwc x, const asvk_pool2d *p, asvk_nhwc *y) {
@@ -39,23 +41,40 @@ static asvk_status prepare(const asvk_pool2d *p, asvk_nhwc xs, pool_geom *g, asv
 
 asvk_status asvk_pool2d_forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
                                 asvk_buffer x, asvk_buffer y) {
+    return asvk_pool2d_forward_bn(s, kind, p, xs, x, NULL, y);
+}
+
+asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
+                                   asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer y) {
     pool_geom g;
     asvk_nhwc ys;
     asvk_status st = prepare(p, xs, &g, &ys);
     if (st || (st = asvk_check_floats(x, asvk_nhwc_count(xs), "pooling x")) ||
         (st = asvk_check_floats(y, asvk_nhwc_count(ys), "pooling y")))
         return st;
+    if (xbn && kind == ASVK_POOL_MAX)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "pooling: a batch norm fuses into average pooling only");
+    if (xbn && (st = asvk_bn_load_check(xbn, xs.c, "pooling"))) return st;
     asvk_context *ctx = asvk_stream_context(s);
-    asvk_buffer bind[2];
-    uint32_t off[2];
+    asvk_buffer bind[6];
+    uint32_t off[6];
     asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
+    /* without a fused BN, bindings 2-5 are never read: x's binding serves */
+    const asvk_buffer v[4] = {xbn ? xbn->gamma : x, xbn ? xbn->beta : x, xbn ? xbn->mean : x, xbn ? xbn->invstd : x};
+    bool xv = xbn != NULL;
+    for (int i = 0; i < 4; i++) {
+        asvk_buffer_bindable(ctx, v[i], &bind[2 + i], &off[2 + i]);
+        xv = xv && off[2 + i] % 4 == 0;
+    }
     uint32_t quads = (xs.c + 3) / 4;
-    uint32_t spec[3] = {POOL_WG, kind == ASVK_POOL_MAX, xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0};
+    bool vec = xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0;
+    uint32_t spec[6] = {POOL_WG, kind == ASVK_POOL_MAX, vec, xbn != NULL, xbn ? (uint32_t)xbn->act : 0, xv};
     asvk_kernel *k;
-    if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 3, &k))) return st;
-    struct { pool_geom g; uint32_t xoff, yoff, quads; } push = {g, off[0], off[1], quads};
-    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push,
+    if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 6, &k))) return st;
+    struct { pool_geom g; uint32_t xoff, yoff, quads, xg, xb, xm, xi; } push = {g, off[0], off[1], quads,
+                                                                               off[2], off[3], off[4], off[5]};
+    return asvk_stream_dispatch_linear(s, k, bind, 6, &push, sizeof push,
                                        asvk_ceil_div(asvk_nhwc_pixels(ys) * quads, POOL_WG));
 }
 
@@ -97,8 +116,13 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
 static asvk_pool2d whole_image(asvk_nhwc xs) { return (asvk_pool2d){xs.h, xs.w, 1, 1, 0, 0}; }
 
 asvk_status asvk_pool_global_avg_forward(asvk_stream *s, asvk_nhwc xs, asvk_buffer x, asvk_buffer y) {
+    return asvk_pool_global_avg_forward_bn(s, xs, x, NULL, y);
+}
+
+asvk_status asvk_pool_global_avg_forward_bn(asvk_stream *s, asvk_nhwc xs, asvk_buffer x, const asvk_bn_load *xbn,
+                                            asvk_buffer y) {
     asvk_pool2d p = whole_image(xs);
-    return asvk_pool2d_forward(s, ASVK_POOL_AVG, &p, xs, x, y);
+    return asvk_pool2d_forward_bn(s, ASVK_POOL_AVG, &p, xs, x, xbn, y);
 }
 
 asvk_status asvk_pool_global_avg_backward(asvk_stream *s, asvk_nhwc xs, asvk_buffer dy, asvk_buffer dx,

@@ -34,6 +34,12 @@ asvk_status asvk_pool2d_output(asvk_nhwc x, const asvk_pool2d *p, asvk_nhwc *y);
 /* y = pool(x); x has geometry xs, y the geometry asvk_pool2d_output gives. */
 asvk_status asvk_pool2d_forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
                                 asvk_buffer x, asvk_buffer y);
+/* The same with x a training BN's input read through its apply (xbn, see
+ * asvk_bn_load; NULL: plain loads): a BN fused into the average pool that
+ * reads its output (runtime/ops/fuse_bn.c). Average pooling only: max
+ * pooling's backward would need the BN's output. */
+asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
+                                   asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer y);
 
 /* dx (+)= d pool / dx applied to dy. x (the forward input) is read by max
  * pooling only; pass an empty buffer ({0}) for average pooling. */
@@ -42,6 +48,8 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
 
 /* y[n][c] = mean over h, w of x[n][h][w][c]: y is (N, C, 1, 1), N*C floats. */
 asvk_status asvk_pool_global_avg_forward(asvk_stream *s, asvk_nhwc xs, asvk_buffer x, asvk_buffer y);
+asvk_status asvk_pool_global_avg_forward_bn(asvk_stream *s, asvk_nhwc xs, asvk_buffer x, const asvk_bn_load *xbn,
+                                            asvk_buffer y);
 /* dx[n][h][w][c] (+)= dy[n][c] / (H*W). */
 asvk_status asvk_pool_global_avg_backward(asvk_stream *s, asvk_nhwc xs, asvk_buffer dy, asvk_buffer dx,
                                           bool accumulate);

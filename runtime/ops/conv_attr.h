@@ -1,11 +1,12 @@
-/* Attributes of the convolution and batch-norm nodes, shared by their op file
- * (conv_ops.c) and the pass that fuses a batch norm into the convolutions
- * that read its output (fuse_bn.c). */
+/* Attributes of the convolution, batch-norm and pooling nodes, shared by
+ * their op files (conv_ops.c, head_ops.c) and the pass that fuses a batch
+ * norm into the convolutions and pools that read its output (fuse_bn.c). */
 #ifndef ASVK_RUNTIME_OPS_CONV_ATTR_H
 #define ASVK_RUNTIME_OPS_CONV_ATTR_H
 
 #include "runtime/kernels/conv.h"
 #include "runtime/kernels/norm.h"
+#include "runtime/kernels/pool.h"
 
 /* conv, conv_bwd_data, conv_bwd_weight, conv_bwd_bias. xbn (conv and
  * conv_bwd_weight): the input x is a training BN's input, read through that
@@ -29,5 +30,18 @@ typedef struct {
     bool want_dx, acc_dx, acc_dgamma, acc_dbeta;
     bool fused;
 } bn_attr;
+
+/* pool, pool_bwd. xbn (pool, average only): x is a training BN's input, read
+ * through its apply with activation xact; its gamma, beta, save_mean and
+ * save_invstd are the node's inputs xat..xat+3. */
+typedef struct {
+    asvk_pool_kind kind;
+    asvk_pool2d p;
+    asvk_nhwc xs;
+    bool global, accumulate;
+    bool xbn;
+    uint8_t xat;
+    asvk_act xact;
+} pool_attr;
 
 #endif

@@ -11,9 +11,10 @@
  * statistics only: y is never stored, and does not live from the forward to
  * the backward any more. The backward is unchanged: the BN's backward reads
  * x and dy, and the readers' backward-data writes dy as before. A residual add
- * applies the BNs of either or both of its inputs (shaders/norm/bn_add.comp).
- * A BN read by anything else (a pool, a mixture, a host output) stays as it
- * is. */
+ * applies the BNs of either or both of its inputs (shaders/norm/bn_add.comp),
+ * an average pool (the head's global pool) its input's (shaders/pool/
+ * pool_fwd.comp). A BN read by anything else (a max pool, a mixture, a host
+ * output) stays as it is. */
 #include <string.h>
 
 #include "runtime/graph_internal.h"
@@ -22,17 +23,23 @@
 #include "runtime/ops/nn.h"
 
 /* The input slot through which node n reads y and could apply its BN: a
- * convolution's x, a weight gradient's x, either input of an add;
+ * convolution's x, a weight gradient's x, either input of an add, an
+ * average pool's x;
  * UINT32_MAX when n reads y otherwise or in two slots. */
 static uint32_t bn_slot(const asvk_node *n, asvk_val y) {
     uint32_t at = UINT32_MAX;
     if (n->op == ASVK_OP_CONV) at = 0;
     if (n->op == ASVK_OP_CONV_BWD_WEIGHT) at = 1;
     if (n->op == ASVK_OP_ADD) at = n->in[0] == y ? 0 : 1;
+    if (n->op == ASVK_OP_POOL) at = 0;
     if (at == UINT32_MAX || n->in[at] != y || n->nin + 4 > ASVK_NODE_MAX_IN) return UINT32_MAX;
     for (uint32_t k = 0; k < n->nin; k++)
         if (k != at && n->in[k] == y) return UINT32_MAX;
     if (n->op == ASVK_OP_ADD) return ASVK_CATTR(n, asvk_add_attr)->bn[at] ? UINT32_MAX : at;
+    if (n->op == ASVK_OP_POOL) { /* average pooling: its backward does not read x */
+        const pool_attr *pa = ASVK_CATTR(n, pool_attr);
+        return !pa->xbn && (pa->global || pa->kind == ASVK_POOL_AVG) ? at : UINT32_MAX;
+    }
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
     return !a->xbn && asvk_conv_takes_bn(&a->d) ? at : UINT32_MAX;
 }
@@ -67,6 +74,9 @@ uint32_t asvk_graph_fuse_bn(asvk_graph *g) {
             if (n->op == ASVK_OP_ADD) {
                 asvk_add_attr *a = ASVK_ATTR(n, asvk_add_attr);
                 a->bn[slot] = true, a->at[slot] = n->nin, a->act[slot] = ba->d.act;
+            } else if (n->op == ASVK_OP_POOL) {
+                pool_attr *a = ASVK_ATTR(n, pool_attr);
+                a->xbn = true, a->xat = n->nin, a->xact = ba->d.act;
             } else {
                 conv_attr *a = ASVK_ATTR(n, conv_attr);
                 a->xbn = true, a->xat = n->nin, a->xact = ba->d.act;

@@ -6,6 +6,7 @@
 #include "runtime/kernels/concat.h"
 #include "runtime/kernels/linear.h"
 #include "runtime/kernels/loss.h"
+#include "runtime/ops/conv_attr.h"
 #include "runtime/ops/nn.h"
 
 static asvk_node node_copy(asvk_graph *g, int i) {
@@ -16,21 +17,23 @@ static asvk_buffer none(void) { return (asvk_buffer){0}; }
 static bool needs(asvk_graph *g, asvk_val v) { return asvk_graph_val(g, v)->requires_grad; }
 
 /* ---- pooling ---- */
-typedef struct { asvk_pool_kind kind; asvk_pool2d p; asvk_nhwc xs; bool global, accumulate; } pool_attr;
 
 void asvk_op_pool_describe(const asvk_node *n, char *buf, size_t size) {
     const pool_attr *a = ASVK_CATTR(n, pool_attr);
-    if (a->global) snprintf(buf, size, "global");
-    else snprintf(buf, size, "%s k%ux%u s%ux%u p%ux%u", a->kind == ASVK_POOL_MAX ? "max" : "avg", a->p.kh, a->p.kw,
-                  a->p.sh, a->p.sw, a->p.ph, a->p.pw);
+    if (a->global) snprintf(buf, size, "global%s", a->xbn ? " bn-in" : "");
+    else snprintf(buf, size, "%s k%ux%u s%ux%u p%ux%u%s", a->kind == ASVK_POOL_MAX ? "max" : "avg", a->p.kh, a->p.kw,
+                  a->p.sh, a->p.sw, a->p.ph, a->p.pw, a->xbn ? " bn-in" : "");
 }
 
 static asvk_status pool_record(asvk_exec *ex, const asvk_node *n) {
     const pool_attr *a = ASVK_CATTR(n, pool_attr);
+    asvk_bn_load bn; /* a BN fused into x (fuse_bn.c) */
+    if (a->xbn) bn = asvk_exec_bn_load(ex, n, a->xat, a->xact);
     if (a->global)
-        return asvk_pool_global_avg_forward(ex->stream, a->xs, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->out[0]));
-    return asvk_pool2d_forward(ex->stream, a->kind, &a->p, a->xs, asvk_exec_buf(ex, n->in[0]),
-                               asvk_exec_buf(ex, n->out[0]));
+        return asvk_pool_global_avg_forward_bn(ex->stream, a->xs, asvk_exec_buf(ex, n->in[0]), a->xbn ? &bn : NULL,
+                                               asvk_exec_buf(ex, n->out[0]));
+    return asvk_pool2d_forward_bn(ex->stream, a->kind, &a->p, a->xs, asvk_exec_buf(ex, n->in[0]),
+                                  a->xbn ? &bn : NULL, asvk_exec_buf(ex, n->out[0]));
 }
 /* in: x, dy */
 static asvk_status pool_bwd_record(asvk_exec *ex, const asvk_node *n) {
@@ -54,7 +57,7 @@ static asvk_status pool_backward(asvk_graph *g, int i) {
 }
 asvk_val asvk_op_pool(asvk_graph *g, const char *name, asvk_val x, asvk_pool_kind kind, uint32_t k, uint32_t stride,
                       uint32_t pad) {
-    pool_attr a = {kind, {k, k, stride, stride, pad, pad}, asvk_graph_shape(g, x), false, false};
+    pool_attr a = {kind, {k, k, stride, stride, pad, pad}, asvk_graph_shape(g, x), false, false, false, 0, ASVK_ACT_NONE};
     asvk_nhwc ys;
     if (asvk_pool2d_output(a.xs, &a.p, &ys)) return ASVK_NO_VAL;
     asvk_val y = asvk_graph_act(g, name, ys);
@@ -62,7 +65,7 @@ asvk_val asvk_op_pool(asvk_graph *g, const char *name, asvk_val x, asvk_pool_kin
     return y;
 }
 asvk_val asvk_op_global_pool(asvk_graph *g, const char *name, asvk_val x) {
-    pool_attr a = {ASVK_POOL_AVG, {0}, asvk_graph_shape(g, x), true, false};
+    pool_attr a = {ASVK_POOL_AVG, {0}, asvk_graph_shape(g, x), true, false, false, 0, ASVK_ACT_NONE};
     asvk_nhwc ys = {a.xs.n, 1, 1, a.xs.c};
     asvk_val y = asvk_graph_act(g, name, ys);
     if (y == ASVK_NO_VAL || asvk_graph_node(g, ASVK_OP_POOL, &x, 1, &y, 1, &a, sizeof a) < 0) return ASVK_NO_VAL;

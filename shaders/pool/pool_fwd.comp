@@ -7,21 +7,33 @@
 //   average: sum over the clipped window / its element count
 //            (count_include_pad = false);
 //   max:     maximum over the clipped window (padding never wins).
-// Bindings: 0 x (in, N x H x W x C), 1 y (out, N x OH x OW x C).
-// Push: geometry, element offsets of x and y, quads = ceil(C/4).
-// One invocation per (n, oy, ox, quad of 4 channels), quads fastest, on a
-// folded linear grid. Spec constants: 0 workgroup size, 1 MAX (else average),
-// 2 VEC (C % 4 == 0 and both offsets 4-aligned: vec4 loads/stores).
+// Average pooling may read x through a training batch norm's apply (XF: the
+// BN fused into the pool that reads its output, runtime/ops/fuse_bn.c;
+// bn_load.glsl): the head's BN before the global pool is then never stored.
+// Max pooling does not (its backward would need the BN's output to find the
+// maximum). Bindings: 0 x (in, N x H x W x C), 1 y (out, N x OH x OW x C),
+// 2-5 the fused BN's gamma, beta, mean, invstd ([C]; XF only, any buffer
+// otherwise). Push: geometry, element offsets of x and y, quads = ceil(C/4),
+// the BN vectors' offsets. One invocation per (n, oy, ox, quad of 4
+// channels), quads fastest, on a folded linear grid. Spec constants: 0
+// workgroup size, 1 MAX (else average), 2 VEC (C % 4 == 0 and both offsets
+// 4-aligned: vec4 loads/stores), 3 XF, 4 XACT (the BN's asvk_act), 5 XV (the
+// BN vectors' offsets 4-aligned, with VEC).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool MAX = false;
 layout(constant_id = 2) const bool VEC = false;
+layout(constant_id = 3) const bool XF = false;
+layout(constant_id = 4) const uint XACT = 0u;
+layout(constant_id = 5) const bool XV = false;
 
 IN_TENSOR(0, x);
 OUT_TENSOR(1, y);
-layout(push_constant) uniform P { uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads; } p;
+layout(push_constant) uniform P { uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads, xg, xb, xm, xi; } p;
+#define XF_BINDING 2
+#include "bn_load.glsl"
 
 // Channels c..c+3 at element index i (channel c of a pixel); nv of them exist.
 vec4 load_x(uint i, uint nv) {
@@ -43,11 +55,14 @@ void main() {
     uint ys = uint(max(y0, 0)), ye = uint(min(y0 + int(p.kh), int(p.h)));
     uint xs = uint(max(x0, 0)), xe = uint(min(x0 + int(p.kw), int(p.w)));
     uint img = p.xoff + n * p.h * p.w * p.c + c;
+    // the fused BN's terms of these channels (a ragged quad clamps its missing ones)
+    uint cl = p.c - 1u;
+    bn_quad f = XV && VEC ? bn_quad_at(c) : bn_quad_of(min(c, cl), min(c + 1u, cl), min(c + 2u, cl), min(c + 3u, cl));
 
-    vec4 acc = MAX ? load_x(img + (ys * p.w + xs) * p.c, nv) : vec4(0.0);
+    vec4 acc = MAX ? bn_apply4(f, load_x(img + (ys * p.w + xs) * p.c, nv)) : vec4(0.0);
     for (uint iy = ys; iy < ye; iy++)
         for (uint ix = xs; ix < xe; ix++) {
-            vec4 v = load_x(img + (iy * p.w + ix) * p.c, nv);
+            vec4 v = bn_apply4(f, load_x(img + (iy * p.w + ix) * p.c, nv));
             acc = MAX ? max(acc, v) : acc + v;
         }
     if (!MAX) acc /= float((ye - ys) * (xe - xs));
