@@ -137,8 +137,19 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         uint64_t channels = (d.batch - 1) * (uint64_t)d.bn_stride + (xa ? d.k : d.n);
         if ((st = asvk_bn_load_check(&d.bn, channels, "gemm"))) return st;
     }
-    asvk_buffer bind[10];
-    uint32_t off[10];
+    bool da = d.dbn.t.block != NULL; /* a batch norm's backward fused into A's loads */
+    if (da) {
+        if (xa) return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: a batch norm's apply and backward both on A");
+        uint64_t channels = (d.batch - 1) * (uint64_t)d.dbn_stride + (d.trans_a ? d.m : d.k);
+        if ((unsigned)d.dbn.act > ASVK_ACT_HSIGMOID || channels > d.dbn.cq || d.dbn.cq % 4 || !d.dbn.pixels)
+            return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: a batch norm's backward of %u channels (act %d) for %llu",
+                                  d.dbn.cq, d.dbn.act, (unsigned long long)channels);
+        if ((st = need(d.dbn.t, span_a, "gemm A's batch-norm input")) ||
+            (st = asvk_check_floats(d.dbn.terms, 6ull * d.dbn.cq, "gemm A's batch-norm terms")))
+            return st;
+    }
+    asvk_buffer bind[12];
+    uint32_t off[12];
     asvk_buffer_bindable(ctx, d.k ? a : c, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, d.k ? b : c, &bind[1], &off[1]);
     asvk_buffer_bindable(ctx, c, &bind[2], &off[2]);
@@ -160,11 +171,15 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     }
     bool xv = (xa || xb) && d.bn_stride % 4 == 0 && off[6] % 4 == 0 && off[7] % 4 == 0 && off[8] % 4 == 0 &&
               off[9] % 4 == 0;
+    /* Without it, bindings 10 and 11 are never read: A's and C's serve. */
+    asvk_buffer_bindable(ctx, da ? d.dbn.t : (d.k ? a : c), &bind[10], &off[10]);
+    asvk_buffer_bindable(ctx, da ? d.dbn.terms : c, &bind[11], &off[11]);
+    bool dv = da && d.dbn_stride % 4 == 0 && off[11] % 4 == 0;
 
-    uint32_t spec[19], nspec;
+    uint32_t spec[22], nspec;
     uint32_t rows_per_group, cols_per_group;
     const char *shader;
-    bool va = off[0] % 4 == 0 && d.lda % 4 == 0 && (d.batch == 1 || d.stride_a % 4 == 0);
+    bool va = off[0] % 4 == 0 && d.lda % 4 == 0 && (d.batch == 1 || d.stride_a % 4 == 0) && (!da || off[10] % 4 == 0);
     bool vb = off[1] % 4 == 0 && d.ldb % 4 == 0 && (d.batch == 1 || d.stride_b % 4 == 0);
     bool vc = off[2] % 4 == 0 && d.ldc % 4 == 0 && (d.batch == 1 || d.stride_c % 4 == 0);
     switch (t->kernel) {
@@ -172,7 +187,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         shader = "gemm_naive";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = d.trans_a, spec[3] = d.trans_b, spec[4] = d.act;
         spec[5] = has_bias, spec[6] = reduce, spec[7] = xa, spec[8] = xb, spec[9] = d.bn.act, spec[10] = xv;
-        nspec = 11;
+        spec[11] = da, spec[12] = d.dbn.act, spec[13] = dv, nspec = 14;
         rows_per_group = t->wg_y, cols_per_group = t->wg_x;
         break;
     case ASVK_GEMM_REG:
@@ -186,13 +201,15 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         /* VC also governs the partials' vec4 stores and loads */
         spec[8] = vc && (!reduce || (off[4] % 4 == 0 && d.stride_c % 4 == 0));
         spec[12] = spec[12] && spec[8], spec[13] = spec[13] && spec[8];
-        spec[14] = reduce, spec[15] = xa, spec[16] = xb, spec[17] = d.bn.act, spec[18] = xv, nspec = 19;
+        spec[14] = reduce, spec[15] = xa, spec[16] = xb, spec[17] = d.bn.act, spec[18] = xv;
+        spec[19] = da, spec[20] = d.dbn.act, spec[21] = dv, nspec = 22;
         break;
     case ASVK_GEMM_SMEM:
         shader = "gemm_smem";
         spec[0] = t->wg_x, spec[1] = t->wg_y, spec[2] = t->tm, spec[3] = t->tn, spec[4] = d.trans_a;
         spec[5] = d.trans_b, spec[6] = t->bk, spec[7] = d.act, spec[8] = has_bias, spec[9] = reduce;
-        spec[10] = xa, spec[11] = xb, spec[12] = d.bn.act, spec[13] = xv, nspec = 14;
+        spec[10] = xa, spec[11] = xb, spec[12] = d.bn.act, spec[13] = xv;
+        spec[14] = da, spec[15] = d.dbn.act, spec[16] = dv, nspec = 17;
         rows_per_group = t->wg_y * t->tm, cols_per_group = t->wg_x * t->tn;
         break;
     default: return asvk_error_set(ASVK_ERR_INTERNAL, "gemm: no kernel chosen");
@@ -206,10 +223,12 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
         uint32_t offbias, strbias;
         uint32_t offpart, cnt;
         uint32_t xstr, xg, xb, xm, xi;
+        uint32_t offt, dstr, coff, cq, dp;
     } push = {d.m, d.n, d.k, d.lda, d.ldb, d.ldc, off[0], off[1], off[2],
               (uint32_t)d.stride_a, (uint32_t)d.stride_b, (uint32_t)d.stride_c, 0, d.alpha, d.beta,
               off[3], reduce ? 0 : (uint32_t)d.stride_bias, off[4], 0,
-              d.bn_stride, off[6], off[7], off[8], off[9]};
+              d.bn_stride, off[6], off[7], off[8], off[9],
+              off[10], d.dbn_stride, off[11], d.dbn.cq, d.dbn.pixels};
     const asvk_device_info *dev = asvk_context_device(ctx);
     if (d.batch > dev->max_workgroup_count[2])
         return asvk_error_set(ASVK_ERR_LIMIT, "gemm: batch %u exceeds %s's %u", d.batch, dev->name,
@@ -229,7 +248,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
             if ((st = asvk_stream_counters(s, (uint32_t)(gx * ny), &cnt))) return st;
             asvk_buffer_bindable(ctx, cnt, &bind[5], &push.cnt);
         }
-        if ((st = asvk_stream_dispatch(s, k, bind, 10, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
+        if ((st = asvk_stream_dispatch(s, k, bind, 12, &push, sizeof push, (uint32_t)gx, (uint32_t)ny, d.batch)))
             return st;
     }
     return ASVK_OK;

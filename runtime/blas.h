@@ -46,6 +46,12 @@ typedef struct asvk_gemm_desc {
     asvk_bn_load bn;
     int bn_operand;
     uint32_t bn_stride;
+    /* A batch norm's backward fused into A's loads (dbn.t.block != NULL): A
+     * is the BN's output gradient, t beside it, and the loads compute the
+     * BN's dx (asvk_bn_grad_load). A's element (m, k) of batch b is channel
+     * b * dbn_stride + (trans_a ? m : k). Not with bn_operand 1. */
+    asvk_bn_grad_load dbn;
+    uint32_t dbn_stride;
 } asvk_gemm_desc;
 
 typedef enum { ASVK_GEMM_AUTO = 0, ASVK_GEMM_NAIVE, ASVK_GEMM_REG, ASVK_GEMM_SMEM } asvk_gemm_kernel;

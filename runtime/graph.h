@@ -101,6 +101,7 @@ asvk_val asvk_graph_grad(asvk_graph *g, asvk_val v, bool *accumulate);
 typedef struct asvk_plan_report {
     uint32_t nodes, dispatches, barriers, submits_per_step;
     uint32_t fused_bn; /* training batch norms fused into the convolutions that read them */
+    uint32_t fused_bn_backward; /* training BNs whose dx the producing convolution's backward computes */
     uint32_t elided_copies; /* gradient copies whose gradient shares the copied bytes */
     uint64_t temp_values;
     uint64_t planned_bytes;   /* peak temporary memory after liveness sharing */
@@ -119,13 +120,18 @@ asvk_status asvk_graph_set_half_activations(asvk_context *ctx, asvk_graph *g, bo
  * planning) or by ASVK_NO_FUSION=1 in the environment: a training batch norm
  * whose every reader is a convolution on the GEMM or depthwise path or an
  * add is computed by those readers as they load their input, and the BN
- * keeps its statistics only (runtime/ops/fuse_bn.c); a gradient copy whose
- * source and destination may share bytes is dropped (runtime/ops/elide_copy.c).
- * Results are those of the plain graph up to rounding; the tests compare both. */
+ * keeps its statistics only (runtime/ops/fuse_bn.c); where the device's
+ * tuning asks for it (GPUs), a training BN's dx is computed by the backward
+ * of the 1x1 convolution that produced its input as it loads it (same file);
+ * a gradient copy whose source and destination may share bytes is dropped
+ * (runtime/ops/elide_copy.c). Results are those of the plain graph up to
+ * rounding; the tests compare both. */
 void asvk_graph_set_fusion(asvk_graph *g, bool on);
-/* The passes themselves (asvk_graph_plan runs them, in this order): the
- * number of BNs fused, of copies elided. */
+/* The passes themselves (asvk_graph_plan runs them, in this order, the
+ * second once every node has its workspace): the number of BNs fused, of
+ * BN backwards fused, of copies elided. */
 uint32_t asvk_graph_fuse_bn(asvk_graph *g);
+uint32_t asvk_graph_fuse_bn_backward(asvk_graph *g);
 uint32_t asvk_graph_elide_copies(asvk_graph *g);
 /* Gives every value its memory: temporaries by liveness in shared arenas,
  * persistent values from the store, inputs/outputs their own buffers. */

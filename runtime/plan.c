@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "runtime/graph_internal.h"
+#include "runtime/kernels/conv.h"
 #include "runtime/ops/ops.h"
 
 #define VALUE_ALIGN 256
@@ -82,10 +83,8 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     if (g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "a graph is planned once");
     asvk_plan_report r = {0};
     const char *no_fusion = getenv("ASVK_NO_FUSION");
-    if (!g->no_fusion && !(no_fusion && *no_fusion && strcmp(no_fusion, "0") != 0)) {
-        r.fused_bn = asvk_graph_fuse_bn(g);
-        r.elided_copies = asvk_graph_elide_copies(g);
-    }
+    bool rewrite = !g->no_fusion && !(no_fusion && *no_fusion && strcmp(no_fusion, "0") != 0);
+    if (rewrite) r.fused_bn = asvk_graph_fuse_bn(g);
     /* Workspaces become temporaries of their node. */
     for (uint32_t i = 0; i < g->node_count; i++) {
         const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);
@@ -98,6 +97,9 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
         if (w == ASVK_NO_VAL) return ASVK_ERR_OOM;
         g->nodes[i].ws = w;
     }
+    /* (the BN backward's fusion hands its workspace to the convolutions) */
+    if (rewrite && !g->half_acts && asvk_conv_fuse_bn_backward(ctx)) r.fused_bn_backward = asvk_graph_fuse_bn_backward(g);
+    if (rewrite) r.elided_copies = asvk_graph_elide_copies(g);
     for (uint32_t i = 0; i < g->value_count; i++) g->values[i].first_use = g->values[i].last_use = -1;
     for (uint32_t i = 0; i < g->node_count; i++) {
         asvk_node *n = &g->nodes[i];

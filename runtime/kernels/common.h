@@ -40,6 +40,18 @@ typedef struct asvk_bn_load {
     asvk_buffer gamma, beta, mean, invstd;
 } asvk_bn_load;
 
+/* A training batch norm's backward fused into the loads of its input's
+ * gradient (runtime/ops/fuse_bn.c): the kernel reads the BN's output
+ * gradient dy and its input t (laid out as dy) and computes dL/dt itself
+ * (shaders/include/bn_grad_load.glsl) from the terms the BN's backward sums
+ * left (asvk_bn_backward_terms: [6][cq] floats). */
+typedef struct asvk_bn_grad_load {
+    asvk_act act;
+    asvk_buffer t, terms;
+    uint32_t pixels; /* the BN's N*H*W */
+    uint32_t cq;     /* the terms' rows: its channels rounded up to 4 */
+} asvk_bn_grad_load;
+
 /* Per-step scalars the host rewrites between replays of a recorded training
  * step, so that the command buffer never changes: a small device buffer of
  * ASVK_STEP_FLOATS floats, bound to kernels as a read-only tensor. */

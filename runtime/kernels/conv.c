@@ -45,13 +45,21 @@ typedef struct {
      * second pass reads them as texels at ~5: fmnist's step was 17 ms
      * slower with the merge in the dispatch). */
     bool gemm_merge;
+    /* A training BN's dx computed by the backward-data and weight gradient of
+     * the 1x1 convolution that produced its input, as they load it
+     * (runtime/ops/fuse_bn.c): GPUs, bound by memory traffic, save the dx
+     * pass's store and loads and a dispatch per BN; lavapipe, bound by
+     * instructions, would redo the dx arithmetic for every column tile that
+     * loads a value (the forward's fused apply, 3 operations, already cost
+     * what its pass saved; this is 10 and a second load). */
+    bool fuse_bn_backward;
 } conv_tuning;
 
 /* ASVK_CONV_TUNE=cpu|gpu picks a row regardless of the device (tests run
  * the GPU row on lavapipe). */
 static conv_tuning tuning(const asvk_context *ctx) {
-    static const conv_tuning cpu = {64, 8, 8, 8, 2, 16, 8, 8, true, 0, false},
-                             gpu = {64, 4, 8, 4, 1, 8, 8, 4, false, 0, true};
+    static const conv_tuning cpu = {64, 8, 8, 8, 2, 16, 8, 8, true, 0, false, false},
+                             gpu = {64, 4, 8, 4, 1, 8, 8, 4, false, 0, true, true};
     const char *env = getenv("ASVK_CONV_TUNE");
     if (env && strcmp(env, "gpu") == 0) return gpu;
     if (!(env && strcmp(env, "cpu") == 0) && asvk_context_device(ctx)->type != ASVK_DEVICE_CPU) return gpu;
@@ -431,10 +439,41 @@ asvk_status asvk_conv_forward_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_b
 
 /* ---- backward data ---- */
 
+/* A fused BN's backward on dy: the GEMM path only, t and its terms sized
+ * for dy's C channels. */
+static asvk_status check_dbn(const asvk_conv_desc *d, const asvk_bn_grad_load *dbn, const char *what) {
+    if (!dbn) return ASVK_OK;
+    if (!asvk_conv_takes_dbn(d))
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: a batch norm's backward fuses into the 1x1 (GEMM) path only",
+                              what);
+    asvk_nhwc o = asvk_conv_out(d);
+    if (dbn->cq != (d->cout + 3) / 4 * 4 || dbn->pixels != asvk_nhwc_pixels(o))
+        return asvk_error_set(ASVK_ERR_INTERNAL, "%s: a batch norm's backward of %u channels and %u pixels for an "
+                              "output of %u and %llu", what, dbn->cq, dbn->pixels, d->cout,
+                              (unsigned long long)asvk_nhwc_pixels(o));
+    return asvk_check_floats(dbn->t, asvk_nhwc_count(o), what);
+}
+
+bool asvk_conv_takes_dbn(const asvk_conv_desc *d) {
+    return asvk_conv_check(d) == ASVK_OK && asvk_conv_path(d) == ASVK_CONV_PATH_GEMM;
+}
+
+/* ASVK_FUSE_BN_BACKWARD=1|0 overrides the row (to measure it on any device). */
+bool asvk_conv_fuse_bn_backward(const asvk_context *ctx) {
+    const char *env = getenv("ASVK_FUSE_BN_BACKWARD");
+    if (env && *env) return strcmp(env, "0") != 0;
+    return tuning(ctx).fuse_bn_backward;
+}
+
 asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer w,
                                     asvk_buffer dx, bool accumulate) {
+    return asvk_conv_backward_data_bn(s, d, dy, NULL, w, dx, accumulate);
+}
+
+asvk_status asvk_conv_backward_data_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy,
+                                       const asvk_bn_grad_load *dbn, asvk_buffer w, asvk_buffer dx, bool accumulate) {
     asvk_status st;
-    if ((st = asvk_conv_check(d))) return st;
+    if ((st = asvk_conv_check(d)) || (st = check_dbn(d, dbn, "conv backward-data"))) return st;
     if ((st = check_io(d, dy, "conv backward-data dy", dx, "conv backward-data dx", false, true)) ||
         (st = asvk_check_floats(w, asvk_conv_weight_count(d), "conv backward-data w")))
         return st;
@@ -449,6 +488,8 @@ asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asv
                             .lda = d->cout, .ldb = p.cg, .ldc = d->in.c, .batch = d->groups,
                             .stride_a = p.cog, .stride_b = (uint64_t)p.cog * p.cg, .stride_c = p.cg,
                             .alpha = 1, .beta = accumulate ? 1.0f : 0.0f};
+        /* dy is A: its channel is group * cog + k */
+        if (dbn) g.dbn = *dbn, g.dbn_stride = p.cog;
         return asvk_blas_gemm(s, &g, dy, w, dx);
     }
     case ASVK_CONV_PATH_DEPTHWISE: {
@@ -493,14 +534,16 @@ static asvk_status need_workspace(asvk_buffer ws, uint64_t bytes, const char *wh
 
 asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer dy,
                                       asvk_buffer dw, bool accumulate, asvk_buffer workspace) {
-    return asvk_conv_backward_weight_bn(s, d, x, NULL, dy, dw, accumulate, workspace);
+    return asvk_conv_backward_weight_bn(s, d, x, NULL, dy, NULL, dw, accumulate, workspace);
 }
 
 asvk_status asvk_conv_backward_weight_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x,
-                                         const asvk_bn_load *xbn, asvk_buffer dy, asvk_buffer dw, bool accumulate,
-                                         asvk_buffer workspace) {
+                                         const asvk_bn_load *xbn, asvk_buffer dy, const asvk_bn_grad_load *dbn,
+                                         asvk_buffer dw, bool accumulate, asvk_buffer workspace) {
     asvk_status st;
-    if ((st = asvk_conv_check(d)) || (st = check_bn(d, xbn, "conv backward-weight"))) return st;
+    if ((st = asvk_conv_check(d)) || (st = check_bn(d, xbn, "conv backward-weight")) ||
+        (st = check_dbn(d, dbn, "conv backward-weight")))
+        return st;
     uint64_t wcount = asvk_conv_weight_count(d);
     if ((st = check_io(d, x, "conv backward-weight x", dy, "conv backward-weight dy", true, false)) ||
         (st = asvk_check_floats(dw, wcount, "conv backward-weight dw")))
@@ -523,6 +566,8 @@ asvk_status asvk_conv_backward_weight_bn(asvk_stream *s, const asvk_conv_desc *d
                             .ldc = p.cg, .alpha = 1, .beta = accumulate ? 1.0f : 0.0f};
         /* x is B: its channel is n (K-slices), or group * cg + n (group batches) */
         if (xbn) g.bn = *xbn, g.bn_operand = 2, g.bn_stride = chunks > 1 ? 0 : p.cg;
+        /* dy is A (transposed): its channel is m, or group * cog + m */
+        if (dbn) g.dbn = *dbn, g.dbn_stride = chunks > 1 ? 0 : p.cog;
         if (chunks > 1) {
             g.batch = chunks, g.stride_a = (uint64_t)k * d->cout, g.stride_b = (uint64_t)k * d->in.c;
             g.stride_c = wcount;

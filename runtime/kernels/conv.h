@@ -89,16 +89,26 @@ asvk_status asvk_conv_fold_bn(asvk_stream *s, uint32_t cout, uint64_t kc, float 
 /* dx (=, or += when accumulate) d(sum y*dy)/dx. */
 asvk_status asvk_conv_backward_data(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer w,
                                     asvk_buffer dx, bool accumulate);
+/* The same with dy computed as it is loaded: the convolution's output y is
+ * a training BN's input, dy is that BN's output gradient and dbn its
+ * backward (asvk_bn_grad_load; NULL: plain dy). The GEMM path only
+ * (asvk_conv_takes_dbn); asvk_conv_fuse_bn_backward says whether the
+ * device's tuning wants it. */
+asvk_status asvk_conv_backward_data_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy,
+                                       const asvk_bn_grad_load *dbn, asvk_buffer w, asvk_buffer dx, bool accumulate);
+bool asvk_conv_takes_dbn(const asvk_conv_desc *d);
+bool asvk_conv_fuse_bn_backward(const asvk_context *ctx);
 /* Bytes of workspace asvk_conv_backward_weight needs (0: none). It depends
  * on the shape only; the workspace must stay allocated until the stream ran. */
 uint64_t asvk_conv_backward_weight_workspace(const asvk_conv_desc *d);
 /* dw (=, or +=) sum over pixels of dy (x) x, in OHWI. */
 asvk_status asvk_conv_backward_weight(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x, asvk_buffer dy,
                                       asvk_buffer dw, bool accumulate, asvk_buffer workspace);
-/* The same with a batch norm fused into x's loads (asvk_conv_forward_bn). */
+/* The same with a batch norm fused into x's loads (asvk_conv_forward_bn)
+ * and/or a batch norm's backward into dy's (asvk_conv_backward_data_bn). */
 asvk_status asvk_conv_backward_weight_bn(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer x,
-                                         const asvk_bn_load *xbn, asvk_buffer dy, asvk_buffer dw, bool accumulate,
-                                         asvk_buffer workspace);
+                                         const asvk_bn_load *xbn, asvk_buffer dy, const asvk_bn_grad_load *dbn,
+                                         asvk_buffer dw, bool accumulate, asvk_buffer workspace);
 uint64_t asvk_conv_backward_bias_workspace(const asvk_conv_desc *d);
 /* db[c] (=, or +=) sum over N*OH*OW of dy[.][c]. */
 asvk_status asvk_conv_backward_bias(asvk_stream *s, const asvk_conv_desc *d, asvk_buffer dy, asvk_buffer db,

@@ -19,9 +19,10 @@ uint64_t asvk_bn_workspace(asvk_nhwc shape) {
     uint64_t pixels = asvk_nhwc_pixels(shape), c4 = asvk_ceil_div(shape.c, 4) * 4;
     if (pixels == 0 || c4 == 0) return 0;
     uint64_t chunks = asvk_ceil_div(pixels, chunk_len(pixels));
-    /* forward: [2][chunks][c4]; backward: totals [2][c4] + [2][chunks][c4];
-     * plus 3 floats to align the start to a vec4. */
-    return (2 * c4 * (chunks + 1) + 3) * 4;
+    /* forward: [2][chunks][c4]; backward: totals [2][c4], dx's terms
+     * [4][c4] (asvk_bn_backward_terms) and [2][chunks][c4]; plus 3 floats to
+     * align the start to a vec4. */
+    return (2 * c4 * (chunks + 3) + 3) * 4;
 }
 
 /* Adds a view to the bindings; returns its element offset. */
@@ -193,6 +194,11 @@ asvk_buffer asvk_bn_backward_totals(const asvk_bn_desc *d, asvk_buffer workspace
     return asvk_buffer_sub(align_ws(workspace), 0, 2 * c4 * 4);
 }
 
+asvk_buffer asvk_bn_backward_terms(const asvk_bn_desc *d, asvk_buffer workspace) {
+    uint64_t c4 = (uint64_t)asvk_ceil_div(d->shape.c, 4) * 4;
+    return asvk_buffer_sub(align_ws(workspace), 0, 6 * c4 * 4);
+}
+
 asvk_status asvk_bn_backward_sums(asvk_stream *s, const asvk_bn_desc *d, asvk_buffer x, asvk_buffer dy,
                                   asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean,
                                   asvk_buffer save_invstd, const asvk_bn_grads *gr, asvk_buffer workspace) {
@@ -206,9 +212,9 @@ asvk_status asvk_bn_backward_sums(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
     asvk_buffer b[10];
     uint32_t off[10];
 
-    /* chunk sums of g and g*xhat; the last workgroup makes the totals (at
-     * the workspace's start, for asvk_bn_backward_totals) and the parameter
-     * gradients (one dispatch) */
+    /* chunk sums of g and g*xhat; the last workgroup makes the totals and
+     * dx's terms (at the workspace's start, for asvk_bn_backward_totals and
+     * asvk_bn_backward_terms) and the parameter gradients (one dispatch) */
     off[0] = bind(ctx, x, &b[0]), off[1] = bind(ctx, dy, &b[1]), off[2] = bind(ctx, gamma, &b[2]);
     off[3] = bind(ctx, beta, &b[3]), off[4] = bind(ctx, save_mean, &b[4]), off[5] = bind(ctx, save_invstd, &b[5]);
     off[6] = bind(ctx, ws, &b[6]), off[7] = bind(ctx, gr->dgamma, &b[7]), off[8] = bind(ctx, gr->dbeta, &b[8]);
@@ -218,7 +224,7 @@ asvk_status asvk_bn_backward_sums(asvk_stream *s, const asvk_bn_desc *d, asvk_bu
     if ((st = asvk_kernel_get(ctx, "bn_bwd_reduce", spec, 6, &k))) return st;
     uint32_t c4 = g.q * 4;
     struct { uint32_t P, C, Q, L, chunks, xoff, dyoff, goff, boff, moff, ioff, toff, poff, dgoff, dboff, cnt; } push = {
-        g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], off[5], off[6], off[6] + 2 * c4,
+        g.pixels, g.c, g.q, g.l, g.chunks, off[0], off[1], off[2], off[3], off[4], off[5], off[6], off[6] + 6 * c4,
         off[7], off[8], off[9]};
     return asvk_stream_dispatch_linear(s, k, b, 10, &push, sizeof push, asvk_ceil_div((uint64_t)g.chunks * g.q, WG));
 }

@@ -94,6 +94,11 @@ asvk_status asvk_bn_backward_dx(asvk_stream *s, const asvk_bn_desc *d, asvk_buff
                                 asvk_buffer gamma, asvk_buffer beta, asvk_buffer save_mean, asvk_buffer save_invstd,
                                 const asvk_bn_grads *g, asvk_buffer workspace);
 asvk_buffer asvk_bn_backward_totals(const asvk_bn_desc *d, asvk_buffer workspace);
+/* After asvk_bn_backward_sums (or asvk_bn_backward) has run: the workspace's
+ * [6][C rounded up to 4] rows sum g, sum g*xhat (the totals), gamma*invstd,
+ * mean, beta, invstd: what a kernel needs to compute the BN's dx as it loads
+ * it (asvk_bn_grad_load), the dx pass left out. */
+asvk_buffer asvk_bn_backward_terms(const asvk_bn_desc *d, asvk_buffer workspace);
 
 /* c = f_a(a) + f_b(b) over NHWC tensors of `shape`, where f is a fused
  * training BN's apply (asvk_bn_load; NULL: the identity): the residual add

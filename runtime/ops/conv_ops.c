@@ -44,16 +44,30 @@ static asvk_status conv_record(asvk_exec *ex, const asvk_node *n) {
                                 asvk_exec_buf(ex, n->in[1]), a->has_bias ? asvk_exec_buf(ex, n->in[2]) : none(), a->act,
                                 asvk_exec_buf(ex, n->out[0]));
 }
+/* The BN backward fused into the node's dy (fuse_bn.c): t and the BN
+ * backward's terms from in[dat], in[dat+1]; NULL when there is none. */
+static const asvk_bn_grad_load *fused_dbn(const asvk_exec *ex, const asvk_node *n, asvk_bn_grad_load *out) {
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    if (!a->dbn) return NULL;
+    asvk_bn_desc bd = {asvk_conv_out(&a->d), a->dact, 0, 0}; /* the BN's shape: the convolution's output */
+    *out = (asvk_bn_grad_load){a->dact, asvk_exec_buf(ex, n->in[a->dat]),
+                               asvk_bn_backward_terms(&bd, asvk_exec_buf(ex, n->in[a->dat + 1])),
+                               (uint32_t)asvk_nhwc_pixels(bd.shape), (a->d.cout + 3) / 4 * 4};
+    return out;
+}
 static asvk_status conv_bwd_data_record(asvk_exec *ex, const asvk_node *n) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
-    return asvk_conv_backward_data(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
-                                   asvk_exec_buf(ex, n->out[0]), a->accumulate);
+    asvk_bn_grad_load dbn;
+    return asvk_conv_backward_data_bn(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), fused_dbn(ex, n, &dbn),
+                                      asvk_exec_buf(ex, n->in[1]), asvk_exec_buf(ex, n->out[0]), a->accumulate);
 }
 static asvk_status conv_bwd_weight_record(asvk_exec *ex, const asvk_node *n) {
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
     asvk_bn_load bn;
+    asvk_bn_grad_load dbn;
     return asvk_conv_backward_weight_bn(ex->stream, &a->d, asvk_exec_buf(ex, n->in[1]), fused_bn(ex, n, &bn),
-                                        asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->out[0]), a->accumulate,
+                                        asvk_exec_buf(ex, n->in[0]), fused_dbn(ex, n, &dbn),
+                                        asvk_exec_buf(ex, n->out[0]), a->accumulate,
                                         n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
 }
 static uint64_t conv_bwd_weight_ws(const asvk_graph *g, const asvk_node *n) {
@@ -105,7 +119,7 @@ asvk_val asvk_op_conv(asvk_graph *g, const char *name, asvk_val x, asvk_val w, a
 asvk_val asvk_op_conv_act(asvk_graph *g, const char *name, asvk_val x, asvk_val w, asvk_val bias, uint32_t cout,
                           uint32_t k, uint32_t stride, uint32_t pad, uint32_t groups, asvk_act act) {
     conv_attr a = {{asvk_graph_shape(g, x), cout, k, k, stride, stride, pad, pad, groups}, bias != ASVK_NO_VAL, false, act,
-                   false, 0, ASVK_ACT_NONE};
+                   false, 0, ASVK_ACT_NONE, false, 0, ASVK_ACT_NONE};
     if (asvk_conv_check(&a.d)) return ASVK_NO_VAL;
     asvk_val y = asvk_graph_act(g, name, asvk_conv_out(&a.d));
     asvk_val in[3] = {x, w, bias};
@@ -158,16 +172,18 @@ static uint64_t bn_ws(const asvk_graph *g, const asvk_node *n) {
 /* backward inputs: x, dy, gamma, beta, save_mean, save_invstd; outputs: dgamma, dbeta[, dx] */
 static asvk_status bn_bwd_record(asvk_exec *ex, const asvk_node *n) {
     const bn_attr *a = ASVK_CATTR(n, bn_attr);
-    asvk_bn_grads gr = {a->want_dx ? asvk_exec_buf(ex, n->out[2]) : none(), a->acc_dx, asvk_exec_buf(ex, n->out[0]),
+    asvk_bn_grads gr = {a->want_dx && !a->dx_fused ? asvk_exec_buf(ex, n->out[2]) : none(), a->acc_dx,
+                        asvk_exec_buf(ex, n->out[0]),
                         a->acc_dgamma, asvk_exec_buf(ex, n->out[1]), a->acc_dbeta};
-    if (ex->sync && a->want_dx) { /* dx needs the sums over every rank */
+    if (ex->sync && (a->want_dx || a->dx_fused)) { /* dx (here or in its reader) needs the sums over every rank */
         asvk_buffer in[6], ws = n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none();
         for (int k = 0; k < 6; k++) in[k] = asvk_exec_buf(ex, n->in[k]);
         asvk_status st = asvk_bn_backward_sums(ex->stream, &a->d, in[0], in[1], in[2], in[3], in[4], in[5], &gr, ws);
         asvk_sync_point p = {ASVK_SYNC_BN_SUMS, a->d.shape.c, asvk_nhwc_pixels(a->d.shape), a->d.eps, a->d.momentum,
                              none(), none(), none(), none(), asvk_bn_backward_totals(&a->d, ws)};
         if (!st) st = ex->sync->cut(ex->sync->user, &p, &ex->stream);
-        return st ? st : asvk_bn_backward_dx(ex->stream, &a->d, in[0], in[1], in[2], in[3], in[4], in[5], &gr, ws);
+        if (st || a->dx_fused) return st;
+        return asvk_bn_backward_dx(ex->stream, &a->d, in[0], in[1], in[2], in[3], in[4], in[5], &gr, ws);
     }
     return asvk_bn_backward(ex->stream, &a->d, asvk_exec_buf(ex, n->in[0]), asvk_exec_buf(ex, n->in[1]),
                             asvk_exec_buf(ex, n->in[2]), asvk_exec_buf(ex, n->in[3]), asvk_exec_buf(ex, n->in[4]),
@@ -198,7 +214,7 @@ static asvk_status bn_backward(asvk_graph *g, int i) {
 asvk_val asvk_op_bn(asvk_graph *g, const char *name, asvk_val x, asvk_val gamma, asvk_val beta, asvk_val rmean,
                     asvk_val rvar, asvk_act act, float eps, float momentum, bool training) {
     asvk_nhwc s = asvk_graph_shape(g, x);
-    bn_attr a = {{s, act, eps, momentum}, training, false, false, false, false, false};
+    bn_attr a = {{s, act, eps, momentum}, training, false, false, false, false, false, false};
     asvk_val y = asvk_graph_act(g, name, s);
     asvk_val outs[3] = {y, ASVK_NO_VAL, ASVK_NO_VAL};
     if (training) {

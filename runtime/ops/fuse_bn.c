@@ -14,7 +14,8 @@
  * applies the BNs of either or both of its inputs (shaders/norm/bn_add.comp),
  * an average pool (the head's global pool) its input's (shaders/pool/
  * pool_fwd.comp). A BN read by anything else (a max pool, a mixture, a host
- * output) stays as it is. */
+ * output) stays as it is. The second pass below fuses the BN's backward into
+ * the convolution before it. */
 #include <string.h>
 
 #include "runtime/graph_internal.h"
@@ -89,6 +90,75 @@ uint32_t asvk_graph_fuse_bn(asvk_graph *g) {
         ba->fused = true;
         bn->out[0] = bn->out[1], bn->out[1] = bn->out[2], bn->nout = 2;
         g->values[y].producer = -1;
+        fused++;
+    }
+    return fused;
+}
+
+/* ---- the BN's dx fused into the backward of the convolution that produced
+ * its input ----
+ *
+ * conv -> t -> BN: in training the BN's backward stores dL/dt (its dx pass),
+ * which the convolution's backward-data and weight gradient then load. When
+ * those are its only readers and the convolution is a 1x1 (the GEMM path,
+ * asvk_conv_takes_dbn), they are handed the BN's output gradient dy and t
+ * instead, with the BN backward's workspace, where its sums leave the totals
+ * and per-channel terms (asvk_bn_backward_terms), and compute dL/dt as they
+ * load it (shaders/include/bn_grad_load.glsl); the BN's backward computes
+ * its sums only. Done where the device's convolution tuning asks for it
+ * (asvk_conv_fuse_bn_backward: GPUs), not with fp16 activations. Runs after
+ * the workspaces exist (asvk_graph_plan). */
+
+/* Whether node n reads dx only as a convolution backward's dy and can
+ * compute it through the BN's backward. */
+static bool dbn_reader(const asvk_node *n, asvk_val dx) {
+    if (n->op != ASVK_OP_CONV_BWD_DATA && n->op != ASVK_OP_CONV_BWD_WEIGHT) return false;
+    if (n->in[0] != dx || n->nin + 2 > ASVK_NODE_MAX_IN) return false;
+    for (uint32_t k = 1; k < n->nin; k++)
+        if (n->in[k] == dx) return false;
+    const conv_attr *a = ASVK_CATTR(n, conv_attr);
+    return !a->dbn && asvk_conv_takes_dbn(&a->d);
+}
+
+static bool writes(const asvk_node *n, asvk_val v) {
+    for (uint32_t k = 0; k < n->nout; k++)
+        if (n->out[k] == v) return true;
+    return false;
+}
+
+uint32_t asvk_graph_fuse_bn_backward(asvk_graph *g) {
+    uint32_t fused = 0;
+    for (uint32_t i = 0; i < g->node_count; i++) {
+        asvk_node *bb = &g->nodes[i];
+        if (bb->op != ASVK_OP_BN_BWD || bb->nout != 3 || bb->ws == ASVK_NO_VAL) continue;
+        bn_attr *ba = ASVK_ATTR(bb, bn_attr);
+        asvk_val dx = bb->out[2];
+        if (!ba->want_dx || ba->acc_dx || ba->dx_fused || g->values[dx].kind != ASVK_VAL_TEMP) continue;
+        uint32_t readers = 0;
+        bool ok = true;
+        for (uint32_t j = 0; j < g->node_count && ok; j++) {
+            if (j == i) continue;
+            const asvk_node *n = &g->nodes[j];
+            if (writes(n, dx)) {
+                ok = false;
+            } else if (reads(n, dx)) {
+                ok = j > i && dbn_reader(n, dx);
+                readers++;
+            }
+        }
+        if (!ok || !readers) continue;
+        for (uint32_t j = i + 1; j < g->node_count; j++) {
+            asvk_node *n = &g->nodes[j];
+            if (!reads(n, dx)) continue;
+            conv_attr *a = ASVK_ATTR(n, conv_attr);
+            a->dbn = true, a->dat = n->nin, a->dact = ba->d.act;
+            n->in[0] = bb->in[1];         /* the BN's output gradient */
+            n->in[n->nin++] = bb->in[0];  /* t, the BN's input */
+            n->in[n->nin++] = bb->ws;     /* its totals and terms */
+        }
+        ba->dx_fused = true;
+        bb->nout = 2;
+        g->values[dx].producer = -1;
         fused++;
     }
     return fused;

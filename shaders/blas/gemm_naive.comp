@@ -4,7 +4,8 @@
 // independent implementation for the tests. Grid: x over N, y over M, z batch.
 // Spec constants: 0 WG_X, 1 WG_Y, 2 TA, 3 TB, 4 ACT, 5 BIAS (the epilogue,
 // gemm.glsl), 6 REDUCE (split-K summed in the dispatch), 7 XA, 8 XB, 9 XACT,
-// 10 XV (an operand read through a batch norm's apply, gemm.glsl).
+// 10 XV (an operand read through a batch norm's apply, gemm.glsl), 11 DA,
+// 12 DACT, 13 DV (A read through a batch norm's backward, gemm.glsl).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -17,6 +18,9 @@ layout(constant_id = 7) const bool XA = false;
 layout(constant_id = 8) const bool XB = false;
 layout(constant_id = 9) const uint XACT = 0u;
 layout(constant_id = 10) const bool XV = false;
+layout(constant_id = 11) const bool DA = false;
+layout(constant_id = 12) const uint DACT = 0u;
+layout(constant_id = 13) const bool DV = false;
 #include "gemm.glsl"
 
 void main() {
@@ -26,7 +30,7 @@ void main() {
     uint ba = p.offa + z * p.stra, bb = p.offb + z * p.strb;
     float s = 0.0;
     if (inside)
-        for (uint k = 0u; k < p.K; k++) s += xa1(z, k, LD1(A, a_index(ba, m, k))) * xb1(z, n, LD1(B, b_index(bb, k, n)));
+        for (uint k = 0u; k < p.K; k++) s += xa1(z, m, k, LD1(A, a_index(ba, m, k))) * xb1(z, n, LD1(B, b_index(bb, k, n)));
     if (!REDUCE) {
         store_c(p.offc + z * p.strc, m, n, s, bias1(z, n));
         return;

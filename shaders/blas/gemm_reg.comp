@@ -17,7 +17,9 @@
 // 14 REDUCE (split-K summed in the dispatch, gemm.glsl), 15 XA, 16 XB, 17 XACT,
 // 18 XV (an operand read through a batch norm's apply, gemm.glsl; the vec4
 // paths load the apply's terms once per channel quad: per K step for A,
-// once for B's columns).
+// once for B's columns), 19 DA, 20 DACT, 21 DV (A read through a batch
+// norm's backward, gemm.glsl: the terms per K step when A's columns are the
+// channels, once per row quad when transposed A's rows are).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -38,6 +40,9 @@ layout(constant_id = 15) const bool XA = false;
 layout(constant_id = 16) const bool XB = false;
 layout(constant_id = 17) const uint XACT = 0u;
 layout(constant_id = 18) const bool XV = false;
+layout(constant_id = 19) const bool DA = false;
+layout(constant_id = 20) const uint DACT = 0u;
+layout(constant_id = 21) const bool DV = false;
 #include "gemm.glsl"
 
 const uint QM = TM / 4u;
@@ -65,24 +70,34 @@ void main() {
     [[unroll]] for (uint q = 0u; q < QN; q++)
         fb[q] = XB && VB && !TB ? bn_quad_at(z * p.xstr + nq[q]) : bn_quad(vec4(0.0), vec4(0.0), vec4(0.0));
 
+    // A's backward terms by row quad (DA, transposed A: the rows are channels)
+    uint bt = p.offt + z * p.stra;
+    bnd_quad da_rows[QM];
+    [[unroll]] for (uint q = 0u; q < QM; q++)
+        da_rows[q] = DA && DV && VA && TA ? bnd_quad_at(z * p.dstr + mq[q]) : bnd_none();
+
     uint k4 = p.K & ~3u;
     for (uint k0 = 0u; k0 < k4; k0 += 4u) {
         float a[TM][4], b[4][TN];
         // A's apply terms of columns k0..k0+3 (XA: they are channels)
         bn_quad fa = XA && VA && !TA ? bn_quad_at(z * p.xstr + k0) : bn_quad(vec4(0.0), vec4(0.0), vec4(0.0));
+        // ...or its backward terms (DA)
+        bnd_quad da = DA && DV && VA && !TA ? bnd_quad_at(z * p.dstr + k0) : bnd_none();
         [[unroll]] for (uint q = 0u; q < QM; q++)
             [[unroll]] for (uint ii = 0u; ii < 4u; ii++) {
                 uint i = q * 4u + ii, m = min(mq[q] + ii, mlast);
-                if (!TA && VA) {
+                if (!TA && VA && (!DA || DV)) {
                     vec4 v = LD4(A, a_index(ba, m, k0) >> 2);
                     if (XA) v = bn_apply4(fa, v);
+                    if (DA) v = bnd_apply4(da, v, LD4(DfT, a_index(bt, m, k0) >> 2));
                     a[i][0] = v.x; a[i][1] = v.y; a[i][2] = v.z; a[i][3] = v.w;
-                } else if (TA && VA) {
+                } else if (TA && VA && (!DA || DV)) {
                     vec4 v = LD4(A, a_index(ba, mq[q], k0 + ii) >> 2);
+                    if (DA) v = bnd_apply4(da_rows[q], v, LD4(DfT, a_index(bt, mq[q], k0 + ii) >> 2));
                     a[q * 4u + 0u][ii] = v.x; a[q * 4u + 1u][ii] = v.y;
                     a[q * 4u + 2u][ii] = v.z; a[q * 4u + 3u][ii] = v.w;
                 } else {
-                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) a[i][kk] = xa1(z, k0 + kk, LD1(A, a_index(ba, m, k0 + kk)));
+                    [[unroll]] for (uint kk = 0u; kk < 4u; kk++) a[i][kk] = xa1(z, m, k0 + kk, LD1(A, a_index(ba, m, k0 + kk)));
                 }
             }
         [[unroll]] for (uint q = 0u; q < QN; q++)
@@ -106,7 +121,10 @@ void main() {
     }
     for (uint k = k4; k < p.K; k++) {
         float a[TM], b[TN];
-        [[unroll]] for (uint i = 0u; i < TM; i++) a[i] = xa1(z, k, LD1(A, a_index(ba, min(mq[i / 4u] + i % 4u, mlast), k)));
+        [[unroll]] for (uint i = 0u; i < TM; i++) {
+            uint m = min(mq[i / 4u] + i % 4u, mlast);
+            a[i] = xa1(z, m, k, LD1(A, a_index(ba, m, k)));
+        }
         [[unroll]] for (uint j = 0u; j < TN; j++) {
             uint n = min(nq[j / 4u] + j % 4u, nlast);
             b[j] = xb1(z, n, LD1(B, b_index(bb, k, n)));

@@ -10,7 +10,8 @@
 // elements load as zero. Grid: x over N/BN, y over M/BM, z batch.
 // Spec constants: 0 WG_X, 1 WG_Y, 2 TM, 3 TN, 4 TA, 5 TB, 6 BK, 7 ACT, 8 BIAS
 // (the epilogue, gemm.glsl), 9 REDUCE (split-K summed in the dispatch), 10 XA,
-// 11 XB, 12 XACT, 13 XV (an operand read through a batch norm's apply, gemm.glsl).
+// 11 XB, 12 XACT, 13 XV (an operand read through a batch norm's apply, gemm.glsl),
+// 14 DA, 15 DACT, 16 DV (A read through a batch norm's backward, gemm.glsl).
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
@@ -26,6 +27,9 @@ layout(constant_id = 10) const bool XA = false;
 layout(constant_id = 11) const bool XB = false;
 layout(constant_id = 12) const uint XACT = 0u;
 layout(constant_id = 13) const bool XV = false;
+layout(constant_id = 14) const bool DA = false;
+layout(constant_id = 15) const uint DACT = 0u;
+layout(constant_id = 16) const bool DV = false;
 #include "gemm.glsl"
 
 const uint WX = gl_WorkGroupSize.x;
@@ -53,7 +57,7 @@ void main() {
         for (uint e = t; e < BK * BM; e += THREADS) {
             uint kk = TA ? e / BM : e % BK, mm = TA ? e % BM : e / BK;
             uint m = m0 + mm, k = k0 + kk;
-            As[kk * BM + mm] = (m < p.M && k < p.K) ? xa1(z, k, LD1(A, a_index(ba, m, k))) : 0.0;
+            As[kk * BM + mm] = (m < p.M && k < p.K) ? xa1(z, m, k, LD1(A, a_index(ba, m, k))) : 0.0;
         }
         for (uint e = t; e < BK * BN; e += THREADS) {
             uint kk = TB ? e % BK : e / BN, nn = TB ? e / BK : e % BN;

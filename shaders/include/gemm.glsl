@@ -24,10 +24,17 @@
 // convolution's weight gradient (B). The channel of A's element (m, k) of
 // batch z is z * xstr + k, of B's element (k, n) z * xstr + n (xstr: the
 // channels of a group, 0 when the batches are K-slices of the pixels).
+// DA (a bool spec constant, declared by the including shader with DACT and
+// DV): A is a batch norm's output gradient dy, read through the BN's
+// backward (bn_grad_load.glsl): the BN's dx fused into the backward-data and
+// weight gradient of the 1x1 convolution that produced its input t. A's
+// element (m, k) of batch z is channel z * dstr + (TA ? m : k); t is laid out
+// as A (offset offt).
 // Bindings: 0 A (in), 1 B (in), 2 C (in/out), 3 bias (in), 4 Part (fp32,
 // written and read back; REDUCE only, any storage buffer otherwise), 5 the
 // tiles' counters (REDUCE only), 6-9 the BN's gamma, beta, mean, invstd
-// (XA or XB only; any read-only buffer otherwise).
+// (XA or XB only; any read-only buffer otherwise), 10 t, 11 the BN
+// backward's terms (DA only; any buffer otherwise).
 #include "io.glsl"
 #include "act.glsl"
 #define LAST_GROUP_BINDING 5
@@ -49,18 +56,26 @@ layout(push_constant) uniform P {
     uint offbias, strbias;
     uint offpart, cnt;
     uint xstr, xg, xb, xm, xi;
+    uint offt, dstr, coff, cq, dp;
 } p;
 
 const bool XF = XA || XB;
 #define XF_BINDING 6
 #include "bn_load.glsl"
-
-// A's element of column k / B's of column n, batch z, through the BN's apply
-// when the operand is fused (XA / XB); v itself otherwise.
-float xa1(uint z, uint k, float v) { return XA ? bn_apply1(z * p.xstr + k, v) : v; }
-float xb1(uint z, uint n, float v) { return XB ? bn_apply1(z * p.xstr + n, v) : v; }
+const bool DF = DA;
+#define DF_BINDING 10
+#include "bn_grad_load.glsl"
 
 uint a_index(uint base, uint m, uint k) { return base + (TA ? k * p.lda + m : m * p.lda + k); }
+
+// A's element (m, k) / B's (k, n) of batch z, loaded as v, through the BN's
+// apply when the operand is fused (XA / XB) or through the BN's backward
+// (DA: t loaded beside it); v itself otherwise.
+float xa1(uint z, uint m, uint k, float v) {
+    if (DA) return bnd_apply1(z * p.dstr + (TA ? m : k), v, LD1(DfT, a_index(p.offt + z * p.stra, m, k)));
+    return XA ? bn_apply1(z * p.xstr + k, v) : v;
+}
+float xb1(uint z, uint n, float v) { return XB ? bn_apply1(z * p.xstr + n, v) : v; }
 uint b_index(uint base, uint k, uint n) { return base + (TB ? n * p.ldb + k : k * p.ldb + n); }
 
 // The bias of column n of batch z (n clamped into N: loads stay in range);

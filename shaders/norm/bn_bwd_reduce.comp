@@ -9,11 +9,15 @@
 // order into the totals sum g and sum g*xhat (kept in the workspace for
 // bn_bwd_dx: the parameter gradients may be accumulated into and so cannot
 // serve) and into the parameter gradients
-//   dbeta (+)= sum g,   dgamma (+)= sum g*xhat.
+//   dbeta (+)= sum g,   dgamma (+)= sum g*xhat,
+// and writes after the totals the per-channel terms of dx, gamma*invstd,
+// mean, beta, invstd: with the totals, what a convolution's backward needs
+// to compute dx itself as it loads it (the BN's dx fused into the
+// convolution that produced its input, bn_grad_load.glsl).
 // Deterministic.
 // Bindings: 0 x, 1 dy, 2 gamma, 3 beta, 4 mean, 5 invstd (in), 6 ws (fp32,
-// read and written: totals [2][4Q] at toff, partials [2][chunks][4Q] at
-// poff, offsets multiples of 4), 7 dgamma, 8 dbeta (out or in/out, [C]),
+// read and written: totals [2][4Q] then the terms [4][4Q] at toff, partials
+// [2][chunks][4Q] at poff, offsets multiples of 4), 7 dgamma, 8 dbeta (out or in/out, [C]),
 // 9 the arrival counter. Push: P, C, Q, L, chunks, offsets. Spec constants:
 // 0 workgroup size, 1 ACT, 2 ALIGNED (C, x and dy offsets multiples of 4),
 // 3 PALIGNED (C and the [C] offsets), 4 ACC_GAMMA, 5 ACC_BETA (add instead
@@ -75,6 +79,11 @@ void merge(uint q) {
     }
     ws[(p.toff + c0) >> 2] = sg;
     ws[(p.toff + stride + c0) >> 2] = sgx;
+    vec4 is = LDQ(invstd, PALIGNED, p.ioff, c0);
+    ws[(p.toff + 2u * stride + c0) >> 2] = LDQ(gamma, PALIGNED, p.goff, c0) * is;
+    ws[(p.toff + 3u * stride + c0) >> 2] = LDQ(mean, PALIGNED, p.moff, c0);
+    ws[(p.toff + 4u * stride + c0) >> 2] = LDQ(beta, PALIGNED, p.boff, c0);
+    ws[(p.toff + 5u * stride + c0) >> 2] = is;
     for (uint l = 0u; l < 4u && c0 + l < p.C; l++) {
         uint g = p.dgoff + c0 + l, b = p.dboff + c0 + l;
         ST1(dgamma, g, ACC_GAMMA ? RD1(dgamma, g) + sgx[l] : sgx[l]);

@@ -6,8 +6,11 @@
  * group batches), depthwise forward and weight gradient, vec4 and scalar
  * channels, each activation, the CPU and GPU tuning rows and every GEMM
  * kernel, the residual add (either or both inputs) and the global pool; a
- * BN with a reader that cannot apply it stays unfused. Then the networks of the parity test
- * and fmnist's, trained one step both ways. */
+ * BN with a reader that cannot apply it stays unfused. On the GPU row also
+ * the BN's dx computed by the backward-data and weight gradient of the 1x1
+ * that produced its input (GEMM operand A, plain and transposed, K-slices
+ * and group batches), one dispatch fewer each. Then the networks of the
+ * parity test and fmnist's, trained one step both ways. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,7 @@ typedef struct {
     uint32_t count;
     bool pool_last; /* the last BN feeds a global pool (which applies it as it loads) */
     uint32_t expect_fused;
+    uint32_t expect_bwd_fused; /* on the GPU row */
 } chain;
 
 static void declare(asvk_param_store *ps, const chain *c) {
@@ -93,7 +97,7 @@ static void build(asvk_param_store *ps, const chain *c, bool fuse, asvk_val *x, 
 }
 
 /* Every float of the store's parameters, gradients and state after one step. */
-typedef struct { float loss; float *v[64]; float *gr[64]; uint32_t plan_fused, elided, dispatches; } step_result;
+typedef struct { float loss; float *v[64]; float *gr[64]; uint32_t plan_fused, bwd_fused, elided, dispatches; } step_result;
 
 static void run_step(asvk_param_store *ps, const chain *c, bool fuse, const float *xin, const float *rin,
                      step_result *out) {
@@ -103,7 +107,7 @@ static void run_step(asvk_param_store *ps, const chain *c, bool fuse, const floa
     build(ps, c, fuse, &x, &r, &loss, &g);
     asvk_plan_report rep;
     OK(asvk_graph_plan(ctx, g, &rep));
-    out->plan_fused = rep.fused_bn, out->elided = rep.elided_copies;
+    out->plan_fused = rep.fused_bn, out->bwd_fused = rep.fused_bn_backward, out->elided = rep.elided_copies;
     const asvk_value *xv = asvk_graph_cval(g, x), *rv = asvk_graph_cval(g, r);
     OK(asvk_buffer_upload(ctx, xv->buf, 0, xin, xv->floats * 4));
     OK(asvk_buffer_upload(ctx, rv->buf, 0, rin, rv->floats * 4));
@@ -168,11 +172,21 @@ static void fused_equals_unfused(const chain *c) {
     run_step(ps, c, true, x, r, &b);
     CHECK(a.plan_fused == 0, "%s: the unfused graph fused %u", c->name, a.plan_fused);
     CHECK(b.plan_fused == c->expect_fused, "%s: %u BNs fused, expected %u", c->name, b.plan_fused, c->expect_fused);
-    /* the residual add's two gradient copies are elided too (test_elide_copy.c) */
-    CHECK(a.elided == 0 && b.elided == 2, "%s: %u / %u gradient copies elided", c->name, a.elided, b.elided);
-    CHECK(a.dispatches - b.dispatches == b.plan_fused + b.elided,
-          "%s: %u dispatches unfused, %u fused (%u fused BNs, %u copies elided)", c->name, a.dispatches, b.dispatches,
-          b.plan_fused, b.elided);
+    /* On the GPU row (asvk_conv_fuse_bn_backward) the BN's dx goes into the
+     * 1x1 convolutions that produced its input: c2's BN (after a grouped
+     * 1x1) and the 1x1s' in each chain; CPU devices keep the dx pass. The
+     * residual add's gradient copies are elided too (test_elide_copy.c):
+     * both, or, when the single-convolution branch's backward-data reads the
+     * add's gradient through the fused BN while it accumulates into the
+     * block input's, one. */
+    bool gpu = asvk_conv_fuse_bn_backward(test_context());
+    CHECK(a.bwd_fused == 0 && (b.bwd_fused == c->expect_bwd_fused || !gpu) && (gpu || b.bwd_fused == 0),
+          "%s: %u / %u BN backwards fused, expected %u", c->name, a.bwd_fused, b.bwd_fused, gpu ? c->expect_bwd_fused : 0);
+    CHECK(a.elided == 0 && b.elided == (b.bwd_fused ? 1u : 2u), "%s: %u / %u gradient copies elided", c->name, a.elided,
+          b.elided);
+    CHECK(a.dispatches - b.dispatches == b.plan_fused + b.bwd_fused + b.elided,
+          "%s: %u dispatches unfused, %u fused (%u fused BNs, %u BN backwards, %u copies elided)", c->name,
+          a.dispatches, b.dispatches, b.plan_fused, b.bwd_fused, b.elided);
     /* The loads compute bn_apply's expression in its order, so the forward
      * agrees to rounding (a compiler may contract differently); the
      * gradients go through the same kernels after that: 1e-5 norm-wise
@@ -216,8 +230,8 @@ static const layer vec_layers[] = {
     {8, 1, 1, 1, ASVK_ACT_RELU, false},
 };
 static const chain chains[] = {
-    {"scalar", 2, 9, 3, scalar_layers, 5, true, 5},
-    {"vec", 2, 32, 3, vec_layers, 7, false, 6},
+    {"scalar", 2, 9, 3, scalar_layers, 5, true, 5, 3},
+    {"vec", 2, 32, 3, vec_layers, 7, false, 6, 4},
 };
 
 static void both_chains(void) {
@@ -230,11 +244,16 @@ static void gpu_row(void) {
     unsetenv("ASVK_CONV_TUNE");
 }
 
+/* Every GEMM kernel with every fused load: the GPU row (the BN's apply on
+ * A and B, its backward on A, K-slices merged in the dispatch) for each, and
+ * another register tiling (one row quad) on the CPU row too (K-slices
+ * summed by a second pass). */
 static void gemm_kernels(void) {
     static const char *const kernels[] = {"naive", "smem:4x4:16x16:16", "reg:4x4:16x4"};
     for (size_t k = 0; k < 3; k++) {
         setenv("ASVK_GEMM", kernels[k], 1);
-        both_chains();
+        if (k == 2) both_chains();
+        gpu_row();
     }
     unsetenv("ASVK_GEMM");
 }
