@@ -171,9 +171,14 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     }
     bool xv = (xa || xb) && d.bn_stride % 4 == 0 && off[6] % 4 == 0 && off[7] % 4 == 0 && off[8] % 4 == 0 &&
               off[9] % 4 == 0;
-    /* Without it, bindings 10 and 11 are never read: A's and C's serve. */
-    asvk_buffer_bindable(ctx, da ? d.dbn.t : (d.k ? a : c), &bind[10], &off[10]);
-    asvk_buffer_bindable(ctx, da ? d.dbn.terms : c, &bind[11], &off[11]);
+    /* Without it, bindings 10 and 11 are never read: A's binding serves. */
+    for (int i = 0; i < 2; i++) {
+        if (da) {
+            asvk_buffer_bindable(ctx, i ? d.dbn.terms : d.dbn.t, &bind[10 + i], &off[10 + i]);
+        } else {
+            bind[10 + i] = bind[0], off[10 + i] = 0;
+        }
+    }
     bool dv = da && d.dbn_stride % 4 == 0 && off[11] % 4 == 0;
 
     uint32_t spec[22], nspec;

@@ -14,8 +14,8 @@
 // The including shader declares, before including it, the bool spec
 // constants DF (on; off compiles every function here away) and DV (vec4
 // loads of a channel quad's terms), the uint spec constant DACT (asvk_act),
-// DF_BINDING (two consecutive bindings: t, then the terms, fp32 rows of cq
-// floats at element offset coff) and push constants dp (the BN's pixels P),
+// DF_BINDING (two consecutive read-only bindings: t, then the terms, fp32
+// rows of cq floats at element offset coff) and push constants dp (the BN's pixels P),
 // coff, cq in its block `p`.
 #ifndef ASVK_BN_GRAD_LOAD_GLSL
 #define ASVK_BN_GRAD_LOAD_GLSL
@@ -23,15 +23,12 @@
 #include "act.glsl"
 
 IN_TENSOR(DF_BINDING, DfT);
-layout(set = 0, binding = DF_BINDING + 1, std430) readonly restrict buffer bn_grad_terms_block { vec4 DfTerms[]; };
+IN_TENSOR(DF_BINDING + 1, DfTerms);
 
 // The terms of four channels: mg = sum g / P, mgx = sum g*xhat / P.
 struct bnd_quad { vec4 a, m, b, is, mg, mgx; };
 
-float bnd_term(uint row, uint c) {
-    uint i = p.coff + row * p.cq + c;
-    return DfTerms[i >> 2][i & 3u];
-}
+float bnd_term(uint row, uint c) { return LD1(DfTerms, p.coff + row * p.cq + c); }
 
 bnd_quad bnd_none() { return bnd_quad(vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0)); }
 
@@ -42,8 +39,9 @@ bnd_quad bnd_quad_at(uint c0) {
     float inv_p = 1.0 / float(p.dp);
     if (DV) {
         uint q = (p.coff + c0) >> 2, r = p.cq >> 2;
-        f.mg = DfTerms[q] * inv_p, f.mgx = DfTerms[q + r] * inv_p;
-        f.a = DfTerms[q + 2u * r], f.m = DfTerms[q + 3u * r], f.b = DfTerms[q + 4u * r], f.is = DfTerms[q + 5u * r];
+        f.mg = LD4(DfTerms, q) * inv_p, f.mgx = LD4(DfTerms, q + r) * inv_p;
+        f.a = LD4(DfTerms, q + 2u * r), f.m = LD4(DfTerms, q + 3u * r);
+        f.b = LD4(DfTerms, q + 4u * r), f.is = LD4(DfTerms, q + 5u * r);
         return f;
     }
     [[unroll]] for (uint j = 0u; j < 4u; j++) {
