@@ -187,7 +187,8 @@ static bool jpeg_tables_ok(const uint8_t *b, size_t n, size_t pos /* after SOI *
  *   - a PNM (P5, P6) header number of 10 or more digits overflows the int it
  *     is read into: refused (no size or maximum value has that many);
  *   - a PNG whose first IDAT chunk is empty makes it offset a null pointer:
- *     leading empty IDAT chunks are dropped, which changes no pixel;
+ *     leading empty IDAT chunks are dropped, which changes no pixel (one
+ *     whose CRC the file cuts short too: the file then ends before it);
  *   - a PNG IDAT chunk of over a megabyte that runs past the end of the
  *     file: stb grew its buffer to the declared length (gigabytes) before
  *     finding the data missing; refused, as stb would refuse the file anyway
@@ -279,6 +280,7 @@ static bool png_prepare(uint8_t *b, size_t *size) {
         uint32_t len = (uint32_t)b[p] << 24 | (uint32_t)b[p + 1] << 16 | (uint32_t)b[p + 2] << 8 | b[p + 3];
         if (memcmp(b + p + 4, "IEND", 4) == 0) break;
         if (len > n - p - 8 || n - p - 8 - len < 4) { /* past the end: stb fails too, a short one cheaply */
+            if (!data && !len && memcmp(b + p + 4, "IDAT", 4) == 0) n = p; /* an empty first IDAT cut short: dropped too */
             *size = n;
             return memcmp(b + p + 4, "IDAT", 4) != 0 || len <= PNG_SHORT_IDAT;
         }
