@@ -44,13 +44,18 @@ asvk_status asvk_pool2d_forward(asvk_stream *s, asvk_pool_kind kind, const asvk_
     return asvk_pool2d_forward_bn(s, kind, p, xs, x, NULL, y);
 }
 
-asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
-                                   asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer y) {
+/* pool_fwd: y = pool(x), or with `arg` (max pooling's backward, first
+ * phase) the position of each window's first maximum into the workspace y,
+ * N x OH x OW x quads vec4s from a 16-byte aligned offset. */
+static asvk_status forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs, asvk_buffer x,
+                           const asvk_bn_load *xbn, asvk_buffer y, bool arg) {
     pool_geom g;
     asvk_nhwc ys;
     asvk_status st = prepare(p, xs, &g, &ys);
+    uint32_t quads = (xs.c + 3) / 4;
     if (st || (st = asvk_check_floats(x, asvk_nhwc_count(xs), "pooling x")) ||
-        (st = asvk_check_floats(y, asvk_nhwc_count(ys), "pooling y")))
+        (st = asvk_check_floats(y, arg ? asvk_nhwc_pixels(ys) * quads * 4 : asvk_nhwc_count(ys),
+                                arg ? "max pooling's workspace" : "pooling y")))
         return st;
     if (xbn && kind == ASVK_POOL_MAX)
         return asvk_error_set(ASVK_ERR_INTERNAL, "pooling: a batch norm fuses into average pooling only");
@@ -60,6 +65,9 @@ asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const as
     uint32_t off[6];
     asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, y, &bind[1], &off[1]);
+    if (arg && off[1] % 4)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "max pooling's backward: workspace offset %u is not 16-byte aligned",
+                              off[1] * 4);
     /* without a fused BN, bindings 2-5 are never read: x's binding serves */
     const asvk_buffer v[4] = {xbn ? xbn->gamma : x, xbn ? xbn->beta : x, xbn ? xbn->mean : x, xbn ? xbn->invstd : x};
     bool xv = xbn != NULL;
@@ -67,40 +75,52 @@ asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const as
         asvk_buffer_bindable(ctx, v[i], &bind[2 + i], &off[2 + i]);
         xv = xv && off[2 + i] % 4 == 0;
     }
-    uint32_t quads = (xs.c + 3) / 4;
-    bool vec = xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0;
-    uint32_t spec[6] = {POOL_WG, kind == ASVK_POOL_MAX, vec, xbn != NULL, xbn ? (uint32_t)xbn->act : 0, xv};
+    bool vec = xs.c % 4 == 0 && off[0] % 4 == 0 && (arg || off[1] % 4 == 0);
+    uint32_t spec[7] = {POOL_WG, kind == ASVK_POOL_MAX, vec, xbn != NULL, xbn ? (uint32_t)xbn->act : 0, xv, arg};
     asvk_kernel *k;
-    if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 6, &k))) return st;
+    if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 7, &k))) return st;
     struct { pool_geom g; uint32_t xoff, yoff, quads, xg, xb, xm, xi; } push = {g, off[0], off[1], quads,
                                                                                off[2], off[3], off[4], off[5]};
     return asvk_stream_dispatch_linear(s, k, bind, 6, &push, sizeof push,
                                        asvk_ceil_div(asvk_nhwc_pixels(ys) * quads, POOL_WG));
 }
 
+asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
+                                   asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer y) {
+    return forward(s, kind, p, xs, x, xbn, y, false);
+}
+
+uint64_t asvk_pool2d_backward_workspace(asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs) {
+    asvk_nhwc ys;
+    if (kind != ASVK_POOL_MAX || asvk_pool2d_output(xs, p, &ys)) return 0;
+    return asvk_nhwc_pixels(ys) * ((xs.c + 3) / 4) * 16;
+}
+
 asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
-                                 asvk_buffer x, asvk_buffer dy, asvk_buffer dx, bool accumulate) {
+                                 asvk_buffer x, asvk_buffer dy, asvk_buffer dx, bool accumulate, asvk_buffer ws) {
     pool_geom g;
     asvk_nhwc ys;
     asvk_status st = prepare(p, xs, &g, &ys);
     if (st || (st = asvk_check_floats(dy, asvk_nhwc_count(ys), "pooling dy")) ||
         (st = asvk_check_floats(dx, asvk_nhwc_count(xs), "pooling dx")))
         return st;
-    if (kind == ASVK_POOL_MAX && (st = asvk_check_floats(x, asvk_nhwc_count(xs), "max pooling x"))) return st;
     asvk_context *ctx = asvk_stream_context(s);
     uint32_t quads = (xs.c + 3) / 4;
     uint64_t groups = asvk_ceil_div(asvk_nhwc_pixels(xs) * quads, POOL_WG);
     asvk_kernel *k;
     if (kind == ASVK_POOL_MAX) {
+        /* two dispatches: each window's maximum found once (pool_fwd, ARG), then gathered */
+        if ((st = asvk_check_floats(x, asvk_nhwc_count(xs), "max pooling x")) ||
+            (st = forward(s, kind, p, xs, x, NULL, ws, true)))
+            return st;
         asvk_buffer bind[3];
         uint32_t off[3];
-        asvk_buffer_bindable(ctx, x, &bind[0], &off[0]);
+        asvk_buffer_bindable(ctx, ws, &bind[0], &off[0]);
         asvk_buffer_bindable(ctx, dy, &bind[1], &off[1]);
         asvk_buffer_bindable(ctx, dx, &bind[2], &off[2]);
-        uint32_t spec[3] = {POOL_WG, accumulate,
-                            xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0};
+        uint32_t spec[3] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0};
         if ((st = asvk_kernel_get(ctx, "pool_max_bwd", spec, 3, &k))) return st;
-        struct { pool_geom g; uint32_t xoff, dyoff, dxoff, quads; } push = {g, off[0], off[1], off[2], quads};
+        struct { pool_geom g; uint32_t atoff, dyoff, dxoff, quads; } push = {g, off[0] / 4, off[1], off[2], quads};
         return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push, groups);
     }
     asvk_buffer bind[2];
@@ -128,5 +148,5 @@ asvk_status asvk_pool_global_avg_forward_bn(asvk_stream *s, asvk_nhwc xs, asvk_b
 asvk_status asvk_pool_global_avg_backward(asvk_stream *s, asvk_nhwc xs, asvk_buffer dy, asvk_buffer dx,
                                           bool accumulate) {
     asvk_pool2d p = whole_image(xs);
-    return asvk_pool2d_backward(s, ASVK_POOL_AVG, &p, xs, (asvk_buffer){0}, dy, dx, accumulate);
+    return asvk_pool2d_backward(s, ASVK_POOL_AVG, &p, xs, (asvk_buffer){0}, dy, dx, accumulate, (asvk_buffer){0});
 }

@@ -41,10 +41,16 @@ asvk_status asvk_pool2d_forward(asvk_stream *s, asvk_pool_kind kind, const asvk_
 asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
                                    asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer y);
 
-/* dx (+)= d pool / dx applied to dy. x (the forward input) is read by max
- * pooling only; pass an empty buffer ({0}) for average pooling. */
+/* dx (+)= d pool / dx applied to dy. x (the forward input) and ws, a
+ * workspace of asvk_pool2d_backward_workspace() bytes from a 16-byte aligned
+ * offset, are used by max pooling only (two dispatches: each window's first
+ * maximum found once into ws, then gathered); pass empty buffers ({0}) for
+ * average pooling. */
 asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
-                                 asvk_buffer x, asvk_buffer dy, asvk_buffer dx, bool accumulate);
+                                 asvk_buffer x, asvk_buffer dy, asvk_buffer dx, bool accumulate, asvk_buffer ws);
+/* Bytes of asvk_pool2d_backward's workspace: 16 per output pixel and quad of
+ * channels for max pooling, 0 for average pooling or a geometry it refuses. */
+uint64_t asvk_pool2d_backward_workspace(asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs);
 
 /* y[n][c] = mean over h, w of x[n][h][w][c]: y is (N, C, 1, 1), N*C floats. */
 asvk_status asvk_pool_global_avg_forward(asvk_stream *s, asvk_nhwc xs, asvk_buffer x, asvk_buffer y);

@@ -42,7 +42,14 @@ static asvk_status pool_bwd_record(asvk_exec *ex, const asvk_node *n) {
         return asvk_pool_global_avg_backward(ex->stream, a->xs, asvk_exec_buf(ex, n->in[1]),
                                              asvk_exec_buf(ex, n->out[0]), a->accumulate);
     return asvk_pool2d_backward(ex->stream, a->kind, &a->p, a->xs, asvk_exec_buf(ex, n->in[0]),
-                                asvk_exec_buf(ex, n->in[1]), asvk_exec_buf(ex, n->out[0]), a->accumulate);
+                                asvk_exec_buf(ex, n->in[1]), asvk_exec_buf(ex, n->out[0]), a->accumulate,
+                                n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
+}
+/* max pooling: each window's maximum, found once before the gather */
+static uint64_t pool_bwd_ws(const asvk_graph *g, const asvk_node *n) {
+    (void)g;
+    const pool_attr *a = ASVK_CATTR(n, pool_attr);
+    return a->global ? 0 : asvk_pool2d_backward_workspace(a->kind, &a->p, a->xs);
 }
 static asvk_status pool_backward(asvk_graph *g, int i) {
     asvk_node n = node_copy(g, i);
@@ -274,7 +281,7 @@ asvk_status asvk_op_adamw(asvk_graph *g, int group, const asvk_adamw_config *c) 
 }
 
 const asvk_op_def asvk_op_pool_def = {"pool", pool_record, pool_backward, NULL, false};
-const asvk_op_def asvk_op_pool_bwd_def = {"pool_bwd", pool_bwd_record, NULL, NULL, false};
+const asvk_op_def asvk_op_pool_bwd_def = {"pool_bwd", pool_bwd_record, NULL, pool_bwd_ws, false};
 const asvk_op_def asvk_op_linear_def = {"linear", linear_record, linear_backward, NULL, false};
 const asvk_op_def asvk_op_linear_bwd_data_def = {"linear_bwd_data", linear_bwd_data_record, NULL, NULL, false};
 const asvk_op_def asvk_op_linear_bwd_weight_def = {"linear_bwd_weight", linear_bwd_weight_record, NULL, NULL, false};

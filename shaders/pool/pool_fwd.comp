@@ -18,7 +18,12 @@
 // channels), quads fastest, on a folded linear grid. Spec constants: 0
 // workgroup size, 1 MAX (else average), 2 VEC (C % 4 == 0 and both offsets
 // 4-aligned: vec4 loads/stores), 3 XF, 4 XACT (the BN's asvk_act), 5 XV (the
-// BN vectors' offsets 4-aligned, with VEC).
+// BN vectors' offsets 4-aligned, with VEC), 6 ARG (with MAX: y receives each
+// window's first maximum instead of its value, as its position in the
+// unclipped window, (iy - y0) * KW + (ix - x0), a float per channel in a vec4
+// per (output pixel, quad): y is then N x OH x OW x quads vec4s from the
+// 4-aligned offset yoff, whatever C. The first phase of max pooling's
+// backward, pool_max_bwd the second).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
 
@@ -28,6 +33,7 @@ layout(constant_id = 2) const bool VEC = false;
 layout(constant_id = 3) const bool XF = false;
 layout(constant_id = 4) const uint XACT = 0u;
 layout(constant_id = 5) const bool XV = false;
+layout(constant_id = 6) const bool ARG = false;
 
 IN_TENSOR(0, x);
 OUT_TENSOR(1, y);
@@ -60,6 +66,20 @@ void main() {
     bn_quad f = XV && VEC ? bn_quad_at(c) : bn_quad_of(min(c, cl), min(c + 1u, cl), min(c + 2u, cl), min(c + 3u, cl));
 
     vec4 acc = MAX ? bn_apply4(f, load_x(img + (ys * p.w + xs) * p.c, nv)) : vec4(0.0);
+    if (MAX && ARG) {
+        // the first maximum in scan order (rows, then columns; PyTorch's rule): a later element
+        // replaces it only when greater
+        vec4 at = vec4(float(uint(int(ys) - y0) * p.kw + uint(int(xs) - x0)));
+        for (uint iy = ys; iy < ye; iy++)
+            for (uint ix = xs; ix < xe; ix++) {
+                vec4 v = load_x(img + (iy * p.w + ix) * p.c, nv);
+                bvec4 gt = greaterThan(v, acc);
+                acc = mix(acc, v, gt);
+                at = mix(at, vec4(float(uint(int(iy) - y0) * p.kw + uint(int(ix) - x0))), gt);
+            }
+        ST4(y, (p.yoff >> 2) + pix * p.quads + q, at);
+        return;
+    }
     for (uint iy = ys; iy < ye; iy++)
         for (uint ix = xs; ix < xe; ix++) {
             vec4 v = bn_apply4(f, load_x(img + (iy * p.w + ix) * p.c, nv));

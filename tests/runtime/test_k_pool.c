@@ -64,9 +64,25 @@ static asvk_status record_forward(asvk_stream *s, const pool_case *c, asvk_buffe
                      : asvk_pool2d_forward(s, c->kind, &c->p, c->xs, x, y);
 }
 
-static asvk_status record_backward(asvk_stream *s, const pool_case *c, asvk_buffer x, asvk_buffer dy, asvk_buffer dx) {
+static asvk_status record_backward(asvk_stream *s, const pool_case *c, asvk_buffer x, asvk_buffer dy, asvk_buffer dx,
+                                   asvk_buffer ws) {
     return c->global ? asvk_pool_global_avg_backward(s, c->xs, dy, dx, c->accumulate)
-                     : asvk_pool2d_backward(s, c->kind, &c->p, c->xs, x, dy, dx, c->accumulate);
+                     : asvk_pool2d_backward(s, c->kind, &c->p, c->xs, x, dy, dx, c->accumulate, ws);
+}
+
+/* Max pooling's backward workspace: NaN-poisoned (every entry it reads must
+ * have been written by its first phase), at a 16-byte aligned offset that
+ * varies, with sentinels around it; an empty one for average pooling. */
+static dtensor ws_create(asvk_context *ctx, const pool_case *c) {
+    dtensor t = {0};
+    uint64_t floats = c->global ? 0 : asvk_pool2d_backward_workspace(c->kind, &c->p, c->xs) / 4;
+    if (!floats) return t;
+    float *nan = host(floats);
+    for (uint64_t i = 0; i < floats; i++) nan[i] = NAN;
+    asvk_status st = dt_create(ctx, nan, floats, 4 * (c->xoff % 3), &t);
+    CHECK(st == ASVK_OK, "max pooling's workspace: %s", asvk_error_message());
+    free(nan);
+    return t;
 }
 
 static asvk_pool2d effective(const pool_case *c) {
@@ -107,13 +123,20 @@ static void check_case(const pool_case *c, const float *xin) {
     OK(dt_create(ctx, dx0, nx, c->dxoff, &DX));
     asvk_stream *s;
     OK(asvk_stream_create(ctx, &s));
+    dtensor WS = ws_create(ctx, c);
     OK(record_forward(s, c, X.view, Y.view));
-    OK(record_backward(s, c, X.view, DY.view, DX.view));
+    OK(record_backward(s, c, X.view, DY.view, DX.view, WS.view));
     OK(asvk_stream_run(s));
     asvk_stream_destroy(s);
     char name[160];
     describe(c, name, sizeof name);
     int bad = 0;
+    if (WS.n) {
+        float *ws = host(WS.n);
+        dt_read(ctx, &WS, ws, "max pooling's workspace");
+        free(ws);
+        dt_free(ctx, &WS);
+    }
     if (dt_read(ctx, &Y, y, "pooling y"))
         for (size_t i = 0; i < ny; i++) {
             /* max: a selection, exact. average: recursive fp32 summation of
@@ -227,10 +250,12 @@ static void fd_case(const pool_case *c, const float *xin, float e, double tol_ab
     OK(asvk_buffer_alloc(ctx, nx * 4, &DX));
     asvk_stream *s;
     OK(asvk_stream_create(ctx, &s));
-    OK(record_backward(s, c, X, R, DX));
+    dtensor WS = ws_create(ctx, c);
+    OK(record_backward(s, c, X, R, DX, WS.view));
     OK(asvk_stream_run(s));
     asvk_stream_destroy(s);
     OK(test_download(ctx, DX, dx, nx));
+    if (WS.n) dt_free(ctx, &WS);
 
     OK(asvk_stream_create(ctx, &s));
     OK(record_forward(s, c, X, Y));
@@ -317,6 +342,17 @@ static void errors(void) {
     OK(asvk_stream_create(ctx, &s));
     asvk_status st = asvk_pool2d_forward(s, ASVK_POOL_MAX, &p, (asvk_nhwc){2, 7, 8, 4}, b, b);
     CHECK(st == ASVK_ERR_INTERNAL, "undersized x accepted: %s", asvk_status_name(st));
+    /* Max pooling's backward: its workspace too small, or not 16-byte aligned. */
+    asvk_nhwc xs = {1, 4, 4, 4};
+    asvk_buffer ws;
+    OK(asvk_buffer_alloc(ctx, asvk_pool2d_backward_workspace(ASVK_POOL_MAX, &p, xs) + 4, &ws));
+    st = asvk_pool2d_backward(s, ASVK_POOL_MAX, &p, xs, b, b, b, false, asvk_buffer_sub(ws, 0, 16));
+    CHECK(st == ASVK_ERR_INTERNAL, "undersized workspace accepted: %s", asvk_status_name(st));
+    st = asvk_pool2d_backward(s, ASVK_POOL_MAX, &p, xs, b, b, b, false,
+                              asvk_buffer_sub(ws, 4, asvk_pool2d_backward_workspace(ASVK_POOL_MAX, &p, xs)));
+    CHECK(st == ASVK_ERR_INTERNAL, "a workspace at a 4-byte offset accepted: %s", asvk_status_name(st));
+    CHECK(asvk_pool2d_backward_workspace(ASVK_POOL_AVG, &p, xs) == 0, "average pooling asks for a workspace");
+    asvk_buffer_free(ctx, &ws);
     asvk_stream_destroy(s);
     asvk_buffer_free(ctx, &b);
 }
