@@ -35,6 +35,18 @@ with the default learned arm. Its lines have arm "learned" and "variant": NAME
 (the default's have no variant); `--arms learned:NAME` runs only it. A name
 keeps its ARGS: a results file that ran NAME with other ARGS is refused.
 
+--keep DIR carries the experiment between machines (a working session's
+machine keeps only what is committed): DIR mirrors OUT's layout with each
+finished stage's small evidence (evolve: config, history, space; search:
+config, result, net; a training's log as train-log.jsonl; bench.json, the
+latency table), and
+whatever DIR holds that OUT lacks is copied into OUT first. `--keep DIR
+--snapshot` adds the resume state of the trainings in progress (config, log,
+last.safetensors) and exits: run it before the machine goes, commit DIR, and
+the same command on the next machine, with the same OUT path (run folders
+name their inputs by absolute path), goes on from the last finished epoch. An
+evolve or a search in progress starts again.
+
 --quick runs every stage's quick preset (with --epochs 1 unless given): the
 CI form, on small generated data, checks the results file's format.
 """
@@ -43,6 +55,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -68,22 +81,84 @@ def run(asvk, args, capture=False):
 
 
 def evolved(folder):
-    """True once an evolution ran all its generations (space.json is rewritten after each)."""
+    """True once an evolution ran all its generations (space.json is rewritten after each). A folder
+    restored from the committed evidence (config.json, history.jsonl, space.json: no state.json, whose
+    weights are not kept) counts by its history's last generation."""
     try:
         cfg = json.load(open(os.path.join(folder, "config.json")))
-        return json.load(open(os.path.join(folder, "state.json")))["generation"] >= cfg["generations"]
+        if os.path.exists(os.path.join(folder, "state.json")):
+            return json.load(open(os.path.join(folder, "state.json")))["generation"] >= cfg["generations"]
+        if not os.path.exists(os.path.join(folder, "space.json")):
+            return False
+        lines = open(os.path.join(folder, "history.jsonl")).read().splitlines()
+        return bool(lines) and json.loads(lines[-1])["generation"] >= cfg["generations"]
     except (OSError, ValueError, KeyError):
         return False
 
 
-def stage(asvk, command, folder, args, done_file):
-    """An asvk run folder: skipped once done_file exists (None: evolved()), resumed when started."""
-    if evolved(folder) if done_file is None else os.path.exists(os.path.join(folder, done_file)):
+def stage(asvk, command, folder, args, done_file, kept=None):
+    """An asvk run folder: skipped once done_file exists (None: evolved()), resumed when started.
+    kept = (OUT, --keep DIR): the finished stage's evidence is copied there."""
+    def done():
+        return evolved(folder) if done_file is None else os.path.exists(os.path.join(folder, done_file))
+    if not done():
+        if os.path.exists(os.path.join(folder, "config.json")):
+            run(asvk, [command, "--resume", "--run", folder, "--quiet"])
+        else:
+            run(asvk, [command] + args + ["--run", folder, "--quiet"])
+    if kept and kept[1]:
+        keep(kept[0], kept[1], folder, KEEP[command])
+        if command == "train":
+            # its log as evidence, and no resume state any more (a restored run folder would resume it)
+            kept_dir = os.path.join(kept[1], os.path.relpath(folder, kept[0]))
+            copy_atomic(os.path.join(folder, "log.jsonl"), kept_dir + "-log.jsonl")
+            shutil.rmtree(kept_dir, ignore_errors=True)
+
+
+# What a finished stage's folder keeps in --keep DIR (what exists of it): enough for the next stage and the
+# docs, without the supernets' weights.
+KEEP = {"evolve": ("config.json", "history.jsonl", "space.json"),
+        "search": ("config.json", "result.json", "net.json"),
+        "train": ()}  # a finished training: its log beside it, as train-log.jsonl (below)
+# ...and of a training in progress (--snapshot): what `asvk train --resume` needs.
+KEEP_RUNNING = ("config.json", "log.jsonl", "last.safetensors")
+
+
+def copy_atomic(src, dst):
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copyfile(src, dst + ".tmp")
+    os.replace(dst + ".tmp", dst)
+
+
+def keep(out, dirname, folder, names):
+    """Copies `names` of `folder` (a path under out) into the same place under dirname."""
+    if not dirname:
         return
-    if os.path.exists(os.path.join(folder, "config.json")):
-        run(asvk, [command, "--resume", "--run", folder, "--quiet"])
-    else:
-        run(asvk, [command] + args + ["--run", folder, "--quiet"])
+    for name in names:
+        src = os.path.join(folder, name)
+        if os.path.exists(src):
+            copy_atomic(src, os.path.join(dirname, os.path.relpath(src, out)))
+
+
+def restore(out, dirname):
+    """Copies into out every file of dirname that out lacks."""
+    for root, _, files in os.walk(dirname):
+        for name in files:
+            if name.endswith(".tmp"):
+                continue
+            dst = os.path.join(out, os.path.relpath(os.path.join(root, name), dirname))
+            if not os.path.exists(dst):
+                copy_atomic(os.path.join(root, name), dst)
+
+
+def snapshot(out, dirname):
+    """Keeps the resume state of every training in progress under out."""
+    n = 0
+    for root, _, files in os.walk(out):
+        if "last.safetensors" in files and "model.safetensors" not in files and "config.json" in files:
+            keep(out, dirname, root, KEEP_RUNNING)
+            n += 1
+    log(f"experiment: kept {n} training(s) in progress in {dirname}")
 
 
 def atomic_json(path, value):
@@ -113,7 +188,21 @@ def main():
     ap.add_argument("--results", default=os.path.join(ROOT, "bench/results/spaces/results.jsonl"))
     ap.add_argument("--asvk", default=os.path.join(ROOT, "build/asvk"))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--keep", default=None, metavar="DIR",
+                    help="carry the experiment between machines through DIR (restored first; finished stages kept)")
+    ap.add_argument("--snapshot", action="store_true",
+                    help="with --keep: keep the trainings in progress in DIR and exit")
     o = ap.parse_args()
+    if o.snapshot and not o.keep:
+        ap.error("--snapshot needs --keep DIR")
+    if o.keep and os.path.abspath(o.keep) == os.path.abspath(o.out):
+        ap.error("--keep DIR must not be OUT")
+    if o.snapshot:
+        snapshot(o.out, o.keep)
+        return
+    if o.keep:
+        restore(o.out, o.keep)
+    kept = (o.out, o.keep)
     seeds = [int(s) for s in o.seeds.split(",") if s]
     budgets = [b for b in o.budgets.split(",") if b]
     variants = {}
@@ -154,6 +243,7 @@ def main():
     lut = os.path.join(o.out, "latency.json")
     if "latency" in budgets and not os.path.exists(lut):
         run(asvk, ["latency", "--skeleton", o.reference, "--out", lut, "--quiet"])
+    keep(o.out, o.keep, o.out, ("latency.json",))
     full = int(ref_cost["madds"] * o.budget_scale)
     budget_of = {"madds-full": full, "madds-half": full // 2}
     if "latency" in budgets:
@@ -188,12 +278,12 @@ def main():
                 if arm != "learned":
                     continue
                 d = os.path.join(spaces_dir, "evolve" + (f"-{v}" if v else ""))
-                stage(asvk, "evolve", d, common + priced + quick + ev_args + shlex.split(variants.get(v, "")), None)
+                stage(asvk, "evolve", d, common + priced + quick + ev_args + shlex.split(variants.get(v, "")), None, kept)
                 spaces[(arm, v)] = os.path.join(d, "space.json")
             if ("random", None) in arms:
                 d = os.path.join(spaces_dir, "random")
                 stage(asvk, "evolve", d, common + priced + quick + ev_args + ["--generations", "0", "--no-anchors"],
-                      "space.json")
+                      "space.json", kept)
                 spaces[("random", None)] = os.path.join(d, "space.json")
             for arm, v in arms:
                 if (protocol, budget, arm, v, seed) in have:
@@ -205,16 +295,17 @@ def main():
                 # reported in budget_used when the space holds nothing that costly)
                 stage(asvk, "search", os.path.join(d, "search"),
                       ["--space", spaces[(arm, v)]] + common + search_priced + ["--spend", "0.95"] + quick + se_args,
-                      "result.json")
+                      "result.json", kept)
                 net = os.path.join(d, "search", "net.json")
                 stage(asvk, "train", os.path.join(d, "train"),
                       ["--arch", net, "--data", o.data, "--seed", str(seed), "--epochs", str(epochs)] + tr_args,
-                      "model.safetensors")
+                      "model.safetensors", kept)
                 bench = os.path.join(d, "bench.json")
                 if not os.path.exists(bench):
                     out = run(asvk, ["bench", "train", "--arch", net, "--batch", "1", "--repeat", "15", "--json"],
                               capture=True)
                     atomic_json(bench, json.loads(out))
+                keep(o.out, o.keep, d, ("bench.json",))
                 res = json.load(open(os.path.join(d, "search", "result.json")))
                 rows = [json.loads(l) for l in open(os.path.join(d, "train", "log.jsonl"))]
                 b = json.load(open(bench))
