@@ -23,3 +23,12 @@ asvk_status asvk_bn_load_check(const asvk_bn_load *l, uint64_t channels, const c
     }
     return ASVK_OK;
 }
+
+asvk_fastdiv asvk_fastdiv_of(uint32_t d) {
+    if (!d) d = 1; /* callers never divide by 0; 1 keeps the result defined */
+    uint32_t l = 0;
+    while ((1ull << l) < d) l++;
+    /* (2^l - d) < d, so the quotient is below 2^32 */
+    uint32_t magic = (uint32_t)((((1ull << l) - d) << 32) / d + 1);
+    return (asvk_fastdiv){magic, (l < 1 ? l : 1) | (l > 0 ? l - 1 : 0) << 8};
+}

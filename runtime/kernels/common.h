@@ -73,4 +73,23 @@ asvk_status asvk_bn_load_check(const asvk_bn_load *l, uint64_t channels, const c
 /* ceil(a / b) */
 static inline uint64_t asvk_ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
+/* Division by a divisor the shader only learns at run time, as a multiply and
+ * shifts (shaders/include/fastdiv.glsl): a vector unit has no integer divide,
+ * so on CPU devices (lavapipe) each `n / d` of a SIMD group becomes one scalar
+ * division per lane, which dominated index arithmetic in the pooling kernels.
+ * Granlund and Montgomery's round-up method ("Division by invariant integers
+ * using multiplication", 1994, fig. 4.1): with l = ceil(log2 d),
+ * magic = floor(2^32 (2^l - d) / d) + 1, t = (n * magic) >> 32,
+ * n / d = (t + ((n - t) >> min(l, 1))) >> max(l - 1, 0), exact for every
+ * 32-bit n and d >= 1. shifts = min(l, 1) | max(l - 1, 0) << 8. */
+typedef struct {
+    uint32_t magic, shifts;
+} asvk_fastdiv;
+asvk_fastdiv asvk_fastdiv_of(uint32_t d);
+/* The shader's arithmetic on the host (the tests check it against `/`). */
+static inline uint32_t asvk_fastdiv_apply(uint32_t n, asvk_fastdiv f) {
+    uint32_t t = (uint32_t)(((uint64_t)n * f.magic) >> 32);
+    return (t + ((n - t) >> (f.shifts & 0xffu))) >> (f.shifts >> 8);
+}
+
 #endif

@@ -29,6 +29,16 @@ typedef struct {
     uint32_t n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw;
 } pool_geom;
 
+/* The backward kernels' divisors (fastdiv.glsl): quads, W, H, SH, SW. */
+typedef struct {
+    asvk_fastdiv quads, w, h, sh, sw;
+} pool_divs;
+
+static pool_divs divs(asvk_nhwc xs, const asvk_pool2d *p, uint32_t quads) {
+    return (pool_divs){asvk_fastdiv_of(quads), asvk_fastdiv_of(xs.w), asvk_fastdiv_of(xs.h), asvk_fastdiv_of(p->sh),
+                       asvk_fastdiv_of(p->sw)};
+}
+
 static asvk_status prepare(const asvk_pool2d *p, asvk_nhwc xs, pool_geom *g, asvk_nhwc *ys) {
     asvk_status st = asvk_pool2d_output(xs, p, ys);
     if (st) return st;
@@ -79,8 +89,9 @@ static asvk_status forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2
     uint32_t spec[7] = {POOL_WG, kind == ASVK_POOL_MAX, vec, xbn != NULL, xbn ? (uint32_t)xbn->act : 0, xv, arg};
     asvk_kernel *k;
     if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 7, &k))) return st;
-    struct { pool_geom g; uint32_t xoff, yoff, quads, xg, xb, xm, xi; } push = {g, off[0], off[1], quads,
-                                                                               off[2], off[3], off[4], off[5]};
+    struct { pool_geom g; uint32_t xoff, yoff, quads, xg, xb, xm, xi; asvk_fastdiv dq, dow, doh; } push = {
+        g, off[0], off[1], quads, off[2], off[3], off[4], off[5],
+        asvk_fastdiv_of(quads), asvk_fastdiv_of(ys.w), asvk_fastdiv_of(ys.h)};
     return asvk_stream_dispatch_linear(s, k, bind, 6, &push, sizeof push,
                                        asvk_ceil_div(asvk_nhwc_pixels(ys) * quads, POOL_WG));
 }
@@ -120,7 +131,8 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
         asvk_buffer_bindable(ctx, dx, &bind[2], &off[2]);
         uint32_t spec[3] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0};
         if ((st = asvk_kernel_get(ctx, "pool_max_bwd", spec, 3, &k))) return st;
-        struct { pool_geom g; uint32_t atoff, dyoff, dxoff, quads; } push = {g, off[0] / 4, off[1], off[2], quads};
+        struct { pool_geom g; uint32_t atoff, dyoff, dxoff, quads; pool_divs d; } push = {
+            g, off[0] / 4, off[1], off[2], quads, divs(xs, p, quads)};
         return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push, groups);
     }
     asvk_buffer bind[2];
@@ -129,7 +141,8 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
     asvk_buffer_bindable(ctx, dx, &bind[1], &off[1]);
     uint32_t spec[3] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0};
     if ((st = asvk_kernel_get(ctx, "pool_avg_bwd", spec, 3, &k))) return st;
-    struct { pool_geom g; uint32_t dxoff, dyoff, quads; } push = {g, off[1], off[0], quads};
+    struct { pool_geom g; uint32_t dxoff, dyoff, quads; pool_divs d; } push = {g, off[1], off[0], quads,
+                                                                           divs(xs, p, quads)};
     return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, groups);
 }
 

@@ -4,12 +4,14 @@
 // (iy, ix) of dy[n,oy,ox,c] / count(oy, ox), count being the window's number
 // of in-image elements (see pool_fwd). Windows in order oy, then ox.
 // Bindings: 0 dy (in, N x OH x OW x C), 1 dx (in/out, N x H x W x C).
-// Push: as pool_fwd with xoff/yoff the offsets of dx/dy.
+// Push: as pool_fwd with xoff/yoff the offsets of dx/dy, then fastdiv.glsl's
+// terms for quads, W, H, SH and SW.
 // One invocation per (n, iy, ix, quad of 4 channels), quads fastest, folded
 // linear grid. Spec constants: 0 workgroup size, 1 ACCUM (dx += instead of
 // dx =), 2 VEC (C % 4 == 0, offsets 4-aligned).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
+#include "fastdiv.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool ACCUM = false;
@@ -17,7 +19,10 @@ layout(constant_id = 2) const bool VEC = false;
 
 IN_TENSOR(0, dy);
 INOUT_TENSOR(1, dx);
-layout(push_constant) uniform P { uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads; } p;
+layout(push_constant) uniform P {
+    uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads;
+    uint quads_m, quads_s, w_m, w_s, h_m, h_s, sh_m, sh_s, sw_m, sw_s; // fastdiv.glsl's divisors
+} p;
 
 vec4 load_dy(uint i, uint nv) {
     if (VEC) return LD4(dy, i >> 2);
@@ -28,9 +33,9 @@ vec4 load_dy(uint i, uint nv) {
 }
 
 // First output index o along one axis whose window [o*s - pad, o*s - pad + k) contains i.
-uint first_window(uint i, uint k, uint s, uint pad) {
+uint first_window(uint i, uint k, uint s, uint pad, uint s_m, uint s_s) {
     int a = int(i + pad) - int(k) + 1;
-    return a <= 0 ? 0u : (uint(a) + s - 1u) / s;
+    return a <= 0 ? 0u : fdiv(uint(a) + s - 1u, s_m, s_s);
 }
 
 // Number of in-image elements of the window of output o along one axis.
@@ -41,13 +46,13 @@ uint window_len(uint o, uint k, uint s, uint pad, uint size) {
 
 void main() {
     uint id = LINEAR_ID;
-    uint q = id % p.quads, pix = id / p.quads;
+    uint pix = fdiv(id, p.quads_m, p.quads_s), q = id - pix * p.quads;
     if (pix >= p.n * p.h * p.w) return;
-    uint ix = pix % p.w, t = pix / p.w;
-    uint iy = t % p.h, n = t / p.h;
+    uint t = fdiv(pix, p.w_m, p.w_s), ix = pix - t * p.w;
+    uint n = fdiv(t, p.h_m, p.h_s), iy = t - n * p.h;
     uint c = q * 4u, nv = min(4u, p.c - c);
-    uint oy0 = first_window(iy, p.kh, p.sh, p.ph), oy1 = min((iy + p.ph) / p.sh + 1u, p.oh);
-    uint ox0 = first_window(ix, p.kw, p.sw, p.pw), ox1 = min((ix + p.pw) / p.sw + 1u, p.ow);
+    uint oy0 = first_window(iy, p.kh, p.sh, p.ph, p.sh_m, p.sh_s), oy1 = min(fdiv(iy + p.ph, p.sh_m, p.sh_s) + 1u, p.oh);
+    uint ox0 = first_window(ix, p.kw, p.sw, p.pw, p.sw_m, p.sw_s), ox1 = min(fdiv(ix + p.pw, p.sw_m, p.sw_s) + 1u, p.ow);
     uint img = p.yoff + n * p.oh * p.ow * p.c + c;
 
     vec4 g = vec4(0.0);

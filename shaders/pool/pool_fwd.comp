@@ -14,7 +14,7 @@
 // maximum). Bindings: 0 x (in, N x H x W x C), 1 y (out, N x OH x OW x C),
 // 2-5 the fused BN's gamma, beta, mean, invstd ([C]; XF only, any buffer
 // otherwise). Push: geometry, element offsets of x and y, quads = ceil(C/4),
-// the BN vectors' offsets. One invocation per (n, oy, ox, quad of 4
+// the BN vectors' offsets, fastdiv.glsl's terms for quads, OW and OH. One invocation per (n, oy, ox, quad of 4
 // channels), quads fastest, on a folded linear grid. Spec constants: 0
 // workgroup size, 1 MAX (else average), 2 VEC (C % 4 == 0 and both offsets
 // 4-aligned: vec4 loads/stores), 3 XF, 4 XACT (the BN's asvk_act), 5 XV (the
@@ -26,6 +26,7 @@
 // backward, pool_max_bwd the second).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
+#include "fastdiv.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool MAX = false;
@@ -37,7 +38,10 @@ layout(constant_id = 6) const bool ARG = false;
 
 IN_TENSOR(0, x);
 OUT_TENSOR(1, y);
-layout(push_constant) uniform P { uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads, xg, xb, xm, xi; } p;
+layout(push_constant) uniform P {
+    uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads, xg, xb, xm, xi;
+    uint quads_m, quads_s, ow_m, ow_s, oh_m, oh_s; // fastdiv.glsl's divisors
+} p;
 #define XF_BINDING 2
 #include "bn_load.glsl"
 
@@ -52,10 +56,10 @@ vec4 load_x(uint i, uint nv) {
 
 void main() {
     uint id = LINEAR_ID;
-    uint q = id % p.quads, pix = id / p.quads;
+    uint pix = fdiv(id, p.quads_m, p.quads_s), q = id - pix * p.quads;
     if (pix >= p.n * p.oh * p.ow) return;
-    uint ox = pix % p.ow, t = pix / p.ow;
-    uint oy = t % p.oh, n = t / p.oh;
+    uint t = fdiv(pix, p.ow_m, p.ow_s), ox = pix - t * p.ow;
+    uint n = fdiv(t, p.oh_m, p.oh_s), oy = t - n * p.oh;
     uint c = q * 4u, nv = min(4u, p.c - c);
     int y0 = int(oy * p.sh) - int(p.ph), x0 = int(ox * p.sw) - int(p.pw);
     uint ys = uint(max(y0, 0)), ye = uint(min(y0 + int(p.kh), int(p.h)));

@@ -14,11 +14,12 @@
 // its position (iy - y0) * KW + (ix - x0) in the unclipped window), 1 dy
 // (in), 2 dx (in/out).
 // Push: geometry; vec4 offset of at, element offsets of dy, dx; quads =
-// ceil(C/4). One invocation per (n, iy, ix, quad of 4 channels), quads
+// ceil(C/4); fastdiv.glsl's terms for quads, W, H, SH and SW. One invocation per (n, iy, ix, quad of 4 channels), quads
 // fastest, folded linear grid. Spec constants: 0 workgroup size, 1 ACCUM,
 // 2 VEC (C % 4 == 0, dy and dx offsets 4-aligned).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
+#include "fastdiv.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool ACCUM = false;
@@ -27,7 +28,10 @@ layout(constant_id = 2) const bool VEC = false;
 IN_TENSOR(0, at);
 IN_TENSOR(1, dy);
 INOUT_TENSOR(2, dx);
-layout(push_constant) uniform P { uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, atoff, dyoff, dxoff, quads; } p;
+layout(push_constant) uniform P {
+    uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, atoff, dyoff, dxoff, quads;
+    uint quads_m, quads_s, w_m, w_s, h_m, h_s, sh_m, sh_s, sw_m, sw_s; // fastdiv.glsl's divisors
+} p;
 
 vec4 load_dy(uint i, uint nv) {
     if (VEC) return LD4(dy, i >> 2);
@@ -37,20 +41,20 @@ vec4 load_dy(uint i, uint nv) {
     return v;
 }
 
-uint first_window(uint i, uint k, uint s, uint pad) {
+uint first_window(uint i, uint k, uint s, uint pad, uint s_m, uint s_s) {
     int a = int(i + pad) - int(k) + 1;
-    return a <= 0 ? 0u : (uint(a) + s - 1u) / s;
+    return a <= 0 ? 0u : fdiv(uint(a) + s - 1u, s_m, s_s);
 }
 
 void main() {
     uint id = LINEAR_ID;
-    uint q = id % p.quads, pix = id / p.quads;
+    uint pix = fdiv(id, p.quads_m, p.quads_s), q = id - pix * p.quads;
     if (pix >= p.n * p.h * p.w) return;
-    uint ix = pix % p.w, t = pix / p.w;
-    uint iy = t % p.h, n = t / p.h;
+    uint t = fdiv(pix, p.w_m, p.w_s), ix = pix - t * p.w;
+    uint n = fdiv(t, p.h_m, p.h_s), iy = t - n * p.h;
     uint c = q * 4u, nv = min(4u, p.c - c);
-    uint oy0 = first_window(iy, p.kh, p.sh, p.ph), oy1 = min((iy + p.ph) / p.sh + 1u, p.oh);
-    uint ox0 = first_window(ix, p.kw, p.sw, p.pw), ox1 = min((ix + p.pw) / p.sw + 1u, p.ow);
+    uint oy0 = first_window(iy, p.kh, p.sh, p.ph, p.sh_m, p.sh_s), oy1 = min(fdiv(iy + p.ph, p.sh_m, p.sh_s) + 1u, p.oh);
+    uint ox0 = first_window(ix, p.kw, p.sw, p.pw, p.sw_m, p.sw_s), ox1 = min(fdiv(ix + p.pw, p.sw_m, p.sw_s) + 1u, p.ow);
 
     vec4 g = vec4(0.0);
     for (uint oy = oy0; oy < oy1; oy++) {

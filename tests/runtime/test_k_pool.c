@@ -357,6 +357,38 @@ static void errors(void) {
     asvk_buffer_free(ctx, &b);
 }
 
+/* The kernels' division by run-time divisors (fastdiv.glsl, computed on the
+ * host as asvk_fastdiv_apply does): exact against `/` for divisors 1-5000,
+ * powers of two and their neighbours up to 2^32 - 1, random ones, with
+ * dividends at the edges (0, d - 1, d, multiples, 2^32 - 1) and random. A
+ * magic number off by one fails within the first few thousand dividends. */
+static void fastdiv(void) {
+    uint32_t ds[5000 + 3 * 32 + 200];
+    size_t nd = 0;
+    for (uint32_t d = 1; d <= 5000; d++) ds[nd++] = d;
+    for (int k = 1; k < 32; k++) {
+        uint32_t p2 = 1u << k;
+        ds[nd++] = p2, ds[nd++] = p2 + 1, ds[nd++] = p2 - 1;
+    }
+    ds[nd++] = UINT32_MAX;
+    for (int i = 0; i < 200; i++) ds[nd++] = (uint32_t)test_rand_range(1, INT32_MAX) * 2u + (uint32_t)(i & 1);
+    int bad = 0;
+    for (size_t i = 0; i < nd; i++) {
+        uint32_t d = ds[i];
+        asvk_fastdiv f = asvk_fastdiv_of(d);
+        uint32_t ns[24] = {0, 1, d - 1, d, d + 1, 2 * d - 1, 2 * d, UINT32_MAX, UINT32_MAX - 1, UINT32_MAX / d * d,
+                           UINT32_MAX / d * d - 1, 1u << 31, (1u << 31) - 1};
+        for (int j = 13; j < 24; j++) ns[j] = (uint32_t)test_rand_range(0, INT32_MAX) * 2u + (uint32_t)(j & 1);
+        for (int j = 0; j < 24; j++)
+            if (asvk_fastdiv_apply(ns[j], f) != ns[j] / d && bad++ < 5)
+                CHECK(0, "%u / %u: fastdiv gives %u", ns[j], d, asvk_fastdiv_apply(ns[j], f));
+        if (d <= 300)
+            for (uint32_t n = 0; n < 70000; n++)
+                if (asvk_fastdiv_apply(n, f) != n / d && bad++ < 5)
+                    CHECK(0, "%u / %u: fastdiv gives %u", n, d, asvk_fastdiv_apply(n, f));
+    }
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"avg_forward_backward_random", avg_forward_backward_random},
@@ -365,6 +397,7 @@ int main(int argc, char **argv) {
         {"max_ties_and_padding", max_ties_and_padding},
         {"finite_differences", finite_differences},
         {"errors", errors},
+        {"fastdiv", fastdiv},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
