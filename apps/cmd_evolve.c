@@ -40,6 +40,8 @@ static const cli_opt opts[] = {
     {"--cost", "FORM", "the cost term: log (lambda*log E[cost], a pull towards cheaper cells at any cost; the default) or "
                        "hinge (lambda*max(0, log(E[cost]/budget)): only above the budget)"},
     {"--budget-madds", "X", "MAdds budget of a whole network, e.g. 12M (default 1.5x the reference's; 0: none)"},
+    {"--fitness", "FORM", "what a generation scores a cell by: alpha (its weight in the trained mixture; the default) or "
+                          "perturb (how much the mixture's held-out loss rises without it)"},
     {"--lut", "FILE", "latency table of the target device (asvk latency): cells cost their predicted latency, not MAdds"},
     {"--budget-latency", "MS", "with --lut: latency budget of a whole network in ms (default 1.5x the reference's predicted)"},
     {"--tournament", "N", "tournament size (default 4)"},
@@ -120,6 +122,10 @@ static int parse_options(cli_args *a, evolve_options *o, asvk_skeleton *sk_out) 
     if (strcmp(form, "log") == 0) c->cost_mode = ASVK_EVOLVE_COST_LOG;
     else if (strcmp(form, "hinge") == 0) c->cost_mode = ASVK_EVOLVE_COST_HINGE;
     else return cli_usage_error(a, "--cost must be log or hinge, not '%s'", form);
+    const char *fit = cli_str(a, "--fitness", "alpha");
+    if (strcmp(fit, "alpha") == 0) c->fitness = ASVK_EVOLVE_FITNESS_ALPHA;
+    else if (strcmp(fit, "perturb") == 0) c->fitness = ASVK_EVOLVE_FITNESS_PERTURB;
+    else return cli_usage_error(a, "--fitness must be alpha or perturb, not '%s'", fit);
     c->anchors = !cli_flag(a, "--no-anchors");
     const char *mode = cli_str(a, "--reference-mode", "anchor");
     if (strcmp(mode, "distill") == 0) c->distill = true;
@@ -209,6 +215,7 @@ static cJSON *options_json(const evolve_options *o) {
     asvk_json_add_exact(j, "arch-lr", c->arch_lr);
     asvk_json_add_exact(j, "lambda", c->lambda);
     cJSON_AddStringToObject(j, "cost", c->cost_mode == ASVK_EVOLVE_COST_HINGE ? "hinge" : "log");
+    cJSON_AddStringToObject(j, "fitness", c->fitness == ASVK_EVOLVE_FITNESS_PERTURB ? "perturb" : "alpha");
     /* a latency-priced run: its table and budget, no MAdds budget ("": not given) */
     cJSON_AddStringToObject(j, "lut", o->lut ? o->lut_path : "");
     snprintf(b, sizeof b, "%.17g", c->budget_ms);
@@ -394,7 +401,8 @@ static int run(cli_args *a) {
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
-        static const char *const absent[] = {"--cost", "log", NULL}; /* runs from before --cost */
+        /* runs from before --cost and --fitness */
+        static const char *const absent[] = {"--cost", "log", "--fitness", "alpha", NULL};
         st = cli_saved_args_absent(&cmd_evolve, run_dir, "config.json", "evolve run", FIRST_INVOCATION_OPT, absent, &saved,
                                    &j, store);
         rc = st ? cli_fail(st) : parse_options(&saved, &o, NULL);

@@ -451,6 +451,54 @@ static asvk_status check_ranks(const asvk_evolve *e) {
     return asvk_dist_check_same(e->cfg.dist, h, what);
 }
 
+/* --fitness perturb: a sampled cell's contribution to its trained mixture, as the rise of the held-out
+ * loss when the cell is taken out of it (its logit at -1e4: weight 0, the others' renormalized), on the
+ * same PERTURB_BATCHES held-out batches for every cell of every layer (paired: the batches' own
+ * difficulty cancels), as shares of the layer's total rise; a cell whose removal lowers the loss
+ * counts 0, and a layer where none raises it shares uniformly. A softmax mixture trained with its
+ * weights leans on the cells that fit first, those with few or no parameters (the collapse the
+ * diagnosis in docs/autospace.md measured), so their alpha share says little of what they add; Wang
+ * et al., "Rethinking architecture selection in differentiable NAS" (ICLR 2021), select operations
+ * this way. The evaluations run the alpha-step graph (its BN in batch mode, its running statistics
+ * untouched) without stepping anything: PERTURB_BATCHES x (1 + layers x K) runs, each about an
+ * alpha step's cost. */
+#define PERTURB_BATCHES 2u
+static asvk_status perturb_shares(asvk_evolve *e, asvk_param_store *ps, asvk_sn_graph *ga, asvk_loader *la,
+                                  const asvk_alpha *al, uint64_t gs, double share[][ASVK_ALPHA_MAX_K]) {
+    const asvk_evolve_config *c = &e->cfg;
+    uint32_t layers = c->sk.count;
+    double rise[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K] = {{0}};
+    double logits[64][ASVK_ALPHA_MAX_K];
+    const double(*trained)[ASVK_ALPHA_MAX_K] = (const double(*)[ASVK_ALPHA_MAX_K])al->a;
+    asvk_status st = ASVK_OK;
+    for (uint32_t bi = 0; bi < PERTURB_BATCHES && !st; bi++) {
+        const asvk_batch *b;
+        if ((st = asvk_loader_next(la, &b)) || !b) break;
+        float base, loss, correct;
+        if ((st = asvk_sn_alpha_upload(e->ctx, ps, al, trained)) || (st = asvk_sn_run(e->ctx, ga, b, gs, 0, c->seed)) ||
+            (st = asvk_sn_outputs(e->ctx, ga, &base, &correct)))
+            break;
+        for (uint32_t l = 0; l < layers && !st; l++)
+            for (uint32_t k = 0; k < c->k && !st; k++) {
+                memcpy(logits, al->a, sizeof logits);
+                logits[l][k] = -1e4;
+                if ((st = asvk_sn_alpha_upload(e->ctx, ps, al, (const double(*)[ASVK_ALPHA_MAX_K])logits)) ||
+                    (st = asvk_sn_run(e->ctx, ga, b, gs, 0, c->seed)) ||
+                    (st = asvk_sn_outputs(e->ctx, ga, &loss, &correct)))
+                    break;
+                rise[l][k] += (double)loss - base;
+            }
+    }
+    if (!st) st = asvk_sn_alpha_upload(e->ctx, ps, al, trained);
+    if (st) return asvk_error_prefix(st, "measuring the cells' contributions: ");
+    for (uint32_t l = 0; l < layers; l++) {
+        double total = 0;
+        for (uint32_t k = 0; k < c->k; k++) total += fmax(rise[l][k], 0);
+        for (uint32_t k = 0; k < c->k; k++) share[l][k] = total > 0 ? fmax(rise[l][k], 0) / total : 1.0 / c->k;
+    }
+    return ASVK_OK;
+}
+
 asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *user, asvk_generation_stats *out) {
     memset(out, 0, sizeof *out);
     const asvk_evolve_config *c = &e->cfg;
@@ -541,6 +589,11 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
             break;
         }
     }
+    /* what Eqn. 5 scores: the alpha shares, or the cells' contributions measured by perturbation */
+    double score[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];
+    for (uint32_t l = 0; l < sk->count; l++) asvk_alpha_softmax(&al, l, score[l]);
+    if (!st && c->k > 1 && c->fitness == ASVK_EVOLVE_FITNESS_PERTURB)
+        st = perturb_shares(e, ps, &ga, la, &al, first + c->steps, score);
     asvk_loader_destroy(lw);
     asvk_loader_destroy(la);
     /* data-parallel: the bank gets the ranks' averaged BN statistics, and
@@ -566,9 +619,10 @@ asvk_status asvk_evolve_step(asvk_evolve *e, asvk_evolve_progress_fn fn, void *u
         asvk_alpha_softmax(&al, l, p);
         for (uint32_t k = 0; k < c->k; k++) {
             asvk_member *m = &e->pop[l].m[e->sampled[l][k]];
-            asvk_pop_score(m, c->beta, c->k, p[k]);
+            asvk_pop_score(m, c->beta, c->k, score[l][k]);
             m->sampled++;
             e->share[l][k] = p[k];
+            e->score[l][k] = out->score[l][k] = score[l][k];
             e->sample_hash[l][k] = m->hash;
             out->expected_madds += p[k] * (double)m->madds;
             out->expected_ms += p[k] * m->ms;

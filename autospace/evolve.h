@@ -10,6 +10,7 @@
 #ifndef ASVK_AUTOSPACE_EVOLVE_H
 #define ASVK_AUTOSPACE_EVOLVE_H
 
+#include "autospace/alpha.h"
 #include "autospace/genome.h"
 #include "autospace/latency.h"
 #include "autospace/population.h"
@@ -23,6 +24,11 @@
  * every cost), or lambda * max(0, log(E[cost] / budget)) (HINGE: only above the cells' budget,
  * the sum of the layers' shares). */
 typedef enum { ASVK_EVOLVE_COST_LOG = 0, ASVK_EVOLVE_COST_HINGE = 1 } asvk_evolve_cost_mode;
+
+/* What a generation scores a sampled cell by (Eqn. 5's share): ALPHA, its weight softmax(alpha) in
+ * the trained mixture; PERTURB, how much the mixture's held-out loss rises when the cell is taken
+ * out of it (evolve.c, perturb_shares), as a share of its layer's total rise. */
+typedef enum { ASVK_EVOLVE_FITNESS_ALPHA = 0, ASVK_EVOLVE_FITNESS_PERTURB = 1 } asvk_evolve_fitness;
 
 typedef struct asvk_evolve_config {
     asvk_skeleton sk;
@@ -39,6 +45,7 @@ typedef struct asvk_evolve_config {
     double arch_lr;       /* alphas: Adam */
     double lambda;        /* weight of the cost term */
     asvk_evolve_cost_mode cost_mode; /* the cost term's form (alpha.h) */
+    asvk_evolve_fitness fitness;     /* what Eqn. 5 scores by */
     double budget_madds;  /* MAdds budget of the whole network, stem and head included; 0: none. The
                            * cells' part is shared between layers in proportion to the reference cell's
                            * cost there, and a cell costing more than its layer's share is never sampled */
@@ -94,6 +101,9 @@ typedef struct asvk_generation_stats {
     double alpha_grad_ce, alpha_grad_cost; /* means over the alpha steps of the L2 norms (all layers) of the
                                             * loss's and the cost term's gradients w.r.t. alpha */
     double best_fitness[ASVK_SKEL_MAX_LAYERS];
+    double score[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K]; /* what Eqn. 5 scored each sampled cell by: its alpha
+                                                           * share, or with --fitness perturb its share of the
+                                                           * layer's loss rise; per layer they sum to 1 */
 } asvk_generation_stats;
 
 /* After each step pair; returns false to stop: the generation is abandoned (nothing of it is

@@ -19,6 +19,7 @@ struct asvk_evolve {
     double layer_budget[ASVK_SKEL_MAX_LAYERS]; /* MAdds (or ms, with a table) a cell may cost at each layer (0: none) */
     uint32_t sampled[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K]; /* last generation's sample (indices) */
     double share[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];      /* and their final softmax(alpha) */
+    double score[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];      /* and what Eqn. 5 scored them by (--fitness) */
     uint64_t sample_hash[ASVK_SKEL_MAX_LAYERS][ASVK_ALPHA_MAX_K];
 };
 

@@ -166,6 +166,7 @@ char *asvk_evolve_history_json(const asvk_evolve *e, const asvk_generation_stats
             snprintf(h, sizeof h, "%016llx", (unsigned long long)e->sample_hash[l][k]);
             cJSON_AddStringToObject(x, "hash", h);
             asvk_json_add_exact(x, "share", e->share[l][k]);
+            if (e->cfg.fitness == ASVK_EVOLVE_FITNESS_PERTURB) asvk_json_add_exact(x, "score", e->score[l][k]);
             cJSON_AddItemToArray(samp, x);
         }
         cJSON *fit = cJSON_AddArrayToObject(lo, "fitness");

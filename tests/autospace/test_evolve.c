@@ -618,6 +618,68 @@ static void seeds_draw_distinct_populations(void) {
     asvk_dataset_destroy(d);
 }
 
+/* --fitness perturb: the same first generation (same seed: the same sampled cells, data and
+ * training) scored by alpha shares and by perturbation. Per layer the scores are shares (in [0, 1],
+ * summing to 1); the perturbation's are not the alpha shares; and every sampled cell's fitness is
+ * Eqn. 5 applied to its score: 1 -> (1 - beta) + beta * K * score. */
+static void perturbation_fitness(void) {
+    static const char *arch_json =
+        "{\"format\": \"asvk-arch/1\", \"name\": \"small\", \"in_channels\": 1, \"resolution\": 10, \"num_classes\": 4, "
+        "\"layers\": [{\"type\": \"conv\", \"out\": 8, \"kernel\": 3, \"stride\": 2}, "
+        "{\"type\": \"mbconv\", \"out\": 8, \"kernel\": 3, \"expand\": 3}, "
+        "{\"type\": \"mbconv\", \"out\": 12, \"kernel\": 5, \"stride\": 2, \"expand\": 6}, "
+        "{\"type\": \"global_pool\"}, {\"type\": \"linear\", \"out\": 4}]}";
+    asvk_arch a;
+    OK(asvk_arch_parse(arch_json, strlen(arch_json), "small", &a));
+    asvk_evolve_config cfg;
+    asvk_evolve_config_default(&cfg);
+    asvk_status st = asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference);
+    asvk_arch_free(&a);
+    OK(st);
+    cfg.population = 6, cfg.k = 3, cfg.steps = 4, cfg.batch = 8, cfg.val_images = 64, cfg.generations = 2;
+    cfg.seed = 5;
+    asvk_dataset *d = textures(256, 10);
+    CHECK(d != NULL, "dataset");
+    if (!d) return;
+    asvk_generation_stats gs[2];
+    uint64_t sampled_hash[2][ASVK_SKEL_MAX_LAYERS][8] = {{{0}}};
+    for (int f = 0; f < 2; f++) {
+        cfg.fitness = f ? ASVK_EVOLVE_FITNESS_PERTURB : ASVK_EVOLVE_FITNESS_ALPHA;
+        asvk_evolve *e;
+        OK(asvk_evolve_create(test_context(), &cfg, d, &e));
+        OK(asvk_evolve_step(e, NULL, NULL, &gs[f]));
+        for (uint32_t l = 0; l < cfg.sk.count; l++) {
+            const asvk_population *p = asvk_evolve_population(e, l);
+            double sum = 0;
+            for (uint32_t k = 0; k < cfg.k; k++) {
+                double sc = gs[f].score[l][k];
+                CHECK(sc >= 0 && sc <= 1, "%s: layer %u cell %u scored %g", f ? "perturb" : "alpha", l, k, sc);
+                sum += sc;
+            }
+            CHECK(fabs(sum - 1) < 1e-9, "%s: layer %u's scores sum to %.12g", f ? "perturb" : "alpha", l, sum);
+            uint32_t n = 0;
+            for (uint32_t i = 0; i < p->count; i++) {
+                if (p->m[i].sampled != 1) continue;
+                bool matches = false;
+                for (uint32_t k = 0; k < cfg.k; k++)
+                    matches |= fabs(p->m[i].fitness - ((1 - cfg.beta) + cfg.beta * cfg.k * gs[f].score[l][k])) < 1e-12;
+                CHECK(matches, "%s: layer %u: a sampled cell's fitness %g is no score's Eqn. 5",
+                      f ? "perturb" : "alpha", l, p->m[i].fitness);
+                if (n < 8) sampled_hash[f][l][n++] = p->m[i].hash;
+            }
+        }
+        asvk_evolve_destroy(e);
+    }
+    double differ = 0;
+    for (uint32_t l = 0; l < cfg.sk.count; l++) {
+        CHECK(memcmp(sampled_hash[0][l], sampled_hash[1][l], sizeof sampled_hash[0][l]) == 0,
+              "layer %u: the two runs sampled different cells", l);
+        for (uint32_t k = 0; k < cfg.k; k++) differ = fmax(differ, fabs(gs[0].score[l][k] - gs[1].score[l][k]));
+    }
+    CHECK(differ > 1e-3, "the perturbation's scores are the alpha shares (largest difference %g)", differ);
+    asvk_dataset_destroy(d);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"population_sampling", population_sampling},
@@ -634,6 +696,7 @@ int main(int argc, char **argv) {
         {"bad_configs", bad_configs},
         {"layer_budgets", layer_budgets},
         {"seeds_draw_distinct_populations", seeds_draw_distinct_populations},
+        {"perturbation_fitness", perturbation_fitness},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -71,6 +71,25 @@ if os.path.exists(f"{d}/search_space.config"):
     assert mc["name"] == "SuperProxylessNASNets" and len(mc["blocks"]) == 2 and all(mc["blocks"]), mc["blocks"]
 PY
 
+# --fitness perturb: recorded in config.json, each generation's scores (the layer's loss-rise shares)
+# in history.jsonl beside the alpha shares; the default run records alpha and no scores
+run perturb evolve "${common[@]}" --generations 2 --fitness perturb --run "$tmp/rp"
+/usr/bin/python3 - "$tmp/rp" "$tmp/r1" <<'PY' || fail "the --fitness perturb run's files are wrong"
+import json, sys
+p, d = sys.argv[1], sys.argv[2]
+assert json.load(open(f"{p}/config.json"))["fitness"] == "perturb"
+assert json.load(open(f"{d}/config.json"))["fitness"] == "alpha"
+hist = [json.loads(l) for l in open(f"{p}/history.jsonl")]
+assert len(hist) == 2
+for h in hist:
+    for l in h["layers"]:
+        scores = [s["score"] for s in l["sampled"]]
+        assert len(scores) == 2 and abs(sum(scores) - 1) < 1e-9 and min(scores) >= 0, scores
+assert all("score" not in s for h in open(f"{d}/history.jsonl") for l in json.loads(h)["layers"] for s in l["sampled"])
+PY
+"$ASVK" evolve "${common[@]}" --fitness share --run "$tmp/rbad" >"$tmp/rbad.out" 2>&1 && fail "--fitness share was accepted"
+grep -q -- "--fitness must be alpha or perturb" "$tmp/rbad.out" || fail "no clear message for a bad --fitness"
+
 # the space's best network is an architecture asvk trains and counts
 run cost cost "$tmp/r1/best.json" --json
 run train_best train --arch "$tmp/r1/best.json" --data "fashion-mnist:$tmp/data" --epochs 1 --batch 32 --run "$tmp/t1" --quiet
