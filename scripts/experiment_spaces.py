@@ -161,6 +161,19 @@ def snapshot(out, dirname):
     log(f"experiment: kept {n} training(s) in progress in {dirname}")
 
 
+def host_cpu():
+    """The CPU the device runs on where it is the CPU (lavapipe), and the measured latencies with it: the
+    machines of a long experiment change between sessions."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
 def atomic_json(path, value):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -314,7 +327,7 @@ def main():
                         "test_acc": 100 * rows[-1]["test_acc"], "madds": res["madds"], "params": res["params"],
                         "latency_ms": b["latency_batch1_ms"], "predicted_latency_ms": res.get("predicted_latency_ms"),
                         "budget_value": value, "budget_used": spent / value if spent else None,
-                        "epochs": rows[-1]["epoch"], "commit": commit, "device": b["device"]["name"],
+                        "epochs": rows[-1]["epoch"], "commit": commit, "device": b["device"]["name"], "host": host_cpu(),
                         "cells": [l["cell"] for l in res["layers"]], "run": os.path.abspath(d)}
                 if v:
                     line.update(variant=v, variant_args=variants[v])

@@ -170,7 +170,8 @@ def main():
     md = [f"# Spaces experiment: protocol {protocol}", "",
           f"{len(rows)} trained networks from `{os.path.basename(o.results)}`; epochs "
           f"{sorted({r['epochs'] for r in rows})}; devices {sorted({r['device'] for r in rows})}; "
-          f"commits {sorted({r['commit'] for r in rows})}.", "",
+          f"commits {sorted({r['commit'] for r in rows})}; hosts "
+          f"{sorted({r.get('host', 'not recorded') for r in rows})} (batch-1 latency is the host's).", "",
           "| budget | arm | n | test accuracy % | MAdds (M) | params (M) | latency ms (measured, batch 1) | "
           "spent / budget | off ±5% |", "|---|---|---|---|---|---|---|---|---|"]
     for b in budgets:

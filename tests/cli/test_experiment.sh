@@ -39,7 +39,7 @@ for r in rows:
     assert r["arm"] in ("learned", "mbconv", "random") and r["seed"] in (1, 2), r
     assert r["budget"] in ("madds-full", "latency"), r
     assert 0 <= r["test_acc"] <= 100 and r["epochs"] == 1 and r["latency_ms"] > 0 and r["params"] > 0, r
-    assert isinstance(r["commit"], str) and r["commit"] and r["device"], r
+    assert isinstance(r["commit"], str) and r["commit"] and r["device"] and r["host"], r
     if r["budget"] == "madds-full":
         assert r["budget_value"] == 26100 and 0 < r["madds"] <= r["budget_value"], r
     else:
