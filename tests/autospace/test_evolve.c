@@ -436,7 +436,8 @@ static const char *edge_kind(const char *s) {
     return p;
 }
 
-static void generations_inherit_and_stay_distinct(void) {
+/* The defaults with a small skeleton (10x10 inputs, 4 classes, two searchable layers). */
+static asvk_status small_config(asvk_evolve_config *cfg) {
     static const char *arch_json =
         "{\"format\": \"asvk-arch/1\", \"name\": \"small\", \"in_channels\": 1, \"resolution\": 10, \"num_classes\": 4, "
         "\"layers\": [{\"type\": \"conv\", \"out\": 8, \"kernel\": 3, \"stride\": 2}, "
@@ -444,12 +445,17 @@ static void generations_inherit_and_stay_distinct(void) {
         "{\"type\": \"mbconv\", \"out\": 12, \"kernel\": 5, \"stride\": 2, \"expand\": 6}, "
         "{\"type\": \"global_pool\"}, {\"type\": \"linear\", \"out\": 4}]}";
     asvk_arch a;
-    OK(asvk_arch_parse(arch_json, strlen(arch_json), "small", &a));
-    asvk_evolve_config cfg;
-    asvk_evolve_config_default(&cfg);
-    asvk_status st = asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference);
+    asvk_status st = asvk_arch_parse(arch_json, strlen(arch_json), "small", &a);
+    if (st) return st;
+    asvk_evolve_config_default(cfg);
+    st = asvk_skeleton_from_arch(&a, &cfg->sk, cfg->reference);
     asvk_arch_free(&a);
-    OK(st);
+    return st;
+}
+
+static void generations_inherit_and_stay_distinct(void) {
+    asvk_evolve_config cfg;
+    OK(small_config(&cfg));
     cfg.population = 5, cfg.k = 2, cfg.steps = 3, cfg.batch = 8, cfg.val_images = 64, cfg.generations = 6;
     cfg.min_sampled = 1, cfg.seed = 11;
     asvk_dataset *d = textures(256, 10);
@@ -623,19 +629,8 @@ static void seeds_draw_distinct_populations(void) {
  * summing to 1); the perturbation's are not the alpha shares; and every sampled cell's fitness is
  * Eqn. 5 applied to its score: 1 -> (1 - beta) + beta * K * score. */
 static void perturbation_fitness(void) {
-    static const char *arch_json =
-        "{\"format\": \"asvk-arch/1\", \"name\": \"small\", \"in_channels\": 1, \"resolution\": 10, \"num_classes\": 4, "
-        "\"layers\": [{\"type\": \"conv\", \"out\": 8, \"kernel\": 3, \"stride\": 2}, "
-        "{\"type\": \"mbconv\", \"out\": 8, \"kernel\": 3, \"expand\": 3}, "
-        "{\"type\": \"mbconv\", \"out\": 12, \"kernel\": 5, \"stride\": 2, \"expand\": 6}, "
-        "{\"type\": \"global_pool\"}, {\"type\": \"linear\", \"out\": 4}]}";
-    asvk_arch a;
-    OK(asvk_arch_parse(arch_json, strlen(arch_json), "small", &a));
     asvk_evolve_config cfg;
-    asvk_evolve_config_default(&cfg);
-    asvk_status st = asvk_skeleton_from_arch(&a, &cfg.sk, cfg.reference);
-    asvk_arch_free(&a);
-    OK(st);
+    OK(small_config(&cfg));
     cfg.population = 6, cfg.k = 3, cfg.steps = 4, cfg.batch = 8, cfg.val_images = 64, cfg.generations = 2;
     cfg.seed = 5;
     asvk_dataset *d = textures(256, 10);
