@@ -84,43 +84,6 @@ experiment --seeds 1 --budgets madds-full --variant 'hinge=--cost log' >"$tmp/x4
   fail "a variant name run again with other arguments was accepted"
 grep -q "ran variant 'hinge' as" "$tmp/x4.err" || { fail "no clear message for a renamed variant"; cat "$tmp/x4.err"; }
 
-# --keep: carried to a new machine. A first machine runs seed 1's learned and random arms at the MAdds
-# budget into OUT y, keeping evidence in k; the random arm's training is then made "in progress" (its model
-# and results line gone) and --snapshot keeps its resume state. A second machine (y removed) restores
-# from k and only resumes that training: no evolve, no search, the learned arm untouched.
-keeprun() {
-  /usr/bin/python3 "$here/../../scripts/experiment_spaces.py" "$tmp/y" --asvk "$ASVK" --quick --seeds 1 \
-    --budgets madds-full --arms learned,random --reference "$here/tiny_arch.json" --budget-scale 1.5 \
-    --data "fashion-mnist:$tmp/data" --evolve-args "$tiny --generations 2 --population 4 --k 3 --steps 4" \
-    --search-args "$tiny --steps 20 --warmup 5" --train-args "--batch 32" --results "$tmp/kept.jsonl" --keep "$tmp/k" "$@"
-}
-keeprun >"$tmp/k1.out" 2>"$tmp/k1.err" || { fail "the --keep run failed"; tail -20 "$tmp/k1.err"; }
-for f in spaces-madds/seed-1/evolve/space.json spaces-madds/seed-1/evolve/history.jsonl \
-         spaces-madds/seed-1/random/space.json madds-full/seed-1/learned/search/net.json \
-         madds-full/seed-1/learned/search/result.json madds-full/seed-1/random/train-log.jsonl \
-         madds-full/seed-1/learned/bench.json; do
-  [ -f "$tmp/k/$f" ] || fail "--keep did not keep $f"
-done
-[ -z "$(find "$tmp/k" -name 'state.json' -o -name '*.safetensors' -o -name 'train' -type d)" ] ||
-  fail "--keep kept weights or a finished training's folder: $(find "$tmp/k" -name '*.safetensors' -o -name state.json)"
-rt=$tmp/y/madds-full/seed-1/random/train
-if [ -f "$rt/last.safetensors" ]; then
-  rm -f "$rt/model.safetensors"
-  grep -v '"arm": "random"' "$tmp/kept.jsonl" >"$tmp/kept2.jsonl" && mv "$tmp/kept2.jsonl" "$tmp/kept.jsonl"
-  keeprun --snapshot >"$tmp/k2.out" 2>"$tmp/k2.err" || fail "--snapshot failed"
-  [ -f "$tmp/k/madds-full/seed-1/random/train/last.safetensors" ] || fail "--snapshot kept no resume state"
-  rm -rf "$tmp/y"
-  keeprun >"$tmp/k3.out" 2>"$tmp/k3.err" || { fail "the restored run failed"; tail -20 "$tmp/k3.err"; }
-  grep -Eq "^\+ .* (evolve|search) " "$tmp/k3.err" && fail "the restored run evolved or searched again"
-  grep -q "^+ .* train --resume --run $tmp/y/madds-full/seed-1/random/train" "$tmp/k3.err" ||
-    fail "the restored run did not resume the training in progress"
-  grep -q "^+ .* train .*learned" "$tmp/k3.err" && fail "the restored run trained the finished arm again"
-  [ "$(grep -c '"arm": "random"' "$tmp/kept.jsonl")" = 1 ] || fail "the resumed training left no results line"
-  [ -e "$tmp/k/madds-full/seed-1/random/train" ] && fail "a finished training's resume state stayed kept"
-else
-  fail "a finished training left no last.safetensors to resume from"
-fi
-
 /usr/bin/python3 "$here/../../scripts/spaces_summary.py" "$tmp/results.jsonl" >"$tmp/summary.out" ||
   fail "the summary failed"
 for b in madds-full latency; do
@@ -137,6 +100,45 @@ root = ET.parse(sys.argv[1]).getroot()
 circles = [c for c in root.iter("{http://www.w3.org/2000/svg}circle") if c.find("{http://www.w3.org/2000/svg}title") is not None]
 assert len(circles) == 13, len(circles)
 PY
+
+# --keep: carried to a new machine. The first machine is the run above: seed 1's learned and random
+# arms at the MAdds budget, into a fresh results file, keep their evidence in k (every stage is done:
+# nothing runs again); the random arm's training is then made "in progress" (its model and results line
+# gone) and --snapshot keeps its resume state. A second machine (OUT removed) restores from k and only
+# resumes that training: no evolve, no search, the learned arm untouched.
+keeprun() {
+  /usr/bin/python3 "$here/../../scripts/experiment_spaces.py" "$tmp/x" --asvk "$ASVK" --quick --seeds 1 \
+    --budgets madds-full --arms learned,random --reference "$here/tiny_arch.json" --budget-scale 1.5 \
+    --data "fashion-mnist:$tmp/data" --evolve-args "$tiny --generations 2 --population 4 --k 3 --steps 4" \
+    --search-args "$tiny --steps 20 --warmup 5" --train-args "--batch 32" --results "$tmp/kept.jsonl" --keep "$tmp/k" "$@"
+}
+keeprun >"$tmp/k1.out" 2>"$tmp/k1.err" || { fail "the --keep run failed"; tail -20 "$tmp/k1.err"; }
+grep -Eq "^\+ .* (evolve|search|train) " "$tmp/k1.err" && fail "the --keep run ran a finished stage again"
+for f in spaces-madds/seed-1/evolve/space.json spaces-madds/seed-1/evolve/history.jsonl \
+         spaces-madds/seed-1/random/space.json madds-full/seed-1/learned/search/net.json \
+         madds-full/seed-1/learned/search/result.json madds-full/seed-1/random/train-log.jsonl \
+         madds-full/seed-1/learned/bench.json; do
+  [ -f "$tmp/k/$f" ] || fail "--keep did not keep $f"
+done
+[ -z "$(find "$tmp/k" -name 'state.json' -o -name '*.safetensors' -o -name 'train' -type d)" ] ||
+  fail "--keep kept weights or a finished training's folder: $(find "$tmp/k" -name '*.safetensors' -o -name state.json)"
+rt=$tmp/x/madds-full/seed-1/random/train
+if [ -f "$rt/last.safetensors" ]; then
+  rm -f "$rt/model.safetensors"
+  grep -v '"arm": "random"' "$tmp/kept.jsonl" >"$tmp/kept2.jsonl" && mv "$tmp/kept2.jsonl" "$tmp/kept.jsonl"
+  keeprun --snapshot >"$tmp/k2.out" 2>"$tmp/k2.err" || fail "--snapshot failed"
+  [ -f "$tmp/k/madds-full/seed-1/random/train/last.safetensors" ] || fail "--snapshot kept no resume state"
+  rm -rf "$tmp/x"
+  keeprun >"$tmp/k3.out" 2>"$tmp/k3.err" || { fail "the restored run failed"; tail -20 "$tmp/k3.err"; }
+  grep -Eq "^\+ .* (evolve|search) " "$tmp/k3.err" && fail "the restored run evolved or searched again"
+  grep -q "^+ .* train --resume --run $tmp/x/madds-full/seed-1/random/train" "$tmp/k3.err" ||
+    fail "the restored run did not resume the training in progress"
+  grep -q "^+ .* train .*learned" "$tmp/k3.err" && fail "the restored run trained the finished arm again"
+  [ "$(grep -c '"arm": "random"' "$tmp/kept.jsonl")" = 1 ] || fail "the resumed training left no results line"
+  [ -e "$tmp/k/madds-full/seed-1/random/train" ] && fail "a finished training's resume state stayed kept"
+else
+  fail "a finished training left no last.safetensors to resume from"
+fi
 
 if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all experiment cases passed"
