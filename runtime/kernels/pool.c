@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 #define POOL_WG 64u
+#define POOL_STRIP 4u    /* outputs (or inputs) of a row per invocation in the strip kernels */
+#define POOL_STRIP_KW 7u /* the widest window they take */
 
 asvk_status asvk_pool2d_output(asvk_nhwc x, const asvk_pool2d *p, asvk_nhwc *y) {
     if (!p->kh || !p->kw || !p->sh || !p->sw)
@@ -86,14 +88,19 @@ static asvk_status forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2
         xv = xv && off[2 + i] % 4 == 0;
     }
     bool vec = xs.c % 4 == 0 && off[0] % 4 == 0 && (arg || off[1] % 4 == 0);
-    uint32_t spec[7] = {POOL_WG, kind == ASVK_POOL_MAX, vec, xbn != NULL, xbn ? (uint32_t)xbn->act : 0, xv, arg};
+    /* strips of POOL_STRIP outputs along x for the small windows of a network's pools (a
+     * pipeline per window width and stride); one output per invocation for the global pool */
+    uint32_t sx = ys.w >= POOL_STRIP && p->kw <= POOL_STRIP_KW && p->sw <= p->kw ? POOL_STRIP : 1;
+    uint32_t spec[10] = {POOL_WG, kind == ASVK_POOL_MAX, vec, xbn != NULL, xbn ? (uint32_t)xbn->act : 0, xv, arg,
+                         sx, sx > 1 ? p->kw : 1, sx > 1 ? p->sw : 1};
     asvk_kernel *k;
-    if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 7, &k))) return st;
+    if ((st = asvk_kernel_get(ctx, "pool_fwd", spec, 10, &k))) return st;
+    uint32_t cols = (uint32_t)asvk_ceil_div(ys.w, sx); /* outputs, or strips, of a row */
     struct { pool_geom g; uint32_t xoff, yoff, quads, xg, xb, xm, xi; asvk_fastdiv dq, dow, doh; } push = {
         g, off[0], off[1], quads, off[2], off[3], off[4], off[5],
-        asvk_fastdiv_of(quads), asvk_fastdiv_of(ys.w), asvk_fastdiv_of(ys.h)};
+        asvk_fastdiv_of(quads), asvk_fastdiv_of(cols), asvk_fastdiv_of(ys.h)};
     return asvk_stream_dispatch_linear(s, k, bind, 6, &push, sizeof push,
-                                       asvk_ceil_div(asvk_nhwc_pixels(ys) * quads, POOL_WG));
+                                       asvk_ceil_div((uint64_t)ys.n * ys.h * cols * quads, POOL_WG));
 }
 
 asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
@@ -129,11 +136,16 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
         asvk_buffer_bindable(ctx, ws, &bind[0], &off[0]);
         asvk_buffer_bindable(ctx, dy, &bind[1], &off[1]);
         asvk_buffer_bindable(ctx, dx, &bind[2], &off[2]);
-        uint32_t spec[3] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0};
-        if ((st = asvk_kernel_get(ctx, "pool_max_bwd", spec, 3, &k))) return st;
+        uint32_t sx = xs.w >= POOL_STRIP && p->kw <= POOL_STRIP_KW && p->sw <= p->kw ? POOL_STRIP : 1;
+        uint32_t spec[6] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0,
+                            sx, sx > 1 ? p->kw : 1, sx > 1 ? p->sw : 1};
+        if ((st = asvk_kernel_get(ctx, "pool_max_bwd", spec, 6, &k))) return st;
+        uint32_t cols = (uint32_t)asvk_ceil_div(xs.w, sx); /* elements, or strips, of a row */
         struct { pool_geom g; uint32_t atoff, dyoff, dxoff, quads; pool_divs d; } push = {
             g, off[0] / 4, off[1], off[2], quads, divs(xs, p, quads)};
-        return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push, groups);
+        push.d.w = asvk_fastdiv_of(cols);
+        return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push,
+                                           asvk_ceil_div((uint64_t)xs.n * xs.h * cols * quads, POOL_WG));
     }
     asvk_buffer bind[2];
     uint32_t off[2];

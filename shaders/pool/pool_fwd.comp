@@ -23,7 +23,16 @@
 // unclipped window, (iy - y0) * KW + (ix - x0), a float per channel in a vec4
 // per (output pixel, quad): y is then N x OH x OW x quads vec4s from the
 // 4-aligned offset yoff, whatever C. The first phase of max pooling's
-// backward, pool_max_bwd the second).
+// backward, pool_max_bwd the second), 7 SX, 8 KWS, 9 SWS (below).
+// Strips (SX > 1): an invocation computes SX neighbouring outputs of a row
+// (ox = strip * SX + s) for window width KWS and stride SWS fixed at build
+// time, and loads each row of their windows' union once into registers,
+// (SX - 1) * SWS + KWS vec4s, where one output per invocation loads SX * KWS:
+// on lavapipe each load is a called texel fetch of ~40 instructions (8 lane
+// loads and a transpose), which bounds these kernels. The outputs see their
+// windows' elements in the same order as with SX = 1 (rows, then columns),
+// so the sums and the first maxima are the same; a padded column is skipped.
+// Then the grid's pixels are (n, oy, strip) with strips = ceil(OW / SX).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
 #include "fastdiv.glsl"
@@ -35,12 +44,16 @@ layout(constant_id = 3) const bool XF = false;
 layout(constant_id = 4) const uint XACT = 0u;
 layout(constant_id = 5) const bool XV = false;
 layout(constant_id = 6) const bool ARG = false;
+layout(constant_id = 7) const uint SX = 1u;
+layout(constant_id = 8) const uint KWS = 1u;
+layout(constant_id = 9) const uint SWS = 1u;
+const uint RW = (SX - 1u) * SWS + KWS; // a strip's columns
 
 IN_TENSOR(0, x);
 OUT_TENSOR(1, y);
 layout(push_constant) uniform P {
     uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, xoff, yoff, quads, xg, xb, xm, xi;
-    uint quads_m, quads_s, ow_m, ow_s, oh_m, oh_s; // fastdiv.glsl's divisors
+    uint quads_m, quads_s, ow_m, ow_s, oh_m, oh_s; // fastdiv.glsl's divisors (ow: strips with SX > 1)
 } p;
 #define XF_BINDING 2
 #include "bn_load.glsl"
@@ -54,8 +67,81 @@ vec4 load_x(uint i, uint nv) {
     return v;
 }
 
+// SX outputs (n, oy, ox0 + s) of one row; see the header.
+void strip(uint pix, uint q) {
+    uint strips = (p.ow + SX - 1u) / SX;
+    if (pix >= p.n * p.oh * strips) return;
+    uint t = fdiv(pix, p.ow_m, p.ow_s), ox0 = (pix - t * strips) * SX;
+    uint n = fdiv(t, p.oh_m, p.oh_s), oy = t - n * p.oh;
+    uint c = q * 4u, nv = min(4u, p.c - c);
+    int y0 = int(oy * p.sh) - int(p.ph), c0 = int(ox0 * SWS) - int(p.pw);
+    uint ys = uint(max(y0, 0)), ye = uint(min(y0 + int(p.kh), int(p.h)));
+    uint img = p.xoff + n * p.h * p.w * p.c + c;
+    uint cl = p.c - 1u;
+    bn_quad f = XV && VEC ? bn_quad_at(c) : bn_quad_of(min(c, cl), min(c + 1u, cl), min(c + 2u, cl), min(c + 3u, cl));
+
+    // the first maximum starts at -inf (padding never wins, nor a later equal element), at the
+    // window's first element in the image
+    vec4 acc[SX], at[SX];
+    [[unroll]] for (uint s = 0u; s < SX; s++) {
+        int x0 = c0 + int(s * SWS);
+        acc[s] = vec4(MAX ? uintBitsToFloat(0xff800000u) : 0.0);
+        at[s] = vec4(float(uint(int(ys) - y0) * KWS + uint(max(x0, 0) - x0)));
+    }
+    for (uint iy = ys; iy < ye; iy++) {
+        vec4 row[RW];
+        bool inside[RW];
+        [[unroll]] for (uint j = 0u; j < RW; j++) {
+            int ix = c0 + int(j);
+            inside[j] = ix >= 0 && ix < int(p.w);
+            row[j] = vec4(0.0);
+            if (inside[j]) row[j] = bn_apply4(f, load_x(img + (iy * p.w + uint(ix)) * p.c, nv));
+        }
+        float ry = float(uint(int(iy) - y0) * KWS);
+        [[unroll]] for (uint s = 0u; s < SX; s++)
+            [[unroll]] for (uint kx = 0u; kx < KWS; kx++) {
+                uint j = s * SWS + kx;
+                if (MAX && ARG) {
+                    bvec4 gt = inside[j] ? greaterThan(row[j], acc[s]) : bvec4(false);
+                    acc[s] = mix(acc[s], row[j], gt);
+                    at[s] = mix(at[s], vec4(ry + float(kx)), gt);
+                } else if (MAX) {
+                    if (inside[j]) acc[s] = max(acc[s], row[j]);
+                } else {
+                    if (inside[j]) acc[s] += row[j];
+                }
+            }
+    }
+    [[unroll]] for (uint s = 0u; s < SX; s++) {
+        uint ox = ox0 + s;
+        if (ox >= p.ow) break;
+        uint pix1 = (n * p.oh + oy) * p.ow + ox;
+        if (MAX && ARG) {
+            ST4(y, (p.yoff >> 2) + pix1 * p.quads + q, at[s]);
+            continue;
+        }
+        vec4 v = acc[s];
+        if (!MAX) {
+            int x0 = c0 + int(s * SWS);
+            v /= float((ye - ys) * uint(min(x0 + int(KWS), int(p.w)) - max(x0, 0)));
+        }
+        uint o = p.yoff + pix1 * p.c + c;
+        if (VEC) {
+            ST4(y, o >> 2, v);
+        } else {
+            [[unroll]] for (uint j = 0u; j < 4u; j++)
+                if (j < nv) ST1(y, o + j, v[j]);
+        }
+    }
+}
+
 void main() {
     uint id = LINEAR_ID;
+    if (SX > 1u) {
+        uint pix = fdiv(id, p.quads_m, p.quads_s);
+        strip(pix, id - pix * p.quads);
+        return;
+    }
     uint pix = fdiv(id, p.quads_m, p.quads_s), q = id - pix * p.quads;
     if (pix >= p.n * p.oh * p.ow) return;
     uint t = fdiv(pix, p.ow_m, p.ow_s), ox = pix - t * p.ow;

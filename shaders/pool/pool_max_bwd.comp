@@ -16,7 +16,14 @@
 // Push: geometry; vec4 offset of at, element offsets of dy, dx; quads =
 // ceil(C/4); fastdiv.glsl's terms for quads, W, H, SH and SW. One invocation per (n, iy, ix, quad of 4 channels), quads
 // fastest, folded linear grid. Spec constants: 0 workgroup size, 1 ACCUM,
-// 2 VEC (C % 4 == 0, dy and dx offsets 4-aligned).
+// 2 VEC (C % 4 == 0, dy and dx offsets 4-aligned), 3 SX, 4 KWS, 5 SWS:
+// strips as in pool_fwd. With SX > 1 an invocation computes SX neighbouring
+// elements of a row of dx (ix = strip * SX + s) for window width KWS and
+// stride SWS fixed at build time, and loads the positions and dy of each
+// row of the windows that hold any of them once, at most NW of them (below),
+// where one element per invocation loads KW / SW windows each. An element
+// sums its windows in the same order either way (rows, then columns). The
+// grid's pixels are then (n, iy, strip), strips = ceil(W / SX).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
 #include "fastdiv.glsl"
@@ -24,13 +31,18 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool ACCUM = false;
 layout(constant_id = 2) const bool VEC = false;
+layout(constant_id = 3) const uint SX = 1u;
+layout(constant_id = 4) const uint KWS = 1u;
+layout(constant_id = 5) const uint SWS = 1u;
+// the windows of a strip: SX + KWS - 2 columns of window starts, every SWS-th
+const uint NW = (SX + KWS - 2u) / SWS + 1u;
 
 IN_TENSOR(0, at);
 IN_TENSOR(1, dy);
 INOUT_TENSOR(2, dx);
 layout(push_constant) uniform P {
     uint n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, atoff, dyoff, dxoff, quads;
-    uint quads_m, quads_s, w_m, w_s, h_m, h_s, sh_m, sh_s, sw_m, sw_s; // fastdiv.glsl's divisors
+    uint quads_m, quads_s, w_m, w_s, h_m, h_s, sh_m, sh_s, sw_m, sw_s; // fastdiv.glsl's divisors (w: strips with SX > 1)
 } p;
 
 vec4 load_dy(uint i, uint nv) {
@@ -46,8 +58,67 @@ uint first_window(uint i, uint k, uint s, uint pad, uint s_m, uint s_s) {
     return a <= 0 ? 0u : fdiv(uint(a) + s - 1u, s_m, s_s);
 }
 
+void store_dx(uint pix, uint c, uint nv, vec4 g) {
+    uint o = p.dxoff + pix * p.c + c;
+    if (VEC) {
+        if (ACCUM) g += RD4(dx, o >> 2);
+        ST4(dx, o >> 2, g);
+    } else {
+        [[unroll]] for (uint j = 0u; j < 4u; j++)
+            if (j < nv) ST1(dx, o + j, ACCUM ? RD1(dx, o + j) + g[j] : g[j]);
+    }
+}
+
+// SX elements (n, iy, ix0 + s) of a row of dx; see the header.
+void strip(uint pix, uint q) {
+    uint strips = (p.w + SX - 1u) / SX;
+    if (pix >= p.n * p.h * strips) return;
+    uint t = fdiv(pix, p.w_m, p.w_s), ix0 = (pix - t * strips) * SX;
+    uint n = fdiv(t, p.h_m, p.h_s), iy = t - n * p.h;
+    uint c = q * 4u, nv = min(4u, p.c - c);
+    uint oy0 = first_window(iy, p.kh, p.sh, p.ph, p.sh_m, p.sh_s), oy1 = min(fdiv(iy + p.ph, p.sh_m, p.sh_s) + 1u, p.oh);
+    // the windows holding any of the strip's elements: oxa <= ox < oxb
+    uint oxa = first_window(ix0, KWS, SWS, p.pw, p.sw_m, p.sw_s);
+    uint oxb = min(fdiv(ix0 + SX - 1u + p.pw, p.sw_m, p.sw_s) + 1u, p.ow);
+    // element s's position in window oxa + w's columns: r0 + s - w * SWS
+    int r0 = int(ix0 + p.pw) - int(oxa * SWS);
+
+    vec4 g[SX];
+    [[unroll]] for (uint s = 0u; s < SX; s++) g[s] = vec4(0.0);
+    for (uint oy = oy0; oy < oy1; oy++) {
+        float ry = float((iy + p.ph - oy * p.sh) * KWS);
+        uint orow = (n * p.oh + oy) * p.ow;
+        vec4 a[NW], d[NW];
+        [[unroll]] for (uint w = 0u; w < NW; w++) {
+            a[w] = vec4(-1.0); // matches no position
+            d[w] = vec4(0.0);
+            uint ox = oxa + w;
+            if (ox < oxb) {
+                a[w] = LD4(at, p.atoff + (orow + ox) * p.quads + q);
+                d[w] = load_dy(p.dyoff + (orow + ox) * p.c + c, nv);
+            }
+        }
+        [[unroll]] for (uint s = 0u; s < SX; s++)
+            [[unroll]] for (uint w = 0u; w < NW; w++) {
+                int r = r0 + int(s) - int(w * SWS);
+                bvec4 mine = r >= 0 && r < int(KWS) ? equal(a[w], vec4(ry + float(r))) : bvec4(false);
+                // a select, not a product: 0 * inf in dy of a lost window must not leak
+                g[s] = mix(g[s], g[s] + d[w], mine);
+            }
+    }
+    [[unroll]] for (uint s = 0u; s < SX; s++) {
+        if (ix0 + s >= p.w) break;
+        store_dx((n * p.h + iy) * p.w + ix0 + s, c, nv, g[s]);
+    }
+}
+
 void main() {
     uint id = LINEAR_ID;
+    if (SX > 1u) {
+        uint pix = fdiv(id, p.quads_m, p.quads_s);
+        strip(pix, id - pix * p.quads);
+        return;
+    }
     uint pix = fdiv(id, p.quads_m, p.quads_s), q = id - pix * p.quads;
     if (pix >= p.n * p.h * p.w) return;
     uint t = fdiv(pix, p.w_m, p.w_s), ix = pix - t * p.w;
@@ -69,12 +140,5 @@ void main() {
         }
     }
 
-    uint o = p.dxoff + pix * p.c + c;
-    if (VEC) {
-        if (ACCUM) g += RD4(dx, o >> 2);
-        ST4(dx, o >> 2, g);
-    } else {
-        [[unroll]] for (uint j = 0u; j < 4u; j++)
-            if (j < nv) ST1(dx, o + j, ACCUM ? RD1(dx, o + j) + g[j] : g[j]);
-    }
+    store_dx(pix, c, nv, g);
 }

@@ -210,6 +210,35 @@ static void global_avg_random(void) {
     }
 }
 
+/* The strip kernels (runtime/kernels/pool.c: a row's outputs, or dx
+ * elements, in strips of 4 for windows up to 7 wide) at the widths and
+ * windows of real networks: strips that end ragged (W or OW not a multiple of
+ * 4), windows wider than the strip, strides up to the window, and the
+ * boundaries beside them that take one output per invocation (a window 8
+ * wide, a stride past the window, OW below 4); ties included for max. */
+static void strips(void) {
+    const struct { asvk_nhwc xs; asvk_pool2d p; } shapes[] = {
+        {{2, 14, 14, 16}, {3, 3, 1, 1, 1, 1}}, {{1, 9, 13, 5}, {5, 5, 2, 2, 2, 2}}, {{1, 8, 15, 8}, {7, 7, 1, 1, 3, 3}},
+        {{1, 6, 11, 4}, {7, 7, 3, 3, 3, 3}},   {{1, 7, 18, 4}, {3, 3, 2, 2, 1, 1}}, {{1, 5, 17, 3}, {2, 2, 2, 2, 0, 0}},
+        {{1, 9, 12, 4}, {8, 8, 1, 1, 4, 4}},   {{1, 6, 13, 4}, {2, 2, 3, 3, 1, 1}}, {{2, 4, 6, 8}, {3, 3, 2, 2, 1, 1}},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int kind = 0; kind < 2; kind++)
+            for (int ties = 0; ties < 1 + kind; ties++) {
+                pool_case c = {.kind = kind ? ASVK_POOL_MAX : ASVK_POOL_AVG, .xs = shapes[i].xs, .p = shapes[i].p,
+                               .xoff = shapes[i].xs.c % 4 ? 1 : 4, .yoff = (uint32_t)i % 2 * 4,
+                               .dxoff = shapes[i].xs.c % 4 ? 3 : 8, .accumulate = (i + (size_t)ties) % 2};
+                size_t nx = asvk_nhwc_count(c.xs);
+                float *x = NULL;
+                if (ties) {
+                    x = host(nx);
+                    for (size_t j = 0; j < nx; j++) x[j] = -(float)test_rand_range(1, 2);
+                }
+                check_case(&c, x);
+                free(x);
+            }
+}
+
 /* Ties and padding: inputs from {-3, -2, -1} make ties in most windows; both
  * the kernel and the reference must send the gradient to the first maximum
  * in scan order (an exact check), and negative inputs show that padding
@@ -395,6 +424,7 @@ int main(int argc, char **argv) {
         {"max_forward_backward_random", max_forward_backward_random},
         {"global_avg_random", global_avg_random},
         {"max_ties_and_padding", max_ties_and_padding},
+        {"strips", strips},
         {"finite_differences", finite_differences},
         {"errors", errors},
         {"fastdiv", fastdiv},
