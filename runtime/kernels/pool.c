@@ -41,6 +41,19 @@ static pool_divs divs(asvk_nhwc xs, const asvk_pool2d *p, uint32_t quads) {
                        asvk_fastdiv_of(p->sw)};
 }
 
+/* Strips (the kernels' SX): POOL_STRIP neighbouring outputs, or dx
+ * elements, of a row per invocation when a row has that many (`cols`) and
+ * the window is narrow enough to build for (a pipeline per window width and
+ * stride) and overlaps its neighbour or touches it; otherwise one. */
+static uint32_t strip_of(uint32_t cols, const asvk_pool2d *p) {
+    return cols >= POOL_STRIP && p->kw <= POOL_STRIP_KW && p->sw <= p->kw ? POOL_STRIP : 1;
+}
+
+/* workgroups over (n, row, strip, quad) */
+static uint64_t groups(asvk_nhwc s, uint32_t sx, uint32_t quads) {
+    return asvk_ceil_div((uint64_t)s.n * s.h * asvk_ceil_div(s.w, sx) * quads, POOL_WG);
+}
+
 static asvk_status prepare(const asvk_pool2d *p, asvk_nhwc xs, pool_geom *g, asvk_nhwc *ys) {
     asvk_status st = asvk_pool2d_output(xs, p, ys);
     if (st) return st;
@@ -88,9 +101,7 @@ static asvk_status forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2
         xv = xv && off[2 + i] % 4 == 0;
     }
     bool vec = xs.c % 4 == 0 && off[0] % 4 == 0 && (arg || off[1] % 4 == 0);
-    /* strips of POOL_STRIP outputs along x for the small windows of a network's pools (a
-     * pipeline per window width and stride); one output per invocation for the global pool */
-    uint32_t sx = ys.w >= POOL_STRIP && p->kw <= POOL_STRIP_KW && p->sw <= p->kw ? POOL_STRIP : 1;
+    uint32_t sx = strip_of(ys.w, p);
     uint32_t spec[10] = {POOL_WG, kind == ASVK_POOL_MAX, vec, xbn != NULL, xbn ? (uint32_t)xbn->act : 0, xv, arg,
                          sx, sx > 1 ? p->kw : 1, sx > 1 ? p->sw : 1};
     asvk_kernel *k;
@@ -99,8 +110,7 @@ static asvk_status forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2
     struct { pool_geom g; uint32_t xoff, yoff, quads, xg, xb, xm, xi; asvk_fastdiv dq, dow, doh; } push = {
         g, off[0], off[1], quads, off[2], off[3], off[4], off[5],
         asvk_fastdiv_of(quads), asvk_fastdiv_of(cols), asvk_fastdiv_of(ys.h)};
-    return asvk_stream_dispatch_linear(s, k, bind, 6, &push, sizeof push,
-                                       asvk_ceil_div((uint64_t)ys.n * ys.h * cols * quads, POOL_WG));
+    return asvk_stream_dispatch_linear(s, k, bind, 6, &push, sizeof push, groups(ys, sx, quads));
 }
 
 asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
@@ -124,7 +134,6 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
         return st;
     asvk_context *ctx = asvk_stream_context(s);
     uint32_t quads = (xs.c + 3) / 4;
-    uint64_t groups = asvk_ceil_div(asvk_nhwc_pixels(xs) * quads, POOL_WG);
     asvk_kernel *k;
     if (kind == ASVK_POOL_MAX) {
         /* two dispatches: each window's maximum found once (pool_fwd, ARG), then gathered */
@@ -136,26 +145,27 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
         asvk_buffer_bindable(ctx, ws, &bind[0], &off[0]);
         asvk_buffer_bindable(ctx, dy, &bind[1], &off[1]);
         asvk_buffer_bindable(ctx, dx, &bind[2], &off[2]);
-        uint32_t sx = xs.w >= POOL_STRIP && p->kw <= POOL_STRIP_KW && p->sw <= p->kw ? POOL_STRIP : 1;
+        uint32_t sx = strip_of(xs.w, p);
         uint32_t spec[6] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[1] % 4 == 0 && off[2] % 4 == 0,
                             sx, sx > 1 ? p->kw : 1, sx > 1 ? p->sw : 1};
         if ((st = asvk_kernel_get(ctx, "pool_max_bwd", spec, 6, &k))) return st;
-        uint32_t cols = (uint32_t)asvk_ceil_div(xs.w, sx); /* elements, or strips, of a row */
         struct { pool_geom g; uint32_t atoff, dyoff, dxoff, quads; pool_divs d; } push = {
             g, off[0] / 4, off[1], off[2], quads, divs(xs, p, quads)};
-        push.d.w = asvk_fastdiv_of(cols);
-        return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push,
-                                           asvk_ceil_div((uint64_t)xs.n * xs.h * cols * quads, POOL_WG));
+        push.d.w = asvk_fastdiv_of((uint32_t)asvk_ceil_div(xs.w, sx)); /* strips of a row, or elements */
+        return asvk_stream_dispatch_linear(s, k, bind, 3, &push, sizeof push, groups(xs, sx, quads));
     }
     asvk_buffer bind[2];
     uint32_t off[2];
     asvk_buffer_bindable(ctx, dy, &bind[0], &off[0]);
     asvk_buffer_bindable(ctx, dx, &bind[1], &off[1]);
-    uint32_t spec[3] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0};
-    if ((st = asvk_kernel_get(ctx, "pool_avg_bwd", spec, 3, &k))) return st;
+    uint32_t sx = strip_of(xs.w, p);
+    uint32_t spec[6] = {POOL_WG, accumulate, xs.c % 4 == 0 && off[0] % 4 == 0 && off[1] % 4 == 0,
+                        sx, sx > 1 ? p->kw : 1, sx > 1 ? p->sw : 1};
+    if ((st = asvk_kernel_get(ctx, "pool_avg_bwd", spec, 6, &k))) return st;
     struct { pool_geom g; uint32_t dxoff, dyoff, quads; pool_divs d; } push = {g, off[1], off[0], quads,
                                                                            divs(xs, p, quads)};
-    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, groups);
+    push.d.w = asvk_fastdiv_of((uint32_t)asvk_ceil_div(xs.w, sx));
+    return asvk_stream_dispatch_linear(s, k, bind, 2, &push, sizeof push, groups(xs, sx, quads));
 }
 
 static asvk_pool2d whole_image(asvk_nhwc xs) { return (asvk_pool2d){xs.h, xs.w, 1, 1, 0, 0}; }
