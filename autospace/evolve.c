@@ -459,9 +459,9 @@ static asvk_status check_ranks(const asvk_evolve *e) {
  * weights leans on the cells that fit first, those with few or no parameters (the collapse the
  * diagnosis in docs/autospace.md measured), so their alpha share says little of what they add; Wang
  * et al., "Rethinking architecture selection in differentiable NAS" (ICLR 2021), select operations
- * this way. The evaluations run the alpha-step graph (its BN in batch mode, its running statistics
- * untouched) without stepping anything: PERTURB_BATCHES x (1 + layers x K) runs, each about an
- * alpha step's cost. */
+ * this way. The evaluations run the alpha-step graph's forward (its BN in batch mode, its running
+ * statistics untouched; asvk_sn_run_forward): PERTURB_BATCHES x (1 + layers x K) runs, each about
+ * half an alpha step. */
 #define PERTURB_BATCHES 2u
 static asvk_status perturb_shares(asvk_evolve *e, asvk_param_store *ps, asvk_sn_graph *ga, asvk_loader *la,
                                   const asvk_alpha *al, uint64_t gs, double share[][ASVK_ALPHA_MAX_K]) {
@@ -475,7 +475,7 @@ static asvk_status perturb_shares(asvk_evolve *e, asvk_param_store *ps, asvk_sn_
         const asvk_batch *b;
         if ((st = asvk_loader_next(la, &b)) || !b) break;
         float base, loss, correct;
-        if ((st = asvk_sn_alpha_upload(e->ctx, ps, al, trained)) || (st = asvk_sn_run(e->ctx, ga, b, gs, 0, c->seed)) ||
+        if ((st = asvk_sn_alpha_upload(e->ctx, ps, al, trained)) || (st = asvk_sn_run_forward(e->ctx, ga, b, gs, c->seed)) ||
             (st = asvk_sn_outputs(e->ctx, ga, &base, &correct)))
             break;
         for (uint32_t l = 0; l < layers && !st; l++)
@@ -483,7 +483,7 @@ static asvk_status perturb_shares(asvk_evolve *e, asvk_param_store *ps, asvk_sn_
                 memcpy(logits, al->a, sizeof logits);
                 logits[l][k] = -1e4;
                 if ((st = asvk_sn_alpha_upload(e->ctx, ps, al, (const double(*)[ASVK_ALPHA_MAX_K])logits)) ||
-                    (st = asvk_sn_run(e->ctx, ga, b, gs, 0, c->seed)) ||
+                    (st = asvk_sn_run_forward(e->ctx, ga, b, gs, c->seed)) ||
                     (st = asvk_sn_outputs(e->ctx, ga, &loss, &correct)))
                     break;
                 rise[l][k] += (double)loss - base;

@@ -18,6 +18,7 @@ asvk_status asvk_sn_graph_make(asvk_context *ctx, const asvk_supernet_spec *spec
     asvk_supernet_spec local = *spec;
     local.batch = spec->batch / ranks;
     asvk_status st = asvk_supernet_build(&local, ps, sgd == NULL, &out->m);
+    if (!st) asvk_graph_nodes(out->m.graph, &out->fwd_to);
     if (!st) st = asvk_graph_backward(out->m.graph, out->m.loss);
     uint32_t opt_from = 0;
     if (!st) asvk_graph_nodes(out->m.graph, &opt_from);
@@ -41,14 +42,16 @@ asvk_status asvk_sn_graph_make(asvk_context *ctx, const asvk_supernet_spec *spec
 }
 
 void asvk_sn_graph_free(asvk_context *ctx, asvk_sn_graph *g) {
+    asvk_stream_destroy(g->fwd);
     asvk_dist_step_destroy(g->ds);
     asvk_stream_destroy(g->s);
     asvk_graph_destroy(ctx, g->m.graph);
     memset(g, 0, sizeof *g);
 }
 
-asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step, double lr,
-                        uint64_t seed) {
+/* the batch and the step scalars into the graph's inputs */
+static asvk_status upload(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step, double lr,
+                          uint64_t seed) {
     float step[ASVK_STEP_FLOATS] = {0};
     step[ASVK_STEP_LR] = (float)lr;
     step[ASVK_STEP_T] = (float)(global_step + 1);
@@ -60,6 +63,12 @@ asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b
     asvk_status st = asvk_buffer_upload(ctx, asvk_graph_cval(gr, g->m.input)->buf, 0, b->x, n * 4);
     if (!st) st = asvk_buffer_upload(ctx, asvk_graph_cval(gr, g->m.labels)->buf, 0, b->y, b->n * 4ull);
     if (!st) st = asvk_buffer_upload(ctx, asvk_graph_cval(gr, asvk_graph_step(gr))->buf, 0, step, sizeof step);
+    return st;
+}
+
+asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step, double lr,
+                        uint64_t seed) {
+    asvk_status st = upload(ctx, g, b, global_step, lr, seed);
     if (!st && g->ds) {
         char what[64];
         snprintf(what, sizeof what, "supernet step %llu", (unsigned long long)global_step + 1);
@@ -67,6 +76,23 @@ asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b
     } else if (!st) {
         st = asvk_stream_run(g->s);
     }
+    return st;
+}
+
+asvk_status asvk_sn_run_forward(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step,
+                                uint64_t seed) {
+    if (g->ds) return asvk_sn_run(ctx, g, b, global_step, 0, seed);
+    asvk_status st = ASVK_OK;
+    if (!g->fwd) {
+        if (!(st = asvk_stream_create(ctx, &g->fwd))) st = asvk_graph_record_range(g->m.graph, &g->fwd, 0, g->fwd_to, NULL);
+        if (!st) st = asvk_stream_end(g->fwd);
+        if (st) {
+            asvk_stream_destroy(g->fwd);
+            g->fwd = NULL;
+            return st;
+        }
+    }
+    if (!(st = upload(ctx, g, b, global_step, 0, seed))) st = asvk_stream_run(g->fwd);
     return st;
 }
 

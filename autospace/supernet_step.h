@@ -17,6 +17,8 @@ typedef struct asvk_sn_graph {
     asvk_stream *s;
     asvk_dist *dist;
     asvk_dist_step *ds; /* data-parallel: the step in parts, gradients (weights or alphas) averaged */
+    uint32_t fwd_to;    /* the forward's nodes are [0, fwd_to) */
+    asvk_stream *fwd;   /* those alone, recorded on the first asvk_sn_run_forward */
 } asvk_sn_graph;
 
 /* SGD of the weight step; NULL for the architecture step. */
@@ -34,6 +36,12 @@ void asvk_sn_graph_free(asvk_context *ctx, asvk_sn_graph *g);
  * dropout seed from `seed` and the global step) and runs the step. */
 asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step, double lr,
                         uint64_t seed);
+/* The forward alone (the loss and its count of right answers; nothing
+ * differentiated or stepped): what measuring a loss needs, a third of a
+ * weight step's work and about half of an alpha step's. It computes what asvk_sn_run's forward computes, to the bit.
+ * Data-parallel graphs run the whole step. */
+asvk_status asvk_sn_run_forward(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step,
+                                uint64_t seed);
 /* The step's loss and its number of right top-1 answers (NaN without a
  * classifier); data-parallel: the whole batch's (mean loss, summed count). */
 asvk_status asvk_sn_outputs(asvk_context *ctx, const asvk_sn_graph *g, float *loss, float *correct);

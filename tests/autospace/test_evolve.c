@@ -20,6 +20,7 @@
 #include "autospace/skeleton.h"
 #include "autospace/space.h"
 #include "autospace/supernet.h"
+#include "autospace/supernet_step.h"
 #include "runtime/cell_ops.h"
 #include "runtime/params.h"
 #include "tests/harness.h"
@@ -675,6 +676,60 @@ static void perturbation_fitness(void) {
     asvk_dataset_destroy(d);
 }
 
+/* The forward alone (what --fitness perturb measures with) gives the loss and
+ * count of the whole step's forward to the bit, for the weight step's graph
+ * and the alpha step's, twice over (the forward stream is recorded once and
+ * replayed), in fewer dispatches than the step (the alpha step's backward
+ * has no weight gradients: 79 of its 130 dispatches are the forward's). */
+static void forward_only_loss(void) {
+    asvk_evolve_config cfg;
+    OK(small_config(&cfg));
+    asvk_supernet_spec spec = {.sk = &cfg.sk, .k = 3, .batch = 8, .bn_eps = 1e-5, .bn_momentum = 0.1};
+    asvk_genome_options o;
+    asvk_genome_options_default(&o);
+    asvk_prng rng = asvk_prng_seed(17);
+    for (uint32_t l = 0; l < cfg.sk.count; l++)
+        for (uint32_t k = 0; k < spec.k; k++) {
+            OK(asvk_genome_random(&rng, 4, &o, &spec.cells[l][k]));
+            OK(asvk_genome_hash(&spec.cells[l][k], &spec.hash[l][k]));
+        }
+    asvk_context *ctx = test_context();
+    asvk_param_store *ps = asvk_params_create();
+    OK(asvk_supernet_declare(&spec, ps));
+    OK(asvk_params_alloc(ctx, ps, 1));
+    OK(asvk_supernet_load(ctx, &spec, ps, NULL, 3));
+    float x[8 * 10 * 10], y[8];
+    test_fill_uniform(x, 8 * 10 * 10, -1, 1);
+    for (int i = 0; i < 8; i++) y[i] = (float)(i % 4);
+    asvk_batch b = {.n = 8, .capacity = 8, .h = 10, .w = 10, .c = 1, .x = x, .y = y};
+    asvk_sn_sgd sgd = {0.9, 1e-4};
+    for (int arch = 0; arch < 2; arch++) {
+        asvk_sn_graph g;
+        OK(asvk_sn_graph_make(ctx, &spec, ps, arch ? NULL : &sgd, &g));
+        float loss[3], correct[3];
+        /* the forward first: the weight step's SGD would change what the next forward sees */
+        for (int r = 0; r < 2; r++) {
+            OK(asvk_sn_run_forward(ctx, &g, &b, 5, 7));
+            OK(asvk_sn_outputs(ctx, &g, &loss[r], &correct[r]));
+        }
+        OK(asvk_sn_run(ctx, &g, &b, 5, arch ? 0 : 0.05, 7));
+        OK(asvk_sn_outputs(ctx, &g, &loss[2], &correct[2]));
+        const char *what = arch ? "alpha step" : "weight step";
+        CHECK(isfinite(loss[2]) && loss[2] > 0, "%s: loss %g", what, loss[2]);
+        for (int r = 0; r < 2; r++)
+            CHECK(memcmp(&loss[r], &loss[2], 4) == 0 && memcmp(&correct[r], &correct[2], 4) == 0,
+                  "%s: the forward alone (run %d) gave loss %.9g, %g right, the step %.9g, %g right", what, r + 1,
+                  loss[r], correct[r], loss[2], correct[2]);
+        asvk_stream_stats fs, ss;
+        asvk_stream_stats_get(g.fwd, &fs);
+        asvk_stream_stats_get(g.s, &ss);
+        CHECK(fs.dispatches > 0 && fs.dispatches < ss.dispatches,
+              "%s: the forward alone records %u dispatches, the step %u", what, fs.dispatches, ss.dispatches);
+        asvk_sn_graph_free(ctx, &g);
+    }
+    asvk_params_destroy(ctx, ps);
+}
+
 int main(int argc, char **argv) {
     static const test_case cases[] = {
         {"population_sampling", population_sampling},
@@ -692,6 +747,7 @@ int main(int argc, char **argv) {
         {"layer_budgets", layer_budgets},
         {"seeds_draw_distinct_populations", seeds_draw_distinct_populations},
         {"perturbation_fitness", perturbation_fitness},
+        {"forward_only_loss", forward_only_loss},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }
