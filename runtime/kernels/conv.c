@@ -27,7 +27,7 @@ typedef struct {
 typedef struct {
     uint32_t wg;       /* workgroup size of the spatial kernels */
     uint32_t tm, tn;   /* direct kernels: pixels x channels per invocation */
-    uint32_t tp, tr;   /* depthwise: outputs along a row per step, rows per invocation */
+    uint32_t tp, tr;   /* depthwise: outputs per step along a row, rows an invocation (weight gradient: a block) */
     uint32_t wtm, wtn; /* direct weight gradient: channels x (kx, ci) per invocation (at most) */
     uint32_t wtp;      /* depthwise weight gradient: outputs per step */
     bool row_runs;     /* an invocation walks a whole row (fewer integer divisions: CPU) */
@@ -592,8 +592,10 @@ asvk_status asvk_conv_backward_weight_bn(asvk_stream *s, const asvk_conv_desc *d
         p.e[0] = cdiv(d->in.c, 4), p.e[1] = dw_windows(d);
         if (vec && dwk_fits(d->kh, d->kw, d->sh, d->sw)) {
             if (!aligned4(&p, 3)) chunks = 1; /* its partials are written and merged as vec4s */
-            uint32_t spec[11] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, accumulate, xf, xact, xv, 0};
-            return launch_chunked(s, "conv_dw_bwd_weight_k", spec, 11, bind, 9, &p, p.e[0], o.n * o.h, chunks,
+            /* blocks of t.tr output rows (CPU devices 2: of 1, 2 and 4 rows for 3x3 to 7x7 windows
+             * in the spaces experiment's networks, 2 took the least in sum, -10% against 1) */
+            uint32_t spec[12] = {t.wg, row_step(&t, o.w), d->kh, d->kw, d->sh, d->sw, accumulate, xf, xact, xv, t.tr, 0};
+            return launch_chunked(s, "conv_dw_bwd_weight_k", spec, 12, bind, 9, &p, p.e[0], o.n * o.h, chunks,
                                   t.red_groups);
         }
         uint32_t spec[9] = {t.wg, t.wtp, nib(d), vec, accumulate, xf, xact, xv, 0};

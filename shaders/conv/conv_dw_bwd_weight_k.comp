@@ -13,12 +13,16 @@
 // e0 = ceil(C/4) channel quads, e2 = output rows per chunk, e3 the counters.
 // Spec: 0 WG, 1 TP (outputs per step), 2 KH, 3 KW, 4 SH, 5 SW, 6 ACC, 7 XF,
 // 8 XACT, 9 XV (a batch norm fused into x's loads, bn_load.glsl: bindings
-// 5-8), 10 REDUCE.
+// 5-8), 10 TRW (output rows per block, below), 11 REDUCE.
 // Requires C % 4 == 0 and 4-aligned x and dy offsets; the launcher sends
 // other shapes to conv_dw_bwd_weight.
 // Mapping: one invocation per (channel quad, chunk), quad fastest, holding
-// all KH*KW sums of its quad; per step it loads TP dy values and, for each
-// kernel row, (TP-1)*SW + KW x values.
+// all KH*KW sums of its quad; it walks its rows in blocks of TRW output rows
+// of one image, and per step loads TRW*TP dy values and, for each of the
+// (TRW-1)*SH + KH input rows the block reaches, (TP-1)*SW + KW x values
+// (TRW 1: KH rows per output row). Each sum takes its terms in the order
+// (step, input row, output row, tap, output), so TRW is part of the result's
+// rounding.
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0) in;
@@ -31,7 +35,8 @@ layout(constant_id = 6) const bool ACC = false;
 layout(constant_id = 7) const bool XF = false;
 layout(constant_id = 8) const uint XACT = 0u;
 layout(constant_id = 9) const bool XV = false;
-layout(constant_id = 10) const bool REDUCE = false;
+layout(constant_id = 10) const uint TRW = 1u;
+layout(constant_id = 11) const bool REDUCE = false;
 #include "conv.glsl"
 #include "chunk_reduce.glsl"
 #define XF_BINDING 5
@@ -43,6 +48,7 @@ INOUT_TENSOR(2, OUT);
 
 const uint KK = KH * KW;
 const uint L = (TP - 1u) * SW + KW;
+const uint NR = (TRW - 1u) * SH + KH; // the input rows of a block of TRW output rows
 
 void main() {
     uint id = LINEAR_ID, chunks = (p.n * p.oh + p.e2 - 1u) / p.e2;
@@ -62,18 +68,26 @@ void main() {
     uint r0 = chunk * p.e2, r1 = min(r0 + p.e2, p.n * p.oh);
     if (!valid) r1 = r0; // padding lanes: no work (they still reach chunk_last)
     uint n = r0 / p.oh, oy = r0 % p.oh;
-    for (uint row = r0; row < r1; row++) {
-        uint dyrow = p.off1 + row * p.ow * C;
+    // blocks of up to TRW output rows of one image: each input row a block
+    // reaches is loaded once per step for all the block's rows (tap ky = u -
+    // i*SH of output row i, known at compile time), where a row at a time
+    // loads it for each of the KH / SH rows it reaches
+    for (uint row = r0; row < r1;) {
+        uint b = min(min(TRW, r1 - row), p.oh - oy);
         for (uint ox0 = 0u; ox0 < p.ow; ox0 += TP) {
-            vec4 d[TP];
-            [[unroll]] for (uint t = 0u; t < TP; t++) {
-                uint ox = ox0 + t;
-                vec4 v = LD4(DY, (dyrow + min(ox, p.ow - 1u) * C + c) >> 2);
-                d[t] = ox < p.ow ? v : vec4(0.0);
-            }
-            [[unroll]] for (uint ky = 0u; ky < KH; ky++) {
-                int iy = int(oy * SH + ky) - int(p.ph);
-                if (iy < 0 || iy >= int(p.h)) continue;
+            vec4 d[TRW][TP];
+            [[unroll]] for (uint i = 0u; i < TRW; i++)
+                [[unroll]] for (uint t = 0u; t < TP; t++) {
+                    uint ox = ox0 + t;
+                    d[i][t] = vec4(0.0);
+                    if (i < b) {
+                        vec4 v = LD4(DY, (p.off1 + ((row + i) * p.ow + min(ox, p.ow - 1u)) * C + c) >> 2);
+                        d[i][t] = ox < p.ow ? v : vec4(0.0);
+                    }
+                }
+            [[unroll]] for (uint u = 0u; u < NR; u++) {
+                int iy = int(oy * SH + u) - int(p.ph);
+                if (u >= (b - 1u) * SH + KH || iy < 0 || iy >= int(p.h)) continue;
                 uint xrow = p.off0 + (n * p.h + uint(iy)) * p.w * C;
                 vec4 xs[L];
                 [[unroll]] for (uint s = 0u; s < L; s++) {
@@ -81,11 +95,16 @@ void main() {
                     vec4 v = LD4(X, (xrow + uint(clamp(ix, 0, int(p.w) - 1)) * C + c) >> 2);
                     xs[s] = ix >= 0 && ix < int(p.w) ? bn_apply4(f, v) : vec4(0.0);
                 }
-                [[unroll]] for (uint kx = 0u; kx < KW; kx++)
-                    [[unroll]] for (uint t = 0u; t < TP; t++) acc[ky * KW + kx] += d[t] * xs[t * SW + kx];
+                [[unroll]] for (uint i = 0u; i < TRW; i++) {
+                    if (u < i * SH || u - i * SH >= KH || i >= b) continue;
+                    uint ky = u - i * SH;
+                    [[unroll]] for (uint kx = 0u; kx < KW; kx++)
+                        [[unroll]] for (uint t = 0u; t < TP; t++) acc[ky * KW + kx] += d[i][t] * xs[t * SW + kx];
+                }
             }
         }
-        if (++oy == p.oh) {
+        row += b, oy += b;
+        if (oy == p.oh) {
             oy = 0u;
             n++;
         }

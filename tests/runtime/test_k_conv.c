@@ -356,6 +356,13 @@ static const struct { asvk_conv_desc d; uint32_t off; } bwd_cases[] = {
     {{{1, 7, 9, 4}, 4, 1, 1, 2, 2, 0, 0, 4}, 0},       /* depthwise 1x1 s2: half the rows get no gradient */
     {{{1, 8, 8, 12}, 12, 5, 3, 2, 1, 0, 1, 12}, 4},    /* depthwise 5x3, strides (2, 1), unaligned weights */
     {{{1, 9, 8, 8}, 8, 3, 3, 1, 1, 1, 1, 8}, 4},       /* depthwise, unaligned weights */
+    /* the weight gradient's blocks of output rows (conv_dw_bwd_weight_k TRW): 4x4
+     * images whose blocks are whole images, chunks that end inside an image, blocks
+     * cut at an image's end (OH 5, 7), strides 2 with 5x5 and 7x7 windows */
+    {{{9, 4, 4, 16}, 16, 3, 3, 1, 1, 1, 1, 16}, 0},
+    {{{6, 5, 6, 8}, 8, 5, 5, 1, 1, 2, 2, 8}, 0},
+    {{{4, 14, 14, 8}, 8, 7, 7, 2, 2, 3, 3, 8}, 0},
+    {{{5, 10, 7, 12}, 12, 3, 3, 2, 2, 1, 1, 12}, 0},
 };
 
 static void backward_vs_reference(void) {
