@@ -37,9 +37,10 @@ void asvk_sn_graph_free(asvk_context *ctx, asvk_sn_graph *g);
 asvk_status asvk_sn_run(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step, double lr,
                         uint64_t seed);
 /* The forward alone (the loss and its count of right answers; nothing
- * differentiated or stepped): what measuring a loss needs, a third of a
- * weight step's work and about half of an alpha step's. It computes what asvk_sn_run's forward computes, to the bit.
- * Data-parallel graphs run the whole step. */
+ * differentiated or stepped): what measuring a loss needs, about half of an
+ * alpha step (79 of its 130 dispatches in test_evolve's space). It computes
+ * what asvk_sn_run's forward computes, to the bit. Data-parallel graphs run
+ * the whole step. */
 asvk_status asvk_sn_run_forward(asvk_context *ctx, asvk_sn_graph *g, const asvk_batch *b, uint64_t global_step,
                                 uint64_t seed);
 /* The step's loss and its number of right top-1 answers (NaN without a
