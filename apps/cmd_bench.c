@@ -98,6 +98,7 @@ cJSON *bench_stamp(const asvk_context *ctx) {
     cJSON *s = cJSON_AddObjectToObject(o, "switches");
     cJSON_AddBoolToObject(s, "push_descriptors", sw->push_descriptors);
     cJSON_AddBoolToObject(s, "texel_inputs", sw->texel_inputs);
+    cJSON_AddBoolToObject(s, "image_inputs", sw->image_inputs);
     cJSON_AddBoolToObject(s, "host_mapped", sw->host_mapped);
     cJSON_AddBoolToObject(s, "fp16", sw->fp16);
     cJSON_AddBoolToObject(s, "subgroup", sw->subgroup);

@@ -48,6 +48,7 @@ typedef struct asvk_device_info {
     uint32_t max_push_constants;
     uint32_t max_stage_storage_buffers; /* maxPerStageDescriptorStorageBuffers */
     uint32_t max_stage_texel_buffers;   /* maxPerStageDescriptorSampledImages (uniform texel buffers count there) */
+    uint32_t max_stage_storage_images;  /* maxPerStageDescriptorStorageImages (storage texel buffers count there) */
     uint32_t min_storage_offset_alignment;
     uint32_t min_texel_offset_alignment;
     /* memory */
@@ -62,6 +63,7 @@ const char *asvk_device_type_name(asvk_device_type t);
 typedef struct asvk_switches {
     bool push_descriptors; /* else descriptor sets from pools */
     bool texel_inputs;     /* read-only tensors as uniform texel buffers */
+    bool image_inputs;     /* with texel_inputs: fp32 ones as storage texel buffers read by imageLoad */
     bool host_mapped;      /* upload/download by memcpy into device memory, else staging */
     bool fp16;             /* 16-bit storage + arithmetic may be used */
     bool subgroup;         /* subgroup arithmetic may be used */

@@ -9,6 +9,7 @@
 #include "engine/kernel.h"
 #include "engine/memory.h"
 #include "engine/stream.h"
+#include "shaders/registry.h"
 
 #define ASVK_MAX_BINDINGS 24 /* the mixture kernels use 18 */
 #define ASVK_MAX_SPEC 24
@@ -27,7 +28,9 @@ struct asvk_block {
     uint32_t live;   /* allocations in use */
 };
 
-typedef enum { ASVK_BIND_TEXEL, ASVK_BIND_STORAGE } asvk_bind_type;
+/* TEXEL: uniform texel buffer; IMAGE: storage texel buffer, read only (the
+ * imageLoad variant); STORAGE: storage buffer */
+typedef enum { ASVK_BIND_TEXEL, ASVK_BIND_STORAGE, ASVK_BIND_IMAGE } asvk_bind_type;
 enum { ASVK_ACCESS_READ = 1, ASVK_ACCESS_WRITE = 2 };
 
 typedef struct {
@@ -58,7 +61,9 @@ struct asvk_kernel {
     uint32_t spec_count;
     uint64_t hash;
     const void *code; /* asvk_shader_code */
-    asvk_pipeline_variant variant[2]; /* texel, ssbo: fp32 tensors only */
+    /* fp32 forms by asvk_shader_variant: TEXEL, SSBO and IMAGE (the _F16
+     * slots stay empty: fp16 forms are built per mask, below) */
+    asvk_pipeline_variant variant[ASVK_SHADER_VARIANTS];
     asvk_kernel_f16 *f16;             /* fp16 forms, one per mask met */
     uint32_t f16_count, f16_cap;
 };
@@ -152,9 +157,10 @@ void asvk_pipeline_cache_save(asvk_context *ctx);
 
 /* kernel.c */
 void asvk_kernels_destroy_all(asvk_context *ctx);
-/* The pipeline of variant ASVK_SHADER_TEXEL or _SSBO; with a nonzero
- * f16_mask (bit b: binding b holds fp16) its fp16-storage form. */
+/* The pipeline of variant ASVK_SHADER_TEXEL, _SSBO or _IMAGE; with a nonzero
+ * f16_mask (bit b: binding b holds fp16) the fp16-storage form of TEXEL or SSBO. */
 asvk_status asvk_kernel_variant(asvk_context *ctx, struct asvk_kernel *k, int variant, uint32_t f16_mask,
                                 asvk_pipeline_variant **out);
+VkDescriptorType asvk_descriptor_type(asvk_bind_type t);
 
 #endif

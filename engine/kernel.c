@@ -59,6 +59,12 @@ asvk_status asvk_kernel_get(asvk_context *ctx, const char *shader, const uint32_
     return ASVK_OK;
 }
 
+VkDescriptorType asvk_descriptor_type(asvk_bind_type t) {
+    return t == ASVK_BIND_TEXEL   ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+           : t == ASVK_BIND_IMAGE ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
+                                  : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+}
+
 uint32_t asvk_kernel_binding_count(asvk_kernel *k) { return k->variant[ASVK_SHADER_SSBO].refl.binding_count; }
 
 uint32_t asvk_context_pipeline_count(const asvk_context *ctx) { return ctx->pipelines_created; }
@@ -70,7 +76,8 @@ uint64_t asvk_context_pipeline_ns(const asvk_context *ctx) { return ctx->pipelin
 static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint32_t mask, asvk_pipeline_variant *v) {
     const int variant = code_index;
     const asvk_shader_code *code = k->code;
-    if (code_index >= ASVK_SHADER_TEXEL_F16 && k->spec_count > ASVK_SHADER_F16_SPEC_ID)
+    const bool f16 = code_index == ASVK_SHADER_TEXEL_F16 || code_index == ASVK_SHADER_SSBO_F16;
+    if (f16 && k->spec_count > ASVK_SHADER_F16_SPEC_ID)
         return asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s uses specialization constant %u, reserved for fp16 storage",
                               k->name, ASVK_SHADER_F16_SPEC_ID);
     asvk_status st = asvk_reflect(code->words[variant], code->word_count[variant], &v->refl);
@@ -78,21 +85,25 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
     if (v->refl.push_size > ctx->info.max_push_constants)
         return asvk_error_set(ASVK_ERR_LIMIT, "kernel %s needs %u bytes of push constants; %s allows %u", k->name,
                               v->refl.push_size, ctx->info.name, ctx->info.max_push_constants);
-    uint32_t storage = 0, texel = 0;
-    for (uint32_t b = 0; b < v->refl.binding_count; b++) *(v->refl.type[b] == ASVK_BIND_TEXEL ? &texel : &storage) += 1;
+    uint32_t count[3] = {0}; /* by asvk_bind_type */
+    for (uint32_t b = 0; b < v->refl.binding_count; b++) count[v->refl.type[b]]++;
     /* a device below a kernel's binding count (the Vulkan minimum is 4 storage
-     * buffers per stage) gets a clear error rather than a failed pipeline */
-    if (storage > ctx->info.max_stage_storage_buffers || texel > ctx->info.max_stage_texel_buffers)
-        return asvk_error_set(ASVK_ERR_LIMIT, "kernel %s binds %u storage and %u texel buffers; %s allows %u and %u per "
-                              "shader stage", k->name, storage, texel, ctx->info.name, ctx->info.max_stage_storage_buffers,
-                              ctx->info.max_stage_texel_buffers);
+     * buffers per stage) gets a clear error rather than a failed pipeline;
+     * the imageLoad variant is only chosen within its limit (stream.c) */
+    if (count[ASVK_BIND_STORAGE] > ctx->info.max_stage_storage_buffers ||
+        count[ASVK_BIND_TEXEL] > ctx->info.max_stage_texel_buffers ||
+        count[ASVK_BIND_IMAGE] > ctx->info.max_stage_storage_images)
+        return asvk_error_set(ASVK_ERR_LIMIT, "kernel %s binds %u storage buffers, %u uniform and %u storage texel "
+                              "buffers; %s allows %u, %u and %u per shader stage", k->name, count[ASVK_BIND_STORAGE],
+                              count[ASVK_BIND_TEXEL], count[ASVK_BIND_IMAGE], ctx->info.name,
+                              ctx->info.max_stage_storage_buffers, ctx->info.max_stage_texel_buffers,
+                              ctx->info.max_stage_storage_images);
 
     VkDescriptorSetLayoutBinding lb[ASVK_MAX_BINDINGS];
     for (uint32_t b = 0; b < v->refl.binding_count; b++)
         lb[b] = (VkDescriptorSetLayoutBinding){
             .binding = b,
-            .descriptorType = v->refl.type[b] == ASVK_BIND_TEXEL ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                                                 : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = asvk_descriptor_type(v->refl.type[b]),
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkDescriptorSetLayoutCreateInfo dl = {
@@ -118,7 +129,7 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
     VkSpecializationMapEntry entries[ASVK_MAX_SPEC + 1];
     uint32_t data[ASVK_MAX_SPEC + 1], n = k->spec_count;
     for (uint32_t i = 0; i < n; i++) entries[i] = (VkSpecializationMapEntry){i, i * 4, 4}, data[i] = k->spec[i];
-    if (code_index >= ASVK_SHADER_TEXEL_F16) /* ids below spec_count are the kernel's own: 23 is never one */
+    if (f16) /* ids below spec_count are the kernel's own: 23 is never one */
         entries[n] = (VkSpecializationMapEntry){ASVK_SHADER_F16_SPEC_ID, n * 4, 4}, data[n] = mask, n++;
     VkSpecializationInfo si = {n, entries, n * 4, data};
     VkComputePipelineCreateInfo ci = {
@@ -141,6 +152,8 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
 
 asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, uint32_t f16_mask,
                                 asvk_pipeline_variant **out) {
+    if (variant != ASVK_SHADER_TEXEL && variant != ASVK_SHADER_SSBO && (f16_mask || variant != ASVK_SHADER_IMAGE))
+        return asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s: no variant %d%s", k->name, variant, f16_mask ? " with fp16" : "");
     if (!f16_mask) {
         asvk_pipeline_variant *v = &k->variant[variant];
         *out = v;
@@ -170,8 +183,8 @@ asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, 
 void asvk_kernels_destroy_all(asvk_context *ctx) {
     for (uint32_t i = 0; i < ctx->kernel_count; i++) {
         asvk_kernel *k = ctx->kernels[i];
-        for (uint32_t v = 0; v < 2 + k->f16_count; v++) {
-            asvk_pipeline_variant *p = v < 2 ? &k->variant[v] : &k->f16[v - 2].v;
+        for (uint32_t v = 0; v < ASVK_SHADER_VARIANTS + k->f16_count; v++) {
+            asvk_pipeline_variant *p = v < ASVK_SHADER_VARIANTS ? &k->variant[v] : &k->f16[v - ASVK_SHADER_VARIANTS].v;
             if (p->pipeline) ctx->vk.vkDestroyPipeline(ctx->device, p->pipeline, NULL);
             if (p->layout) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, NULL);
             if (p->set_layout) ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layout, NULL);

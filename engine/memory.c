@@ -15,6 +15,12 @@ static const VkBufferUsageFlags USAGE = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                         VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                                         VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
+/* Storage-texel usage only where the imageLoad variant runs: a view of a
+ * buffer with that usage must have a format the device can store to. */
+static VkBufferUsageFlags usage(const asvk_context *ctx) {
+    return USAGE | (ctx->sw.image_inputs ? VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT : 0);
+}
+
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 static bool parse_bytes(const char *s, uint64_t *out) {
@@ -41,7 +47,13 @@ static int find_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits, 
 }
 
 asvk_status asvk_memory_init(asvk_context *ctx) {
-    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 4096, .usage = USAGE};
+    VkFormatProperties fp;
+    vkGetPhysicalDeviceFormatProperties(ctx->physical, VK_FORMAT_R32G32B32A32_SFLOAT, &fp);
+    if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)) ctx->sw.texel_inputs = false;
+    if (!ctx->sw.texel_inputs || !(fp.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT))
+        ctx->sw.image_inputs = false;
+
+    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 4096, .usage = usage(ctx)};
     VkBuffer probe;
     ASVK_VK(ctx, ctx->vk.vkCreateBuffer(ctx->device, &bci, NULL, &probe));
     VkMemoryRequirements req;
@@ -102,10 +114,6 @@ asvk_status asvk_memory_init(asvk_context *ctx) {
     if (ctx->info.min_storage_offset_alignment > ctx->alignment) ctx->alignment = ctx->info.min_storage_offset_alignment;
     if (ctx->info.min_texel_offset_alignment > ctx->alignment) ctx->alignment = ctx->info.min_texel_offset_alignment;
     if (req.alignment > ctx->alignment) ctx->alignment = req.alignment;
-
-    VkFormatProperties fp;
-    vkGetPhysicalDeviceFormatProperties(ctx->physical, VK_FORMAT_R32G32B32A32_SFLOAT, &fp);
-    if (!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)) ctx->sw.texel_inputs = false;
 
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
@@ -168,7 +176,7 @@ static asvk_status block_create(asvk_context *ctx, uint64_t size, bool dedicated
     b->size = size;
     b->dedicated = dedicated;
     b->id = ctx->next_block_id++;
-    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = USAGE};
+    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = usage(ctx)};
     VkResult r = ctx->vk.vkCreateBuffer(ctx->device, &bci, NULL, &b->buffer);
     VkMemoryRequirements req = {0};
     if (r == VK_SUCCESS) {

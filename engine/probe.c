@@ -150,6 +150,7 @@ void asvk_probe(VkPhysicalDevice pd, uint32_t index, uint32_t queue_family, asvk
     info->max_push_constants = l->maxPushConstantsSize;
     info->max_stage_storage_buffers = l->maxPerStageDescriptorStorageBuffers;
     info->max_stage_texel_buffers = l->maxPerStageDescriptorSampledImages;
+    info->max_stage_storage_images = l->maxPerStageDescriptorStorageImages;
     info->min_storage_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
     info->min_texel_offset_alignment = (uint32_t)l->minTexelBufferOffsetAlignment;
 

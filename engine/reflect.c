@@ -138,11 +138,14 @@ asvk_status asvk_reflect(const uint32_t *words, size_t count, asvk_reflection *o
         const uint32_t *t = inst(&m, pointee);
         if (t && (t[0] & 0xffff) == OpTypeSampledImage) t = inst(&m, t[2]);
         if (sc == ScUniformConstant) {
-            if (!t || (t[0] & 0xffff) != OpTypeImage || t[3] != DimBuffer || t[7] != 1) {
-                st = asvk_error_set(ASVK_ERR_INTERNAL, "binding %u is not a uniform texel buffer", b);
+            /* Sampled 1: a uniform texel buffer; 2: a storage texel buffer,
+             * which asvk binds for reading only (IN_TENSOR's imageLoad form) */
+            bool ro = m.nonwritable[var];
+            if (!t || (t[0] & 0xffff) != OpTypeImage || t[3] != DimBuffer || (t[7] != 1 && !(t[7] == 2 && ro))) {
+                st = asvk_error_set(ASVK_ERR_INTERNAL, "binding %u is not a uniform or read-only storage texel buffer", b);
                 goto done;
             }
-            out->type[b] = ASVK_BIND_TEXEL;
+            out->type[b] = t[7] == 1 ? ASVK_BIND_TEXEL : ASVK_BIND_IMAGE;
             out->access[b] = ASVK_ACCESS_READ;
         } else {
             out->type[b] = ASVK_BIND_STORAGE;

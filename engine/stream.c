@@ -204,11 +204,12 @@ static asvk_status alloc_set(asvk_stream *s, VkDescriptorSetLayout layout, VkDes
     void *p = realloc(s->dpools, (s->dpool_count + 1) * sizeof *s->dpools);
     if (!p) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
     s->dpools = p;
-    VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * ASVK_MAX_BINDINGS},
-                                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, SETS_PER_POOL * ASVK_MAX_BINDINGS}};
+    VkDescriptorPoolSize sizes[3] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * ASVK_MAX_BINDINGS},
+                                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, SETS_PER_POOL * ASVK_MAX_BINDINGS},
+                                     {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, SETS_PER_POOL * ASVK_MAX_BINDINGS}};
     VkDescriptorPoolCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                      .maxSets = SETS_PER_POOL,
-                                     .poolSizeCount = 2,
+                                     .poolSizeCount = ctx->sw.image_inputs ? 3 : 2,
                                      .pPoolSizes = sizes};
     ASVK_VK(ctx, ctx->vk.vkCreateDescriptorPool(ctx->device, &ci, NULL, &s->dpools[s->dpool_count]));
     s->dpool_count++;
@@ -244,7 +245,7 @@ asvk_status asvk_stream_dispatch(asvk_stream *s, asvk_kernel *k, const asvk_buff
 
     bool texel = ctx->sw.texel_inputs;
     span r[ASVK_MAX_BINDINGS], w[ASVK_MAX_BINDINGS];
-    uint32_t nr = 0, nw = 0, f16_mask = 0;
+    uint32_t nr = 0, nw = 0, f16_mask = 0, inputs = 0;
     for (uint32_t i = 0; i < binding_count; i++) {
         if ((st = check_buffer(s, &bindings[i], i, k->name))) return st;
         if (bindings[i].half) {
@@ -256,12 +257,18 @@ asvk_status asvk_stream_dispatch(asvk_stream *s, asvk_kernel *k, const asvk_buff
         span x = {bindings[i].block->id, bindings[i].offset, bindings[i].offset + bindings[i].size};
         if (base->access[i] & ASVK_ACCESS_READ) r[nr++] = x;
         if (base->access[i] & ASVK_ACCESS_WRITE) w[nw++] = x;
+        if (base->access[i] == ASVK_ACCESS_READ) inputs++;
         if (base->access[i] == ASVK_ACCESS_READ &&
             bind_range(&bindings[i]) / (bindings[i].half ? 8 : 16) > ctx->info.max_texel_buffer_elements)
             texel = false; /* too large for a texel view: this dispatch reads through storage buffers */
     }
+    /* fp32 inputs read by imageLoad where the device's storage-image limit
+     * holds them all; fp16 ones through RGBA16F uniform texel views */
+    int variant = !texel ? ASVK_SHADER_SSBO
+                  : ctx->sw.image_inputs && !f16_mask && inputs <= ctx->info.max_stage_storage_images ? ASVK_SHADER_IMAGE
+                                                                                                      : ASVK_SHADER_TEXEL;
     asvk_pipeline_variant *v;
-    if ((st = asvk_kernel_variant(ctx, k, texel ? ASVK_SHADER_TEXEL : ASVK_SHADER_SSBO, f16_mask, &v))) return st;
+    if ((st = asvk_kernel_variant(ctx, k, variant, f16_mask, &v))) return st;
     if ((st = track(s, r, nr, w, nw))) return st;
 
     VkWriteDescriptorSet writes[ASVK_MAX_BINDINGS];
@@ -271,13 +278,12 @@ asvk_status asvk_stream_dispatch(asvk_stream *s, asvk_kernel *k, const asvk_buff
         writes[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                            .dstBinding = i,
                                            .descriptorCount = 1};
-        if (v->refl.type[i] == ASVK_BIND_TEXEL) {
+        writes[i].descriptorType = asvk_descriptor_type(v->refl.type[i]);
+        if (v->refl.type[i] != ASVK_BIND_STORAGE) {
             if ((st = get_view(s, &bindings[i], &views[i]))) return st;
-            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
             writes[i].pTexelBufferView = &views[i];
         } else {
             infos[i] = (VkDescriptorBufferInfo){bindings[i].block->buffer, bindings[i].offset, bind_range(&bindings[i])};
-            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
             writes[i].pBufferInfo = &infos[i];
         }
     }

@@ -8,7 +8,13 @@
 // storage buffers. The engine picks the variant per device and per dispatch.
 // Written tensors are storage buffers of vec4; ST1 writes one component.
 // Both compile a second time with ASVK_F16=1 (below): the variants that can
-// store tensors as fp16.
+// store tensors as fp16. A fifth variant (ASVK_IN_IMAGE=1, fp32 only) binds
+// the read-only tensors as RGBA32F storage texel buffers read by imageLoad:
+// lavapipe calls a function for every texelFetch from a float texel buffer
+// (SGEMM spends 58% of its cycles there) and compiles image loads on a
+// cheaper path (docs/perf.md, "What bounds SGEMM on lavapipe"). A shader
+// measured faster with texelFetch defines ASVK_PREFER_TEXEL_FETCH before
+// including this file: its image variant is then its texel variant.
 //
 // Buffers are bound from 16-byte aligned offsets with ranges rounded up to
 // 16 bytes, so a vec4 whose first element is in range can always be read.
@@ -35,7 +41,20 @@ layout(constant_id = 23) const uint F16_MASK = 0u;
 #define IS_F16(name) ((F16_MASK & (1u << name##_binding)) != 0u)
 #endif
 
-#if ASVK_IN_TEXEL
+#ifndef ASVK_IN_IMAGE
+#define ASVK_IN_IMAGE 0
+#endif
+#if ASVK_IN_IMAGE && defined(ASVK_PREFER_TEXEL_FETCH)
+#undef ASVK_IN_IMAGE
+#define ASVK_IN_IMAGE 0
+#endif
+
+#if ASVK_IN_IMAGE && ASVK_F16
+#error "the imageLoad variant is fp32 only: fp16 tensors are read through RGBA16F uniform texel views"
+#elif ASVK_IN_IMAGE
+#define IN_TENSOR(b, name) layout(set = 0, binding = b, rgba32f) uniform readonly restrict imageBuffer name; const uint name##_binding = b
+#define LD4(name, i) imageLoad(name, int(i))
+#elif ASVK_IN_TEXEL
 #define IN_TENSOR(b, name) layout(set = 0, binding = b) uniform samplerBuffer name; const uint name##_binding = b
 #define LD4(name, i) texelFetch(name, int(i))
 #elif ASVK_F16

@@ -24,6 +24,9 @@
 // and the x offset multiples of 4: vec4 loads). Invocation id: quad id % Q
 // of chunk id / Q (neighbours read neighbouring vec4s).
 #extension GL_GOOGLE_include_directive : require
+// texelFetch: with imageLoad this kernel ran 14-23% slower on lavapipe (the
+// convolutions 4-10% faster; bench/results/image-inputs/)
+#define ASVK_PREFER_TEXEL_FETCH
 #include "io.glsl"
 #define LAST_GROUP_BINDING 6
 #include "last_group.glsl"

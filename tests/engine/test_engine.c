@@ -83,6 +83,32 @@ static void missing_loader_and_feature_are_clear_errors(void) {
     test_context_free(ctx);
 }
 
+/* The imageLoad path is a form of the texel path: on by default where texel
+ * inputs are (CPU devices), off with them, and switched off alone by name. */
+static void image_inputs_follow_texel_inputs(void) {
+    const asvk_switches *sw = asvk_context_switches(test_context());
+    const asvk_device_info *info = asvk_context_device(test_context());
+    if (info->type == ASVK_DEVICE_CPU)
+        CHECK(sw->texel_inputs && sw->image_inputs, "%s: texel %d image %d, both expected on a CPU device", info->name,
+              sw->texel_inputs, sw->image_inputs);
+    CHECK(sw->texel_inputs || !sw->image_inputs, "image inputs on without texel inputs");
+    const char *old = getenv("ASVK_DISABLE");
+    char *saved = old ? strdup(old) : NULL;
+    static const char *const lists[] = {"texel", "image"};
+    for (int i = 0; i < 2; i++) {
+        asvk_context *ctx;
+        setenv("ASVK_DISABLE", lists[i], 1);
+        OK(test_context_new(&ctx));
+        const asvk_switches *s = asvk_context_switches(ctx);
+        CHECK(!s->image_inputs && (i == 0 ? !s->texel_inputs : s->texel_inputs == sw->texel_inputs),
+              "ASVK_DISABLE=%s: texel %d image %d", lists[i], s->texel_inputs, s->image_inputs);
+        test_context_free(ctx);
+    }
+    if (saved) setenv("ASVK_DISABLE", saved, 1);
+    else unsetenv("ASVK_DISABLE");
+    free(saved);
+}
+
 static void memory_is_sub_allocated(void) {
     asvk_context *ctx = test_context();
     asvk_memory_stats before, after;
@@ -235,26 +261,47 @@ static void stream_replays_and_times(void) {
     asvk_buffer_free(ctx, &x), asvk_buffer_free(ctx, &y);
 }
 
-/* Every embedded shader reflects in both variants with the same interface. */
+/* Every embedded shader reflects in its fp32 variants (uniform texel
+ * buffers, storage buffers, storage texel buffers) with the same interface;
+ * a shader that prefers texelFetch (ASVK_PREFER_TEXEL_FETCH) has its texel
+ * variant as its image variant, word for word. */
 static void shaders_reflect_consistently(void) {
     CHECK(asvk_shader_count() >= 8, "only %u shaders embedded", asvk_shader_count());
+    unsigned images = 0; /* shaders whose image variant reads by imageLoad */
     for (unsigned i = 0; i < asvk_shader_count(); i++) {
         const asvk_shader_code *c = asvk_shader_at(i);
-        asvk_reflection t, s;
+        asvk_reflection t, s, m;
         asvk_status a = asvk_reflect(c->words[ASVK_SHADER_TEXEL], c->word_count[ASVK_SHADER_TEXEL], &t);
         asvk_status b = asvk_reflect(c->words[ASVK_SHADER_SSBO], c->word_count[ASVK_SHADER_SSBO], &s);
-        CHECK(a == ASVK_OK && b == ASVK_OK, "%s: %s", c->name, asvk_error_message());
+        asvk_status d = asvk_reflect(c->words[ASVK_SHADER_IMAGE], c->word_count[ASVK_SHADER_IMAGE], &m);
+        CHECK(a == ASVK_OK && b == ASVK_OK && d == ASVK_OK, "%s: %s", c->name, asvk_error_message());
         CHECK(t.binding_count == s.binding_count && t.push_size == s.push_size && t.spec_count == s.spec_count,
               "%s: variants differ", c->name);
+        CHECK(m.binding_count == s.binding_count && m.push_size == s.push_size && m.spec_count == s.spec_count,
+              "%s: the image variant differs", c->name);
+        bool texel_fetch = c->word_count[ASVK_SHADER_IMAGE] == c->word_count[ASVK_SHADER_TEXEL] &&
+                           memcmp(c->words[ASVK_SHADER_IMAGE], c->words[ASVK_SHADER_TEXEL],
+                                  c->word_count[ASVK_SHADER_TEXEL] * 4) == 0;
+        images += !texel_fetch;
         CHECK(s.push_size <= 128, "%s: %u bytes of push constants exceed the portable 128", c->name, s.push_size);
         for (uint32_t k = 0; k < s.binding_count; k++) {
             CHECK(s.type[k] == ASVK_BIND_STORAGE, "%s: binding %u is not a storage buffer in the ssbo variant", c->name, k);
-            if (s.access[k] == ASVK_ACCESS_READ)
+            if (s.access[k] == ASVK_ACCESS_READ) {
                 CHECK(t.type[k] == ASVK_BIND_TEXEL, "%s: read-only binding %u is not a texel buffer", c->name, k);
-            else
+                CHECK(m.type[k] == (texel_fetch ? ASVK_BIND_TEXEL : ASVK_BIND_IMAGE) && m.access[k] == ASVK_ACCESS_READ,
+                      "%s: read-only binding %u is not a read-only storage texel buffer in the image variant", c->name, k);
+            } else {
                 CHECK(t.type[k] == ASVK_BIND_STORAGE && t.access[k] == s.access[k], "%s: binding %u", c->name, k);
+                CHECK(m.type[k] == ASVK_BIND_STORAGE && m.access[k] == s.access[k], "%s: binding %u (image)", c->name, k);
+            }
         }
     }
+    CHECK(images * 2 > asvk_shader_count(), "only %u of %u shaders read by imageLoad in their image variant", images,
+          asvk_shader_count());
+    const asvk_shader_code *g = asvk_shader_find("gemm_reg");
+    CHECK(g && (g->word_count[ASVK_SHADER_IMAGE] != g->word_count[ASVK_SHADER_TEXEL] ||
+                memcmp(g->words[ASVK_SHADER_IMAGE], g->words[ASVK_SHADER_TEXEL], g->word_count[ASVK_SHADER_TEXEL] * 4)),
+          "gemm_reg's image variant is its texel one");
     asvk_kernel *k;
     asvk_status st = asvk_kernel_get(test_context(), "no_such_shader", NULL, 0, &k);
     CHECK(st == ASVK_ERR_INTERNAL, "an unknown shader name was accepted");
@@ -338,6 +385,7 @@ int main(int argc, char **argv) {
         {"devices_are_listed_and_probed", devices_are_listed_and_probed},
         {"device_selection_by_index_name_and_errors", device_selection_by_index_name_and_errors},
         {"missing_loader_and_feature_are_clear_errors", missing_loader_and_feature_are_clear_errors},
+        {"image_inputs_follow_texel_inputs", image_inputs_follow_texel_inputs},
         {"memory_is_sub_allocated", memory_is_sub_allocated},
         {"memory_budget_gives_a_clear_error", memory_budget_gives_a_clear_error},
         {"upload_download_round_trip", upload_download_round_trip},
