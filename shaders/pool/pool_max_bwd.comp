@@ -26,7 +26,6 @@
 // grid's pixels are then (n, iy, strip), strips = ceil(W / SX).
 #extension GL_GOOGLE_include_directive : require
 #include "io.glsl"
-#include "fastdiv.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool ACCUM = false;
@@ -34,8 +33,6 @@ layout(constant_id = 2) const bool VEC = false;
 layout(constant_id = 3) const uint SX = 1u;
 layout(constant_id = 4) const uint KWS = 1u;
 layout(constant_id = 5) const uint SWS = 1u;
-// the windows of a strip: SX + KWS - 2 columns of window starts, every SWS-th
-const uint NW = (SX + KWS - 2u) / SWS + 1u;
 
 IN_TENSOR(0, at);
 IN_TENSOR(1, dy);
@@ -45,100 +42,55 @@ layout(push_constant) uniform P {
     uint quads_m, quads_s, w_m, w_s, h_m, h_s, sh_m, sh_s, sw_m, sw_s; // fastdiv.glsl's divisors (w: strips with SX > 1)
 } p;
 
-vec4 load_dy(uint i, uint nv) {
-    if (VEC) return LD4(dy, i >> 2);
-    vec4 v = vec4(0.0);
-    [[unroll]] for (uint j = 0u; j < 4u; j++)
-        if (j < nv) v[j] = LD1(dy, i + j);
-    return v;
-}
-
-uint first_window(uint i, uint k, uint s, uint pad, uint s_m, uint s_s) {
-    int a = int(i + pad) - int(k) + 1;
-    return a <= 0 ? 0u : fdiv(uint(a) + s - 1u, s_m, s_s);
-}
-
-void store_dx(uint pix, uint c, uint nv, vec4 g) {
-    uint o = p.dxoff + pix * p.c + c;
-    if (VEC) {
-        if (ACCUM) g += RD4(dx, o >> 2);
-        ST4(dx, o >> 2, g);
-    } else {
-        [[unroll]] for (uint j = 0u; j < 4u; j++)
-            if (j < nv) ST1(dx, o + j, ACCUM ? RD1(dx, o + j) + g[j] : g[j]);
-    }
-}
+#include "pool_bwd.glsl"
 
 // SX elements (n, iy, ix0 + s) of a row of dx; see the header.
-void strip(uint pix, uint q) {
-    uint strips = (p.w + SX - 1u) / SX;
-    if (pix >= p.n * p.h * strips) return;
-    uint t = fdiv(pix, p.w_m, p.w_s), ix0 = (pix - t * strips) * SX;
-    uint n = fdiv(t, p.h_m, p.h_s), iy = t - n * p.h;
-    uint c = q * 4u, nv = min(4u, p.c - c);
-    uint oy0 = first_window(iy, p.kh, p.sh, p.ph, p.sh_m, p.sh_s), oy1 = min(fdiv(iy + p.ph, p.sh_m, p.sh_s) + 1u, p.oh);
-    // the windows holding any of the strip's elements: oxa <= ox < oxb
-    uint oxa = first_window(ix0, KWS, SWS, p.pw, p.sw_m, p.sw_s);
-    uint oxb = min(fdiv(ix0 + SX - 1u + p.pw, p.sw_m, p.sw_s) + 1u, p.ow);
-    // element s's position in window oxa + w's columns: r0 + s - w * SWS
-    int r0 = int(ix0 + p.pw) - int(oxa * SWS);
-
+void strip(pool_strip e) {
     vec4 g[SX];
     [[unroll]] for (uint s = 0u; s < SX; s++) g[s] = vec4(0.0);
-    for (uint oy = oy0; oy < oy1; oy++) {
-        float ry = float((iy + p.ph - oy * p.sh) * KWS);
-        uint orow = (n * p.oh + oy) * p.ow;
+    for (uint oy = e.oy0; oy < e.oy1; oy++) {
+        float ry = float((e.iy + p.ph - oy * p.sh) * KWS);
+        uint orow = (e.n * p.oh + oy) * p.ow;
         vec4 a[NW], d[NW];
         [[unroll]] for (uint w = 0u; w < NW; w++) {
             a[w] = vec4(-1.0); // matches no position
             d[w] = vec4(0.0);
-            uint ox = oxa + w;
-            if (ox < oxb) {
-                a[w] = LD4(at, p.atoff + (orow + ox) * p.quads + q);
-                d[w] = load_dy(p.dyoff + (orow + ox) * p.c + c, nv);
+            uint ox = e.oxa + w;
+            if (ox < e.oxb) {
+                a[w] = LD4(at, p.atoff + (orow + ox) * p.quads + e.q);
+                d[w] = load_dy(p.dyoff + (orow + ox) * p.c + e.c, e.nv);
             }
         }
         [[unroll]] for (uint s = 0u; s < SX; s++)
             [[unroll]] for (uint w = 0u; w < NW; w++) {
-                int r = r0 + int(s) - int(w * SWS);
+                int r = e.r0 + int(s) - int(w * SWS);
                 bvec4 mine = r >= 0 && r < int(KWS) ? equal(a[w], vec4(ry + float(r))) : bvec4(false);
                 // a select, not a product: 0 * inf in dy of a lost window must not leak
                 g[s] = mix(g[s], g[s] + d[w], mine);
             }
     }
-    [[unroll]] for (uint s = 0u; s < SX; s++) {
-        if (ix0 + s >= p.w) break;
-        store_dx((n * p.h + iy) * p.w + ix0 + s, c, nv, g[s]);
-    }
+    store_strip(e, g);
 }
 
 void main() {
-    uint id = LINEAR_ID;
     if (SX > 1u) {
-        uint pix = fdiv(id, p.quads_m, p.quads_s);
-        strip(pix, id - pix * p.quads);
+        pool_strip e;
+        if (strip_of(LINEAR_ID, e)) strip(e);
         return;
     }
-    uint pix = fdiv(id, p.quads_m, p.quads_s), q = id - pix * p.quads;
-    if (pix >= p.n * p.h * p.w) return;
-    uint t = fdiv(pix, p.w_m, p.w_s), ix = pix - t * p.w;
-    uint n = fdiv(t, p.h_m, p.h_s), iy = t - n * p.h;
-    uint c = q * 4u, nv = min(4u, p.c - c);
-    uint oy0 = first_window(iy, p.kh, p.sh, p.ph, p.sh_m, p.sh_s), oy1 = min(fdiv(iy + p.ph, p.sh_m, p.sh_s) + 1u, p.oh);
-    uint ox0 = first_window(ix, p.kw, p.sw, p.pw, p.sw_m, p.sw_s), ox1 = min(fdiv(ix + p.pw, p.sw_m, p.sw_s) + 1u, p.ow);
-
+    pool_elem e;
+    if (!elem_of(LINEAR_ID, e)) return;
     vec4 g = vec4(0.0);
-    for (uint oy = oy0; oy < oy1; oy++) {
+    for (uint oy = e.oy0; oy < e.oy1; oy++) {
         // this element's position in the window's rows: iy - (oy*SH - PH)
-        uint ry = (iy + p.ph - oy * p.sh) * p.kw;
-        uint orow = (n * p.oh + oy) * p.ow;
-        for (uint ox = ox0; ox < ox1; ox++) {
-            float me = float(ry + ix + p.pw - ox * p.sw);
-            vec4 a = LD4(at, p.atoff + (orow + ox) * p.quads + q);
+        uint ry = (e.iy + p.ph - oy * p.sh) * p.kw;
+        uint orow = (e.n * p.oh + oy) * p.ow;
+        for (uint ox = e.ox0; ox < e.ox1; ox++) {
+            float me = float(ry + e.ix + p.pw - ox * p.sw);
+            vec4 a = LD4(at, p.atoff + (orow + ox) * p.quads + e.q);
             // a select, not a product: 0 * inf in dy of a lost window must not leak
-            g += mix(vec4(0.0), load_dy(p.dyoff + (orow + ox) * p.c + c, nv), equal(a, vec4(me)));
+            g += mix(vec4(0.0), load_dy(p.dyoff + (orow + ox) * p.c + e.c, e.nv), equal(a, vec4(me)));
         }
     }
-
-    store_dx(pix, c, nv, g);
+    store_dx(e.pix, e.c, e.nv, g);
 }
