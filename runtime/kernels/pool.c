@@ -82,8 +82,6 @@ static asvk_status forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2
         (st = asvk_check_floats(y, arg ? asvk_nhwc_pixels(ys) * quads * 4 : asvk_nhwc_count(ys),
                                 arg ? "max pooling's workspace" : "pooling y")))
         return st;
-    if (xbn && kind == ASVK_POOL_MAX)
-        return asvk_error_set(ASVK_ERR_INTERNAL, "pooling: a batch norm fuses into average pooling only");
     if (xbn && (st = asvk_bn_load_check(xbn, xs.c, "pooling"))) return st;
     asvk_context *ctx = asvk_stream_context(s);
     asvk_buffer bind[6];
@@ -126,6 +124,14 @@ uint64_t asvk_pool2d_backward_workspace(asvk_pool_kind kind, const asvk_pool2d *
 
 asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
                                  asvk_buffer x, asvk_buffer dy, asvk_buffer dx, bool accumulate, asvk_buffer ws) {
+    return asvk_pool2d_backward_bn(s, kind, p, xs, x, NULL, dy, dx, accumulate, ws);
+}
+
+asvk_status asvk_pool2d_backward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
+                                    asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer dy, asvk_buffer dx,
+                                    bool accumulate, asvk_buffer ws) {
+    if (xbn && kind != ASVK_POOL_MAX)
+        return asvk_error_set(ASVK_ERR_INTERNAL, "average pooling's backward reads no x to apply a batch norm to");
     pool_geom g;
     asvk_nhwc ys;
     asvk_status st = prepare(p, xs, &g, &ys);
@@ -138,7 +144,7 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
     if (kind == ASVK_POOL_MAX) {
         /* two dispatches: each window's maximum found once (pool_fwd, ARG), then gathered */
         if ((st = asvk_check_floats(x, asvk_nhwc_count(xs), "max pooling x")) ||
-            (st = forward(s, kind, p, xs, x, NULL, ws, true)))
+            (st = forward(s, kind, p, xs, x, xbn, ws, true)))
             return st;
         asvk_buffer bind[3];
         uint32_t off[3];

@@ -35,9 +35,9 @@ asvk_status asvk_pool2d_output(asvk_nhwc x, const asvk_pool2d *p, asvk_nhwc *y);
 asvk_status asvk_pool2d_forward(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
                                 asvk_buffer x, asvk_buffer y);
 /* The same with x a training BN's input read through its apply (xbn, see
- * asvk_bn_load; NULL: plain loads): a BN fused into the average pool that
- * reads its output (runtime/ops/fuse_bn.c). Average pooling only: max
- * pooling's backward would need the BN's output. */
+ * asvk_bn_load; NULL: plain loads): a BN fused into the pool that reads its
+ * output (runtime/ops/fuse_bn.c). Max pooling's backward then finds its
+ * windows' maxima through the same apply (asvk_pool2d_backward_bn). */
 asvk_status asvk_pool2d_forward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
                                    asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer y);
 
@@ -51,6 +51,12 @@ asvk_status asvk_pool2d_backward(asvk_stream *s, asvk_pool_kind kind, const asvk
 /* Bytes of asvk_pool2d_backward's workspace: 16 per output pixel and quad of
  * channels for max pooling, 0 for average pooling or a geometry it refuses. */
 uint64_t asvk_pool2d_backward_workspace(asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs);
+/* Max pooling's backward with x a training BN's input read through its apply
+ * (xbn; NULL: asvk_pool2d_backward): the maxima of the BN's output, which is
+ * never stored. */
+asvk_status asvk_pool2d_backward_bn(asvk_stream *s, asvk_pool_kind kind, const asvk_pool2d *p, asvk_nhwc xs,
+                                    asvk_buffer x, const asvk_bn_load *xbn, asvk_buffer dy, asvk_buffer dx,
+                                    bool accumulate, asvk_buffer ws);
 
 /* y[n][c] = mean over h, w of x[n][h][w][c]: y is (N, C, 1, 1), N*C floats. */
 asvk_status asvk_pool_global_avg_forward(asvk_stream *s, asvk_nhwc xs, asvk_buffer x, asvk_buffer y);

@@ -40,9 +40,9 @@ typedef struct {
     bool fused, dx_fused;
 } bn_attr;
 
-/* pool, pool_bwd. xbn (pool, average only): x is a training BN's input, read
- * through its apply with activation xact; its gamma, beta, save_mean and
- * save_invstd are the node's inputs xat..xat+3. */
+/* pool, pool_bwd. xbn (a pool, a max pool's backward): x is a training BN's
+ * input, read through its apply with activation xact; its gamma, beta,
+ * save_mean and save_invstd are the node's inputs xat..xat+3. */
 typedef struct {
     asvk_pool_kind kind;
     asvk_pool2d p;

@@ -12,9 +12,9 @@
  * the backward any more. The backward is unchanged: the BN's backward reads
  * x and dy, and the readers' backward-data writes dy as before. A residual add
  * applies the BNs of either or both of its inputs (shaders/norm/bn_add.comp),
- * an average pool (the head's global pool) its input's (shaders/pool/
- * pool_fwd.comp). A BN read by anything else (a max pool, a mixture, a host
- * output) stays as it is. The second pass below fuses the BN's backward into
+ * a pool its input's (shaders/pool/pool_fwd.comp; a max pool's backward
+ * finds its windows' maxima through the apply too). A BN read by anything
+ * else (a mixture, a host output) stays as it is. The second pass below fuses the BN's backward into
  * the convolution before it. */
 #include <string.h>
 
@@ -24,22 +24,23 @@
 #include "runtime/ops/nn.h"
 
 /* The input slot through which node n reads y and could apply its BN: a
- * convolution's x, a weight gradient's x, either input of an add, an
- * average pool's x;
+ * convolution's x, a weight gradient's x, either input of an add, a pool's
+ * x, a max pool's backward's x;
  * UINT32_MAX when n reads y otherwise or in two slots. */
 static uint32_t bn_slot(const asvk_node *n, asvk_val y) {
     uint32_t at = UINT32_MAX;
     if (n->op == ASVK_OP_CONV) at = 0;
     if (n->op == ASVK_OP_CONV_BWD_WEIGHT) at = 1;
     if (n->op == ASVK_OP_ADD) at = n->in[0] == y ? 0 : 1;
-    if (n->op == ASVK_OP_POOL) at = 0;
+    if (n->op == ASVK_OP_POOL || n->op == ASVK_OP_POOL_BWD) at = 0;
     if (at == UINT32_MAX || n->in[at] != y || n->nin + 4 > ASVK_NODE_MAX_IN) return UINT32_MAX;
     for (uint32_t k = 0; k < n->nin; k++)
         if (k != at && n->in[k] == y) return UINT32_MAX;
     if (n->op == ASVK_OP_ADD) return ASVK_CATTR(n, asvk_add_attr)->bn[at] ? UINT32_MAX : at;
-    if (n->op == ASVK_OP_POOL) { /* average pooling: its backward does not read x */
+    if (n->op == ASVK_OP_POOL || n->op == ASVK_OP_POOL_BWD) { /* only max pooling's backward reads x */
         const pool_attr *pa = ASVK_CATTR(n, pool_attr);
-        return !pa->xbn && (pa->global || pa->kind == ASVK_POOL_AVG) ? at : UINT32_MAX;
+        bool reads_x = n->op == ASVK_OP_POOL || (!pa->global && pa->kind == ASVK_POOL_MAX);
+        return !pa->xbn && reads_x ? at : UINT32_MAX;
     }
     const conv_attr *a = ASVK_CATTR(n, conv_attr);
     return !a->xbn && asvk_conv_takes_bn(&a->d) ? at : UINT32_MAX;
@@ -75,7 +76,7 @@ uint32_t asvk_graph_fuse_bn(asvk_graph *g) {
             if (n->op == ASVK_OP_ADD) {
                 asvk_add_attr *a = ASVK_ATTR(n, asvk_add_attr);
                 a->bn[slot] = true, a->at[slot] = n->nin, a->act[slot] = ba->d.act;
-            } else if (n->op == ASVK_OP_POOL) {
+            } else if (n->op == ASVK_OP_POOL || n->op == ASVK_OP_POOL_BWD) {
                 pool_attr *a = ASVK_ATTR(n, pool_attr);
                 a->xbn = true, a->xat = n->nin, a->xact = ba->d.act;
             } else {

@@ -35,15 +35,17 @@ static asvk_status pool_record(asvk_exec *ex, const asvk_node *n) {
     return asvk_pool2d_forward_bn(ex->stream, a->kind, &a->p, a->xs, asvk_exec_buf(ex, n->in[0]),
                                   a->xbn ? &bn : NULL, asvk_exec_buf(ex, n->out[0]));
 }
-/* in: x, dy */
+/* in: x, dy (max pooling: x may be a fused BN's input, its parameters after) */
 static asvk_status pool_bwd_record(asvk_exec *ex, const asvk_node *n) {
     const pool_attr *a = ASVK_CATTR(n, pool_attr);
     if (a->global)
         return asvk_pool_global_avg_backward(ex->stream, a->xs, asvk_exec_buf(ex, n->in[1]),
                                              asvk_exec_buf(ex, n->out[0]), a->accumulate);
-    return asvk_pool2d_backward(ex->stream, a->kind, &a->p, a->xs, asvk_exec_buf(ex, n->in[0]),
-                                asvk_exec_buf(ex, n->in[1]), asvk_exec_buf(ex, n->out[0]), a->accumulate,
-                                n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
+    asvk_bn_load bn;
+    if (a->xbn) bn = asvk_exec_bn_load(ex, n, a->xat, a->xact);
+    return asvk_pool2d_backward_bn(ex->stream, a->kind, &a->p, a->xs, asvk_exec_buf(ex, n->in[0]),
+                                   a->xbn ? &bn : NULL, asvk_exec_buf(ex, n->in[1]), asvk_exec_buf(ex, n->out[0]),
+                                   a->accumulate, n->ws != ASVK_NO_VAL ? asvk_exec_buf(ex, n->ws) : none());
 }
 /* max pooling: each window's maximum, found once before the gather */
 static uint64_t pool_bwd_ws(const asvk_graph *g, const asvk_node *n) {

@@ -7,11 +7,10 @@
 //   average: sum over the clipped window / its element count
 //            (count_include_pad = false);
 //   max:     maximum over the clipped window (padding never wins).
-// Average pooling may read x through a training batch norm's apply (XF: the
-// BN fused into the pool that reads its output, runtime/ops/fuse_bn.c;
-// bn_load.glsl): the head's BN before the global pool is then never stored.
-// Max pooling does not (its backward would need the BN's output to find the
-// maximum). Bindings: 0 x (in, N x H x W x C), 1 y (out, N x OH x OW x C),
+// Pooling may read x through a training batch norm's apply (XF: the BN fused
+// into the pool that reads its output, runtime/ops/fuse_bn.c; bn_load.glsl):
+// the BN's output is then never stored. With ARG (below) too: max pooling's
+// backward finds the maxima of the BN's output the same way. Bindings: 0 x (in, N x H x W x C), 1 y (out, N x OH x OW x C),
 // 2-5 the fused BN's gamma, beta, mean, invstd ([C]; XF only, any buffer
 // otherwise). Push: geometry, element offsets of x and y, quads = ceil(C/4),
 // the BN vectors' offsets, fastdiv.glsl's terms for quads, OW and OH. One invocation per (n, oy, ox, quad of 4
@@ -162,7 +161,7 @@ void main() {
         vec4 at = vec4(float(uint(int(ys) - y0) * p.kw + uint(int(xs) - x0)));
         for (uint iy = ys; iy < ye; iy++)
             for (uint ix = xs; ix < xe; ix++) {
-                vec4 v = load_x(img + (iy * p.w + ix) * p.c, nv);
+                vec4 v = bn_apply4(f, load_x(img + (iy * p.w + ix) * p.c, nv));
                 bvec4 gt = greaterThan(v, acc);
                 acc = mix(acc, v, gt);
                 at = mix(at, vec4(float(uint(int(iy) - y0) * p.kw + uint(int(ix) - x0))), gt);

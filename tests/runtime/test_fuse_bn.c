@@ -32,6 +32,7 @@ typedef struct {
     uint32_t cout, k, stride, groups;
     asvk_act act;  /* the BN's activation after this conv */
     bool residual; /* then h = add(the BN's output, this layer's input) */
+    uint32_t pool; /* else, when nonzero, h = max pool of the BN's output: a pool x pool window, stride 1, pad pool/2 */
 } layer;
 
 typedef struct {
@@ -86,6 +87,8 @@ static void build(asvk_param_store *ps, const chain *c, bool fuse, asvk_val *x, 
                        asvk_graph_param(g, p[3]), l->act, 1e-5f, 0.1f, true);
         snprintf(nm, sizeof nm, "c%u_res", i);
         if (l->residual) h = asvk_op_add(g, nm, h, in);
+        snprintf(nm, sizeof nm, "c%u_pool", i);
+        if (l->pool) h = asvk_op_pool(g, nm, h, ASVK_POOL_MAX, l->pool, 1, l->pool / 2);
     }
     if (c->pool_last) h = asvk_op_global_pool(g, "pool", h);
     asvk_nhwc s = asvk_graph_shape(g, h);
@@ -213,21 +216,24 @@ static void fused_equals_unfused(const chain *c) {
 /* Scalar channels (6, 10, 7: no vec4 loads), a grouped 1x1 (group batches,
  * channel stride 5) and hswish/relu6/none; a 3x3 stem (direct path: its
  * input is the network's, not a BN's); a residual add of two BN outputs.
- * Fused: the BNs after c0 (read by a depthwise), c1 (grouped 1x1), c2 (1x1
- * and the add), c3 (the add), c4 (the global pool, a ragged quad). */
+ * Fused: the BNs after c0 (read by a depthwise), c1 (a 3x3 max pool of
+ * hswish, whose maxima the backward finds through the BN too: strips of 4
+ * outputs), c2 (a 9x9 max pool: one output per invocation), c3 (the add), c4
+ * (the global pool, a ragged quad). */
 static const layer scalar_layers[] = {
-    {10, 3, 1, 1, ASVK_ACT_RELU6, false}, {10, 3, 2, 10, ASVK_ACT_HSWISH, false}, {6, 1, 1, 2, ASVK_ACT_NONE, false},
-    {6, 1, 1, 1, ASVK_ACT_RELU, true}, {7, 1, 1, 1, ASVK_ACT_RELU, false},
+    {10, 3, 1, 1, ASVK_ACT_RELU6, false, 0}, {10, 3, 2, 10, ASVK_ACT_HSWISH, false, 3},
+    {6, 1, 1, 2, ASVK_ACT_NONE, false, 9},   {6, 1, 1, 1, ASVK_ACT_RELU, true, 0},
+    {7, 1, 1, 1, ASVK_ACT_RELU, false, 0},
 };
 /* vec4 channels and 32x32 maps: the 1x1 weight gradients are split into
  * K-slices (1024+ pixels); a 5x5 depthwise; a residual add of two BN
- * outputs; the last BN is read by the loss, so it stays unfused (the vec4
+ * outputs; a 2x2 max pool of swish (vec4 loads through the BN); the last BN is read by the loss, so it stays unfused (the vec4
  * pool path: fmnist's head in the networks case). */
 static const layer vec_layers[] = {
-    {16, 3, 1, 1, ASVK_ACT_RELU, false},     {16, 5, 1, 16, ASVK_ACT_RELU6, false},
-    {24, 1, 1, 1, ASVK_ACT_NONE, false},     {24, 1, 1, 1, ASVK_ACT_RELU6, true},
-    {12, 1, 1, 1, ASVK_ACT_SWISH, false},    {12, 3, 2, 12, ASVK_ACT_HSIGMOID, false},
-    {8, 1, 1, 1, ASVK_ACT_RELU, false},
+    {16, 3, 1, 1, ASVK_ACT_RELU, false, 0},  {16, 5, 1, 16, ASVK_ACT_RELU6, false, 0},
+    {24, 1, 1, 1, ASVK_ACT_NONE, false, 0},  {24, 1, 1, 1, ASVK_ACT_RELU6, true, 0},
+    {12, 1, 1, 1, ASVK_ACT_SWISH, false, 2}, {12, 3, 2, 12, ASVK_ACT_HSIGMOID, false, 0},
+    {8, 1, 1, 1, ASVK_ACT_RELU, false, 0},
 };
 static const chain chains[] = {
     {"scalar", 2, 9, 3, scalar_layers, 5, true, 5, 3},
