@@ -34,7 +34,7 @@ typedef struct {
  * GPUs: shared-memory tiles of 64x64. Mobile GPUs: small register blocks. */
 static const tuning_row tunings[] = {
     {-1, 0, {ASVK_GEMM_SMEM, 16, 16, 4, 4, 16}},
-    {ASVK_DEVICE_CPU, 0, {ASVK_GEMM_REG, 8, 1, 8, 8, 0}},
+    {ASVK_DEVICE_CPU, 0, {ASVK_GEMM_REG, 8, 1, 8, 16, 0}},
     {-1, 0x13B5, {ASVK_GEMM_REG, 16, 4, 4, 4, 0}},
     {-1, 0x5143, {ASVK_GEMM_REG, 16, 4, 4, 4, 0}},
 };
@@ -259,7 +259,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
     return ASVK_OK;
 }
 
-/* The table's register-blocked tiling (CPU devices: 8x8 outputs an
+/* The table's register-blocked tiling (CPU devices: 8x16 outputs an
  * invocation, 8 invocations along N, the direction llvmpipe vectorises),
  * fitted to the shape; every figure measured on lavapipe (docs/perf.md):
  * - tall and narrow products, M >= 4096 rows and N <= 256 columns (the 1x1
@@ -269,23 +269,28 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
  *   texel-path effect whose cause is not known: 8-row tiles with 8x1
  *   workgroups only; the storage-buffer path and 16-row tiles are immune),
  *   and fmnist's training step went from 592 to 485 ms;
- * - otherwise N that would leave much of the last 64-column tile idle takes
- *   4-wide column tiles (about 17% slower per flop on full tiles, so only
- *   when that wastes 20% less): 25088x24x96 5.6 -> 9.2 GFLOP/s.
+ * - otherwise the widest column tiles (16, 8 or 4) whose padding of N wastes
+ *   at most 20% more than 4-wide ones (narrower tiles are slower per flop on
+ *   full tiles: 8x16 ran 1.2-1.5x faster than 8x8 from 512^3 to 1024^3 with
+ *   imageLoad inputs, 8x4 about 17% slower than 8x8): 25088x24x96 5.6 ->
+ *   9.2 GFLOP/s with 4-wide tiles.
  * - M >= 4096 also takes 8x8 workgroups (64 invocations, 8 along N):
  *   lavapipe pays per workgroup, and the backward-data GEMMs of fmnist's
  *   28x28 and 14x14 layers ran 9-10% faster in the training step (18.1 ->
  *   16.2 and 12.8 -> 11.6 ms; smaller M: no difference).
  * ASVK_GEMM overrides all of it. */
 static void fit_tiling(const asvk_gemm_desc *d, asvk_gemm_tuning *t) {
-    if (getenv("ASVK_GEMM") || t->kernel != ASVK_GEMM_REG || t->tm != 8 || t->tn != 8) return;
+    if (getenv("ASVK_GEMM") || t->kernel != ASVK_GEMM_REG || t->tm != 8 || (t->tn != 8 && t->tn != 16)) return;
     if (d->m >= 4096) t->wg_y = 8;
     if (d->m >= 4096 && d->n <= 256) {
         t->tm = 16, t->tn = 4;
     } else {
-        uint64_t w8 = (uint64_t)t->wg_x * 8, w4 = (uint64_t)t->wg_x * 4;
-        uint64_t pad8 = (d->n + w8 - 1) / w8 * w8, pad4 = (d->n + w4 - 1) / w4 * w4;
-        if (pad8 * 5 > pad4 * 6) t->tn = 4;
+        uint64_t w4 = (uint64_t)t->wg_x * 4, pad4 = (d->n + w4 - 1) / w4 * w4;
+        for (;;) {
+            uint64_t w = (uint64_t)t->wg_x * t->tn, pad = (d->n + w - 1) / w * w;
+            if (t->tn == 4 || pad * 5 <= pad4 * 6) break;
+            t->tn /= 2;
+        }
     }
     /* N narrower than half a workgroup's columns: fewer invocations along N
      * and more along M, the same count (N = 16 with 32 columns a group

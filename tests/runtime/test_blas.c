@@ -118,8 +118,8 @@ static void run_gemm(const asvk_gemm_tuning *t, const gemm_case *g) {
     free(a), free(b), free(c), free(out), free(ref), free(tol), free(bias);
 }
 
-static const char *const tunings[] = {"naive", "reg:8x8:8x1", "reg:8x4:8x1", "reg:16x4:8x1", "reg:4x4:8x8",
-                                      "reg:16x8:4x2", "smem:4x4:8x8:16", "smem:2x3:16x4:5"};
+static const char *const tunings[] = {"naive",        "reg:8x16:8x1", "reg:8x8:8x1",     "reg:8x4:8x1",    "reg:16x4:8x1",
+                                      "reg:4x4:8x8",  "reg:16x8:4x2", "smem:4x4:8x8:16", "smem:2x3:16x4:5"};
 #define NTUNINGS (sizeof tunings / sizeof tunings[0])
 
 static void gemm_edge_shapes(void) {
