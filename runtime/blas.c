@@ -273,7 +273,10 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
  *   at most 20% more than 4-wide ones (narrower tiles are slower per flop on
  *   full tiles: 8x16 ran 1.2-1.5x faster than 8x8 from 512^3 to 1024^3 with
  *   imageLoad inputs, 8x4 about 17% slower than 8x8): 25088x24x96 5.6 ->
- *   9.2 GFLOP/s with 4-wide tiles.
+ *   9.2 GFLOP/s with 4-wide tiles. 16 columns only from M*N*K = 2^27 (512^3)
+ *   up: its pipeline takes about twice as long to build (0.4 s more), which
+ *   only a long product pays back (the smaller GEMMs of the test suite and of
+ *   fmnist's step gained nothing measurable).
  * - M >= 4096 also takes 8x8 workgroups (64 invocations, 8 along N):
  *   lavapipe pays per workgroup, and the backward-data GEMMs of fmnist's
  *   28x28 and 14x14 layers ran 9-10% faster in the training step (18.1 ->
@@ -281,6 +284,7 @@ asvk_status asvk_blas_gemm_tuned(asvk_stream *s, const asvk_gemm_tuning *t, cons
  * ASVK_GEMM overrides all of it. */
 static void fit_tiling(const asvk_gemm_desc *d, asvk_gemm_tuning *t) {
     if (getenv("ASVK_GEMM") || t->kernel != ASVK_GEMM_REG || t->tm != 8 || (t->tn != 8 && t->tn != 16)) return;
+    if (t->tn == 16 && (uint64_t)d->m * d->n * d->k < (1ull << 27)) t->tn = 8;
     if (d->m >= 4096) t->wg_y = 8;
     if (d->m >= 4096 && d->n <= 256) {
         t->tm = 16, t->tn = 4;
