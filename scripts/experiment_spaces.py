@@ -175,7 +175,8 @@ def host_cpu():
 
 
 def atomic_json(path, value):
-    tmp = path + ".tmp"
+    # per-process name: two experiment processes sharing OUT write protocol.json at start-up
+    tmp = "%s.%d.tmp" % (path, os.getpid())
     with open(tmp, "w") as f:
         json.dump(value, f, indent=1)
     os.replace(tmp, path)

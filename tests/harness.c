@@ -77,6 +77,15 @@ int test_main(int argc, char **argv, const test_case *cases, size_t count) {
     rng_state = test_seed;
     fprintf(stderr, "seed %llu (ASVK_TEST_SEED=%llu replays it)\n", (unsigned long long)test_seed,
             (unsigned long long)test_seed);
+    /* a case list in tests/CMakeLists.txt with a misspelt name must not drop that case silently */
+    for (int a = 1; a < argc; a++) {
+        bool known = false;
+        for (size_t i = 0; i < count; i++) known |= strcmp(argv[a], cases[i].name) == 0;
+        if (!known) {
+            fprintf(stderr, "no test case is named '%s'\n", argv[a]);
+            return 1;
+        }
+    }
     int ran = 0;
     for (size_t i = 0; i < count; i++) {
         bool selected = argc < 2;
