@@ -106,6 +106,9 @@ s = j["startup_ms"]
 assert 0 < s["device"] < s["trainer"] < s["first_step"], s
 assert 0 <= s["pipelines_by_trainer"] <= s["pipelines_by_first_step"] < s["first_step"], s
 assert j["pipelines_by_first_step"] >= 1 and j["dispatches_per_step"] >= 1, j
+# the first step's time beyond a median one (the driver's first-dispatch work): the difference itself
+extra = s["first_step"] - s["trainer"] - j["train_step"]["median_ms"]
+assert abs(s["first_step_beyond_median"] - extra) < 1e-6 * s["first_step"], (s, j["train_step"])
 # effective GFLOP/s: the multiply-add work of each graph (inference 2 flops per MAdd an image;
 # the step adds both gradients of every convolution and linear layer but the stem's input
 # gradient: 4 x 8 x 6 x 6 outputs of 9 multiply-adds) over its median, against the FMA ceiling
