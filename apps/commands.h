@@ -14,4 +14,5 @@ extern const cli_command cmd_search;
 extern const cli_command cmd_pipeline;
 extern const cli_command cmd_report;
 extern const cli_command cmd_export;
+extern const cli_command cmd_widen;
 #endif

@@ -9,7 +9,7 @@
 #include "apps/stats.h"
 #include "engine/version.h"
 
-static const cli_command *const commands[] = {&cmd_pipeline, &cmd_devices, &cmd_evolve, &cmd_search, &cmd_latency, &cmd_space, &cmd_train, &cmd_eval, &cmd_cost, &cmd_export, &cmd_bench, &cmd_report};
+static const cli_command *const commands[] = {&cmd_pipeline, &cmd_devices, &cmd_evolve, &cmd_search, &cmd_latency, &cmd_space, &cmd_train, &cmd_eval, &cmd_cost, &cmd_widen, &cmd_export, &cmd_bench, &cmd_report};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void overview(FILE *f) {

@@ -33,7 +33,8 @@ static asvk_status mbconv_cell(const asvk_arch *a, uint32_t i, const asvk_layer 
     return ASVK_OK;
 }
 
-asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *reference) {
+/* skips: a skip layer among the searchable ones is read as a cell of 0 nodes (a searched network) */
+static asvk_status from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *reference, bool skips) {
     memset(sk, 0, sizeof *sk);
     asvk_layer_dims *dims = calloc(a->count ? a->count : 1, sizeof *dims);
     if (!dims) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
@@ -50,11 +51,18 @@ asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_
     }
     sk->stem_out = l->conv.out, sk->stem_kernel = l->conv.kernel, sk->stem_stride = l->conv.stride;
     sk->stem_act = l->conv.act;
-    for (i = 1; i < a->count && (a->layers[i].type == ASVK_LAYER_MBCONV || a->layers[i].type == ASVK_LAYER_CELL); i++) {
+    for (i = 1; i < a->count && (a->layers[i].type == ASVK_LAYER_MBCONV || a->layers[i].type == ASVK_LAYER_CELL ||
+                                 (skips && a->layers[i].type == ASVK_LAYER_SKIP));
+         i++) {
         l = &a->layers[i];
         if (sk->count == ASVK_SKEL_MAX_LAYERS) {
             st = LERR(i, l, "a skeleton has at most %d searchable layers", ASVK_SKEL_MAX_LAYERS);
             goto done;
+        }
+        if (l->type == ASVK_LAYER_SKIP) { /* the identity: its input's shape */
+            if (reference) memset(&reference[sk->count], 0, sizeof reference[sk->count]);
+            sk->layers[sk->count++] = (asvk_skel_layer){dims[i].in_c, 1};
+            continue;
         }
         asvk_cell c;
         uint32_t out = l->type == ASVK_LAYER_MBCONV ? l->mbconv.out : l->cell.out;
@@ -111,6 +119,14 @@ asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_
 done:
     free(dims);
     return st;
+}
+
+asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *reference) {
+    return from_arch(a, sk, reference, false);
+}
+
+asvk_status asvk_skeleton_from_net(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *cells) {
+    return from_arch(a, sk, cells, true);
 }
 
 asvk_status asvk_skeleton_to_arch(const asvk_skeleton *sk, const asvk_cell *cells, const char *name, asvk_arch *out) {

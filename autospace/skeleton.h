@@ -54,6 +54,9 @@ typedef struct asvk_skeleton {
  * one and a residual exactly when stride is 1 and channels match (the cell's
  * rule). ASVK_ERR_USAGE names the layer that does not fit. */
 asvk_status asvk_skeleton_from_arch(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *reference);
+/* The same for a network of a skeleton (a searched net.json): skip layers among the
+ * searchable ones are read too, as cells of 0 nodes (asvk_skeleton_to_arch's skip). */
+asvk_status asvk_skeleton_from_net(const asvk_arch *a, asvk_skeleton *sk, asvk_cell *cells);
 
 /* The network of the skeleton with cells[l] at searchable layer l, named
  * `name` (NULL: the skeleton's). Cells keep their own activation and SE; a

@@ -35,6 +35,14 @@ with the default learned arm. Its lines have arm "learned" and "variant": NAME
 (the default's have no variant); `--arms learned:NAME` runs only it. A name
 keeps its ARGS: a results file that ran NAME with other ARGS is refused.
 
+--variant NAME="widen ARGS" (e.g. wide="widen --divisor 2 --floor 0.95")
+instead widens every arm's searched network with `asvk widen ARGS` at the
+arm's budget (the search itself is the arm's own, shared) and trains the
+widened network: arms learned:NAME, mbconv:NAME and random:NAME, each paired
+by the summary with the variant's others. An arm whose network `asvk widen`
+leaves as it is (width 1: at --floor's share already, or nothing wider fits)
+is the plain arm's network and training, whose line it shares.
+
 --keep DIR carries the experiment between machines (a working session's
 machine keeps only what is committed): DIR mirrors OUT's layout with each
 finished stage's small evidence (evolve: config, history, space; search:
@@ -219,7 +227,7 @@ def main():
     kept = (o.out, o.keep)
     seeds = [int(s) for s in o.seeds.split(",") if s]
     budgets = [b for b in o.budgets.split(",") if b]
-    variants = {}
+    variants, widen = {}, set()  # widen: the variants that widen every arm's network instead of evolving
     for v in o.variant:
         name, eq, args = v.partition("=")
         if not eq or not name or not name.replace("-", "").replace("_", "").isalnum():
@@ -227,12 +235,16 @@ def main():
         if name in variants:
             ap.error(f"--variant: '{name}' given twice")
         variants[name] = args.strip()
+        if variants[name].split()[:1] == ["widen"]:
+            widen.add(name)
     # an arm is (kind, variant): ("learned", "distill") is the distill variant's learned arm
-    arms = [(a, None) for a in ARMS] + [("learned", v) for v in variants] if o.arms is None else []
+    arms = [(a, None) for a in ARMS] + [(a, v) for v in variants for a in (ARMS if v in widen else ("learned",))] \
+        if o.arms is None else []
     for a in ([] if o.arms is None else [a for a in o.arms.split(",") if a]):
         arm, _, v = a.partition(":")
-        if arm not in ARMS or (v and (arm != "learned" or v not in variants)):
-            ap.error(f"--arms: '{a}' is not one of {', '.join(ARMS)} or learned:NAME of a --variant")
+        if arm not in ARMS or (v and (v not in variants or (arm != "learned" and v not in widen))):
+            ap.error(f"--arms: '{a}' is not one of {', '.join(ARMS)}, learned:NAME of a --variant or ARM:NAME of a "
+                     "widen variant")
         arms.append((arm, v or None))
     for b in budgets:
         if b not in BUDGETS:
@@ -264,7 +276,7 @@ def main():
         pred = json.loads(run(asvk, ["latency", "predict", "--lut", lut, o.reference, "--json"], capture=True))
         budget_of["latency"] = pred["ms"] * o.budget_scale
 
-    have = set()
+    lines = {}  # (protocol, budget, arm, variant, seed) -> its results line
     if os.path.exists(o.results):
         for line in open(o.results):
             r = json.loads(line)
@@ -272,8 +284,31 @@ def main():
             if r["protocol"] == protocol and v in variants and r.get("variant_args") != variants[v]:
                 sys.exit(f"experiment: {o.results} ran variant '{v}' as \"{r.get('variant_args')}\", not "
                          f"\"{variants[v]}\": name the new one differently")
-            have.add((r["protocol"], r["budget"], r["arm"], v, r["seed"]))
+            lines[(r["protocol"], r["budget"], r["arm"], v, r["seed"])] = r
     os.makedirs(os.path.dirname(os.path.abspath(o.results)), exist_ok=True)
+
+    def append(line):
+        with open(o.results, "a") as f:
+            f.write(json.dumps(line, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        lines[(protocol, line["budget"], line["arm"], line.get("variant"), line["seed"])] = line
+        v = line.get("variant")
+        log(f"result: {line['budget']} {line['arm']}{f' ({v})' if v else ''} seed {line['seed']}: "
+            f"{line['test_acc']:.2f}% test accuracy, {line['madds'] / 1e6:.3f} M MAdds, {line['latency_ms']:.3f} ms")
+
+    def trained(d, net, seed):
+        """Trains net in d/train and measures its batch-1 latency in d/bench.json; returns (last log row, bench)."""
+        stage(asvk, "train", os.path.join(d, "train"),
+              ["--arch", net, "--data", o.data, "--seed", str(seed), "--epochs", str(epochs)] + tr_args,
+              "model.safetensors", kept)
+        bench = os.path.join(d, "bench.json")
+        if not os.path.exists(bench):
+            out = run(asvk, ["bench", "train", "--arch", net, "--batch", "1", "--repeat", "15", "--json"], capture=True)
+            atomic_json(bench, json.loads(out))
+        keep(o.out, o.keep, d, ("bench.json",))
+        rows = [json.loads(l) for l in open(os.path.join(d, "train", "log.jsonl"))]
+        return rows[-1], json.load(open(bench))
 
     for budget in budgets:
         value = budget_of[budget]
@@ -283,62 +318,78 @@ def main():
         # budgets search the same spaces.
         kind = "latency" if latency else "madds"
         priced = ["--lut", lut] if latency else []
+        budget_args = ["--lut", lut, "--budget-latency", repr(value)] if latency else ["--budget-madds", str(value)]
         for seed in seeds:
             base = os.path.join(o.out, budget, f"seed-{seed}")
             spaces_dir = os.path.join(o.out, f"spaces-{kind}", f"seed-{seed}")
-            spaces = {("mbconv", None): "mbconv"}
+            spaces = {}
             common = ["--reference", o.reference, "--data", o.data, "--seed", str(seed)]
+            # an evolve variant has its own learned space; a widen variant widens the arms' own networks
+            own = lambda v: v if v and v not in widen else None
             for arm, v in arms:
-                if arm != "learned":
-                    continue
-                d = os.path.join(spaces_dir, "evolve" + (f"-{v}" if v else ""))
-                stage(asvk, "evolve", d, common + priced + quick + ev_args + shlex.split(variants.get(v, "")), None, kept)
-                spaces[(arm, v)] = os.path.join(d, "space.json")
-            if ("random", None) in arms:
-                d = os.path.join(spaces_dir, "random")
-                stage(asvk, "evolve", d, common + priced + quick + ev_args + ["--generations", "0", "--no-anchors"],
-                      "space.json", kept)
-                spaces[("random", None)] = os.path.join(d, "space.json")
-            for arm, v in arms:
-                if (protocol, budget, arm, v, seed) in have:
-                    continue
-                d = os.path.join(base, arm + (f"-{v}" if v else ""))
-                search_priced = ["--lut", lut, "--budget-latency", repr(value)] if latency else \
-                                ["--budget-madds", str(value)] + (["--lut", lut] if os.path.exists(lut) else [])
+                if arm == "mbconv":
+                    spaces[(arm, v)] = "mbconv"
+                elif arm == "learned":
+                    d = os.path.join(spaces_dir, "evolve" + (f"-{own(v)}" if own(v) else ""))
+                    stage(asvk, "evolve", d, common + priced + quick + ev_args + shlex.split(variants[v] if own(v) else ""),
+                          None, kept)
+                    spaces[(arm, v)] = os.path.join(d, "space.json")
+                else:
+                    d = os.path.join(spaces_dir, "random")
+                    stage(asvk, "evolve", d, common + priced + quick + ev_args + ["--generations", "0", "--no-anchors"],
+                          "space.json", kept)
+                    spaces[(arm, v)] = os.path.join(d, "space.json")
+
+            def result(arm, v):
+                """The results line of (arm, v) at this budget and seed, trained (and appended) when missing."""
+                key = (protocol, budget, arm, v, seed)
+                if key in lines:
+                    return lines[key]
+                sd = os.path.join(base, arm + (f"-{own(v)}" if own(v) else ""))  # the search's arm
                 # every arm's network costs 95-100% of the budget (issue 13: within 5%, or the shortfall
                 # reported in budget_used when the space holds nothing that costly)
-                stage(asvk, "search", os.path.join(d, "search"),
-                      ["--space", spaces[(arm, v)]] + common + search_priced + ["--spend", "0.95"] + quick + se_args,
-                      "result.json", kept)
-                net = os.path.join(d, "search", "net.json")
-                stage(asvk, "train", os.path.join(d, "train"),
-                      ["--arch", net, "--data", o.data, "--seed", str(seed), "--epochs", str(epochs)] + tr_args,
-                      "model.safetensors", kept)
-                bench = os.path.join(d, "bench.json")
-                if not os.path.exists(bench):
-                    out = run(asvk, ["bench", "train", "--arch", net, "--batch", "1", "--repeat", "15", "--json"],
-                              capture=True)
-                    atomic_json(bench, json.loads(out))
-                keep(o.out, o.keep, d, ("bench.json",))
-                res = json.load(open(os.path.join(d, "search", "result.json")))
-                rows = [json.loads(l) for l in open(os.path.join(d, "train", "log.jsonl"))]
-                b = json.load(open(bench))
+                stage(asvk, "search", os.path.join(sd, "search"),
+                      ["--space", spaces[(arm, v)]] + common + budget_args +
+                      (["--lut", lut] if not latency and os.path.exists(lut) else []) + ["--spend", "0.95"] + quick +
+                      se_args, "result.json", kept)
+                res = json.load(open(os.path.join(sd, "search", "result.json")))
+                net, d, width = os.path.join(sd, "search", "net.json"), sd, None
+                if v in widen:
+                    d = os.path.join(base, f"{arm}-{v}")
+                    wj = os.path.join(d, "widen.json")
+                    if not os.path.exists(wj):
+                        os.makedirs(d, exist_ok=True)
+                        out = run(asvk, ["widen", net] + budget_args + shlex.split(variants[v])[1:] +
+                                  ["--out", os.path.join(d, "net.json"), "--json"], capture=True)
+                        atomic_json(wj, json.loads(out))
+                    keep(o.out, o.keep, d, ("widen.json", "net.json"))
+                    wide = json.load(open(wj))
+                    width = wide["width"]
+                    if not wide["widened"]:  # the plain arm's network: its training and line
+                        line = dict(result(arm, None), variant=v, variant_args=variants[v], width=1.0,
+                                    run=os.path.abspath(d))
+                        append(line)
+                        return line
+                    net = os.path.join(d, "net.json")
+                    res = dict(res, madds=wide["madds"], params=wide["params"],
+                               predicted_latency_ms=wide.get("predicted_latency_ms", res.get("predicted_latency_ms")))
+                row, b = trained(d, net, seed)
                 spent = res.get("predicted_latency_ms") if latency else res["madds"]
                 line = {"protocol": protocol, "arm": arm, "seed": seed, "budget": budget,
-                        "test_acc": 100 * rows[-1]["test_acc"], "madds": res["madds"], "params": res["params"],
+                        "test_acc": 100 * row["test_acc"], "madds": res["madds"], "params": res["params"],
                         "latency_ms": b["latency_batch1_ms"], "predicted_latency_ms": res.get("predicted_latency_ms"),
                         "budget_value": value, "budget_used": spent / value if spent else None,
-                        "epochs": rows[-1]["epoch"], "commit": commit, "device": b["device"]["name"], "host": host_cpu(),
+                        "epochs": row["epoch"], "commit": commit, "device": b["device"]["name"], "host": host_cpu(),
                         "cells": [l["cell"] for l in res["layers"]], "run": os.path.abspath(d)}
                 if v:
                     line.update(variant=v, variant_args=variants[v])
-                with open(o.results, "a") as f:
-                    f.write(json.dumps(line, sort_keys=True) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
-                have.add((protocol, budget, arm, v, seed))
-                log(f"result: {budget} {arm}{f' ({v})' if v else ''} seed {seed}: {line['test_acc']:.2f}% test accuracy, "
-                    f"{line['madds'] / 1e6:.3f} M MAdds, {line['latency_ms']:.3f} ms")
+                if width is not None:
+                    line["width"] = width
+                append(line)
+                return line
+
+            for arm, v in arms:
+                result(arm, v)
     log(f"results: {o.results} (protocol {protocol}); summary: scripts/spaces_summary.py {o.results}")
 
 

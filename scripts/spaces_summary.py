@@ -5,7 +5,9 @@ measured latency; per budget, the paired per-seed difference learned - mbconv
 (and learned - random) with a two-sided sign test and a paired t-test; and an
 SVG of accuracy against cost, one point per trained network. A learned arm
 of a --variant of the experiment (an evolve option's ablation) is its own row,
-"learned (NAME)", paired with mbconv, random and the default learned arm.
+"learned (NAME)", paired with mbconv, random and the default learned arm; a
+widen variant's arms are rows "learned (NAME)", "mbconv (NAME)", "random
+(NAME)", and its learned arm is paired with the other two of the variant.
 
   scripts/spaces_summary.py RESULTS.jsonl [--protocol ID] [--out DIR]
 
@@ -26,7 +28,7 @@ VARIANT_COLOURS = ("#ff7f0e", "#9467bd", "#2ca02c", "#8c564b", "#e377c2")
 
 
 def label(r):
-    """The arm of a line as the tables name it: learned (NAME) for a variant's learned arm."""
+    """The arm of a line as the tables name it: ARM (NAME) for a variant's arm."""
     return f"{r['arm']} ({r['variant']})" if r.get("variant") else r["arm"]
 
 
@@ -188,7 +190,13 @@ def main():
            "| budget | pair | seeds | mean difference (points) | positive | sign test p | paired t-test p |",
            "|---|---|---|---|---|---|---|"]
     for b in budgets:
-        pairs = [(l, o) for l in labels if l.startswith("learned") for o in ("mbconv", "random")]
+        # a variant's learned arm against the variant's own mbconv and random arms where it has them (a widen
+        # variant widens every arm), else against the plain ones (an evolve variant changes the learned arm only)
+        pairs = []
+        for l in labels:
+            if l.startswith("learned"):
+                v = l[len("learned ("):-1] if l.startswith("learned (") else None
+                pairs += [(l, f"{o} ({v})" if v and f"{o} ({v})" in labels else o) for o in ("mbconv", "random")]
         pairs += [(l, "learned") for l in labels if l.startswith("learned (")]
         for mine, other in pairs:
             la = {r["seed"]: r["test_acc"] for r in by.get((b, mine), [])}

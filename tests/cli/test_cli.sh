@@ -240,5 +240,32 @@ expect 2 "--resolution must be an integer" -- "$ASVK" cost mbv2 --resolution 0
 expect 2 "name an architecture" -- "$ASVK" cost
 expect 0 'cost <arch>.*--resolution' -- "$ASVK" help cost
 
+# widen: a network made as wide as a budget allows; what it writes costs what it says, within the budget
+"$ASVK" cost fmnist_evo --save "$tmp/evo.json" >/dev/null || fail "cost --save fmnist_evo failed"
+expect 0 'width 1\.00: 3\.129 M MAdds' -- "$ASVK" widen "$tmp/evo.json" --budget-madds 3129456
+"$ASVK" widen "$tmp/evo.json" --budget-madds 4.5M --divisor 2 --out "$tmp/wide.json" --json >"$tmp/wide.out" 2>"$tmp/err" ||
+  fail "widen --json failed: $(cat "$tmp/err")"
+"$ASVK" cost "$tmp/wide.json" --json >"$tmp/wide-cost.json" || fail "cost of the widened network failed"
+python3 - "$tmp/wide.out" "$tmp/wide-cost.json" <<'PY' || fail "widen's result is wrong"
+import json, sys
+w, c = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert w["widened"] and 1 < w["width"] <= 2 and w["budget"] == 4.5e6, w
+assert w["madds"] == c["madds"] and w["params"] == c["params"] and 0.95 < w["budget_used"] <= 1, (w, c)
+assert w["layer_channels"][0] > 16 and all(ch % 2 == 0 for ch in w["layer_channels"]), w
+PY
+expect 0 'width 1\.00: 3\.129 M MAdds.*69\.5% of the budget' -- "$ASVK" widen "$tmp/evo.json" --budget-madds 4.5M --floor 0.6
+expect 2 'already costs 3\.129 M MAdds at width 1, over the budget of 3\.000 M' -- "$ASVK" widen "$tmp/evo.json" --budget-madds 3M
+expect 2 'give one budget' -- "$ASVK" widen "$tmp/evo.json"
+expect 2 'needs --lut' -- "$ASVK" widen "$tmp/evo.json" --budget-latency 3
+expect 2 'name a network' -- "$ASVK" widen --budget-madds 3M
+expect 0 'width 2\.00: 1[0-9]{3}\.[0-9]{3} M MAdds' -- "$ASVK" widen mbv2 --budget-madds 3G
+cat >"$tmp/pooled.json" <<'EOF'
+{"format": "asvk-arch/1", "name": "pooled", "in_channels": 1, "resolution": 8, "num_classes": 2,
+ "layers": [{"type": "conv", "out": 4, "kernel": 3}, {"type": "pool", "mode": "max", "kernel": 2, "stride": 2},
+            {"type": "global_pool"}, {"type": "linear", "out": 2}]}
+EOF
+expect 2 'pooled: no mbconv or cell layer after the stem' -- "$ASVK" widen "$tmp/pooled.json" --budget-madds 1M
+expect 2 '--max-width must be' -- "$ASVK" widen "$tmp/evo.json" --budget-madds 4M --max-width 0.5
+
 if [ "$failures" != 0 ]; then echo "$failures failure(s)"; exit 1; fi
 echo "all cli cases passed"

@@ -84,6 +84,34 @@ experiment --seeds 1 --budgets madds-full --variant 'hinge=--cost log' >"$tmp/x4
   fail "a variant name run again with other arguments was accepted"
 grep -q "ran variant 'hinge' as" "$tmp/x4.err" || { fail "no clear message for a renamed variant"; cat "$tmp/x4.err"; }
 
+# a widen variant: seed 1's networks of every arm widened by `asvk widen`; a widened one is trained in its own
+# folder, one left as it is (width 1) shares the plain arm's training and line
+experiment --seeds 1 --budgets madds-full --variant 'wide=widen --divisor 1 --max-width 3' >"$tmp/x5.out" 2>"$tmp/x5.err" ||
+  { fail "the widen variant run failed"; tail -20 "$tmp/x5.err"; }
+grep -Eq "^\+ .* (evolve|search) " "$tmp/x5.err" && fail "the widen variant evolved or searched again"
+/usr/bin/python3 - "$tmp/results.jsonl" "$tmp/x" "$tmp/x5.err" <<'PY' || fail "the widen variant's lines are wrong"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+err = open(sys.argv[3]).read()
+assert len(rows) == 16, len(rows)
+plain = {r["arm"]: r for r in rows if r["seed"] == 1 and r["budget"] == "madds-full" and "variant" not in r}
+wide = {r["arm"]: r for r in rows[13:]}
+assert set(wide) == {"learned", "mbconv", "random"} and all(r["variant"] == "wide" for r in wide.values()), wide
+for arm, r in wide.items():
+    p = plain[arm]
+    assert r["protocol"] == p["protocol"] and r["variant_args"] == "widen --divisor 1 --max-width 3", r
+    w = json.load(open(f"{sys.argv[2]}/madds-full/seed-1/{arm}-wide/widen.json"))
+    assert r["width"] == w["width"] and p["madds"] <= r["madds"] <= r["budget_value"], (r, p)
+    trained = f"/madds-full/seed-1/{arm}-wide/train" in err
+    if w["widened"]:
+        assert r["width"] > 1 and r["madds"] > p["madds"] and r["madds"] == w["madds"] and trained, (arm, r, w)
+        assert r["budget_used"] == r["madds"] / r["budget_value"], r
+    else:  # the plain arm's network: its line, no training
+        assert r["width"] == 1 and not trained and r["test_acc"] == p["test_acc"] and r["madds"] == p["madds"], (arm, r)
+assert any(json.load(open(f"{sys.argv[2]}/madds-full/seed-1/{a}-wide/widen.json"))["widened"] for a in wide), \
+    "no network was widened: the toy no longer tests the trained path"
+PY
+
 /usr/bin/python3 "$here/../../scripts/spaces_summary.py" "$tmp/results.jsonl" >"$tmp/summary.out" ||
   fail "the summary failed"
 for b in madds-full latency; do
@@ -91,14 +119,15 @@ for b in madds-full latency; do
   grep -q "^| $b | learned − mbconv | 2 |" "$tmp/summary.md" || fail "summary: no paired $b row"
 done
 for row in "madds-full | learned (hinge) | 1 |" "madds-full | learned (hinge) − mbconv | 1 |" \
-           "madds-full | learned (hinge) − learned | 1 |"; do
+           "madds-full | learned (hinge) − learned | 1 |" "madds-full | mbconv (wide) | 1 |" \
+           "madds-full | learned (wide) − mbconv (wide) | 1 |" "madds-full | learned (wide) − random (wide) | 1 |"; do
   grep -qF "| $row" "$tmp/summary.md" || fail "summary: no '$row' row"
 done
 /usr/bin/python3 - "$tmp/summary.svg" <<'PY' || fail "the summary's SVG is wrong"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 circles = [c for c in root.iter("{http://www.w3.org/2000/svg}circle") if c.find("{http://www.w3.org/2000/svg}title") is not None]
-assert len(circles) == 13, len(circles)
+assert len(circles) == 16, len(circles)
 PY
 
 # --keep: carried to a new machine. The first machine is the run above: seed 1's learned and random
