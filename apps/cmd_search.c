@@ -44,6 +44,9 @@ static const cli_opt opts[] = {
     {"--no-skip", NULL, "no identity candidate in the layers whose shape allows one"},
     {"--spend", "F", "the network costs at least F of the budget (0 to 1; default 0: the most likely network within it); "
                      "below it, the most likely network between F x budget and the budget"},
+    {"--widen", "F", "a network still under --spend's share of the budget (the budget without --spend) is made wider, "
+                     "up to F times, to the costliest width within the budget (asvk widen; default 1: never)"},
+    {"--widen-divisor", "N", "widened channel counts are multiples of N (default 4)"},
     {"--fp16", NULL, "store the supernet's activations as fp16 (half the memory; needs 16-bit storage; slower on a CPU device such as lavapipe)"},
     {"--sync-bn", NULL, "under mpirun: batch-norm statistics over the global batch, not each rank's share (docs/scale.md)"},
     {"--data-resolution", "R", "train the supernet on R x R images (default the skeleton's); costs and the table "
@@ -92,6 +95,7 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
     INT("--limit", 0, 0, 0, 100000000, o->limit);
     INT("--save-every", 100, 20, 1, 100000000, o->save_every);
     INT("--data-resolution", 0, 0, 0, 16384, c->data_resolution);
+    INT("--widen-divisor", 4, 4, 1, 256, c->widen_divisor);
     if (!cli_int(a, "--seed", 1, 0, 0x7fffffff, &v)) return 2;
     c->seed = (uint64_t)v;
 #undef INT
@@ -99,7 +103,7 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
         !cli_double(a, "--wd", c->weight_decay, 0, 10, &c->weight_decay) ||
         !cli_double(a, "--arch-lr", c->arch_lr, 0, 100, &c->arch_lr) || !cli_double(a, "--tau0", c->tau0, 1e-3, 1e3, &c->tau0) ||
         !cli_double(a, "--tau1", c->tau1, 1e-3, 1e3, &c->tau1) || !cli_double(a, "--lambda", c->lambda, 0, 1e6, &c->lambda) ||
-        !cli_double(a, "--spend", 0, 0, 1, &c->spend))
+        !cli_double(a, "--spend", 0, 0, 1, &c->spend) || !cli_double(a, "--widen", 1, 1, 16, &c->widen))
         return 2;
     c->skip = !cli_flag(a, "--no-skip");
     c->fp16 = cli_flag(a, "--fp16");
@@ -162,6 +166,8 @@ static cJSON *options_json(const search_options *o) {
     asvk_json_add_exact(j, "tau1", c->tau1);
     asvk_json_add_exact(j, "lambda", c->lambda);
     asvk_json_add_exact(j, "spend", c->spend);
+    asvk_json_add_exact(j, "widen", c->widen);
+    cJSON_AddNumberToObject(j, "widen-divisor", c->widen_divisor);
     cJSON_AddBoolToObject(j, "no-skip", !c->skip);
     cJSON_AddBoolToObject(j, "fp16", c->fp16);
     cJSON_AddBoolToObject(j, "sync-bn", c->sync_bn);
@@ -203,7 +209,7 @@ static asvk_status write_result(const asvk_search *s, const search_options *o, c
     asvk_search_result r;
     asvk_status st = asvk_search_result_get(s, &r);
     if (st) return st;
-    const asvk_skeleton *sk = &o->cfg.space.sk;
+    const asvk_skeleton *sk = &r.sk; /* the space's, or widened */
     char name[96], path[1100];
     snprintf(name, sizeof name, "%.40s-%.20s-searched", sk->name, o->cfg.space.name);
     asvk_arch a;
@@ -227,6 +233,7 @@ static asvk_status write_result(const asvk_search *s, const search_options *o, c
     cJSON_AddStringToObject(j, "budget_kind", o->cfg.budget_kind == ASVK_BUDGET_LATENCY ? "latency_ms" : "madds");
     cJSON_AddNumberToObject(j, "budget", o->cfg.budget);
     cJSON_AddNumberToObject(j, "layers_moved_to_meet_budget", r.moved);
+    cJSON_AddNumberToObject(j, "width", r.width);
     cJSON *layers = cJSON_AddArrayToObject(j, "layers");
     for (uint32_t l = 0; l < sk->count; l++) {
         cJSON *lo = cJSON_CreateObject();
@@ -248,6 +255,7 @@ static asvk_status write_result(const asvk_search *s, const search_options *o, c
     free(text);
     if (!st && !quiet) {
         fprintf(stderr, "searched network: %.3fM MAdds, %.3fM params", r.madds / 1e6, r.params / 1e6);
+        if (r.width > 1) fprintf(stderr, ", widened %.2fx", r.width);
         if (isfinite(r.latency_ms)) fprintf(stderr, ", %.3f ms predicted", r.latency_ms);
         fprintf(stderr, "%s -> %s/net.json%s\n", r.moved ? " (the most likely network within the budget)" : "", dir,
                 netconfig ? " and net.config" : " (its cells have no net.config form)");
@@ -272,7 +280,8 @@ static int run(cli_args *a) {
         cJSON *j;
         static char store[CLI_MAX_OPTS][64];
         cli_args saved;
-        static const char *const absent[] = {"--data-resolution", "0", "--spend", "0", NULL}; /* runs from before the options */
+        static const char *const absent[] = {"--data-resolution", "0", "--spend", "0", "--widen", "1",
+                                             "--widen-divisor", "4", NULL}; /* runs from before the options */
         st = cli_saved_args_absent(&cmd_search, run_dir, "config.json", "search", FIRST_INVOCATION_OPT, absent, &saved, &j,
                                    store);
         rc = st ? cli_fail(st) : parse_options(&saved, &o, &lut);
@@ -377,7 +386,10 @@ const cli_command cmd_search = {
     "as a target: searches in different spaces end at alike costs). The\n"
     "network is each layer's most likely cell (the identity where that has half the\n"
     "probability or more); over the budget, the most likely network that fits\n"
-    "(by the cost model, and by the table for latency).\n"
+    "(by the cost model, and by the table for latency). --spend F takes the most\n"
+    "likely network between F x budget and the budget instead of a cheaper one;\n"
+    "--widen F then widens a network still under that floor (a space whose dearest\n"
+    "network cannot reach it) by one width factor, as asvk widen does.\n"
     "The run folder holds config.json, history.jsonl, search.json with\n"
     "search-weights.safetensors (the state --resume continues), net.json (for\n"
     "'asvk train --arch'), net.config when the format holds it, and result.json.",

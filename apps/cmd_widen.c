@@ -53,9 +53,7 @@ static int run(cli_args *a) {
     asvk_cell cells[ASVK_SKEL_MAX_LAYERS];
     asvk_widen_result r;
     if (!(st = asvk_skeleton_from_net(&arch, &sk, cells)) && bl) st = asvk_lut_load(lut_path, &lut);
-    if (!st) st = asvk_widen_to_budget(&sk, cells, bl ? lut : NULL, budget, 1, 1, &r); /* its cost as it is */
-    if (!st && r.cost < floor_share * budget)
-        st = asvk_widen_to_budget(&sk, cells, bl ? lut : NULL, budget, max_width, (uint32_t)divisor, &r);
+    if (!st) st = asvk_widen_to_budget(&sk, cells, bl ? lut : NULL, budget, floor_share, max_width, (uint32_t)divisor, &r);
     if (!st) st = asvk_skeleton_to_arch(&r.sk, cells, arch.name, &wide);
     const char *out = cli_str(a, "--out", NULL);
     if (!st && out) st = asvk_arch_save(out, &wide);

@@ -10,6 +10,7 @@
 
 #include "autospace/evolve.h"
 #include "autospace/supernet_step.h"
+#include "autospace/widen.h"
 #include "runtime/data/split.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/json_read.h"
@@ -41,6 +42,7 @@ void asvk_search_config_default(asvk_search_config *c) {
     c->arch_lr = 0.05;
     c->tau0 = 5.0, c->tau1 = 0.5; /* FBNet starts at 5 and decays */
     c->lambda = 1.0;
+    c->widen = 1, c->widen_divisor = 4;
     c->seed = 1;
     c->val_images = 5000;
     c->label_smoothing = 0.1;
@@ -434,9 +436,17 @@ asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out
         if ((uint32_t)out->choice[l] < c->space.count[l]) out->cells[l] = c->space.cells[l][out->choice[l]].cell;
         else memset(&out->cells[l], 0, sizeof out->cells[l]); /* skip */
     }
+    out->width = 1, out->sk = *sk;
+    asvk_status st;
+    if (c->widen > 1) {
+        asvk_widen_result w;
+        if ((st = asvk_widen_to_budget(sk, out->cells, c->budget_kind == ASVK_BUDGET_LATENCY ? c->lut : NULL, c->budget,
+                                       c->spend > 0 ? c->spend : 1, c->widen, c->widen_divisor, &w)))
+            return st;
+        out->width = w.width, out->sk = w.sk;
+    }
     asvk_arch a;
-    asvk_status st = asvk_skeleton_to_arch(sk, out->cells, NULL, &a);
-    if (st) return st;
+    if ((st = asvk_skeleton_to_arch(&out->sk, out->cells, NULL, &a))) return st;
     asvk_cost cost;
     if (!(st = asvk_arch_cost(&a, 0, &cost))) {
         out->madds = cost.madds, out->params = cost.params;

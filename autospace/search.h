@@ -28,7 +28,9 @@
  * spend > 0, a network below spend x budget is replaced the same way by the
  * most likely one costing between spend x budget and the budget (the
  * nearest below when none reaches it), so that searches in different spaces
- * are compared at the cost they were given. */
+ * are compared at the cost they were given. With widen > 1, a result still
+ * under that floor (a space whose dearest network cannot reach it) is made
+ * wider to the budget (asvk_widen_to_budget). */
 #ifndef ASVK_AUTOSPACE_SEARCH_H
 #define ASVK_AUTOSPACE_SEARCH_H
 
@@ -51,6 +53,10 @@ typedef struct asvk_search_config {
     asvk_budget_kind budget_kind;
     double budget;           /* MAdds, or milliseconds with the table */
     double spend;            /* 0..1: the result costs at least this share of the budget (0: no floor) */
+    double widen;            /* > 1: a result under spend x budget (under the budget when spend is 0) is made
+                                wider, up to this factor, to the costliest width within the budget
+                                (autospace/widen.h); 1: never */
+    uint32_t widen_divisor;  /* the widened channel counts' multiple */
     const asvk_lut *lut;     /* needed for a latency budget; predicts latency for the report when given */
     uint64_t seed;
     uint32_t val_images;
@@ -106,6 +112,8 @@ typedef struct asvk_search_result {
     uint64_t madds, params;
     double latency_ms;
     uint32_t moved;                   /* layers moved to cheaper candidates to meet the budget */
+    double width;                     /* the width factor of cfg.widen (1: the space's own widths) */
+    asvk_skeleton sk;                 /* the skeleton of the network: the space's, widened by `width` */
 } asvk_search_result;
 asvk_status asvk_search_result_get(const asvk_search *s, asvk_search_result *out);
 

@@ -42,7 +42,7 @@ static asvk_status price(const asvk_skeleton *sk, const asvk_cell *cells, const 
 }
 
 asvk_status asvk_widen_to_budget(const asvk_skeleton *sk, const asvk_cell *cells, const asvk_lut *lut, double budget,
-                                 double max_width, uint32_t divisor, asvk_widen_result *out) {
+                                 double floor_share, double max_width, uint32_t divisor, asvk_widen_result *out) {
     memset(out, 0, sizeof *out);
     if (!(max_width >= 1) || max_width > 16)
         return asvk_error_set(ASVK_ERR_USAGE, "the largest width factor is between 1 and 16, not %g", max_width);
@@ -53,6 +53,7 @@ asvk_status asvk_widen_to_budget(const asvk_skeleton *sk, const asvk_cell *cells
         return asvk_error_set(ASVK_ERR_USAGE, "the network already costs %.3f %s at width 1, over the budget of %.3f %s",
                               lut ? out->cost : out->cost / 1e6, lut ? "ms" : "M MAdds", lut ? budget : budget / 1e6,
                               lut ? "ms" : "M MAdds");
+    if (out->cost >= floor_share * budget) return ASVK_OK; /* spends enough as it is */
     /* every factor on the grid: rounding makes the cost a staircase, not always rising with w */
     uint32_t n = (uint32_t)floor((max_width - 1) / ASVK_WIDEN_STEP + 1e-9);
     for (uint32_t i = 1; i <= n; i++) {

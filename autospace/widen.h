@@ -27,9 +27,11 @@ typedef struct asvk_widen_result {
 /* The network of sk with cells[l] at layer l (0 nodes: skip), widened by the
  * factor in [1, max_width] whose network costs the most within `budget`
  * (the smallest factor of that cost): MAdds, or the latency `lut` predicts
- * when lut is given. ASVK_ERR_USAGE when the network at width 1 already
- * costs more than the budget. */
+ * when lut is given. A network that costs floor_share x budget or more at
+ * width 1 is left as it is (floor_share 1: any under the budget is widened).
+ * ASVK_ERR_USAGE when the network at width 1 already costs more than the
+ * budget. */
 asvk_status asvk_widen_to_budget(const asvk_skeleton *sk, const asvk_cell *cells, const asvk_lut *lut, double budget,
-                                 double max_width, uint32_t divisor, asvk_widen_result *out);
+                                 double floor_share, double max_width, uint32_t divisor, asvk_widen_result *out);
 
 #endif

@@ -69,7 +69,7 @@ static void widest_network_within_budget(void) {
     for (size_t i = 0; i < sizeof shares / sizeof shares[0]; i++) {
         double budget = base * shares[i];
         asvk_widen_result r;
-        OK(asvk_widen_to_budget(&sk, cells, NULL, budget, 2, 2, &r));
+        OK(asvk_widen_to_budget(&sk, cells, NULL, budget, 1, 2, 2, &r));
         CHECK(r.madds == madds_of(&r.sk, cells) && r.cost == (double)r.madds, "share %g: madds %llu", shares[i],
               (unsigned long long)r.madds);
         CHECK(r.cost <= budget && r.width >= 1 && r.width <= 2, "share %g: width %g cost %g", shares[i], r.width, r.cost);
@@ -86,8 +86,13 @@ static void widest_network_within_budget(void) {
         if (shares[i] == 1.3) CHECK(r.width > 1 && r.cost > base * 1.2, "1.3x: width %g, %g", r.width, r.cost / base);
     }
     asvk_widen_result r;
-    EXPECT_ERR(asvk_widen_to_budget(&sk, cells, NULL, base * 0.9, 2, 2, &r), ASVK_ERR_USAGE, "over the budget");
-    EXPECT_ERR(asvk_widen_to_budget(&sk, cells, NULL, base * 2, 0.5, 2, &r), ASVK_ERR_USAGE, "width factor");
+    EXPECT_ERR(asvk_widen_to_budget(&sk, cells, NULL, base * 0.9, 1, 2, 2, &r), ASVK_ERR_USAGE, "over the budget");
+    EXPECT_ERR(asvk_widen_to_budget(&sk, cells, NULL, base * 2, 1, 0.5, 2, &r), ASVK_ERR_USAGE, "width factor");
+    /* at the floor's share already: left as it is; under it: widened */
+    OK(asvk_widen_to_budget(&sk, cells, NULL, base * 1.5, 0.6, 2, 2, &r));
+    CHECK(r.width == 1 && r.madds == base, "at 67%% of the budget with a floor of 60%%: width %g", r.width);
+    OK(asvk_widen_to_budget(&sk, cells, NULL, base * 1.5, 0.7, 2, 2, &r));
+    CHECK(r.width > 1 && r.madds > base, "at 67%% of the budget with a floor of 70%%: width %g", r.width);
 }
 
 static void searched_networks_read_back(void) {

@@ -78,6 +78,22 @@ assert 0.95 * 30000 <= x["madds"] <= 30000, x["madds"]
 assert y["madds"] >= z["madds"] and all(l["cell"] == "e6 | 0>1 dw7x7" for l in y["layers"]), (y["madds"], y["layers"])
 print(f"ok: --spend 0.95: {x['madds']} MAdds of 30000; above every network: {y['madds']} (the dearest)")
 PY
+# --widen: a budget no network of the space reaches is spent by width; the same cells as the plain search, the
+# network that asvk widen makes of that search's net.json, costing what net.json costs, within the budget
+run s1w search "${common[@]}" --budget-madds 0.1M --spend 0.95 --widen 3 --widen-divisor 1 --run "$tmp/s1w"
+run s1y0 search "${common[@]}" --budget-madds 0.1M --spend 0.95 --run "$tmp/s1y0"
+run wcost cost "$tmp/s1w/net.json" --json
+run widen widen "$tmp/s1y0/net.json" --budget-madds 0.1M --floor 0.95 --max-width 3 --divisor 1 --json
+/usr/bin/python3 - "$tmp" <<'PY' || fail "--widen does not widen the search's network to the budget"
+import json, sys
+t = sys.argv[1]
+w, y = json.load(open(f"{t}/s1w/result.json")), json.load(open(f"{t}/s1y0/result.json"))
+cost, tool = json.load(open(f"{t}/wcost.out")), json.load(open(f"{t}/widen.out"))
+assert y["width"] == 1 and y["madds"] < 95000, y
+assert [l["cell"] for l in w["layers"]] == [l["cell"] for l in y["layers"]], (w["layers"], y["layers"])
+assert w["width"] > 1 and y["madds"] < w["madds"] == cost["madds"] <= 100000 and w["params"] == cost["params"], (w, cost)
+assert (tool["width"], tool["madds"]) == (w["width"], w["madds"]), (tool, w)
+PY
 
 # a latency budget priced by the table: met by the table's prediction
 run s2 search "${common[@]}" --budget-latency 50 --lut "$tmp/lut.json" --run "$tmp/s2"
