@@ -26,6 +26,8 @@ static const cli_opt opts[] = {
     {"--budget-latency", "MS", "latency budget instead, priced by the run's latency table"},
     {"--lut", "FILES", "more latency tables (comma-separated; e.g. a phone's from 'asvk latency import') that price the "
                        "found network in the report"},
+    {"--widen", "F", "a searched network under the budget is made wider, up to F times, to the budget (asvk search "
+                     "--widen; default: not widened)"},
     {"--epochs", "N", "epochs to train the searched network (default 15; --quick 1)"},
     {"--seed", "N", "seed of every stage (default 1)"},
     {"--fp16", NULL, "activations stored as fp16 in evolve, search and train (needs 16-bit storage; half the activation memory, slower on a CPU device such as lavapipe)"},
@@ -153,7 +155,7 @@ static int run(cli_args *a) {
     cJSON *j;
     static char store[CLI_MAX_OPTS][64];
     cli_args saved;
-    static const char *const absent[] = {"--lut", "", NULL}; /* pipelines from before the option */
+    static const char *const absent[] = {"--lut", "", "--widen", "", NULL}; /* pipelines from before the options */
     asvk_status st = cli_saved_args_absent(&cmd_pipeline, run_opt, "pipeline.json", "pipeline", FIRST_INVOCATION_OPT,
                                            absent, &saved, &j, store);
     int rc = st ? cli_fail(st) : run_with(a, &saved);
@@ -202,6 +204,7 @@ static int run_with(cli_args *a, const cli_args *o) {
         cJSON_AddBoolToObject(j, "quick", quick);
         cJSON_AddBoolToObject(j, "fp16", fp16);
         cJSON_AddStringToObject(j, "lut", cli_str(o, "--lut", ""));
+        cJSON_AddStringToObject(j, "widen", cli_str(o, "--widen", ""));
         /* pipeline.json: what the stages were started with (config.json marks a stage's own folder); written
          * whole, so that a pipeline folder always resumes */
         asvk_status st = run_create(dir, "pipeline.json", j, "pipeline.json", NULL, NULL);
@@ -268,6 +271,8 @@ static int run_with(cli_args *a, const cli_args *o) {
             }
             push(&v, "--budget-madds"), push(&v, bm);
         }
+        const char *widen = cli_str(o, "--widen", "");
+        if (*widen) push(&v, "--widen"), push(&v, widen);
         if (quick) push(&v, "--quick");
         if (fp16) push(&v, "--fp16");
         push(&v, "--run"), push(&v, sub[1]);

@@ -76,13 +76,17 @@ PY
 # ONNX model and the found network on every table (a 224 px phone table cannot price a 12 px network: said so)
 run px1 latency import "$here/../data/reference/mobile-luts/proxylessnas-pixel1-mobile_trim.yaml" --device "Google Pixel 1" \
   --out "$tmp/pixel1.json"
-run p3 pipeline "${common[@]}" --space mbconv --budget-madds 0.03M --lut "$tmp/pixel1.json" --run "$tmp/p3"
+run p3 pipeline "${common[@]}" --space mbconv --budget-madds 0.03M --lut "$tmp/pixel1.json" --widen 2 --run "$tmp/p3"
 [ -e "$tmp/p3/evolve" ] && fail "--space mbconv evolved a space"
 grep -q "hand-made space" "$tmp/p3/report.html" || fail "the mbconv report does not say its space was hand-made"
 /usr/bin/python3 - "$tmp/p3" "$tmp/pixel1.json" <<'PY' || fail "the report lacks the exported model or the predictions"
 import json, os, sys
 d, px = sys.argv[1:3]
 assert os.path.getsize(f"{d}/model.onnx") > 0
+# --widen reaches the search, whose network stays within the budget
+assert json.load(open(f"{d}/pipeline.json"))["widen"] == "2" and json.load(open(f"{d}/search/config.json"))["widen"] == 2
+r = json.load(open(f"{d}/search/result.json"))
+assert 1 <= r["width"] <= 2 and r["madds"] <= 30000, r
 p = json.load(open(f"{d}/predictions.json"))["tables"]
 assert [r["table"] for r in p] == [f"{d}/latency.json", px], p
 assert p[0]["ms"] > 0 and not p[0]["imported"] and p[1]["imported"] and "224x224" in p[1]["error"], p
