@@ -43,6 +43,7 @@ typedef struct {
 
 typedef struct {
     bool ready;
+    bool wanted; /* on the context's list of pipelines to build (asvk_kernel_want) */
     asvk_reflection refl;
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout layout;
@@ -110,6 +111,8 @@ struct asvk_context {
     uint32_t kernel_count, kernel_cap;
     uint32_t pipelines_created;
     uint64_t pipeline_ns; /* spent creating shader modules and pipelines */
+    struct asvk_kernel_want *wants; /* pipelines a stream's dry pass asked for, built together */
+    uint32_t want_count, want_cap;
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -161,6 +164,11 @@ void asvk_kernels_destroy_all(asvk_context *ctx);
  * f16_mask (bit b: binding b holds fp16) the fp16-storage form of TEXEL or SSBO. */
 asvk_status asvk_kernel_variant(asvk_context *ctx, struct asvk_kernel *k, int variant, uint32_t f16_mask,
                                 asvk_pipeline_variant **out);
+/* Puts that pipeline on the context's list instead of building it (nothing
+ * when it is built or listed already); asvk_kernels_build_wanted builds the
+ * list, on as many threads as the host has cores (up to 8). */
+asvk_status asvk_kernel_want(asvk_context *ctx, struct asvk_kernel *k, int variant, uint32_t f16_mask);
+asvk_status asvk_kernels_build_wanted(asvk_context *ctx);
 VkDescriptorType asvk_descriptor_type(asvk_bind_type t);
 
 #endif

@@ -1,8 +1,11 @@
 /* Kernels: pipelines per (shader, specialization constants, binding variant),
  * created lazily and kept for the context's life. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/internal.h"
 #include "shaders/registry.h"
@@ -71,12 +74,14 @@ uint32_t asvk_context_pipeline_count(const asvk_context *ctx) { return ctx->pipe
 
 uint64_t asvk_context_pipeline_ns(const asvk_context *ctx) { return ctx->pipeline_ns; }
 
-/* Builds pipeline variant v from SPIR-V variant `code_index`; an fp16
- * variant also specializes its F16_MASK constant to `mask`. */
-static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint32_t mask, asvk_pipeline_variant *v) {
+/* The layouts of pipeline variant v from SPIR-V variant `code_index` (its
+ * reflection, limits, descriptor set and pipeline layouts): cheap, and done
+ * where the variant is asked for. */
+static asvk_status build_layout(asvk_context *ctx, asvk_kernel *k, int code_index, asvk_pipeline_variant *v) {
     const int variant = code_index;
     const asvk_shader_code *code = k->code;
     const bool f16 = code_index == ASVK_SHADER_TEXEL_F16 || code_index == ASVK_SHADER_SSBO_F16;
+    if (v->layout) return ASVK_OK; /* done when the variant was listed */
     if (f16 && k->spec_count > ASVK_SHADER_F16_SPEC_ID)
         return asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s uses specialization constant %u, reserved for fp16 storage",
                               k->name, ASVK_SHADER_F16_SPEC_ID);
@@ -119,7 +124,18 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
                                      .pushConstantRangeCount = v->refl.push_size ? 1 : 0,
                                      .pPushConstantRanges = &pr};
     ASVK_VK(ctx, ctx->vk.vkCreatePipelineLayout(ctx->device, &pl, NULL, &v->layout));
+    return ASVK_OK;
+}
 
+/* The pipeline of variant v (its layouts built): the driver's compile, the
+ * costly part, safe to run on several threads at once for different
+ * variants (it touches no context state: *ns gets the time it took). An fp16
+ * variant also specializes its F16_MASK constant to `mask`. */
+static asvk_status build_pipeline(asvk_context *ctx, const asvk_kernel *k, int code_index, uint32_t mask,
+                                  asvk_pipeline_variant *v, uint64_t *ns) {
+    const int variant = code_index;
+    const asvk_shader_code *code = k->code;
+    const bool f16 = code_index == ASVK_SHADER_TEXEL_F16 || code_index == ASVK_SHADER_SSBO_F16;
     uint64_t t0 = asvk_mono_ns();
     VkShaderModuleCreateInfo smi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                     .codeSize = code->word_count[variant] * 4,
@@ -142,12 +158,24 @@ static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint
         .layout = v->layout};
     VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &v->pipeline);
     ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
-    ctx->pipeline_ns += asvk_mono_ns() - t0;
+    *ns = asvk_mono_ns() - t0;
     if (r != VK_SUCCESS) return asvk_vk_fail(ctx, r, "vkCreateComputePipelines");
+    return ASVK_OK;
+}
+
+static void built(asvk_context *ctx, asvk_pipeline_variant *v, uint64_t ns) {
+    ctx->pipeline_ns += ns;
     ctx->pipelines_created++;
     ctx->cache_dirty = true;
     v->ready = true;
-    return ASVK_OK;
+}
+
+static asvk_status build(asvk_context *ctx, asvk_kernel *k, int code_index, uint32_t mask, asvk_pipeline_variant *v) {
+    uint64_t ns;
+    asvk_status st = build_layout(ctx, k, code_index, v);
+    if (!st) st = build_pipeline(ctx, k, code_index, mask, v, &ns);
+    if (!st) built(ctx, v, ns);
+    return st;
 }
 
 asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, uint32_t f16_mask,
@@ -162,7 +190,7 @@ asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, 
     for (uint32_t i = 0; i < k->f16_count; i++)
         if (k->f16[i].mask == f16_mask && k->f16[i].variant == variant) {
             *out = &k->f16[i].v;
-            return ASVK_OK;
+            return k->f16[i].v.ready ? ASVK_OK : build(ctx, k, variant + ASVK_SHADER_TEXEL_F16, f16_mask, *out);
         }
     if (k->f16_count == k->f16_cap) {
         uint32_t cap = k->f16_cap ? 2 * k->f16_cap : 4;
@@ -180,6 +208,101 @@ asvk_status asvk_kernel_variant(asvk_context *ctx, asvk_kernel *k, int variant, 
     return ASVK_OK;
 }
 
+/* A listed pipeline: its kernel, SPIR-V variant, fp16 mask and slot (f16: an index into k->f16, which may
+ * move while the list grows). */
+struct asvk_kernel_want {
+    asvk_kernel *k;
+    int code_index;
+    uint32_t mask;
+    int f16; /* -1: k->variant[code_index] */
+    asvk_status st;
+    uint64_t ns;
+    char message[512];
+};
+
+static asvk_pipeline_variant *want_slot(const struct asvk_kernel_want *w) {
+    return w->f16 < 0 ? &w->k->variant[w->code_index] : &w->k->f16[w->f16].v;
+}
+
+asvk_status asvk_kernel_want(asvk_context *ctx, asvk_kernel *k, int variant, uint32_t f16_mask) {
+    if (variant != ASVK_SHADER_TEXEL && variant != ASVK_SHADER_SSBO && (f16_mask || variant != ASVK_SHADER_IMAGE))
+        return asvk_error_set(ASVK_ERR_INTERNAL, "kernel %s: no variant %d%s", k->name, variant, f16_mask ? " with fp16" : "");
+    int f16 = -1, code = variant;
+    if (f16_mask) {
+        code = variant + ASVK_SHADER_TEXEL_F16;
+        for (uint32_t i = 0; i < k->f16_count && f16 < 0; i++)
+            if (k->f16[i].mask == f16_mask && k->f16[i].variant == variant) f16 = (int)i;
+        if (f16 < 0) { /* a new fp16 form, unbuilt */
+            if (k->f16_count == k->f16_cap) {
+                uint32_t cap = k->f16_cap ? 2 * k->f16_cap : 4;
+                void *p = realloc(k->f16, cap * sizeof *k->f16);
+                if (!p) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+                k->f16 = p, k->f16_cap = cap;
+            }
+            memset(&k->f16[k->f16_count], 0, sizeof k->f16[0]);
+            k->f16[k->f16_count].mask = f16_mask, k->f16[k->f16_count].variant = variant;
+            f16 = (int)k->f16_count++;
+        }
+    }
+    asvk_pipeline_variant *v = f16 < 0 ? &k->variant[variant] : &k->f16[f16].v;
+    if (v->ready || v->wanted) return ASVK_OK;
+    asvk_status st = build_layout(ctx, k, code, v);
+    if (st) return st;
+    if (ctx->want_count == ctx->want_cap) {
+        uint32_t cap = ctx->want_cap ? 2 * ctx->want_cap : 64;
+        void *p = realloc(ctx->wants, cap * sizeof *ctx->wants);
+        if (!p) return asvk_error_set(ASVK_ERR_OOM, "out of host memory");
+        ctx->wants = p, ctx->want_cap = cap;
+    }
+    ctx->wants[ctx->want_count++] = (struct asvk_kernel_want){.k = k, .code_index = code, .mask = f16_mask, .f16 = f16};
+    v->wanted = true;
+    return ASVK_OK;
+}
+
+typedef struct {
+    asvk_context *ctx;
+    atomic_uint next;
+} want_pool;
+
+static void *build_worker(void *arg) {
+    want_pool *p = arg;
+    for (uint32_t i; (i = atomic_fetch_add(&p->next, 1)) < p->ctx->want_count;) {
+        struct asvk_kernel_want *w = &p->ctx->wants[i];
+        w->st = build_pipeline(p->ctx, w->k, w->code_index, w->mask, want_slot(w), &w->ns);
+        if (w->st) snprintf(w->message, sizeof w->message, "%s", asvk_error_message()); /* thread-local */
+    }
+    return NULL;
+}
+
+asvk_status asvk_kernels_build_wanted(asvk_context *ctx) {
+    uint32_t n = ctx->want_count;
+    if (!n) return ASVK_OK;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t threads = cores < 1 ? 1 : cores > 8 ? 8 : (uint32_t)cores;
+    if (threads > n) threads = n;
+    want_pool pool = {ctx, 0};
+    pthread_t tid[8];
+    uint32_t started = 0;
+    /* this thread is one of the workers; a thread that cannot start leaves its share to the others */
+    for (uint32_t t = 1; t < threads; t++)
+        if (pthread_create(&tid[started], NULL, build_worker, &pool) == 0) started++;
+    build_worker(&pool);
+    for (uint32_t t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    asvk_status st = ASVK_OK;
+    for (uint32_t i = 0; i < n; i++) {
+        struct asvk_kernel_want *w = &ctx->wants[i];
+        asvk_pipeline_variant *v = want_slot(w);
+        v->wanted = false;
+        if (w->st) {
+            if (!st) st = asvk_error_set(w->st, "%s", w->message);
+        } else {
+            built(ctx, v, w->ns);
+        }
+    }
+    ctx->want_count = 0;
+    return st;
+}
+
 void asvk_kernels_destroy_all(asvk_context *ctx) {
     for (uint32_t i = 0; i < ctx->kernel_count; i++) {
         asvk_kernel *k = ctx->kernels[i];
@@ -195,4 +318,7 @@ void asvk_kernels_destroy_all(asvk_context *ctx) {
     free(ctx->kernels);
     ctx->kernels = NULL;
     ctx->kernel_count = 0;
+    free(ctx->wants);
+    ctx->wants = NULL;
+    ctx->want_count = ctx->want_cap = 0;
 }

@@ -40,6 +40,8 @@ struct asvk_stream {
     asvk_stream_stats stats;
     asvk_buffer counters; /* COUNTER_RING zeroed counters for asvk_stream_counters */
     uint32_t counter_next;
+    bool dry;             /* asvk_stream_dry_begin: collect pipelines, record nothing */
+    uint32_t dry_counter; /* counter_next when the dry pass began */
 };
 
 /* Runs of counters for asvk_stream_counters, handed out in turn from a ring
@@ -267,6 +269,7 @@ asvk_status asvk_stream_dispatch(asvk_stream *s, asvk_kernel *k, const asvk_buff
     int variant = !texel ? ASVK_SHADER_SSBO
                   : ctx->sw.image_inputs && !f16_mask && inputs <= ctx->info.max_stage_storage_images ? ASVK_SHADER_IMAGE
                                                                                                       : ASVK_SHADER_TEXEL;
+    if (s->dry) return asvk_kernel_want(ctx, k, variant, f16_mask);
     asvk_pipeline_variant *v;
     if ((st = asvk_kernel_variant(ctx, k, variant, f16_mask, &v))) return st;
     if ((st = track(s, r, nr, w, nw))) return st;
@@ -311,6 +314,7 @@ asvk_status asvk_stream_copy(asvk_stream *s, asvk_buffer dst, asvk_buffer src) {
     if (st) return st;
     if (!dst.block || !src.block || src.size != dst.size || src.size % 4)
         return asvk_error_set(ASVK_ERR_INTERNAL, "stream copy: buffers missing or of unequal or odd sizes");
+    if (s->dry) return ASVK_OK;
     span r = {src.block->id, src.offset, src.offset + src.size}, w = {dst.block->id, dst.offset, dst.offset + dst.size};
     if ((st = track(s, &r, 1, &w, 1))) return st;
     VkBufferCopy region = {src.offset, dst.offset, src.size};
@@ -346,6 +350,7 @@ asvk_status asvk_stream_fill_u32(asvk_stream *s, asvk_buffer dst, uint32_t patte
     if (st) return st;
     if (!dst.block || dst.size % 4 || dst.offset % 4)
         return asvk_error_set(ASVK_ERR_INTERNAL, "stream fill: buffer missing or not a multiple of 4 bytes");
+    if (s->dry) return ASVK_OK;
     span w = {dst.block->id, dst.offset, dst.offset + dst.size};
     if ((st = track(s, NULL, 0, &w, 1))) return st;
     s->ctx->vk.vkCmdFillBuffer(s->cmd, dst.block->buffer, dst.offset, dst.size, pattern);
@@ -358,6 +363,7 @@ asvk_status asvk_stream_timestamp(asvk_stream *s, uint32_t *index) {
     asvk_status st = recording(s);
     if (st) return st;
     if ((st = asvk_context_require(ctx, "timestamps"))) return st;
+    if (s->dry) return asvk_error_set(ASVK_ERR_INTERNAL, "a timestamp in a stream's dry pass");
     uint32_t q = s->query_count % QUERIES_PER_POOL;
     if (q == 0) {
         void *p = realloc(s->qpools, (s->qpool_count + 1) * sizeof *s->qpools);
@@ -374,6 +380,20 @@ asvk_status asvk_stream_timestamp(asvk_stream *s, uint32_t *index) {
     *index = s->query_count++;
     s->stats.timestamps++;
     return ASVK_OK;
+}
+
+asvk_status asvk_stream_dry_begin(asvk_stream *s) {
+    asvk_status st = recording(s);
+    if (st) return st;
+    if (s->dry) return asvk_error_set(ASVK_ERR_INTERNAL, "a stream's dry pass begun twice");
+    s->dry = true, s->dry_counter = s->counter_next;
+    return ASVK_OK;
+}
+
+asvk_status asvk_stream_dry_end(asvk_stream *s) {
+    if (!s->dry) return asvk_error_set(ASVK_ERR_INTERNAL, "a stream's dry pass ended without beginning");
+    s->dry = false, s->counter_next = s->dry_counter;
+    return asvk_kernels_build_wanted(s->ctx);
 }
 
 asvk_status asvk_stream_end(asvk_stream *s) {

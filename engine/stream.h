@@ -59,6 +59,17 @@ asvk_status asvk_stream_fill_u32(asvk_stream *s, asvk_buffer dst, uint32_t patte
 /* Records a timestamp after all previously recorded work; *index names it. */
 asvk_status asvk_stream_timestamp(asvk_stream *s, uint32_t *index);
 
+/* A dry pass before a recording: between begin and end the stream records
+ * nothing (dispatches, copies, fills; timestamps are refused) and only
+ * collects the pipelines its dispatches would use; end builds those not yet
+ * built, on as many threads as the host has cores (up to 8), and the same
+ * calls repeated then record without waiting for the driver between them.
+ * Creating a pipeline costs a driver 10-60 ms on a CPU device, one at a time
+ * when they are built as the recording meets them. The counters handed out
+ * in the pass are handed out again after it. */
+asvk_status asvk_stream_dry_begin(asvk_stream *s);
+asvk_status asvk_stream_dry_end(asvk_stream *s);
+
 /* Ends recording (implicit in submit). */
 asvk_status asvk_stream_end(asvk_stream *s);
 /* Submits the recording (again, for a replay) and returns without waiting. */

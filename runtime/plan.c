@@ -197,9 +197,23 @@ asvk_status asvk_graph_plan(asvk_context *ctx, asvk_graph *g, asvk_plan_report *
     return ASVK_OK;
 }
 
+/* The nodes' records in a dry pass of the stream: the pipelines they use, built together (engine/stream.h). */
+static asvk_status build_pipelines(asvk_graph *g, asvk_stream *s, uint32_t from, uint32_t to) {
+    asvk_exec ex = {asvk_stream_context(s), s, g, NULL};
+    asvk_status st = asvk_stream_dry_begin(s);
+    for (uint32_t i = from; i < to && !st; i++) {
+        const asvk_op_def *d = asvk_op_def_get(g->nodes[i].op);
+        if ((st = d->record(&ex, &g->nodes[i]))) st = asvk_error_prefix(st, "recording %s (node %u): ", d->name, i);
+    }
+    asvk_status end = asvk_stream_dry_end(s);
+    return st ? st : end;
+}
+
 static asvk_status record(asvk_graph *g, asvk_stream *s, asvk_plan_report *rep, uint32_t *ts, uint32_t *cmds,
                           uint32_t from, uint32_t to) {
     if (!g->planned) return asvk_error_set(ASVK_ERR_INTERNAL, "record before plan");
+    asvk_status bst = build_pipelines(g, s, from, to);
+    if (bst) return bst;
     asvk_exec ex = {asvk_stream_context(s), s, g, NULL};
     asvk_stream_stats before, after;
     asvk_stream_stats_get(s, &before);

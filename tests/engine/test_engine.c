@@ -261,6 +261,66 @@ static void stream_replays_and_times(void) {
     asvk_buffer_free(ctx, &x), asvk_buffer_free(ctx, &y);
 }
 
+/* A dry pass records nothing and builds the pipelines its dispatches would
+ * use (on several threads); the recording after it builds none, hands out
+ * the same counters, and computes what a plain recording does. */
+static void stream_dry_pass_builds_pipelines(void) {
+    asvk_context *ctx; /* its own context: no pipeline built before */
+    OK(asvk_context_create(NULL, &ctx));
+    const uint64_t n = 1000;
+    asvk_buffer x, y, z, w;
+    OK(asvk_buffer_alloc(ctx, n * 4, &x));
+    OK(asvk_buffer_alloc(ctx, n * 4, &y));
+    OK(asvk_buffer_alloc(ctx, n * 4, &z));
+    OK(asvk_buffer_alloc(ctx, n * 4, &w));
+    asvk_stream *s;
+    OK(asvk_stream_create(ctx, &s));
+    asvk_buffer counter[2];
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0) OK(asvk_stream_dry_begin(s));
+        OK(asvk_blas_fill(s, x, n, 2.0f));
+        OK(asvk_blas_fill(s, y, n, 1.0f));
+        OK(asvk_blas_axpy(s, 3.0f, x, y, n));
+        OK(asvk_blas_axpy(s, 0.5f, y, x, n));
+        OK(asvk_blas_copy(s, z, x, n));
+        OK(asvk_blas_binary(s, ASVK_BINARY_MUL, z, y, w, n));
+        OK(asvk_stream_counter(s, &counter[pass]));
+        asvk_stream_stats st;
+        asvk_stream_stats_get(s, &st);
+        if (pass == 0) {
+            CHECK(st.dispatches == 0 && st.transfers == 0 && st.barriers == 0, "the dry pass recorded %u dispatches, "
+                  "%u transfers, %u barriers", st.dispatches, st.transfers, st.barriers);
+            CHECK(asvk_context_pipeline_count(ctx) == 0, "%u pipelines built during the dry pass",
+                  asvk_context_pipeline_count(ctx));
+            uint32_t t;
+            EXPECT_ERR(asvk_stream_timestamp(s, &t), ASVK_ERR_INTERNAL, "dry pass");
+            EXPECT_ERR(asvk_stream_dry_begin(s), ASVK_ERR_INTERNAL, "twice");
+            OK(asvk_stream_dry_end(s));
+            CHECK(asvk_context_pipeline_count(ctx) >= 3, "%u pipelines built by the dry pass's end (fill, axpy, mul)",
+                  asvk_context_pipeline_count(ctx));
+        } else {
+            CHECK(st.dispatches == 5 && st.transfers == 1 && st.barriers == 4, "%u dispatches, %u transfers, %u "
+                  "barriers", st.dispatches, st.transfers, st.barriers);
+        }
+    }
+    uint32_t built = asvk_context_pipeline_count(ctx);
+    CHECK(counter[0].block == counter[1].block && counter[0].offset == counter[1].offset,
+          "the counter after the dry pass is not the one the dry pass saw");
+    EXPECT_ERR(asvk_stream_dry_end(s), ASVK_ERR_INTERNAL, "without beginning");
+    OK(asvk_stream_run(s));
+    CHECK(asvk_context_pipeline_count(ctx) == built, "the recording built %u more pipelines",
+          asvk_context_pipeline_count(ctx) - built);
+    asvk_stream_destroy(s);
+    float *h = malloc(n * 4);
+    OK(test_download(ctx, w, h, n));
+    bool good = true;
+    for (uint64_t i = 0; i < n; i++) good &= h[i] == 38.5f;
+    CHECK(good, "w[0] = %g, expected 38.5", h[0]);
+    free(h);
+    asvk_buffer_free(ctx, &x), asvk_buffer_free(ctx, &y), asvk_buffer_free(ctx, &z), asvk_buffer_free(ctx, &w);
+    CHECK(asvk_context_destroy(ctx) == 0, "validation messages");
+}
+
 /* Every embedded shader reflects in its fp32 variants (uniform texel
  * buffers, storage buffers, storage texel buffers) with the same interface;
  * a shader that prefers texelFetch (ASVK_PREFER_TEXEL_FETCH) has its texel
@@ -391,6 +451,7 @@ int main(int argc, char **argv) {
         {"upload_download_round_trip", upload_download_round_trip},
         {"stream_barriers_follow_hazards", stream_barriers_follow_hazards},
         {"stream_replays_and_times", stream_replays_and_times},
+        {"stream_dry_pass_builds_pipelines", stream_dry_pass_builds_pipelines},
         {"shaders_reflect_consistently", shaders_reflect_consistently},
         {"pipeline_cache_is_saved_and_survives_corruption", pipeline_cache_is_saved_and_survives_corruption},
     };
