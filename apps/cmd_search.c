@@ -108,16 +108,10 @@ static int parse_options(cli_args *a, search_options *o, asvk_lut **lut) {
     c->skip = !cli_flag(a, "--no-skip");
     c->fp16 = cli_flag(a, "--fp16");
     c->sync_bn = cli_flag(a, "--sync-bn");
-    const char *bm = cli_str(a, "--budget-madds", NULL), *bl = cli_str(a, "--budget-latency", NULL);
-    if (!bm == !bl) return cli_usage_error(a, "give one budget: --budget-madds X or --budget-latency MS");
-    if (bm && (!opts_parse_amount(bm, &c->budget) || !(c->budget > 0))) return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
-    if (bl) {
-        char *end;
-        c->budget = strtod(bl, &end);
-        if (end == bl || *end || !(c->budget > 0)) return cli_usage_error(a, "--budget-latency must be milliseconds > 0, not '%s'", bl);
-        c->budget_kind = ASVK_BUDGET_LATENCY;
-        if (!o->lut[0]) return cli_usage_error(a, "--budget-latency needs --lut (a table from 'asvk latency')");
-    }
+    bool latency;
+    int rc = opts_parse_budget(a, &c->budget, &latency);
+    if (rc) return rc;
+    if (latency) c->budget_kind = ASVK_BUDGET_LATENCY;
     asvk_status st;
     if (asvk_space_builtin_has(o->space) && cli_str(a, "--reference", NULL)) {
         /* a built-in space's cells on another skeleton (a table from 'asvk latency' prices it) */

@@ -31,19 +31,11 @@ static int run(cli_args *a) {
     if (!cli_double(a, "--max-width", 2, 1, 16, &max_width) || !cli_int(a, "--divisor", 4, 1, 256, &divisor) ||
         !cli_double(a, "--floor", 1, 0, 1, &floor_share))
         return 2;
-    const char *bm = cli_str(a, "--budget-madds", NULL), *bl = cli_str(a, "--budget-latency", NULL);
     const char *lut_path = cli_str(a, "--lut", NULL);
     double budget = 0;
-    if (!bm == !bl) return cli_usage_error(a, "give one budget: --budget-madds X or --budget-latency MS");
-    if (bm && (!opts_parse_amount(bm, &budget) || !(budget > 0)))
-        return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
-    if (bl) {
-        char *end;
-        budget = strtod(bl, &end);
-        if (end == bl || *end || !(budget > 0))
-            return cli_usage_error(a, "--budget-latency must be milliseconds > 0, not '%s'", bl);
-        if (!lut_path) return cli_usage_error(a, "--budget-latency needs --lut (a table from 'asvk latency')");
-    }
+    bool bl;
+    int rc = opts_parse_budget(a, &budget, &bl);
+    if (rc) return rc;
     asvk_lut *lut = NULL;
     asvk_arch arch, wide;
     asvk_arch_init(&wide);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/cli.h"
+
 bool opts_parse_ops(const char *s, uint32_t *mask) {
     if (strcmp(s, "all") == 0) s = "identity,conv1x1,conv3x3,dw3x3,dw5x5,dw7x7,avgpool3x3,maxpool3x3";
     else if (strcmp(s, "motif") == 0) s = "identity,dw3x3,dw5x5,dw7x7";
@@ -43,4 +45,20 @@ bool opts_parse_amount(const char *s, double *out) {
     if (*end) return false;
     *out = v;
     return true;
+}
+
+int opts_parse_budget(cli_args *a, double *budget, bool *latency) {
+    const char *bm = cli_str(a, "--budget-madds", NULL), *bl = cli_str(a, "--budget-latency", NULL);
+    if (!bm == !bl) return cli_usage_error(a, "give one budget: --budget-madds X or --budget-latency MS");
+    *latency = bl != NULL;
+    if (bm && (!opts_parse_amount(bm, budget) || !(*budget > 0)))
+        return cli_usage_error(a, "--budget-madds must be a positive number such as 4M, not '%s'", bm);
+    if (bl) {
+        char *end;
+        *budget = strtod(bl, &end);
+        if (end == bl || *end || !(*budget > 0))
+            return cli_usage_error(a, "--budget-latency must be milliseconds > 0, not '%s'", bl);
+        if (!cli_str(a, "--lut", NULL)) return cli_usage_error(a, "--budget-latency needs --lut (a table from 'asvk latency')");
+    }
+    return 0;
 }

@@ -19,4 +19,10 @@ bool opts_parse_expands(const char *s, float *out, uint32_t *count);
 /* "12M", "1.5G", "300k", "300000": a positive number with an optional SI suffix. */
 bool opts_parse_amount(const char *s, double *out);
 
+/* The budget options of search and widen: exactly one of --budget-madds X
+ * (an amount) and --budget-latency MS (milliseconds, which needs --lut).
+ * Returns 0, or the exit code of the usage error it printed. */
+struct cli_args;
+int opts_parse_budget(struct cli_args *a, double *budget, bool *latency);
+
 #endif

@@ -23,7 +23,9 @@ uint32_t asvk_kernel_binding_count(asvk_kernel *k);
 /* Pipelines created in this context so far (pipeline-cache hits included). */
 uint32_t asvk_context_pipeline_count(const asvk_context *ctx);
 
-/* The time spent creating those pipelines (shader modules included), in ns. */
+/* The time spent creating those pipelines (shader modules included), in ns
+ * of wall-clock time: pipelines built together on several threads
+ * (asvk_stream_dry_end) count once, as the time the caller waited. */
 uint64_t asvk_context_pipeline_ns(const asvk_context *ctx);
 
 /* Where the pipeline cache of this device lives ("" when not persisted). */
