@@ -278,6 +278,8 @@ asvk_status asvk_kernels_build_wanted(asvk_context *ctx) {
     uint32_t n = ctx->want_count;
     if (!n) return ASVK_OK;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("ASVK_PIPELINE_THREADS"); /* a number: at most that many threads */
+    if (env && atol(env) > 0 && atol(env) < cores) cores = atol(env);
     uint32_t threads = cores < 1 ? 1 : cores > 8 ? 8 : (uint32_t)cores;
     if (threads > n) threads = n;
     want_pool pool = {ctx, 0};
