@@ -22,6 +22,7 @@ static void overview(FILE *f) {
                "ASVK_DISABLE / ASVK_ENABLE (path switches: push_descriptors, texel, image, host_map,\n"
                "fp16, subgroup, timestamps), ASVK_MEMORY_BUDGET (e.g. 512M), ASVK_MAX_BINDING (e.g. 64M),\n"
                "ASVK_GEMM (GEMM tuning), ASVK_CACHE_DIR (pipeline cache; 'off' disables),\n"
+               "ASVK_PIPELINE_THREADS (threads building pipelines; default the cores),\n"
                "ASVK_VULKAN_LIBRARY (loader path).\n"
                "Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input, 130/143 stopped by Ctrl-C/SIGTERM.\n");
 }
