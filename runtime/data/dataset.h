@@ -95,7 +95,8 @@ asvk_status asvk_dataset_load_cifar10(const char *dir, asvk_dataset_part part, a
 /* A folder with one sub-folder per class (classes sorted by name, byte
  * order; hidden entries skipped), each holding images that stb_image reads
  * (.png .jpg .jpeg .bmp .gif .tga .psd .pnm .ppm .pgm .pic .hdr; other files are
- * skipped). Each image is converted to c channels (1: luma, 3: gray
+ * skipped; a Photoshop file of 4 or more channels is refused, see
+ * imagefolder.c). Each image is converted to c channels (1: luma, 3: gray
  * replicated; alpha dropped) and resized to h x w (stretched, no aspect
  * preservation; stb_image_resize's default filters). */
 asvk_status asvk_dataset_load_image_folder(const char *dir, uint32_t h, uint32_t w, uint32_t c, asvk_dataset **out);

@@ -305,6 +305,18 @@ static bool png_prepare(uint8_t *b, size_t *size) {
  * seconds of filling (found by tests/fuzz). No format stb reads packs more
  * pixels than this into one byte of file (deflate stops near 1032:1, LZW's
  * 12-bit codes near 2600:1), so a header that declares more is corrupt. */
+/* The channel count of a Photoshop file (stb_image's PSD decoder: "8BPS",
+ * then the channels at byte 12, big-endian), 0 for any other file. stb 2.27
+ * "removes the white matte" of a PSD with 4 or more channels by converting
+ * c / alpha + 255 (1 - 1 / alpha) to a byte, which is below 0 for any dark,
+ * semi-transparent pixel: undefined behaviour in C (a float out of range of
+ * its integer type; found by tests/fuzz, corpus image/psd-alpha-matte), not
+ * only in corrupt files. Such files are refused before stb reads them. */
+static unsigned psd_channels(const uint8_t *b, size_t n) {
+    if (n < 14 || memcmp(b, "8BPS", 4) != 0) return 0;
+    return (unsigned)b[12] << 8 | b[13];
+}
+
 #define FOLDER_MAX_PIXELS_PER_BYTE 4096u
 
 /* The whole file, or an ASVK_ERR_IO naming it. */
@@ -366,6 +378,12 @@ static asvk_status load_image(const char *path, uint32_t h, uint32_t w, uint32_t
         free(file);
         return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (corrupt PNM: a header number of 10 or more "
                                               "digits); remove or replace the file", path);
+    }
+    unsigned psd = psd_channels(file, size);
+    if (psd >= 4) {
+        free(file);
+        return asvk_error_set(ASVK_ERR_USAGE, "%s: cannot read the image (a Photoshop file of %u channels: stb_image "
+                                              "2.27 cannot remove its alpha matte safely); save it as PNG", path, psd);
     }
     if (!png_prepare(file, &size)) {
         free(file);

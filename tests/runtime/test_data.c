@@ -581,6 +581,36 @@ static void image_folder_fuzzed(void) {
         free(fuzzed);
         temp_dir_remove(dir);
     }
+    /* A Photoshop file of 4 channels (RGBA, 2x2, raw) with a dark,
+     * half-transparent pixel: stb 2.27's matte removal converts -252.0 to a
+     * byte (undefined; tests/fuzz, corpus image/psd-alpha-matte): refused
+     * with its reason, as is the fuzzer's file; 3 channels still read. */
+    {
+        uint8_t psd[26 + 12 + 2 + 4 * 4] = {'8', 'B', 'P', 'S', 0, 1, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, 2, 0, 8, 0, 3};
+        static const uint8_t planes[16] = {0, 200, 200, 200, 0, 200, 200, 200, 0, 200, 200, 200, 128, 255, 255, 255};
+        memcpy(psd + 40, planes, sizeof planes);
+        char dir[512];
+        CHECK(one_image_folder(dir, sizeof dir, "a.psd", psd, sizeof psd), "write: %s", strerror(errno));
+        asvk_dataset *d = NULL;
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 2, 2, 3, &d), ASVK_ERR_USAGE, "a Photoshop file of 4 channels");
+        CHECK(!d, "a dataset was returned");
+        temp_dir_remove(dir);
+        size_t n = 0;
+        uint8_t *fuzzed = read_whole(ASVK_SOURCE_DIR "/tests/fuzz/corpus/image/psd-alpha-matte", &n);
+        CHECK(fuzzed && n > 3, "cannot read the corpus file");
+        CHECK(fuzzed && one_image_folder(dir, sizeof dir, "a.psd", fuzzed + 3, n - 3), "write: %s", strerror(errno));
+        EXPECT_FAIL(asvk_dataset_load_image_folder(dir, 4, 4, 3, &d), ASVK_ERR_USAGE, "a Photoshop file of 7 channels");
+        free(fuzzed);
+        temp_dir_remove(dir);
+        /* the same file with 3 channels (its first 12 bytes of pixels) reads: red 0 200 200 200 */
+        psd[13] = 3;
+        CHECK(one_image_folder(dir, sizeof dir, "a.psd", psd, sizeof psd - 4), "write: %s", strerror(errno));
+        OK(asvk_dataset_load_image_folder(dir, 2, 2, 3, &d));
+        CHECK(d && d->pixels[0] == 0 && d->pixels[3] == 200, "the 3-channel PSD read as %u %u", d ? d->pixels[0] : 0,
+              d ? d->pixels[3] : 0);
+        asvk_dataset_destroy(d);
+        temp_dir_remove(dir);
+    }
     /* stb's own undefined behaviour, avoided before it reads the file: a PNM
      * header number too long for an int (signed overflow;
      * tests/fuzz/corpus/image/pnm-long-number) is refused; a PNG whose first
